@@ -1,0 +1,28 @@
+// Package handler is Seance's WebSocket transport and the HTTP entry of a
+// socket mount.
+//
+// [New] returns an http.Handler that serves <mount>/websocket (and, when
+// [Options.LongPoll] is set, hands <mount>/longpoll to it). It routes on the
+// path suffix, so it works unchanged under chi's r.Mount("/socket", h) (chi
+// does not strip the prefix), under http.ServeMux's mux.Handle("/socket/", h)
+// and under http.StripPrefix.
+//
+// The connect step is shared with the long-poll transport through
+// [Connector]: protocol version negotiation (vsn 2.0.x and 1.0.x; anything
+// else is refused with 403), connect parameters (bracket keys decoded into
+// nested maps), the phoenix.js 1.8 auth token and the application's
+// [ConnectFunc] hook, which may refuse the connection or attach an identity
+// that channels read with phx.Channel.Identity.
+//
+// # Close codes
+//
+// The WebSocket transport closes connections with:
+//
+//	1001  idle timeout (no frame from the client for Options.IdleTimeout)
+//	1007  malformed frame (see package phx)
+//	1008  the client stopped reading and its outbound queue overflowed
+//	1009  frame larger than Options.MaxFrameSize
+//	1012  server shutdown (phx.Endpoint.Shutdown)
+//
+// phoenix.js reconnects after each of them.
+package handler

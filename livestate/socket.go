@@ -1,0 +1,83 @@
+package livestate
+
+import (
+	"github.com/seance-go/seance/phx"
+)
+
+// Socket is a LiveState channel's handle on its client, passed to every
+// callback. Emit, Reply and ReplyError are meant for the callback's own
+// goroutine; Send, Subscribe, Broadcast and Close are safe anywhere.
+type Socket struct {
+	ch *phx.Channel
+
+	// per callback
+	ref     phx.Ref
+	inEvent bool
+	replied bool
+	reply   *phx.Reply
+	emits   []emitted
+}
+
+type emitted struct {
+	name   string
+	detail any
+}
+
+// Topic is the channel's topic.
+func (s *Socket) Topic() string { return s.ch.Topic() }
+
+// Identity is what the socket's connect hook attached to the connection.
+func (s *Socket) Identity() any { return s.ch.Identity() }
+
+// ConnectInfo describes the client's connection (transport, connect params,
+// auth token).
+func (s *Socket) ConnectInfo() *phx.ConnectInfo { return s.ch.ConnectInfo() }
+
+// Channel is the underlying Phoenix channel.
+func (s *Socket) Channel() *phx.Channel { return s.ch }
+
+// Emit queues an event for the client, pushed under its own name with detail
+// as payload, in order, before the state update of the current callback
+// (live_state's reply events).
+func (s *Socket) Emit(name string, detail any) {
+	s.emits = append(s.emits, emitted{name, detail})
+}
+
+// Reply answers the client push being handled with an ok phx_reply carrying
+// payload. It has no effect outside HandleEvent or after a first reply.
+func (s *Socket) Reply(payload any) { s.setReply(phx.Ok(payload)) }
+
+// ReplyError answers the client push being handled with an error phx_reply;
+// a string reason is sent as {"reason": reason}.
+func (s *Socket) ReplyError(reason any) {
+	if str, ok := reason.(string); ok {
+		reason = map[string]string{"reason": str}
+	}
+	s.setReply(phx.Err(reason))
+}
+
+func (s *Socket) setReply(r *phx.Reply) {
+	if !s.inEvent || s.replied {
+		return
+	}
+	s.replied = true
+	s.reply = r
+}
+
+// Send delivers msg to the channel's [MessageHandler] after the work already
+// queued. It fails once the channel has ended.
+func (s *Socket) Send(msg any) error { return s.ch.Send(msg) }
+
+// Subscribe delivers broadcasts on topic to the channel's [MessageHandler].
+func (s *Socket) Subscribe(topic string) error { return s.ch.Subscribe(topic) }
+
+// Broadcast publishes an event to every subscriber of topic on the
+// endpoint: plain channels' clients receive it, LiveState channels get it in
+// HandleMessage.
+func (s *Socket) Broadcast(topic, event string, payload any) error {
+	_, err := s.ch.Endpoint().Broadcast(topic, event, payload)
+	return err
+}
+
+// Close ends the channel from the server; the client receives phx_close.
+func (s *Socket) Close() error { return s.ch.Close() }

@@ -1,0 +1,363 @@
+package phx
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+)
+
+// Channel is one joined topic of one connection. Its callbacks run one at a
+// time in arrival order; its methods are safe for concurrent use.
+type Channel struct {
+	sess    *Session
+	topic   string
+	joinRef Ref
+	handler Handler
+	in      InHandler
+	info    InfoHandler
+	out     OutHandler
+	term    Terminator
+
+	mu      sync.Mutex
+	queue   []func(ctx context.Context)
+	started bool // the join reply was queued: callbacks may run
+	running bool // a drain goroutine is active
+	closing bool // termination requested: no new work accepted
+	dead    bool // terminated or crashed: nothing more is sent
+	extra   map[string]struct{}
+
+	values map[any]any // touched only from callbacks (one at a time)
+}
+
+func newChannel(s *Session, topic string, joinRef Ref, h Handler) *Channel {
+	c := &Channel{sess: s, topic: topic, joinRef: joinRef, handler: h}
+	c.in, _ = h.(InHandler)
+	c.info, _ = h.(InfoHandler)
+	c.out, _ = h.(OutHandler)
+	c.term, _ = h.(Terminator)
+	return c
+}
+
+// Topic is the channel's topic.
+func (c *Channel) Topic() string { return c.topic }
+
+// JoinRef is the join_ref of the join that created this channel.
+func (c *Channel) JoinRef() string { return c.joinRef.val }
+
+// ConnectInfo describes the connection the channel belongs to.
+func (c *Channel) ConnectInfo() *ConnectInfo { return &c.sess.info }
+
+// Identity is the value the connect hook attached to the connection.
+func (c *Channel) Identity() any { return c.sess.info.Identity }
+
+// Endpoint is the endpoint serving this channel.
+func (c *Channel) Endpoint() *Endpoint { return c.sess.ep }
+
+// Set stores a per-channel value. Call it only from the channel's callbacks.
+func (c *Channel) Set(key, value any) {
+	if c.values == nil {
+		c.values = map[any]any{}
+	}
+	c.values[key] = value
+}
+
+// Value returns a value stored with Set. Call it only from the channel's
+// callbacks.
+func (c *Channel) Value(key any) any { return c.values[key] }
+
+// Push sends an event to this channel's client, stamped with the channel's
+// join_ref. The payload is JSON-encoded ({} for nil); a [Binary] payload is
+// sent as a binary frame.
+func (c *Channel) Push(event string, payload any) error {
+	c.mu.Lock()
+	started, dead := c.started, c.dead
+	c.mu.Unlock()
+	if dead {
+		return ErrChannelClosed
+	}
+	if !started {
+		return ErrNotJoined
+	}
+	return c.pushNow(event, payload)
+}
+
+func (c *Channel) pushNow(event string, payload any) error {
+	out := Outgoing{Kind: KindPush, JoinRef: c.joinRef, Topic: c.topic, Event: event}
+	if err := setPayload(&out, payload); err != nil {
+		return err
+	}
+	return c.sess.send(&out)
+}
+
+// PushEncoded sends an already JSON-encoded payload (it is not validated).
+func (c *Channel) PushEncoded(event string, payload []byte) error {
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead {
+		return ErrChannelClosed
+	}
+	return c.sess.send(&Outgoing{Kind: KindPush, JoinRef: c.joinRef, Topic: c.topic, Event: event, Payload: payload})
+}
+
+// Reply answers the client message with the given ref; use it to reply
+// after HandleIn has returned.
+func (c *Channel) Reply(ref Ref, r *Reply) error {
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead {
+		return ErrChannelClosed
+	}
+	return c.sess.reply(c.joinRef, ref, c.topic, r)
+}
+
+// Broadcast publishes an event to every subscriber of the channel's topic,
+// this channel's client included.
+func (c *Channel) Broadcast(event string, payload any) error {
+	_, err := c.sess.ep.publish(c.topic, event, payload, nil)
+	return err
+}
+
+// BroadcastFrom publishes like Broadcast but skips this channel's client.
+func (c *Channel) BroadcastFrom(event string, payload any) error {
+	_, err := c.sess.ep.publish(c.topic, event, payload, c)
+	return err
+}
+
+// Send delivers msg to the channel's [InfoHandler] on the channel's
+// goroutine, after the work already queued. It fails once the channel ended.
+func (c *Channel) Send(msg any) error {
+	if c.info == nil {
+		return fmt.Errorf("phx: channel %q has no InfoHandler", c.topic)
+	}
+	if !c.enqueue(func(ctx context.Context) { c.callInfo(ctx, msg) }) {
+		return ErrChannelClosed
+	}
+	return nil
+}
+
+// Subscribe delivers broadcasts on another topic to the channel's
+// [InfoHandler] as *Broadcast. Subscriptions end with the channel.
+func (c *Channel) Subscribe(topic string) error {
+	if c.info == nil {
+		return fmt.Errorf("phx: channel %q has no InfoHandler", c.topic)
+	}
+	c.mu.Lock()
+	if c.closing || c.dead {
+		c.mu.Unlock()
+		return ErrChannelClosed
+	}
+	if c.extra == nil {
+		c.extra = map[string]struct{}{}
+	}
+	c.extra[topic] = struct{}{}
+	c.mu.Unlock()
+	c.sess.ep.hub.subscribe(topic, c, false)
+	return nil
+}
+
+// Unsubscribe ends a subscription made with Subscribe.
+func (c *Channel) Unsubscribe(topic string) {
+	c.mu.Lock()
+	delete(c.extra, topic)
+	c.mu.Unlock()
+	c.sess.ep.hub.unsubscribe(topic, c)
+}
+
+// Close ends the channel from the server: the client receives phx_close and
+// does not rejoin. The Terminator runs with [ErrServerClose].
+func (c *Channel) Close() error {
+	if !c.sess.detach(c) {
+		return ErrChannelClosed
+	}
+	c.terminate(ErrServerClose, true)
+	return nil
+}
+
+func (c *Channel) callInfo(ctx context.Context, msg any) {
+	if err := c.info.HandleInfo(ctx, c, msg); err != nil {
+		c.sess.log().Warn("phx: channel message handler failed", "topic", c.topic, "error", err)
+	}
+}
+
+// deliver hands a published message to this channel.
+func (c *Channel) deliver(b *broadcast, own bool) {
+	switch {
+	case own && c.out != nil:
+		c.enqueue(func(ctx context.Context) {
+			if err := c.out.HandleOut(ctx, c, &b.Broadcast); err != nil {
+				c.sess.log().Warn("phx: broadcast handler failed", "topic", c.topic, "error", err)
+			}
+		})
+	case own:
+		c.mu.Lock()
+		ok := c.started && !c.dead
+		c.mu.Unlock()
+		if !ok {
+			return
+		}
+		f, err := b.frame(c.sess.ser)
+		if err != nil {
+			c.sess.log().Warn("phx: broadcast not encodable for this client", "topic", c.topic, "event", b.Event, "error", err)
+			return
+		}
+		if f.Binary && !c.sess.binaryOK {
+			return
+		}
+		c.sess.enqueue(f)
+	case c.info != nil:
+		c.enqueue(func(ctx context.Context) { c.callInfo(ctx, &b.Broadcast) })
+	}
+}
+
+// enqueue adds work for the channel's goroutine. It reports false when the
+// channel no longer accepts work.
+func (c *Channel) enqueue(job func(ctx context.Context)) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.dead {
+		return false
+	}
+	c.queue = append(c.queue, job)
+	c.kickLocked()
+	return true
+}
+
+func (c *Channel) kickLocked() {
+	if c.started && !c.running && len(c.queue) > 0 {
+		c.running = true
+		c.sess.ep.wg.Add(1)
+		go c.drain()
+	}
+}
+
+// start lets callbacks run once the join reply has been queued.
+func (c *Channel) start() {
+	c.mu.Lock()
+	c.started = true
+	c.kickLocked()
+	c.mu.Unlock()
+}
+
+func (c *Channel) drain() {
+	defer c.sess.ep.wg.Done()
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 || c.dead {
+			c.running = false
+			c.queue = nil
+			c.mu.Unlock()
+			return
+		}
+		job := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.mu.Unlock()
+		if !c.run(job) {
+			return
+		}
+	}
+}
+
+// run executes one job, turning a panic into a channel crash.
+func (c *Channel) run(job func(ctx context.Context)) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.crash(p, debug.Stack())
+			ok = false
+		}
+	}()
+	job(c.sess.ctx)
+	return true
+}
+
+func (c *Channel) crash(p any, stack []byte) {
+	c.sess.log().Error("phx: channel crashed", "topic", c.topic, "panic", fmt.Sprint(p), "stack", string(stack))
+	c.sess.detach(c)
+	c.unsubscribeAll()
+	c.mu.Lock()
+	c.dead = true
+	c.running = false
+	c.queue = nil
+	c.mu.Unlock()
+	c.sess.send(&Outgoing{Kind: KindPush, JoinRef: c.joinRef, Ref: c.joinRef, Topic: c.topic, Event: "phx_error",
+		Payload: []byte(`{"reason":"channel_crash"}`)})
+	c.callTerminate(ErrCrashed)
+}
+
+func (c *Channel) unsubscribeAll() {
+	c.mu.Lock()
+	extra := c.extra
+	c.extra = nil
+	c.mu.Unlock()
+	hub := &c.sess.ep.hub
+	hub.unsubscribe(c.topic, c)
+	for t := range extra {
+		hub.unsubscribe(t, c)
+	}
+}
+
+// terminate ends the channel after the work already queued: optionally a
+// phx_close to the client, then the Terminator.
+func (c *Channel) terminate(reason error, sendClose bool) {
+	c.unsubscribeAll()
+	c.terminateThen(reason, func() {
+		if sendClose {
+			c.sendClose()
+		}
+	})
+}
+
+func (c *Channel) terminateThen(reason error, before func()) {
+	c.mu.Lock()
+	if c.closing || c.dead {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	c.queue = append(c.queue, func(ctx context.Context) {
+		before()
+		c.mu.Lock()
+		c.dead = true
+		c.mu.Unlock()
+		c.callTerminate(reason)
+	})
+	if !c.started {
+		// Never joined (the connection ended during Join): run the hook now.
+		c.started = true
+	}
+	c.kickLocked()
+	c.mu.Unlock()
+}
+
+func (c *Channel) sendClose() {
+	c.sess.send(&Outgoing{Kind: KindPush, JoinRef: c.joinRef, Ref: c.joinRef, Topic: c.topic, Event: "phx_close", Payload: []byte("{}")})
+}
+
+func (c *Channel) callTerminate(reason error) {
+	if c.term == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			c.sess.log().Error("phx: channel terminate hook panicked", "topic", c.topic, "panic", fmt.Sprint(p))
+		}
+	}()
+	c.term.Terminate(context.WithoutCancel(c.sess.ctx), c, reason)
+}
+
+// setPayload fills the payload of out from a Go value.
+func setPayload(out *Outgoing, payload any) error {
+	if b, ok := payload.(Binary); ok {
+		out.Payload, out.Binary = b, true
+		return nil
+	}
+	data, err := encodeJSONPayload(payload)
+	if err != nil {
+		return fmt.Errorf("phx: encoding payload of %q: %w", out.Event, err)
+	}
+	out.Payload = data
+	return nil
+}

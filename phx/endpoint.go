@@ -1,0 +1,151 @@
+package phx
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+)
+
+// Config holds an endpoint's limits. Zero fields take the defaults.
+type Config struct {
+	// MaxChannels is how many channels one connection may join (default 100,
+	// as Phoenix); further joins get {"reason":"too many channels joined"}.
+	MaxChannels int
+	// QueueLength is how many outbound frames may wait for a slow client
+	// (default 1024). Past it (or QueueBytes) the client is disconnected
+	// (WebSocket close 1008) and its queue released.
+	QueueLength int
+	// QueueBytes caps the bytes of waiting outbound frames (default 16 MiB).
+	QueueBytes int
+	// Logger receives the engine's logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+const (
+	defaultMaxChannels = 100
+	defaultQueueLength = 1024
+	defaultQueueBytes  = 16 << 20
+)
+
+// Endpoint routes topics to handlers, owns the connections' sessions and the
+// publish/subscribe hub. It is the engine behind every transport.
+type Endpoint struct {
+	cfg    Config
+	log    *slog.Logger
+	router router
+	hub    hub
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	stopping bool
+	wg       sync.WaitGroup
+}
+
+// NewEndpoint returns an endpoint with the given limits.
+func NewEndpoint(cfg Config) *Endpoint {
+	if cfg.MaxChannels <= 0 {
+		cfg.MaxChannels = defaultMaxChannels
+	}
+	if cfg.QueueLength <= 0 {
+		cfg.QueueLength = defaultQueueLength
+	}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = defaultQueueBytes
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Endpoint{cfg: cfg, log: log, sessions: map[*Session]struct{}{}}
+}
+
+// Config returns the endpoint's effective limits.
+func (e *Endpoint) Config() Config { return e.cfg }
+
+// Logger returns the endpoint's logger.
+func (e *Endpoint) Logger() *slog.Logger { return e.log }
+
+// Handle routes joins of topics matching pattern to h. A pattern is an exact
+// topic ("room:lobby") or a prefix followed by "*" ("room:*"); exact patterns
+// win, then the longest prefix. Registering a pattern twice panics, like
+// http.ServeMux.
+func (e *Endpoint) Handle(pattern string, h Handler) { e.router.handle(pattern, h) }
+
+// Open starts a session for a new connection. binary tells whether the
+// transport can carry binary frames to the client. It fails with
+// [ErrShutdown] once Shutdown has begun.
+func (e *Endpoint) Open(info ConnectInfo, ser Serializer, binary bool) (*Session, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopping {
+		return nil, ErrShutdown
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel, notify: make(chan struct{}, 1)}
+	e.sessions[s] = struct{}{}
+	e.wg.Add(1)
+	return s, nil
+}
+
+func (e *Endpoint) removeSession(s *Session) {
+	e.mu.Lock()
+	_, ok := e.sessions[s]
+	delete(e.sessions, s)
+	e.mu.Unlock()
+	if ok {
+		e.wg.Done()
+	}
+}
+
+// Sessions reports how many connections are open.
+func (e *Endpoint) Sessions() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.sessions)
+}
+
+// Broadcast publishes an event to every subscriber of topic: clients of
+// plain channels receive one frame encoded once for all of them; channels
+// with an [OutHandler] (LiveState channels among them) get it as a
+// *Broadcast. The payload is JSON-encoded ({} for nil) or a [Binary].
+// It returns how many channels it reached.
+func (e *Endpoint) Broadcast(topic, event string, payload any) (int, error) {
+	return e.publish(topic, event, payload, nil)
+}
+
+func (e *Endpoint) publish(topic, event string, payload any, except *Channel) (int, error) {
+	out := Outgoing{Event: event}
+	if err := setPayload(&out, payload); err != nil {
+		return 0, err
+	}
+	b := &broadcast{Broadcast: Broadcast{Topic: topic, Event: event, Payload: Payload{Data: out.Payload, Binary: out.Binary}}}
+	return e.hub.publish(b, except), nil
+}
+
+// Shutdown closes every connection with [ErrShutdown] (WebSocket close
+// 1012, so clients reconnect elsewhere or later), refuses new ones, and
+// waits until every channel's Terminator has run and every transport has let
+// go of its session, or ctx ends.
+func (e *Endpoint) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	e.stopping = true
+	sessions := make([]*Session, 0, len(e.sessions))
+	for s := range e.sessions {
+		sessions = append(sessions, s)
+	}
+	e.mu.Unlock()
+	for _, s := range sessions {
+		s.Close(ErrShutdown)
+	}
+	done := make(chan struct{})
+	go func() {
+		e.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

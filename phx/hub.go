@@ -1,0 +1,103 @@
+package phx
+
+import (
+	"sync"
+)
+
+// hub is the in-process publish/subscribe registry: topic → subscribed
+// channels. Subscriber lists are copied on write so that publishing reads
+// them without holding a lock.
+type hub struct {
+	mu     sync.Mutex
+	topics sync.Map // string → *[]subscription (immutable slices)
+}
+
+type subscription struct {
+	ch  *Channel
+	own bool // the channel's own topic (fastlane unless it intercepts)
+}
+
+func (h *hub) subscribe(topic string, ch *Channel, own bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var cur []subscription
+	if p, ok := h.topics.Load(topic); ok {
+		cur = *p.(*[]subscription)
+	}
+	for _, s := range cur {
+		if s.ch == ch {
+			return
+		}
+	}
+	next := make([]subscription, len(cur), len(cur)+1)
+	copy(next, cur)
+	next = append(next, subscription{ch: ch, own: own})
+	h.topics.Store(topic, &next)
+}
+
+func (h *hub) unsubscribe(topic string, ch *Channel) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p, ok := h.topics.Load(topic)
+	if !ok {
+		return
+	}
+	cur := *p.(*[]subscription)
+	for i, s := range cur {
+		if s.ch != ch {
+			continue
+		}
+		if len(cur) == 1 {
+			h.topics.Delete(topic)
+			return
+		}
+		next := make([]subscription, 0, len(cur)-1)
+		next = append(next, cur[:i]...)
+		next = append(next, cur[i+1:]...)
+		h.topics.Store(topic, &next)
+		return
+	}
+}
+
+func (h *hub) subscribers(topic string) []subscription {
+	if p, ok := h.topics.Load(topic); ok {
+		return *p.(*[]subscription)
+	}
+	return nil
+}
+
+// broadcast is one published message; its frame is encoded at most once per
+// serializer version, however many subscribers receive it (fastlane).
+type broadcast struct {
+	Broadcast
+	once   [2]sync.Once
+	frames [2]Frame
+	errs   [2]error
+}
+
+func (b *broadcast) frame(s Serializer) (Frame, error) {
+	i := 0
+	if s.Version() != "2.0.0" {
+		i = 1
+	}
+	b.once[i].Do(func() {
+		b.frames[i], b.errs[i] = s.Encode(&Outgoing{
+			Kind: KindBroadcast, Topic: b.Topic, Event: b.Event,
+			Payload: b.Payload.Data, Binary: b.Payload.Binary,
+		})
+	})
+	return b.frames[i], b.errs[i]
+}
+
+// publish delivers b to every subscriber of its topic except `except`.
+func (h *hub) publish(b *broadcast, except *Channel) int {
+	n := 0
+	for _, s := range h.subscribers(b.Topic) {
+		if s.ch == except {
+			continue
+		}
+		s.ch.deliver(b, s.own)
+		n++
+	}
+	return n
+}

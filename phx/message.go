@@ -1,0 +1,193 @@
+package phx
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Ref is a message reference (ref or join_ref) exactly as the client sent it.
+// The zero Ref is null.
+type Ref struct {
+	raw string // JSON text as received ("\"12\"") or "" for null
+	val string // decoded string value
+}
+
+// NewRef returns a Ref holding the string s.
+func NewRef(s string) Ref {
+	return Ref{raw: string(appendJSONString(nil, s)), val: s}
+}
+
+// IsNull reports whether the reference is null or the empty string. The Go
+// client nshafer/phx sends "" where phoenix.js sends null.
+func (r Ref) IsNull() bool { return r.val == "" }
+
+// String returns the decoded value of the reference ("" for null).
+func (r Ref) String() string { return r.val }
+
+// appendJSON appends the reference as the client sent it, or null.
+func (r Ref) appendJSON(b []byte) []byte {
+	if r.raw == "" {
+		return append(b, "null"...)
+	}
+	return append(b, r.raw...)
+}
+
+// Payload is the body of an inbound message: JSON text, or raw bytes when the
+// client sent a binary frame.
+type Payload struct {
+	// Data is the JSON text of the payload, or the raw bytes of a binary frame.
+	Data []byte
+	// Binary reports that Data came from a binary frame.
+	Binary bool
+}
+
+// Decode unmarshals a JSON payload into v. A null or absent payload leaves v
+// untouched. Decoding a binary payload is an error.
+func (p Payload) Decode(v any) error {
+	if p.Binary {
+		return errors.New("phx: cannot decode a binary payload as JSON")
+	}
+	if p.IsNull() {
+		return nil
+	}
+	return json.Unmarshal(p.Data, v)
+}
+
+// IsNull reports whether the payload is empty or the JSON null.
+func (p Payload) IsNull() bool {
+	if p.Binary {
+		return false
+	}
+	d := bytes.TrimSpace(p.Data)
+	return len(d) == 0 || string(d) == "null"
+}
+
+// MarshalJSON makes a JSON payload embeddable as is; a binary payload is
+// encoded as a base64 string.
+func (p Payload) MarshalJSON() ([]byte, error) {
+	if p.Binary {
+		return json.Marshal(p.Data)
+	}
+	if p.IsNull() {
+		return []byte("null"), nil
+	}
+	return p.Data, nil
+}
+
+// Message is one decoded inbound frame.
+type Message struct {
+	JoinRef Ref
+	Ref     Ref
+	Topic   string
+	Event   string
+	Payload Payload
+}
+
+// Binary is a payload or reply response sent as a binary frame instead of
+// JSON. Long-poll clients cannot receive binary frames.
+type Binary []byte
+
+// Reply is the answer to a client push: a status ("ok", "error" or any other
+// string) and a response, encoded as {"status":…,"response":…}. A nil
+// Response is sent as {}. A [Binary] response is sent as a binary reply frame.
+type Reply struct {
+	Status   string
+	Response any
+}
+
+// Ok returns a Reply with status "ok".
+func Ok(response any) *Reply { return &Reply{Status: "ok", Response: response} }
+
+// Err returns a Reply with status "error".
+func Err(response any) *Reply { return &Reply{Status: "error", Response: response} }
+
+// Raw is pre-encoded JSON sent as is (it must be valid JSON).
+type Raw = json.RawMessage
+
+// encodeJSONPayload turns a Go value into the JSON text of a payload that is
+// never null: nil and values marshalling to null become {}.
+func encodeJSONPayload(v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return []byte("{}"), nil
+	case json.RawMessage:
+		if len(bytes.TrimSpace(x)) == 0 || string(bytes.TrimSpace(x)) == "null" {
+			return []byte("{}"), nil
+		}
+		if !json.Valid(x) {
+			return nil, errors.New("phx: invalid raw JSON payload")
+		}
+		return x, nil
+	case Payload:
+		if x.Binary {
+			return nil, errors.New("phx: binary payload where JSON is required")
+		}
+		if x.IsNull() {
+			return []byte("{}"), nil
+		}
+		return x.Data, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if string(b) == "null" {
+		return []byte("{}"), nil
+	}
+	return b, nil
+}
+
+// appendJSONString appends s as a JSON string, escaping like encoding/json
+// (without HTML escaping).
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, `\u00`...)
+				b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, `\u202`...)
+			b = strconv.AppendInt(b, int64(r&0xf), 16)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,60 @@
+package phx
+
+import (
+	"sort"
+	"strings"
+	"sync"
+)
+
+// router maps topics to handlers. A pattern is an exact topic ("room:lobby")
+// or a prefix ending in "*" ("room:*"). Exact patterns win; among wildcards
+// the longest prefix wins.
+type router struct {
+	mu       sync.RWMutex
+	exact    map[string]Handler
+	prefixes []prefixRoute // sorted by descending prefix length
+}
+
+type prefixRoute struct {
+	prefix string
+	h      Handler
+}
+
+func (r *router) handle(pattern string, h Handler) {
+	if h == nil {
+		panic("phx: nil handler for topic pattern " + pattern)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		for _, p := range r.prefixes {
+			if p.prefix == prefix {
+				panic("phx: topic pattern registered twice: " + pattern)
+			}
+		}
+		r.prefixes = append(r.prefixes, prefixRoute{prefix, h})
+		sort.SliceStable(r.prefixes, func(i, j int) bool { return len(r.prefixes[i].prefix) > len(r.prefixes[j].prefix) })
+		return
+	}
+	if r.exact == nil {
+		r.exact = map[string]Handler{}
+	}
+	if _, dup := r.exact[pattern]; dup {
+		panic("phx: topic pattern registered twice: " + pattern)
+	}
+	r.exact[pattern] = h
+}
+
+func (r *router) match(topic string) Handler {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if h, ok := r.exact[topic]; ok {
+		return h
+	}
+	for _, p := range r.prefixes {
+		if strings.HasPrefix(topic, p.prefix) {
+			return p.h
+		}
+	}
+	return nil
+}

@@ -1,0 +1,347 @@
+package phx
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Frame is one encoded outbound frame: JSON text, or bytes for a binary
+// WebSocket message.
+type Frame struct {
+	Data   []byte
+	Binary bool
+}
+
+// Kind tells what an outbound message is.
+type Kind uint8
+
+const (
+	// KindPush is a message from a channel to its client (join_ref set, ref
+	// null; phx_close and phx_error carry ref = join_ref).
+	KindPush Kind = iota
+	// KindReply answers a client message (phx_reply with status and response).
+	KindReply
+	// KindBroadcast is a message to every subscriber of a topic (both refs null).
+	KindBroadcast
+)
+
+// Outgoing is an outbound message before encoding.
+type Outgoing struct {
+	Kind    Kind
+	JoinRef Ref
+	Ref     Ref
+	Topic   string
+	Event   string // ignored for replies, which are always "phx_reply"
+	Status  string // replies only
+	// Payload is the JSON text of the payload (the response, for replies), or
+	// the raw bytes when Binary is set.
+	Payload []byte
+	Binary  bool
+}
+
+// Serializer converts between frames and messages for one protocol version.
+// [V2JSON] and [V1JSON] are provided; the transport picks one per connection
+// from the client's vsn parameter with [SerializerFor].
+type Serializer interface {
+	// Version is the protocol version served, such as "2.0.0".
+	Version() string
+	// Decode parses one inbound frame.
+	Decode(data []byte, binary bool) (Message, error)
+	// Encode renders one outbound message.
+	Encode(m *Outgoing) (Frame, error)
+}
+
+// ErrBinaryUnsupported is returned when a binary message is encoded for a
+// serializer or transport that cannot carry it (v1 JSON, long-poll).
+var ErrBinaryUnsupported = errors.New("phx: binary frames are not supported by this serializer or transport")
+
+// V2JSON returns the Phoenix v2 serializer: JSON arrays
+// [join_ref, ref, topic, event, payload] for text and the v2 binary layout for
+// binary frames.
+func V2JSON() Serializer { return v2{} }
+
+// V1JSON returns the legacy Phoenix v1 serializer (JSON objects, no binary).
+func V1JSON() Serializer { return v1{} }
+
+// SerializerFor picks the serializer for a client's vsn parameter with
+// Phoenix's rules: "" and 1.0.x select v1, 2.0.x selects v2, anything else is
+// refused (ok is false).
+func SerializerFor(vsn string) (s Serializer, ok bool) {
+	if vsn == "" {
+		return V1JSON(), true
+	}
+	major, minor, ok := parseVsn(vsn)
+	if !ok || minor != 0 {
+		return nil, false
+	}
+	switch major {
+	case 1:
+		return V1JSON(), true
+	case 2:
+		return V2JSON(), true
+	}
+	return nil, false
+}
+
+// parseVsn parses "MAJOR.MINOR.PATCH" (a pre-release or build suffix is
+// allowed on the patch).
+func parseVsn(v string) (major, minor int, ok bool) {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) != 3 {
+		return 0, 0, false
+	}
+	num := func(s string) (int, bool) {
+		if s == "" || len(s) > 6 {
+			return 0, false
+		}
+		n := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	major, ok1 := num(parts[0])
+	minor, ok2 := num(parts[1])
+	patch := parts[2]
+	if i := strings.IndexAny(patch, "-+"); i >= 0 {
+		patch = patch[:i]
+	}
+	_, ok3 := num(patch)
+	return major, minor, ok1 && ok2 && ok3
+}
+
+// malformed wraps a decoding error as a close error.
+func malformed(format string, args ...any) error {
+	return &CloseError{Code: CloseInvalidData, Reason: "malformed frame: " + fmt.Sprintf(format, args...)}
+}
+
+type v2 struct{}
+
+func (v2) Version() string { return "2.0.0" }
+
+func (v2) Decode(data []byte, binary bool) (Message, error) {
+	if binary {
+		return decodeBinaryPush(data)
+	}
+	var parts []json.RawMessage
+	if err := json.Unmarshal(data, &parts); err != nil {
+		return Message{}, malformed("not a JSON array")
+	}
+	if len(parts) < 5 {
+		return Message{}, malformed("%d elements, want 5", len(parts))
+	}
+	var m Message
+	var err error
+	if m.JoinRef, err = decodeRef(parts[0]); err != nil {
+		return Message{}, malformed("join_ref: %v", err)
+	}
+	if m.Ref, err = decodeRef(parts[1]); err != nil {
+		return Message{}, malformed("ref: %v", err)
+	}
+	if m.Topic, err = decodeString(parts[2]); err != nil {
+		return Message{}, malformed("topic: %v", err)
+	}
+	if m.Event, err = decodeString(parts[3]); err != nil {
+		return Message{}, malformed("event: %v", err)
+	}
+	m.Payload = Payload{Data: parts[4]}
+	return m, nil
+}
+
+func decodeRef(raw json.RawMessage) (Ref, error) {
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" {
+		return Ref{}, nil
+	}
+	s, err := decodeString(raw)
+	if err != nil {
+		return Ref{}, err
+	}
+	return Ref{raw: string(raw), val: s}, nil
+}
+
+func decodeString(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", errors.New("not a string")
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", errors.New("not a string")
+	}
+	return s, nil
+}
+
+// decodeBinaryPush parses a client binary push (kind 0):
+// [0][len join_ref][len ref][len topic][len event] join_ref ref topic event payload.
+func decodeBinaryPush(data []byte) (Message, error) {
+	if len(data) < 5 {
+		return Message{}, malformed("binary frame of %d bytes", len(data))
+	}
+	if data[0] != 0 {
+		return Message{}, malformed("binary frame kind %d, want 0 (push)", data[0])
+	}
+	jl, rl, tl, el := int(data[1]), int(data[2]), int(data[3]), int(data[4])
+	if 5+jl+rl+tl+el > len(data) {
+		return Message{}, malformed("binary header lengths exceed the frame")
+	}
+	p := 5
+	next := func(n int) string { s := string(data[p : p+n]); p += n; return s }
+	var m Message
+	if jr := next(jl); jr != "" {
+		m.JoinRef = NewRef(jr)
+	}
+	if r := next(rl); r != "" {
+		m.Ref = NewRef(r)
+	}
+	m.Topic = next(tl)
+	m.Event = next(el)
+	m.Payload = Payload{Data: data[p:], Binary: true}
+	return m, nil
+}
+
+func (v2) Encode(m *Outgoing) (Frame, error) {
+	if m.Binary {
+		return encodeBinary(m)
+	}
+	b := make([]byte, 0, 48+len(m.Topic)+len(m.Event)+len(m.Status)+len(m.Payload))
+	b = append(b, '[')
+	if m.Kind == KindBroadcast {
+		b = append(b, "null,null,"...)
+	} else {
+		b = m.JoinRef.appendJSON(b)
+		b = append(b, ',')
+		b = m.Ref.appendJSON(b)
+		b = append(b, ',')
+	}
+	b = appendJSONString(b, m.Topic)
+	b = append(b, ',')
+	if m.Kind == KindReply {
+		b = append(b, `"phx_reply",{"status":`...)
+		b = appendJSONString(b, m.Status)
+		b = append(b, `,"response":`...)
+		b = append(b, m.Payload...)
+		b = append(b, "}]"...)
+	} else {
+		b = appendJSONString(b, m.Event)
+		b = append(b, ',')
+		b = append(b, m.Payload...)
+		b = append(b, ']')
+	}
+	return Frame{Data: b}, nil
+}
+
+func encodeBinary(m *Outgoing) (Frame, error) {
+	check := func(name, s string) error {
+		if len(s) > 255 {
+			return fmt.Errorf("phx: binary %s is %d bytes, the limit is 255", name, len(s))
+		}
+		return nil
+	}
+	jr, ref := m.JoinRef.val, m.Ref.val
+	for _, f := range [][2]string{{"join_ref", jr}, {"ref", ref}, {"topic", m.Topic}, {"event", m.Event}, {"status", m.Status}} {
+		if err := check(f[0], f[1]); err != nil {
+			return Frame{}, err
+		}
+	}
+	var b []byte
+	switch m.Kind {
+	case KindPush:
+		b = make([]byte, 0, 4+len(jr)+len(m.Topic)+len(m.Event)+len(m.Payload))
+		b = append(b, 0, byte(len(jr)), byte(len(m.Topic)), byte(len(m.Event)))
+		b = append(b, jr...)
+		b = append(b, m.Topic...)
+		b = append(b, m.Event...)
+	case KindReply:
+		b = make([]byte, 0, 5+len(jr)+len(ref)+len(m.Topic)+len(m.Status)+len(m.Payload))
+		b = append(b, 1, byte(len(jr)), byte(len(ref)), byte(len(m.Topic)), byte(len(m.Status)))
+		b = append(b, jr...)
+		b = append(b, ref...)
+		b = append(b, m.Topic...)
+		b = append(b, m.Status...)
+	case KindBroadcast:
+		b = make([]byte, 0, 3+len(m.Topic)+len(m.Event)+len(m.Payload))
+		b = append(b, 2, byte(len(m.Topic)), byte(len(m.Event)))
+		b = append(b, m.Topic...)
+		b = append(b, m.Event...)
+	}
+	b = append(b, m.Payload...)
+	return Frame{Data: b, Binary: true}, nil
+}
+
+type v1 struct{}
+
+func (v1) Version() string { return "1.0.0" }
+
+func (v1) Decode(data []byte, binary bool) (Message, error) {
+	if binary {
+		return Message{}, malformed("binary frames need vsn 2.0.0")
+	}
+	var obj struct {
+		Topic   json.RawMessage `json:"topic"`
+		Event   json.RawMessage `json:"event"`
+		Payload json.RawMessage `json:"payload"`
+		Ref     json.RawMessage `json:"ref"`
+		JoinRef json.RawMessage `json:"join_ref"`
+	}
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return Message{}, malformed("not a JSON object")
+	}
+	var m Message
+	var err error
+	if m.Topic, err = decodeString(obj.Topic); err != nil {
+		return Message{}, malformed("topic: %v", err)
+	}
+	if m.Event, err = decodeString(obj.Event); err != nil {
+		return Message{}, malformed("event: %v", err)
+	}
+	if len(obj.Ref) > 0 {
+		if m.Ref, err = decodeRef(obj.Ref); err != nil {
+			return Message{}, malformed("ref: %v", err)
+		}
+	}
+	if len(obj.JoinRef) > 0 {
+		if m.JoinRef, err = decodeRef(obj.JoinRef); err != nil {
+			return Message{}, malformed("join_ref: %v", err)
+		}
+	}
+	m.Payload = Payload{Data: obj.Payload}
+	return m, nil
+}
+
+func (v1) Encode(m *Outgoing) (Frame, error) {
+	if m.Binary {
+		return Frame{}, ErrBinaryUnsupported
+	}
+	b := make([]byte, 0, 64+len(m.Topic)+len(m.Event)+len(m.Payload))
+	b = append(b, `{"topic":`...)
+	b = appendJSONString(b, m.Topic)
+	b = append(b, `,"event":`...)
+	if m.Kind == KindReply {
+		b = append(b, `"phx_reply","payload":{"status":`...)
+		b = appendJSONString(b, m.Status)
+		b = append(b, `,"response":`...)
+		b = append(b, m.Payload...)
+		b = append(b, '}')
+	} else {
+		b = appendJSONString(b, m.Event)
+		b = append(b, `,"payload":`...)
+		b = append(b, m.Payload...)
+	}
+	b = append(b, `,"ref":`...)
+	if m.Kind == KindBroadcast {
+		b = append(b, "null"...)
+	} else {
+		b = m.Ref.appendJSON(b)
+	}
+	return Frame{Data: append(b, '}')}, nil
+}

@@ -1,0 +1,350 @@
+package phx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+)
+
+// ConnectInfo describes one client connection. Transports fill it in; the
+// connect hook may set Identity; channels read it with
+// [Channel.ConnectInfo].
+type ConnectInfo struct {
+	// Transport is "websocket" or "longpoll".
+	Transport string
+	// Params holds the connect parameters from the query string, bracket
+	// keys decoded into nested maps (user[name]=x → {"user":{"name":"x"}}),
+	// the last of duplicated keys winning, "vsn" included.
+	Params map[string]any
+	// AuthToken is the phoenix.js 1.8 authToken, when the client sent one.
+	AuthToken string
+	// RemoteAddr is the client's network address as the transport saw it.
+	RemoteAddr string
+	// Identity is whatever the connect hook attached (a user, claims…).
+	Identity any
+}
+
+// Session is the engine side of one client connection, whichever transport
+// carries it. Transports call [Session.Receive] for each inbound frame (from
+// one goroutine at a time), write what [Session.Next] returns, and call
+// [Session.Detach] once when they are done with it.
+type Session struct {
+	ep       *Endpoint
+	ser      Serializer
+	info     ConnectInfo
+	binaryOK bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+
+	mu       sync.Mutex
+	channels map[string]*Channel
+	closed   bool
+
+	omu      sync.Mutex
+	frames   []Frame
+	qbytes   int
+	notify   chan struct{}
+	oclosed  bool
+	closeErr *CloseError
+
+	detachOnce sync.Once
+}
+
+func (s *Session) log() *slog.Logger { return s.ep.log }
+
+// Info returns the connection's description.
+func (s *Session) Info() *ConnectInfo { return &s.info }
+
+// Serializer returns the serializer negotiated for this connection.
+func (s *Session) Serializer() Serializer { return s.ser }
+
+// Context is cancelled when the session closes.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Receive decodes and dispatches one inbound frame. It returns a
+// [*CloseError] for malformed input; the transport should then close the
+// connection with that code. Calls must not overlap.
+func (s *Session) Receive(data []byte, binary bool) error {
+	msg, err := s.ser.Decode(data, binary)
+	if err != nil {
+		return err
+	}
+	s.dispatch(&msg)
+	return nil
+}
+
+func (s *Session) dispatch(m *Message) {
+	if m.Topic == "phoenix" && m.Event == "heartbeat" {
+		s.reply(Ref{}, m.Ref, m.Topic, Ok(nil))
+		return
+	}
+	if m.Event == "phx_join" {
+		s.join(m)
+		return
+	}
+	s.mu.Lock()
+	ch := s.channels[m.Topic]
+	s.mu.Unlock()
+	if ch == nil {
+		if m.Event == "phx_leave" {
+			s.reply(m.JoinRef, m.Ref, m.Topic, Ok(nil))
+			return
+		}
+		s.log().Debug("phx: message for a topic not joined", "topic", m.Topic, "event", m.Event)
+		s.reply(Ref{}, m.Ref, m.Topic, Err(map[string]string{"reason": "unmatched topic"}))
+		return
+	}
+	if !m.JoinRef.IsNull() && m.JoinRef.val != ch.joinRef.val {
+		s.log().Debug("phx: stale join_ref dropped", "topic", m.Topic, "event", m.Event, "join_ref", m.JoinRef.val)
+		return
+	}
+	if m.Event == "phx_leave" {
+		if !s.detach(ch) {
+			return
+		}
+		ref := m.Ref
+		ch.unsubscribeAll()
+		ch.terminateThen(ErrLeft, func() {
+			s.reply(ch.joinRef, ref, ch.topic, Ok(nil))
+			ch.sendClose()
+		})
+		return
+	}
+	msg := *m
+	ch.enqueue(func(ctx context.Context) { ch.handleIn(ctx, &msg) })
+}
+
+func (c *Channel) handleIn(ctx context.Context, m *Message) {
+	if c.in == nil {
+		c.sess.log().Warn("phx: event on a channel without InHandler", "topic", c.topic, "event", m.Event)
+		c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": "unhandled event"}))
+		return
+	}
+	r, err := c.in.HandleIn(ctx, c, m)
+	switch {
+	case err != nil:
+		c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": err.Error()}))
+	case r != nil:
+		c.sess.reply(c.joinRef, m.Ref, c.topic, r)
+	}
+}
+
+func (s *Session) join(m *Message) {
+	h := s.ep.router.match(m.Topic)
+	if h == nil {
+		s.log().Warn("phx: join of an unmatched topic", "topic", m.Topic)
+		s.reply(Ref{}, m.Ref, m.Topic, Err(map[string]string{"reason": "unmatched topic"}))
+		return
+	}
+	joinRef := m.JoinRef
+	if joinRef.IsNull() {
+		joinRef = m.Ref
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	old := s.channels[m.Topic]
+	if old != nil {
+		delete(s.channels, m.Topic)
+	}
+	count := len(s.channels)
+	s.mu.Unlock()
+	if old != nil {
+		old.terminate(ErrDuplicateJoin, false)
+		defer old.sendClose() // after the new join's reply, as Phoenix does
+	}
+	if count >= s.ep.cfg.MaxChannels {
+		s.log().Warn("phx: too many channels joined", "topic", m.Topic, "limit", s.ep.cfg.MaxChannels)
+		s.reply(m.JoinRef, m.Ref, m.Topic, Err(map[string]string{"reason": "too many channels joined"}))
+		return
+	}
+	ch := newChannel(s, m.Topic, joinRef, h)
+	resp, err := s.callJoin(h, ch, m.Payload)
+	if err != nil {
+		var je *JoinError
+		switch {
+		case errors.As(err, &je):
+			s.reply(m.JoinRef, m.Ref, m.Topic, Err(je.Response))
+		case errors.Is(err, errJoinCrashed):
+			s.reply(m.JoinRef, m.Ref, m.Topic, Err(map[string]string{"reason": "join crashed"}))
+		default:
+			s.reply(m.JoinRef, m.Ref, m.Topic, Err(map[string]string{"reason": err.Error()}))
+		}
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ch.terminate(ErrDisconnected, false)
+		return
+	}
+	if s.channels == nil {
+		s.channels = map[string]*Channel{}
+	}
+	s.channels[m.Topic] = ch
+	s.mu.Unlock()
+	if err := s.reply(m.JoinRef, m.Ref, m.Topic, Ok(resp)); err != nil {
+		s.log().Warn("phx: join reply not sent", "topic", m.Topic, "error", err)
+	}
+	if aj, ok := h.(AfterJoiner); ok {
+		ch.enqueue(func(ctx context.Context) {
+			if err := aj.AfterJoin(ctx, ch); err != nil {
+				s.log().Warn("phx: after-join hook failed", "topic", ch.topic, "error", err)
+			}
+		})
+	}
+	ch.start()
+	s.ep.hub.subscribe(m.Topic, ch, true)
+}
+
+var errJoinCrashed = errors.New("join crashed")
+
+func (s *Session) callJoin(h Handler, ch *Channel, params Payload) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log().Error("phx: join handler panicked", "topic", ch.topic, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp, err = nil, errJoinCrashed
+		}
+	}()
+	return h.Join(s.ctx, ch, params)
+}
+
+// detach removes ch from the session if it is still the channel of its
+// topic, reporting whether it was.
+func (s *Session) detach(ch *Channel) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.channels[ch.topic] != ch {
+		return false
+	}
+	delete(s.channels, ch.topic)
+	return true
+}
+
+// reply queues a phx_reply.
+func (s *Session) reply(joinRef, ref Ref, topic string, r *Reply) error {
+	out := Outgoing{Kind: KindReply, JoinRef: joinRef, Ref: ref, Topic: topic, Status: r.Status}
+	if err := setPayload(&out, r.Response); err != nil {
+		return err
+	}
+	return s.send(&out)
+}
+
+// send encodes and queues one message.
+func (s *Session) send(out *Outgoing) error {
+	if out.Binary && !s.binaryOK {
+		return ErrBinaryUnsupported
+	}
+	f, err := s.ser.Encode(out)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(f)
+}
+
+// enqueue adds a frame to the outbound queue, closing the session when the
+// queue would pass its limits.
+func (s *Session) enqueue(f Frame) error {
+	s.omu.Lock()
+	if s.oclosed {
+		s.omu.Unlock()
+		return ErrDisconnected
+	}
+	cfg := &s.ep.cfg
+	if len(s.frames) >= cfg.QueueLength || s.qbytes+len(f.Data) > cfg.QueueBytes {
+		n, b := len(s.frames), s.qbytes
+		s.omu.Unlock()
+		s.log().Warn("phx: client is not reading, disconnecting", "remote", s.info.RemoteAddr,
+			"queued_frames", n, "queued_bytes", b)
+		s.Close(ErrSlowConsumer)
+		return ErrSlowConsumer
+	}
+	s.frames = append(s.frames, f)
+	s.qbytes += len(f.Data)
+	s.omu.Unlock()
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Next waits for outbound frames and returns all that are queued. After the
+// session closed and the queue is empty it returns the [*CloseError] the
+// transport should close the connection with. It also returns ctx.Err()
+// when ctx ends first.
+func (s *Session) Next(ctx context.Context) ([]Frame, error) {
+	for {
+		s.omu.Lock()
+		if len(s.frames) > 0 {
+			out := s.frames
+			s.frames = nil
+			s.qbytes = 0
+			s.omu.Unlock()
+			return out, nil
+		}
+		if s.oclosed {
+			ce := s.closeErr
+			s.omu.Unlock()
+			return nil, ce
+		}
+		s.omu.Unlock()
+		select {
+		case <-s.notify:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Pending reports how many frames are queued.
+func (s *Session) Pending() int {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	return len(s.frames)
+}
+
+// Close ends the session: every channel terminates with reason (see
+// [Terminator]) and [Session.Next] returns the close error once the queue
+// is flushed (immediately for [ErrSlowConsumer]). Close is idempotent.
+func (s *Session) Close(reason error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	chans := s.channels
+	s.channels = nil
+	s.mu.Unlock()
+	for _, ch := range chans {
+		ch.terminate(reason, false)
+	}
+	s.omu.Lock()
+	s.oclosed = true
+	s.closeErr = closeErrorFor(reason)
+	if errors.Is(reason, ErrSlowConsumer) {
+		s.frames, s.qbytes = nil, 0
+	}
+	s.omu.Unlock()
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	s.cancel()
+}
+
+// Detach tells the endpoint the transport is done with the session; it
+// closes the session with [ErrDisconnected] if still open. Call it once,
+// when the transport's goroutines for this connection have finished.
+func (s *Session) Detach() {
+	s.detachOnce.Do(func() {
+		s.Close(ErrDisconnected)
+		s.ep.removeSession(s)
+	})
+}
