@@ -19,6 +19,9 @@ type Config struct {
 	QueueBytes int
 	// Logger receives the engine's logs (default slog.Default()).
 	Logger *slog.Logger
+	// PubSub connects the endpoint to other nodes (default: none, this
+	// process only). The endpoint runs its receive loop until Shutdown.
+	PubSub PubSub
 }
 
 const (
@@ -39,6 +42,9 @@ type Endpoint struct {
 	sessions map[*Session]struct{}
 	stopping bool
 	wg       sync.WaitGroup
+
+	psCancel context.CancelFunc
+	psDone   chan struct{}
 }
 
 // NewEndpoint returns an endpoint with the given limits.
@@ -56,7 +62,37 @@ func NewEndpoint(cfg Config) *Endpoint {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Endpoint{cfg: cfg, log: log, sessions: map[*Session]struct{}{}}
+	e := &Endpoint{cfg: cfg, log: log, sessions: map[*Session]struct{}{}}
+	e.hub.ep = e
+	if cfg.PubSub != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		e.psCancel, e.psDone = cancel, make(chan struct{})
+		go e.runPubSub(ctx)
+	}
+	return e
+}
+
+// runPubSub delivers messages from other nodes to local subscribers.
+func (e *Endpoint) runPubSub(ctx context.Context) {
+	defer close(e.psDone)
+	err := e.cfg.PubSub.Run(ctx, func(m *Envelope) {
+		if m.FromNode == e.cfg.PubSub.NodeName() {
+			return
+		}
+		b := &broadcast{Broadcast: Broadcast{Topic: m.Topic, Event: m.Event, Payload: Payload{Data: m.Payload, Binary: m.Binary}}}
+		e.hub.publish(b, nil)
+	})
+	if err != nil && ctx.Err() == nil {
+		e.log.Error("phx: pubsub receive loop ended", "error", err)
+	}
+}
+
+// NodeName is the cluster node name of the PubSub adapter, or "" without one.
+func (e *Endpoint) NodeName() string {
+	if e.cfg.PubSub == nil {
+		return ""
+	}
+	return e.cfg.PubSub.NodeName()
 }
 
 // Config returns the endpoint's effective limits.
@@ -119,7 +155,14 @@ func (e *Endpoint) publish(topic, event string, payload any, except *Channel) (i
 		return 0, err
 	}
 	b := &broadcast{Broadcast: Broadcast{Topic: topic, Event: event, Payload: Payload{Data: out.Payload, Binary: out.Binary}}}
-	return e.hub.publish(b, except), nil
+	n := e.hub.publish(b, except)
+	if ps := e.cfg.PubSub; ps != nil {
+		env := &Envelope{FromNode: ps.NodeName(), Topic: topic, Event: event, Payload: out.Payload, Binary: out.Binary}
+		if err := ps.Publish(context.Background(), env); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Shutdown closes every connection with [ErrShutdown] (WebSocket close
@@ -144,8 +187,16 @@ func (e *Endpoint) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if e.psCancel != nil {
+		e.psCancel()
+		select {
+		case <-e.psDone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package phx
 
 import (
+	"context"
 	"sync"
 )
 
@@ -8,8 +9,27 @@ import (
 // channels. Subscriber lists are copied on write so that publishing reads
 // them without holding a lock.
 type hub struct {
+	ep     *Endpoint
 	mu     sync.Mutex
 	topics sync.Map // string → *[]subscription (immutable slices)
+}
+
+// interest tells the PubSub adapter that a topic gained its first or lost
+// its last local subscriber. It runs outside the hub's lock.
+func (h *hub) interest(topic string, on bool) {
+	ps := h.ep.cfg.PubSub
+	if ps == nil {
+		return
+	}
+	var err error
+	if on {
+		err = ps.Subscribe(context.Background(), topic)
+	} else {
+		err = ps.Unsubscribe(context.Background(), topic)
+	}
+	if err != nil {
+		h.ep.log.Warn("phx: pubsub subscription change failed", "topic", topic, "subscribe", on, "error", err)
+	}
 }
 
 type subscription struct {
@@ -19,28 +39,43 @@ type subscription struct {
 
 func (h *hub) subscribe(topic string, ch *Channel, own bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	first := h.subscribeLocked(topic, ch, own)
+	h.mu.Unlock()
+	if first {
+		h.interest(topic, true)
+	}
+}
+
+func (h *hub) subscribeLocked(topic string, ch *Channel, own bool) (first bool) {
 	var cur []subscription
 	if p, ok := h.topics.Load(topic); ok {
 		cur = *p.(*[]subscription)
 	}
 	for _, s := range cur {
 		if s.ch == ch {
-			return
+			return false
 		}
 	}
 	next := make([]subscription, len(cur), len(cur)+1)
 	copy(next, cur)
 	next = append(next, subscription{ch: ch, own: own})
 	h.topics.Store(topic, &next)
+	return len(cur) == 0
 }
 
 func (h *hub) unsubscribe(topic string, ch *Channel) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	last := h.unsubscribeLocked(topic, ch)
+	h.mu.Unlock()
+	if last {
+		h.interest(topic, false)
+	}
+}
+
+func (h *hub) unsubscribeLocked(topic string, ch *Channel) (last bool) {
 	p, ok := h.topics.Load(topic)
 	if !ok {
-		return
+		return false
 	}
 	cur := *p.(*[]subscription)
 	for i, s := range cur {
@@ -49,14 +84,15 @@ func (h *hub) unsubscribe(topic string, ch *Channel) {
 		}
 		if len(cur) == 1 {
 			h.topics.Delete(topic)
-			return
+			return true
 		}
 		next := make([]subscription, 0, len(cur)-1)
 		next = append(next, cur[:i]...)
 		next = append(next, cur[i+1:]...)
 		h.topics.Store(topic, &next)
-		return
+		return false
 	}
+	return false
 }
 
 func (h *hub) subscribers(topic string) []subscription {
