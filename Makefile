@@ -1,0 +1,41 @@
+# Seance for Go — developer commands.
+#   make demo   build the example's web bundle and serve the chi-todo example on :4000
+#   make test   install the pinned JS clients, then vet and run every test with -race
+SHELL := /bin/bash
+GO ?= go
+NPM ?= npm
+E2E := e2e
+NESTED := $(dir $(wildcard pubsub/*/go.mod))
+
+.PHONY: all demo test test-go test-nested vet npm fuzz bench clean
+
+all: test
+
+# npm ci only when the lock file changed since the last install.
+$(E2E)/node_modules/.installed: $(E2E)/package.json $(E2E)/package-lock.json
+	cd $(E2E) && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+npm: $(E2E)/node_modules/.installed
+
+vet:
+	$(GO) vet ./...
+	@for d in $(NESTED); do (cd $$d && $(GO) vet ./...) || exit 1; done
+
+test: npm vet test-go test-nested
+
+test-go:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-nested:
+	@for d in $(NESTED); do echo "== $$d"; (cd $$d && $(GO) test -race -count=1 -timeout 10m ./...) || exit 1; done
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzV2Decode -fuzztime 20s ./phx/
+	$(GO) test -run '^$$' -fuzz FuzzSessionReceive -fuzztime 20s ./phx/
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./diff/ ./phx/ ./livestate/
+
+clean:
+	rm -rf $(E2E)/dist bin
