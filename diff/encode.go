@@ -1,0 +1,216 @@
+package diff
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// diffError carries an error out of the recursive differ through a panic;
+// it is recovered at the top of Tree's Diff and never escapes the package.
+type diffError struct{ err error }
+
+func fail(format string, args ...any) {
+	panic(diffError{fmt.Errorf("diff: "+format, args...)})
+}
+
+// encoder writes decoded JSON trees with the exact bytes encoding/json's
+// Marshal would produce for them (sorted object keys, HTML-safe string
+// escaping, the same float formatting), without reflection.
+type encoder struct {
+	keys []string // scratch stack for sorting object keys
+}
+
+// appendValue appends the JSON encoding of v to dst.
+func (e *encoder) appendValue(dst []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(dst, "null"...)
+	case bool:
+		if v {
+			return append(dst, "true"...)
+		}
+		return append(dst, "false"...)
+	case string:
+		return appendString(dst, v)
+	case float64:
+		return appendFloat(dst, v)
+	case json.Number:
+		return appendNumber(dst, v)
+	case []any:
+		if v == nil {
+			return append(dst, "null"...)
+		}
+		dst = append(dst, '[')
+		for i, x := range v {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = e.appendValue(dst, x)
+		}
+		return append(dst, ']')
+	case map[string]any:
+		if v == nil {
+			return append(dst, "null"...)
+		}
+		mark := len(e.keys)
+		for k := range v {
+			e.keys = append(e.keys, k)
+		}
+		keys := e.keys[mark:]
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, k)
+			dst = append(dst, ':')
+			dst = e.appendValue(dst, v[k])
+		}
+		clear(keys) // drop references to the caller's strings
+		e.keys = e.keys[:mark]
+		return append(dst, '}')
+	default:
+		fail("unsupported type %T in JSON tree", v)
+		return nil
+	}
+}
+
+// appendFloat formats f exactly like encoding/json does for float64.
+func appendFloat(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		fail("unsupported value %v in JSON tree", f)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// Clean up e-09 to e-9, as encoding/json does.
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}
+
+// appendNumber writes a json.Number verbatim ("" as 0, like encoding/json),
+// rejecting text that is not a JSON number literal.
+func appendNumber(dst []byte, n json.Number) []byte {
+	if n == "" {
+		return append(dst, '0')
+	}
+	if !validNumber(string(n)) {
+		fail("invalid number literal %q in JSON tree", string(n))
+	}
+	return append(dst, n...)
+}
+
+// validNumber reports whether s is a JSON number literal (RFC 8259 §6).
+func validNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string with encoding/json's default
+// (HTML-safe) escaping: <, > and & as \u003c..., U+2028/U+2029 escaped,
+// invalid UTF-8 replaced by U+FFFD.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	dst = appendStringContent(dst, s)
+	return append(dst, '"')
+}
+
+// appendStringContent is appendString without the quotes.
+func appendStringContent(dst []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(dst, s[start:]...)
+}
