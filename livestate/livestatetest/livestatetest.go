@@ -185,7 +185,7 @@ func (c *Client) mirror(m Message) {
 			c.applyErr = fmt.Errorf("patch version %d after %d", v, c.version)
 			return
 		}
-		next, err := jsonpatch.ApplyJSON(c.state, body[c.dialect.PatchKey])
+		next, err := applyPatch(c.state, body[c.dialect.PatchKey])
 		if err != nil {
 			c.applyErr = fmt.Errorf("patch version %d does not apply: %w", v, err)
 			return
@@ -440,4 +440,12 @@ func (c *Client) Close() {
 	c.mu.Unlock()
 	c.sess.Detach()
 	<-c.done
+}
+
+func applyPatch(doc any, patch []byte) (any, error) {
+	ops, err := jsonpatch.Parse(patch)
+	if err != nil {
+		return nil, err
+	}
+	return jsonpatch.Apply(doc, ops)
 }

@@ -88,7 +88,7 @@ func TestHelpers(t *testing.T) {
 
 	ref := c.SendEvent("add", map[string]string{"title": "c"})
 	c.AssertEvent("added", map[string]string{"id": "3"})
-	c.AssertStatePatch(`[{"op":"add","path":"/todos/2","value":{"id":"3","title":"c","done":false}}]`)
+	c.AssertStatePatch(`[{"op":"add","path":"/todos/-","value":{"id":"3","title":"c","done":false}}]`)
 	c.AssertReply(ref, "ok", map[string]int{"count": 3})
 	var st todos
 	c.StateInto(&st)
