@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/seance-go/seance/examples/internal/browsertest"
+)
+
+// TestBrowserCounter: two Chromium contexts on one counter count together
+// (testdata/counter.mjs).
+func TestBrowserCounter(t *testing.T) {
+	env := browsertest.Find(t)
+	counters := &MemoryCounters{}
+	base := startServer(t, config{Counters: counters, Bundles: env.Bundle(t, "examples/stdlib/web/counter.js")})
+	env.Run(t, "testdata/counter.mjs", map[string]any{
+		"base": base, "name": "together", "shots": browsertest.ScreenshotDir(t),
+	}, 2*time.Minute)
+	if n, err := counters.Get(context.Background(), "together"); err != nil || n != 11 {
+		t.Errorf("count after the run: %d %v, want 11", n, err)
+	}
+}

@@ -1,0 +1,35 @@
+// Helpers shared by the examples' browser code.
+import { LiveState } from 'phx-live-state';
+import { LongPoll } from 'phoenix';
+
+/**
+ * socketURL returns the ws:// or wss:// URL of the Seance socket mounted at
+ * /socket on the server that served `base` (the page, or a script's
+ * import.meta.url for an element embedded in another site).
+ */
+export function socketURL(base = location.href) {
+  const u = new URL('/socket', base);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.href;
+}
+
+/**
+ * newLiveState makes a phx-live-state LiveState for topic (call its
+ * connect() once listeners are added). transport "longpoll" (or ?transport=longpoll on the page) makes
+ * phoenix.js use long-polling instead of WebSocket; phx-live-state passes
+ * socketOptions to phoenix.js unchanged.
+ */
+export function newLiveState({ url = socketURL(), topic, params, transport } = {}) {
+  transport ??= new URLSearchParams(location.search).get('transport');
+  const socketOptions = transport === 'longpoll' ? { transport: LongPoll } : {};
+  return new LiveState({ url, topic, params, socketOptions });
+}
+
+/**
+ * errorMessage turns a livestate-error detail into text for the user:
+ * server `error` events carry {message}, join errors {type, message}.
+ */
+export function errorMessage(detail) {
+  const text = String(detail?.message || detail?.type || 'something went wrong');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
