@@ -7,7 +7,7 @@ NPM ?= npm
 E2E := e2e
 NESTED := $(dir $(wildcard pubsub/*/go.mod))
 
-.PHONY: all demo test test-go test-nested vet npm fuzz bench clean
+.PHONY: all demo web test test-go test-nested vet npm fuzz bench clean
 
 all: test
 
@@ -17,6 +17,16 @@ $(E2E)/node_modules/.installed: $(E2E)/package.json $(E2E)/package-lock.json
 	touch $@
 
 npm: $(E2E)/node_modules/.installed
+
+ESBUILD := NODE_PATH=$(E2E)/node_modules $(E2E)/node_modules/.bin/esbuild --bundle --format=esm --minify --log-level=warning
+
+# The examples' browser bundles (embedded into the example binaries).
+web: npm
+	$(ESBUILD) examples/chi-todo/web/todo-app.js examples/chi-todo/web/contact-form.js --outdir=examples/chi-todo/static/dist
+	$(ESBUILD) examples/stdlib/web/counter.js --outdir=examples/stdlib/static/dist
+
+demo: web
+	$(GO) run ./examples/chi-todo
 
 vet:
 	$(GO) vet ./...
@@ -38,4 +48,4 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./diff/ ./phx/ ./livestate/
 
 clean:
-	rm -rf $(E2E)/dist bin
+	rm -rf $(E2E)/dist bin examples/*/static/dist
