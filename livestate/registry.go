@@ -2,20 +2,33 @@ package livestate
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
+	"github.com/seance-go/seance/cors"
 	"github.com/seance-go/seance/handler"
+	"github.com/seance-go/seance/longpoll"
 	"github.com/seance-go/seance/phx"
 )
 
 // Config configures a [Registry]. Zero fields take the defaults.
 type Config struct {
 	// Engine holds the per-connection limits (channels per connection,
-	// outbound queue) and the logger.
+	// outbound queue), the logger and the multi-node PubSub adapter.
 	Engine phx.Config
-	// Socket configures the transports: connect hook, origin check, idle
-	// timeout, frame size limit.
+	// Socket configures the connect hook and the WebSocket transport (idle
+	// timeout, frame size limit). Its CheckOrigin, when nil, comes from Origin.
 	Socket handler.Options
+	// Origin is the one origin policy for the WebSocket upgrade (HTTP 403),
+	// the long-poll check ({"status":403}) and long-poll CORS headers.
+	// nil allows requests without Origin and those from the request's own
+	// host (Phoenix's default check_origin).
+	Origin *cors.Policy
+	// LongPoll configures the long-poll transport; its Connect, Origin and
+	// Logger default to Socket.Connect, Origin and Socket.Logger.
+	LongPoll longpoll.Options
+	// DisableLongPoll turns <mount>/longpoll off (404).
+	DisableLongPoll bool
 }
 
 // Registry routes topics to channels and serves them; it is the
@@ -23,11 +36,26 @@ type Config struct {
 type Registry struct {
 	cfg Config
 	ep  *phx.Endpoint
+	lp  *longpoll.Handler // nil when disabled
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry(cfg Config) *Registry {
-	return &Registry{cfg: cfg, ep: phx.NewEndpoint(cfg.Engine)}
+	r := &Registry{cfg: cfg, ep: phx.NewEndpoint(cfg.Engine)}
+	if !cfg.DisableLongPoll {
+		lp := cfg.LongPoll
+		if lp.Connect == nil {
+			lp.Connect = cfg.Socket.Connect
+		}
+		if lp.Origin == nil {
+			lp.Origin = cfg.Origin
+		}
+		if lp.Logger == nil {
+			lp.Logger = cfg.Socket.Logger
+		}
+		r.lp = longpoll.New(r.ep, lp)
+	}
+	return r
 }
 
 // Handle routes topics matching pattern ("todo:*" or an exact topic) to h:
@@ -39,18 +67,33 @@ func (r *Registry) Endpoint() *phx.Endpoint { return r.ep }
 
 // Broadcast publishes an event on topic from anywhere (REST handlers,
 // background goroutines): LiveState channels of the topic receive it in
-// HandleMessage as a *phx.Broadcast, plain channels' clients as a frame.
+// HandleMessage as a *phx.Broadcast, plain channels' clients as a frame
+// encoded once for all of them. With a PubSub adapter it reaches every node.
 func (r *Registry) Broadcast(topic, event string, payload any) (int, error) {
 	return r.ep.Broadcast(topic, event, payload)
 }
 
-// Shutdown closes every connection (WebSocket close 1012) and waits for the
-// channels' close hooks, or until ctx ends.
-func (r *Registry) Shutdown(ctx context.Context) error { return r.ep.Shutdown(ctx) }
+// Shutdown closes every connection (WebSocket close 1012, long-poll
+// sessions ended) and waits for the channels' close hooks, or until ctx
+// ends.
+func (r *Registry) Shutdown(ctx context.Context) error {
+	var lpErr error
+	if r.lp != nil {
+		lpErr = r.lp.Shutdown(ctx)
+	}
+	return errors.Join(lpErr, r.ep.Shutdown(ctx))
+}
 
 // Handler returns the http.Handler of the registry's socket: it serves
-// <mount>/websocket under any mount point (chi's r.Mount, http.ServeMux with
-// or without http.StripPrefix).
+// <mount>/websocket and <mount>/longpoll under any mount point (chi's
+// r.Mount, http.ServeMux with or without http.StripPrefix).
 func Handler(reg *Registry) http.Handler {
-	return handler.New(reg.ep, reg.cfg.Socket)
+	opts := reg.cfg.Socket
+	if opts.CheckOrigin == nil && reg.cfg.Origin != nil {
+		opts.CheckOrigin = reg.cfg.Origin.Allowed
+	}
+	if opts.LongPoll == nil && reg.lp != nil {
+		opts.LongPoll = reg.lp
+	}
+	return handler.New(reg.ep, opts)
 }
