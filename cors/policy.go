@@ -18,6 +18,11 @@ type Options struct {
 	// Origins lists the allowed browser origins (forms in the package doc).
 	// Empty means "same host as the request". "*" is the same as AllowAll.
 	Origins []string
+	// SameOrigin also allows the request's own origin: scheme, host and port
+	// equal to the request's (Phoenix's check_origin: :conn). With an empty
+	// Origins list it makes the policy stricter than the default, which
+	// ignores scheme and port.
+	SameOrigin bool
 	// AllowAll turns origin checking off: every origin is allowed. Meant for
 	// development; a browser page on any site can then open the socket with
 	// the user's cookies (cross-site WebSocket hijacking).
@@ -50,9 +55,10 @@ var defaultHeaders = []string{
 // Policy decides which browser origins may use the server. It is safe for
 // concurrent use. A nil *Policy behaves as the zero [Options] policy.
 type Policy struct {
-	allowAll bool
-	entries  []entry
-	cors     *rscors.Cors
+	allowAll   bool
+	sameOrigin bool
+	entries    []entry
+	cors       *rscors.Cors
 }
 
 // entry is one parsed allowed origin. Empty fields match anything.
@@ -66,7 +72,7 @@ type entry struct {
 // NewPolicy validates opts and returns the policy. An Origins entry without a
 // host, with an empty wildcard or with a bad port is an error.
 func NewPolicy(opts Options) (*Policy, error) {
-	p := &Policy{allowAll: opts.AllowAll}
+	p := &Policy{allowAll: opts.AllowAll, sameOrigin: opts.SameOrigin}
 	var errs []error
 	for _, o := range opts.Origins {
 		if strings.TrimSpace(o) == "*" {
@@ -183,14 +189,34 @@ func (p *Policy) allowOrigin(r *http.Request, origin string) bool {
 	if host == "" {
 		return false
 	}
-	if len(p.entries) == 0 {
-		return strings.EqualFold(host, requestHost(r))
-	}
 	scheme := strings.ToLower(u.Scheme)
 	port := u.Port()
 	if port == "" {
 		port = defaultPort(scheme)
 	}
+	if p.sameOrigin {
+		return sameOrigin(r, scheme, host, port) || p.matchEntries(scheme, host, port)
+	}
+	if len(p.entries) == 0 {
+		return strings.EqualFold(host, requestHost(r))
+	}
+	return p.matchEntries(scheme, host, port)
+}
+
+// sameOrigin reports whether scheme://host:port is the request's own origin.
+func sameOrigin(r *http.Request, scheme, host, port string) bool {
+	rs := "http"
+	if r.TLS != nil {
+		rs = "https"
+	}
+	rp := defaultPort(rs)
+	if _, p, err := net.SplitHostPort(r.Host); err == nil {
+		rp = p
+	}
+	return scheme == rs && host == requestHost(r) && port == rp
+}
+
+func (p *Policy) matchEntries(scheme, host, port string) bool {
 	for _, e := range p.entries {
 		if e.matches(scheme, host, port) {
 			return true

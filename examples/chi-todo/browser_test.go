@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,25 +21,6 @@ var bundleEntries = []string{"examples/chi-todo/web/todo-app.js", "examples/chi-
 
 var transports = []string{"websocket", "longpoll"}
 
-// skipWithoutLongPoll skips long-poll runs until the transport is mounted
-// under /socket.
-func skipWithoutLongPoll(t *testing.T, transport, base string) {
-	t.Helper()
-	if transport != "longpoll" {
-		return
-	}
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := client.Get(base + "/socket/longpoll?vsn=2.0.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		t.Skip("long-poll not wired yet")
-	}
-}
-
 // TestBrowserTodos drives two Chromium contexts on one list (see
 // testdata/todo.mjs), with a REST change and a server restart in between.
 func TestBrowserTodos(t *testing.T) {
@@ -53,7 +33,6 @@ func TestBrowserTodos(t *testing.T) {
 			cfg := config{Todos: store, Bundles: bundles}
 			var mu sync.Mutex
 			srv := startServer(t, cfg, "127.0.0.1:0")
-			skipWithoutLongPoll(t, transport, srv.URL)
 
 			// The script asks for the restart: stop the server, change the
 			// store while it is down, start a new server on the same port.
@@ -123,7 +102,6 @@ func TestBrowserContactForm(t *testing.T) {
 			allowedOrigin := "http://" + allowed.Listener.Addr().String()
 			contacts := &MemoryContacts{}
 			srv := startServer(t, config{Contacts: contacts, Bundles: bundles, AllowedOrigins: []string{allowedOrigin}}, "127.0.0.1:0")
-			skipWithoutLongPoll(t, transport, srv.URL)
 			_, port, err := net.SplitHostPort(srv.Addr)
 			if err != nil {
 				t.Fatal(err)

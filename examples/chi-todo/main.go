@@ -99,7 +99,11 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, newApp(cfg), ln, embedLn)
+	a, err := newApp(cfg)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, a, ln, embedLn)
 }
 
 // listen opens cfg.Addr and, unless it is empty, cfg.EmbedAddr.

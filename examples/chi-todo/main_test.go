@@ -65,8 +65,12 @@ func startServer(t testing.TB, cfg config, addr string) *testServer {
 	if cfg.Bundles == nil {
 		cfg.Bundles = fakeBundles
 	}
+	a, err := newApp(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &testServer{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), app: newApp(cfg), cancel: cancel, done: make(chan error, 1)}
+	s := &testServer{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), app: a, cancel: cancel, done: make(chan error, 1)}
 	go func() { s.done <- serve(ctx, s.app, ln, nil) }()
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
@@ -108,7 +112,10 @@ func newTestApp(t *testing.T, cfg config) *app {
 		cfg.Bundles = fakeBundles
 	}
 	cfg.Logger = testLogger()
-	a := newApp(cfg)
+	a, err := newApp(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { a.reg.Shutdown(context.Background()) })
 	return a
 }
@@ -497,8 +504,12 @@ func TestServeBothAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a, err := newApp(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, newApp(cfg), ln, embedLn) }()
+	go func() { done <- serve(ctx, a, ln, embedLn) }()
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := client.Get("http://" + ln.Addr().String() + "/api/lists/default/todos")
 	if err != nil || resp.StatusCode != 200 {

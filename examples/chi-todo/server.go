@@ -12,12 +12,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/seance-go/seance/handler"
+	"github.com/seance-go/seance/cors"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
 )
@@ -44,7 +42,7 @@ type app struct {
 // newApp wires the stores, the socket and the routes. cfg.Todos,
 // cfg.Contacts and cfg.Bundles default to in-memory stores and the
 // embedded bundles.
-func newApp(cfg config) *app {
+func newApp(cfg config) (*app, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -61,9 +59,16 @@ func newApp(cfg config) *app {
 		store = &MemoryStore{}
 	}
 
+	// Pages of this server and the listed origins (which embed
+	// <contact-form>) may open the socket, over WebSocket and long-poll.
+	// Another port of the same host is another origin.
+	policy, err := cors.NewPolicy(cors.Options{Origins: cfg.AllowedOrigins, SameOrigin: true})
+	if err != nil {
+		return nil, err
+	}
 	a.reg = livestate.NewRegistry(livestate.Config{
 		Engine: phx.Config{Logger: log},
-		Socket: handler.Options{CheckOrigin: allowOrigins(cfg.AllowedOrigins)},
+		Origin: policy,
 	})
 	a.todos = &Todos{Store: store, Changed: func(list string) {
 		if _, err := a.reg.Broadcast(todoTopic(list), changedEvent, nil); err != nil {
@@ -92,7 +97,7 @@ func newApp(cfg config) *app {
 		r.Get("/contacts", a.listContacts)
 	})
 	a.handler = r
-	return a
+	return a, nil
 }
 
 // page renders the todo page of a list.
@@ -221,28 +226,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
-}
-
-// allowOrigins returns the socket's origin check: same-origin pages and
-// requests without an Origin header (non-browser clients) are accepted, and
-// so are the listed origins ("http://localhost:4001"), which may embed
-// <contact-form>. Unlike the default check it compares scheme and port too,
-// so another port of the same host is a different origin.
-func allowOrigins(allowed []string) func(r *http.Request) bool {
-	return func(r *http.Request) bool {
-		origin := r.Header.Get("Origin")
-		if origin == "" {
-			return true
-		}
-		scheme := "http://"
-		if r.TLS != nil {
-			scheme = "https://"
-		}
-		if strings.EqualFold(origin, scheme+r.Host) {
-			return true
-		}
-		return slices.ContainsFunc(allowed, func(o string) bool { return strings.EqualFold(o, origin) })
-	}
 }
 
 // embedHandler serves the "other site": a plain HTML page that loads
