@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/seance-go/seance/phx"
@@ -85,11 +86,18 @@ func lastValue(v url.Values, key string) string {
 // ParseParams decodes query parameters the way Phoenix (Plug) does:
 // "user[name]=x" becomes {"user":{"name":"x"}}, "ids[]=1&ids[]=2" becomes
 // {"ids":["1","2"]}, and of duplicated plain keys the last one wins. Values
-// are strings.
+// are strings. url.Values does not keep the order of different keys, so
+// keys are applied in sorted order: when a plain key and a bracket key
+// collide ("a=1&a[b]=2") the bracket key wins, whatever the order sent.
 func ParseParams(q url.Values) map[string]any {
 	out := map[string]any{}
-	for key, values := range q {
-		for _, v := range values {
+	keys := make([]string, 0, len(q))
+	for key := range q {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		for _, v := range q[key] {
 			setParam(out, key, v)
 		}
 	}

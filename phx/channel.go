@@ -26,6 +26,7 @@ type Channel struct {
 	closing bool // termination requested: no new work accepted
 	dead    bool // terminated or crashed: nothing more is sent
 	extra   map[string]struct{}
+	early   []Frame // broadcasts received between subscription and start
 
 	values map[any]any // touched only from callbacks (one at a time)
 }
@@ -154,8 +155,23 @@ func (c *Channel) Subscribe(topic string) error {
 	}
 	c.extra[topic] = struct{}{}
 	c.mu.Unlock()
-	c.sess.ep.hub.subscribe(topic, c, false)
+	c.subscribe(topic, false)
 	return nil
+}
+
+// subscribe adds the channel to topic's subscribers. A termination that
+// raced with it (and may have run unsubscribeAll before this subscription
+// existed) is caught by the check after it: terminate sets closing before
+// unsubscribing.
+func (c *Channel) subscribe(topic string, own bool) {
+	hub := &c.sess.ep.hub
+	hub.subscribe(topic, c, own)
+	c.mu.Lock()
+	ended := c.closing || c.dead
+	c.mu.Unlock()
+	if ended {
+		hub.unsubscribe(topic, c)
+	}
 }
 
 // Unsubscribe ends a subscription made with Subscribe.
@@ -192,12 +208,6 @@ func (c *Channel) deliver(b *broadcast, own bool) {
 			}
 		})
 	case own:
-		c.mu.Lock()
-		ok := c.started && !c.dead
-		c.mu.Unlock()
-		if !ok {
-			return
-		}
 		f, err := b.frame(c.sess.ser)
 		if err != nil {
 			c.sess.log().Warn("phx: broadcast not encodable for this client", "topic", c.topic, "event", b.Event, "error", err)
@@ -206,6 +216,18 @@ func (c *Channel) deliver(b *broadcast, own bool) {
 		if f.Binary && !c.sess.binaryOK {
 			return
 		}
+		c.mu.Lock()
+		if c.closing || c.dead {
+			c.mu.Unlock()
+			return
+		}
+		if !c.started {
+			// subscribed, join reply not queued yet: send it after the reply
+			c.early = append(c.early, f)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
 		c.sess.enqueue(f)
 	case c.info != nil:
 		c.enqueue(func(ctx context.Context) { c.callInfo(ctx, &b.Broadcast) })
@@ -233,9 +255,31 @@ func (c *Channel) kickLocked() {
 	}
 }
 
-// start lets callbacks run once the join reply has been queued.
+// enqueueFirst puts job before any work queued so far (used for
+// AfterJoin, before start).
+func (c *Channel) enqueueFirst(job func(ctx context.Context)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.dead {
+		return
+	}
+	c.queue = append([]func(ctx context.Context){job}, c.queue...)
+	c.kickLocked()
+}
+
+// start lets callbacks run once the join reply has been queued, after
+// sending the broadcasts that arrived in between, in order.
 func (c *Channel) start() {
 	c.mu.Lock()
+	for len(c.early) > 0 {
+		early := c.early
+		c.early = nil
+		c.mu.Unlock()
+		for _, f := range early {
+			c.sess.enqueue(f)
+		}
+		c.mu.Lock()
+	}
 	c.started = true
 	c.kickLocked()
 	c.mu.Unlock()
@@ -275,13 +319,13 @@ func (c *Channel) run(job func(ctx context.Context)) (ok bool) {
 
 func (c *Channel) crash(p any, stack []byte) {
 	c.sess.log().Error("phx: channel crashed", "topic", c.topic, "panic", fmt.Sprint(p), "stack", string(stack))
-	c.sess.detach(c)
-	c.unsubscribeAll()
 	c.mu.Lock()
 	c.dead = true
 	c.running = false
 	c.queue = nil
 	c.mu.Unlock()
+	c.sess.detach(c)
+	c.unsubscribeAll() // after dead is set: see subscribe
 	c.sess.send(&Outgoing{Kind: KindPush, JoinRef: c.joinRef, Ref: c.joinRef, Topic: c.topic, Event: "phx_error",
 		Payload: []byte(`{"reason":"channel_crash"}`)})
 	c.callTerminate(ErrCrashed)
@@ -302,12 +346,12 @@ func (c *Channel) unsubscribeAll() {
 // terminate ends the channel after the work already queued: optionally a
 // phx_close to the client, then the Terminator.
 func (c *Channel) terminate(reason error, sendClose bool) {
-	c.unsubscribeAll()
 	c.terminateThen(reason, func() {
 		if sendClose {
 			c.sendClose()
 		}
 	})
+	c.unsubscribeAll() // after closing is set: see subscribe
 }
 
 func (c *Channel) terminateThen(reason error, before func()) {

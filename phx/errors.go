@@ -22,13 +22,27 @@ const (
 )
 
 // CloseError asks the transport to end the connection with a close code.
+// As the reason a channel ended it matches (errors.Is) the end reason it
+// stands for: [ErrShutdown] for 1012, [ErrSlowConsumer] for 1008 when the
+// engine closed for those, [ErrDisconnected] otherwise (idle timeout,
+// malformed or oversized frame).
 type CloseError struct {
 	Code   int
 	Reason string
+
+	cause error
 }
 
 func (e *CloseError) Error() string {
 	return "phx: close " + strconv.Itoa(e.Code) + ": " + e.Reason
+}
+
+// Unwrap returns the end reason the close stands for.
+func (e *CloseError) Unwrap() error {
+	if e.cause != nil {
+		return e.cause
+	}
+	return ErrDisconnected
 }
 
 // Reasons a channel or session ends; a [Terminator] receives one of them
@@ -77,9 +91,9 @@ func closeErrorFor(reason error) *CloseError {
 	case errors.As(reason, &ce):
 		return ce
 	case errors.Is(reason, ErrShutdown):
-		return &CloseError{Code: CloseServiceRestart, Reason: "server restart"}
+		return &CloseError{Code: CloseServiceRestart, Reason: "server restart", cause: ErrShutdown}
 	case errors.Is(reason, ErrSlowConsumer):
-		return &CloseError{Code: ClosePolicyViolation, Reason: "slow consumer"}
+		return &CloseError{Code: ClosePolicyViolation, Reason: "slow consumer", cause: ErrSlowConsumer}
 	}
-	return &CloseError{Code: CloseGoingAway, Reason: "disconnected"}
+	return &CloseError{Code: CloseGoingAway, Reason: "disconnected", cause: ErrDisconnected}
 }

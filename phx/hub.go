@@ -112,17 +112,26 @@ type broadcast struct {
 }
 
 func (b *broadcast) frame(s Serializer) (Frame, error) {
-	i := 0
-	if s.Version() != "2.0.0" {
+	var i int
+	switch s.(type) {
+	case v2:
+		i = 0
+	case v1:
 		i = 1
+	default:
+		// A serializer of the application's: its frames cannot share the
+		// built-in ones, whatever its Version says.
+		return s.Encode(b.outgoing())
 	}
-	b.once[i].Do(func() {
-		b.frames[i], b.errs[i] = s.Encode(&Outgoing{
-			Kind: KindBroadcast, Topic: b.Topic, Event: b.Event,
-			Payload: b.Payload.Data, Binary: b.Payload.Binary,
-		})
-	})
+	b.once[i].Do(func() { b.frames[i], b.errs[i] = s.Encode(b.outgoing()) })
 	return b.frames[i], b.errs[i]
+}
+
+func (b *broadcast) outgoing() *Outgoing {
+	return &Outgoing{
+		Kind: KindBroadcast, Topic: b.Topic, Event: b.Event,
+		Payload: b.Payload.Data, Binary: b.Payload.Binary,
+	}
 }
 
 // publish delivers b to every subscriber of its topic except `except`.

@@ -66,7 +66,9 @@ func (s *Session) Context() context.Context { return s.ctx }
 
 // Receive decodes and dispatches one inbound frame. It returns a
 // [*CloseError] for malformed input; the transport should then close the
-// connection with that code. Calls must not overlap.
+// connection with that code. Calls must not overlap. The session keeps
+// references into data (payloads reach channels without a copy), so the
+// caller must not modify or reuse data after the call.
 func (s *Session) Receive(data []byte, binary bool) error {
 	msg, err := s.ser.Decode(data, binary)
 	if err != nil {
@@ -106,11 +108,11 @@ func (s *Session) dispatch(m *Message) {
 			return
 		}
 		ref := m.Ref
-		ch.unsubscribeAll()
 		ch.terminateThen(ErrLeft, func() {
 			s.reply(ch.joinRef, ref, ch.topic, Ok(nil))
 			ch.sendClose()
 		})
+		ch.unsubscribeAll()
 		return
 	}
 	msg := *m
@@ -128,7 +130,13 @@ func (c *Channel) handleIn(ctx context.Context, m *Message) {
 	case err != nil:
 		c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": err.Error()}))
 	case r != nil:
-		c.sess.reply(c.joinRef, m.Ref, c.topic, r)
+		if err := c.sess.reply(c.joinRef, m.Ref, c.topic, r); err != nil && !errors.Is(err, ErrDisconnected) && !errors.Is(err, ErrSlowConsumer) {
+			// The response could not be encoded (or is binary on a transport
+			// without binary frames): tell the client rather than let its
+			// push time out.
+			c.sess.log().Error("phx: reply not sent", "topic", c.topic, "event", m.Event, "error", err)
+			c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": "reply not sendable"}))
+		}
 	}
 }
 
@@ -188,18 +196,22 @@ func (s *Session) join(m *Message) {
 	}
 	s.channels[m.Topic] = ch
 	s.mu.Unlock()
+	// Subscribe before the reply, as Phoenix does: a client that has seen
+	// the join reply receives every broadcast published after it. Broadcasts
+	// arriving before the reply is queued are held by the channel until
+	// start.
+	ch.subscribe(m.Topic, true)
 	if err := s.reply(m.JoinRef, m.Ref, m.Topic, Ok(resp)); err != nil {
 		s.log().Warn("phx: join reply not sent", "topic", m.Topic, "error", err)
 	}
 	if aj, ok := h.(AfterJoiner); ok {
-		ch.enqueue(func(ctx context.Context) {
+		ch.enqueueFirst(func(ctx context.Context) {
 			if err := aj.AfterJoin(ctx, ch); err != nil {
 				s.log().Warn("phx: after-join hook failed", "topic", ch.topic, "error", err)
 			}
 		})
 	}
 	ch.start()
-	s.ep.hub.subscribe(m.Topic, ch, true)
 }
 
 var errJoinCrashed = errors.New("join crashed")

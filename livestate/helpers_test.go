@@ -1,0 +1,416 @@
+package livestate_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/seance-go/seance/livestate"
+	"github.com/seance-go/seance/phx"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// waitTimeout bounds every wait for an event (a failure deadline, never a
+// sleep).
+const waitTimeout = 5 * time.Second
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// newRegistry returns a registry shut down when the test ends.
+func newRegistry(t testing.TB) *livestate.Registry {
+	t.Helper()
+	reg := livestate.NewRegistry(livestate.Config{Engine: phx.Config{Logger: quietLogger()}})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		if err := reg.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return reg
+}
+
+// client drives an in-process session with raw frames.
+type client struct {
+	t    testing.TB
+	sess *phx.Session
+	buf  []phx.Frame
+	seq  int
+}
+
+func open(t testing.TB, reg *livestate.Registry) *client {
+	t.Helper()
+	sess, err := reg.Endpoint().Open(phx.ConnectInfo{Transport: "test", Identity: "ann"}, phx.V2JSON(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sess.Detach)
+	return &client{t: t, sess: sess}
+}
+
+func (c *client) send(frame string) {
+	c.t.Helper()
+	if err := c.sess.Receive([]byte(frame), false); err != nil {
+		c.t.Fatalf("Receive(%s): %v", frame, err)
+	}
+}
+
+// push sends event on topic with join_ref "1" and the next ref, returning
+// the ref.
+func (c *client) push(topic, event, payload string) string {
+	c.t.Helper()
+	c.seq++
+	ref := strconv.Itoa(100 + c.seq)
+	c.send(`["1","` + ref + `","` + topic + `","` + event + `",` + payload + `]`)
+	return ref
+}
+
+func (c *client) nextFrame() phx.Frame {
+	c.t.Helper()
+	if len(c.buf) == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		fs, err := c.sess.Next(ctx)
+		if err != nil {
+			c.t.Fatalf("Next: %v", err)
+		}
+		c.buf = fs
+	}
+	f := c.buf[0]
+	c.buf = c.buf[1:]
+	return f
+}
+
+// frame is a decoded v2 text frame.
+type frame struct {
+	JoinRef, Ref any
+	Topic, Event string
+	Payload      any
+}
+
+func (c *client) next() frame {
+	c.t.Helper()
+	f := c.nextFrame()
+	var a []any
+	if err := json.Unmarshal(f.Data, &a); err != nil || len(a) != 5 {
+		c.t.Fatalf("frame %q: %v", f.Data, err)
+	}
+	return frame{a[0], a[1], a[2].(string), a[3].(string), a[4]}
+}
+
+// expect reads frames and compares each with the JSON text of a frame.
+func (c *client) expect(want ...string) {
+	c.t.Helper()
+	for i, w := range want {
+		f := c.next()
+		got := []any{f.JoinRef, f.Ref, f.Topic, f.Event, f.Payload}
+		if d := cmp.Diff(decode(c.t, w), got); d != "" {
+			c.t.Fatalf("frame %d of %d (-want +got)\n%s", i+1, len(want), d)
+		}
+	}
+}
+
+// expectEvent reads one frame, checks it is a push of event on topic and
+// returns its payload.
+func (c *client) expectEvent(topic, event string) map[string]any {
+	c.t.Helper()
+	f := c.next()
+	if f.Topic != topic || f.Event != event || f.Ref != nil {
+		c.t.Fatalf("got %s %s (ref %v) %v, want a push of %s on %s", f.Topic, f.Event, f.Ref, f.Payload, event, topic)
+	}
+	p, ok := f.Payload.(map[string]any)
+	if !ok {
+		c.t.Fatalf("payload of %s is %T", event, f.Payload)
+	}
+	return p
+}
+
+// expectNothing proves nothing else is queued: a heartbeat's reply must be
+// the very next frame.
+func (c *client) expectNothing() {
+	c.t.Helper()
+	c.seq++
+	ref := fmt.Sprintf("hb-%d", c.seq)
+	c.send(`[null,"` + ref + `","phoenix","heartbeat",{}]`)
+	c.expect(`[null,"` + ref + `","phoenix","phx_reply",{"status":"ok","response":{}}]`)
+}
+
+func decode(t testing.TB, s string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("bad JSON %s: %v", s, err)
+	}
+	return v
+}
+
+// applyPatch applies an RFC 6902 patch to a decoded JSON document and
+// returns the result; doc is not modified.
+func applyPatch(doc any, patch []any) (any, error) {
+	doc = deepCopy(doc)
+	for i, raw := range patch {
+		op, ok := raw.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("op %d is %T", i, raw)
+		}
+		path, _ := op["path"].(string)
+		var err error
+		switch op["op"] {
+		case "add":
+			doc, err = addAt(doc, path, deepCopy(op["value"]))
+		case "remove":
+			doc, _, err = removeAt(doc, path)
+		case "replace":
+			if doc, _, err = removeAt(doc, path); err == nil {
+				doc, err = addAt(doc, path, deepCopy(op["value"]))
+			}
+		case "move":
+			var v any
+			if doc, v, err = removeAt(doc, op["from"].(string)); err == nil {
+				doc, err = addAt(doc, path, v)
+			}
+		case "copy":
+			var v any
+			if v, err = getAt(doc, op["from"].(string)); err == nil {
+				doc, err = addAt(doc, path, deepCopy(v))
+			}
+		case "test":
+			var v any
+			if v, err = getAt(doc, path); err == nil && !cmp.Equal(v, op["value"]) {
+				err = fmt.Errorf("test failed at %q", path)
+			}
+		default:
+			err = fmt.Errorf("unknown op %v", op["op"])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("op %d %v: %w", i, op, err)
+		}
+	}
+	return doc, nil
+}
+
+func pointer(path string) ([]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if path[0] != '/' {
+		return nil, fmt.Errorf("bad pointer %q", path)
+	}
+	parts := strings.Split(path[1:], "/")
+	for i, p := range parts {
+		parts[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
+	}
+	return parts, nil
+}
+
+func index(tok string, n int, allowEnd bool) (int, error) {
+	if tok == "-" && allowEnd {
+		return n, nil
+	}
+	i, err := strconv.Atoi(tok)
+	if err != nil || i < 0 || i > n || (i == n && !allowEnd) || (len(tok) > 1 && tok[0] == '0') {
+		return 0, fmt.Errorf("bad index %q", tok)
+	}
+	return i, nil
+}
+
+// edit walks to the parent of path and lets f replace the container.
+func edit(doc any, parts []string, f func(parent any, last string) (any, error)) (any, error) {
+	if len(parts) == 1 {
+		return f(doc, parts[0])
+	}
+	switch d := doc.(type) {
+	case map[string]any:
+		child, ok := d[parts[0]]
+		if !ok {
+			return nil, fmt.Errorf("no member %q", parts[0])
+		}
+		nc, err := edit(child, parts[1:], f)
+		if err != nil {
+			return nil, err
+		}
+		d[parts[0]] = nc
+		return d, nil
+	case []any:
+		i, err := index(parts[0], len(d), false)
+		if err != nil {
+			return nil, err
+		}
+		nc, err := edit(d[i], parts[1:], f)
+		if err != nil {
+			return nil, err
+		}
+		d[i] = nc
+		return d, nil
+	}
+	return nil, fmt.Errorf("cannot descend into %T", doc)
+}
+
+func addAt(doc any, path string, v any) (any, error) {
+	parts, err := pointer(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) == 0 {
+		return v, nil
+	}
+	return edit(doc, parts, func(parent any, last string) (any, error) {
+		switch p := parent.(type) {
+		case map[string]any:
+			p[last] = v
+			return p, nil
+		case []any:
+			i, err := index(last, len(p), true)
+			if err != nil {
+				return nil, err
+			}
+			p = append(p, nil)
+			copy(p[i+1:], p[i:])
+			p[i] = v
+			return p, nil
+		}
+		return nil, fmt.Errorf("add into %T", parent)
+	})
+}
+
+func removeAt(doc any, path string) (any, any, error) {
+	parts, err := pointer(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(parts) == 0 {
+		return nil, doc, nil
+	}
+	var removed any
+	doc, err = edit(doc, parts, func(parent any, last string) (any, error) {
+		switch p := parent.(type) {
+		case map[string]any:
+			v, ok := p[last]
+			if !ok {
+				return nil, fmt.Errorf("no member %q", last)
+			}
+			removed = v
+			delete(p, last)
+			return p, nil
+		case []any:
+			i, err := index(last, len(p), false)
+			if err != nil {
+				return nil, err
+			}
+			removed = p[i]
+			return append(p[:i:i], p[i+1:]...), nil
+		}
+		return nil, fmt.Errorf("remove from %T", parent)
+	})
+	return doc, removed, err
+}
+
+func getAt(doc any, path string) (any, error) {
+	parts, err := pointer(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		switch d := doc.(type) {
+		case map[string]any:
+			v, ok := d[p]
+			if !ok {
+				return nil, fmt.Errorf("no member %q", p)
+			}
+			doc = v
+		case []any:
+			i, err := index(p, len(d), false)
+			if err != nil {
+				return nil, err
+			}
+			doc = d[i]
+		default:
+			return nil, errors.New("path into a scalar")
+		}
+	}
+	return doc, nil
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = deepCopy(e)
+		}
+		return s
+	}
+	return v
+}
+
+// mirror is the client's copy of a state channel: it applies state:change
+// and state:patch pushes like phx-live-state and checks versions.
+type mirror struct {
+	t       testing.TB
+	state   any
+	version int
+}
+
+// change records a state:change payload.
+func (m *mirror) change(p map[string]any) {
+	m.t.Helper()
+	m.state = p["state"]
+	m.version = int(p["version"].(float64))
+}
+
+// patch applies a state:patch payload.
+func (m *mirror) patch(p map[string]any, key string) {
+	m.t.Helper()
+	ops, ok := p[key].([]any)
+	if !ok {
+		m.t.Fatalf("patch payload without %q array: %v", key, p)
+	}
+	next, err := applyPatch(m.state, ops)
+	if err != nil {
+		m.t.Fatalf("applying %v: %v", ops, err)
+	}
+	m.state = next
+	m.version = int(p["version"].(float64))
+}
+
+// names are the state events of a dialect.
+type names struct{ change, patch, key string }
+
+var lvsNames = names{"state:change", "state:patch", "patch"}
+
+// update reads the next frame, which must be a state update of topic (a
+// patch, or a full state when that is smaller), and applies it to m. It
+// returns the event received.
+func (c *client) update(m *mirror, topic string, n names) string {
+	c.t.Helper()
+	f := c.next()
+	p, _ := f.Payload.(map[string]any)
+	if f.Topic != topic || p == nil {
+		c.t.Fatalf("got %s %s %v, want a state update on %s", f.Topic, f.Event, f.Payload, topic)
+	}
+	switch f.Event {
+	case n.change:
+		m.change(p)
+	case n.patch:
+		m.patch(p, n.key)
+	default:
+		c.t.Fatalf("got %s %v, want %s or %s", f.Event, f.Payload, n.change, n.patch)
+	}
+	return f.Event
+}
