@@ -35,7 +35,8 @@ type terms chan error
 //   - join replies with what the connection carries (identity, params,
 //     auth token, transport);
 //   - "echo" replies with the payload;
-//   - "flood" pushes 1 KiB events until the session refuses them.
+//   - "flood" pushes 1 KiB events (or {"size":n} bytes) until the session
+//     refuses them.
 func testEndpoint(t *testing.T, cfg phx.Config) (*phx.Endpoint, terms) {
 	t.Helper()
 	if cfg.Logger == nil {
@@ -71,7 +72,12 @@ func (r *room) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Message) 
 	case "echo":
 		return phx.Ok(msg.Payload), nil
 	case "flood":
-		big := strings.Repeat("x", 1024)
+		var in struct{ Size int }
+		msg.Payload.Decode(&in)
+		if in.Size == 0 {
+			in.Size = 1024
+		}
+		big := strings.Repeat("x", in.Size)
 		for i := 0; ; i++ {
 			if err := ch.Push("flood", map[string]any{"i": i, "pad": big}); err != nil {
 				return nil, nil

@@ -153,6 +153,14 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 // run drives one connection: this goroutine reads, a second one writes.
 func (h *Handler) run(conn *websocket.Conn, sess *phx.Session) {
 	defer sess.Detach()
+	// A slow consumer's queue is dropped at once; do not let the writer sit
+	// in a blocked write until WriteTimeout either.
+	stop := context.AfterFunc(sess.Context(), func() {
+		if ce := sess.Err(); ce != nil && ce.Code == phx.ClosePolicyViolation {
+			conn.NetConn().SetWriteDeadline(time.Now())
+		}
+	})
+	defer stop()
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)

@@ -360,13 +360,15 @@ func TestBinaryOverWebSocket(t *testing.T) {
 
 // TestSlowConsumer: a client that never reads is disconnected when its
 // outbound queue overflows; its session and goroutines go away (goleak in
-// TestMain checks the goroutines).
+// TestMain checks the goroutines) at once, not after WriteTimeout.
 func TestSlowConsumer(t *testing.T) {
 	ep, terms := testEndpoint(t, phx.Config{QueueLength: 8})
-	srv := serve(t, newHandler(ep, handler.Options{WriteTimeout: 300 * time.Millisecond}))
+	srv := serve(t, newHandler(ep, handler.Options{WriteTimeout: time.Hour}))
 	conn, _ := mustDial(t, wsURL(srv, "/socket/websocket?vsn=2.0.0"), nil)
 	joinResponse(t, conn, "room:1")
-	send(t, conn, `["1","2","room:1","flood",{}]`)
+	// Frames big enough to fill the kernel's socket buffers, so the writer
+	// is stuck in a write when the queue overflows.
+	send(t, conn, `["1","2","room:1","flood",{"size":1048576}]`)
 	// never read again
 	if err := terms.wait(t); !errors.Is(err, phx.ErrSlowConsumer) {
 		t.Errorf("channel ended with %v, want ErrSlowConsumer", err)

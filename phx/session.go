@@ -321,6 +321,16 @@ func (s *Session) Pending() int {
 	return len(s.frames)
 }
 
+// Err returns the close error once the session is closed, nil before.
+func (s *Session) Err() *CloseError {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	if !s.oclosed {
+		return nil
+	}
+	return s.closeErr
+}
+
 // Close ends the session: every channel terminates with reason (see
 // [Terminator]) and [Session.Next] returns the close error once the queue
 // is flushed (immediately for [ErrSlowConsumer]). Close is idempotent.
