@@ -11,7 +11,7 @@
 //     connection closes, with their duration.
 //   - [RateLimiter] is a per-client token bucket with bounded memory;
 //     [RateLimit] limits HTTP requests (429), [LimitConnect] limits socket
-//     connection attempts through the connect hook, and [LimitJoins] (or
-//     [RateLimiter.CheckJoin]) limits channel joins with a join error.
+//     connection attempts through the connect hook, and [LimitJoins] (a phx.Config.BeforeJoin hook, or
+//     [RateLimiter.CheckJoin] from a Join) limits channel joins with a join error.
 //   - [Recoverer] turns panics of ordinary HTTP handlers into 500s.
 package middleware

@@ -19,8 +19,8 @@ func Example() {
 	joins := middleware.NewRateLimiter(middleware.RateLimitOptions{Rate: 1, Burst: 10})
 	api := middleware.NewRateLimiter(middleware.RateLimitOptions{Rate: 5, Burst: 1})
 
-	ep := phx.NewEndpoint(phx.Config{})
-	ep.Handle("room:*", middleware.LimitJoins(phx.HandlerFuncs{}, joins))
+	ep := phx.NewEndpoint(phx.Config{BeforeJoin: middleware.LimitJoins(joins)})
+	ep.Handle("room:*", phx.HandlerFuncs{})
 	socket := handler.New(ep, handler.Options{
 		Connect: middleware.LimitConnect(connects, func(r *http.Request, info *phx.ConnectInfo) error {
 			token, ok := middleware.AuthToken(r.Context())

@@ -200,22 +200,14 @@ func LimitConnect(l *RateLimiter, next handler.ConnectFunc) handler.ConnectFunc 
 	}
 }
 
-// LimitJoins wraps a channel handler so that each join takes a token of the
-// client's IP ([RateLimiter.CheckJoin]); past the limit the join is refused
-// with {"reason":"rate limited"} before h.Join runs. The wrapper implements
-// exactly the optional phx interfaces h implements.
-func LimitJoins(h phx.Handler, l *RateLimiter) phx.Handler {
-	return withOptionalInterfaces(joinLimiter{h: h, l: l})
-}
-
-type joinLimiter struct {
-	h phx.Handler
-	l *RateLimiter
-}
-
-func (j joinLimiter) Join(ctx context.Context, ch *phx.Channel, params phx.Payload) (any, error) {
-	if err := j.l.CheckJoin(ch.ConnectInfo()); err != nil {
-		return nil, err
+// LimitJoins returns a phx.Config.BeforeJoin hook in which each join takes
+// a token of the client's IP ([RateLimiter.CheckJoin]); past the limit the
+// join is refused with {"reason":"rate limited"} before the channel's Join
+// runs:
+//
+//	phx.Config{BeforeJoin: middleware.LimitJoins(joins)}
+func LimitJoins(l *RateLimiter) func(ctx context.Context, ch *phx.Channel, params phx.Payload) error {
+	return func(ctx context.Context, ch *phx.Channel, params phx.Payload) error {
+		return l.CheckJoin(ch.ConnectInfo())
 	}
-	return j.h.Join(ctx, ch, params)
 }

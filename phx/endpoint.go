@@ -19,6 +19,11 @@ type Config struct {
 	QueueBytes int
 	// Logger receives the engine's logs (default slog.Default()).
 	Logger *slog.Logger
+	// BeforeJoin, when set, runs before every channel's Join, after the
+	// topic was routed: a non-nil error refuses the join exactly like an
+	// error from Join. Rate limits and authorization common to all channels
+	// belong here (see middleware.LimitJoins).
+	BeforeJoin func(ctx context.Context, ch *Channel, params Payload) error
 	// PubSub connects the endpoint to other nodes (default: none, this
 	// process only). The endpoint runs its receive loop until Shutdown.
 	PubSub PubSub

@@ -223,6 +223,11 @@ func (s *Session) callJoin(h Handler, ch *Channel, params Payload) (resp any, er
 			resp, err = nil, errJoinCrashed
 		}
 	}()
+	if f := s.ep.cfg.BeforeJoin; f != nil {
+		if err := f(s.ctx, ch, params); err != nil {
+			return nil, err
+		}
+	}
 	return h.Join(s.ctx, ch, params)
 }
 
