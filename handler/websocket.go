@@ -126,7 +126,7 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.checkOrigin(r) {
-		h.log.Warn("handler: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		h.log.Info("handler: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}

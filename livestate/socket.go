@@ -26,6 +26,10 @@ type emitted struct {
 // Topic is the channel's topic.
 func (s *Socket) Topic() string { return s.ch.Topic() }
 
+// TopicParam is the part of the topic matched by the "*" of its route:
+// "groceries" for topic "todo:groceries" registered as "todo:*".
+func (s *Socket) TopicParam() string { return s.ch.TopicParam() }
+
 // Identity is what the socket's connect hook attached to the connection.
 func (s *Socket) Identity() any { return s.ch.Identity() }
 
@@ -48,7 +52,10 @@ func (s *Socket) Emit(name string, detail any) {
 func (s *Socket) Reply(payload any) { s.setReply(phx.Ok(payload)) }
 
 // ReplyError answers the client push being handled with an error phx_reply;
-// a string reason is sent as {"reason": reason}.
+// a string reason is sent as {"reason": reason}. phx-live-state ignores
+// replies to its events: to show its users a message, return an error from
+// HandleEvent instead, which is pushed as an `error` event and surfaces as
+// livestate-error.
 func (s *Socket) ReplyError(reason any) {
 	if str, ok := reason.(string); ok {
 		reason = map[string]string{"reason": str}

@@ -115,7 +115,7 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 // session), POST (send frames) and OPTIONS. Other methods get HTTP 400.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.policy.Allowed(r) {
-		h.log.Warn("longpoll: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		h.log.Info("longpoll: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		writeJSON(w, statusReply{Status: 403})
 		return
 	}

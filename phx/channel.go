@@ -12,6 +12,7 @@ import (
 type Channel struct {
 	sess    *Session
 	topic   string
+	param   string // the part of topic matched by the route's "*"
 	joinRef Ref
 	handler Handler
 	in      InHandler
@@ -42,6 +43,10 @@ func newChannel(s *Session, topic string, joinRef Ref, h Handler) *Channel {
 
 // Topic is the channel's topic.
 func (c *Channel) Topic() string { return c.topic }
+
+// TopicParam is the part of the topic matched by the "*" of its route:
+// "42" for topic "room:42" routed by "room:*"; "" for exact routes.
+func (c *Channel) TopicParam() string { return c.param }
 
 // JoinRef is the join_ref of the join that created this channel.
 func (c *Channel) JoinRef() string { return c.joinRef.val }

@@ -45,16 +45,18 @@ func (r *router) handle(pattern string, h Handler) {
 	r.exact[pattern] = h
 }
 
-func (r *router) match(topic string) Handler {
+// match returns the handler of topic and the part of the topic matched by a
+// wildcard ("" for exact patterns).
+func (r *router) match(topic string) (Handler, string) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if h, ok := r.exact[topic]; ok {
-		return h
+		return h, ""
 	}
 	for _, p := range r.prefixes {
-		if strings.HasPrefix(topic, p.prefix) {
-			return p.h
+		if rest, ok := strings.CutPrefix(topic, p.prefix); ok {
+			return p.h, rest
 		}
 	}
-	return nil
+	return nil, ""
 }

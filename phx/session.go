@@ -141,7 +141,7 @@ func (c *Channel) handleIn(ctx context.Context, m *Message) {
 }
 
 func (s *Session) join(m *Message) {
-	h := s.ep.router.match(m.Topic)
+	h, param := s.ep.router.match(m.Topic)
 	if h == nil {
 		s.log().Warn("phx: join of an unmatched topic", "topic", m.Topic)
 		s.reply(Ref{}, m.Ref, m.Topic, Err(map[string]string{"reason": "unmatched topic"}))
@@ -172,6 +172,7 @@ func (s *Session) join(m *Message) {
 		return
 	}
 	ch := newChannel(s, m.Topic, joinRef, h)
+	ch.param = param
 	resp, err := s.callJoin(h, ch, m.Payload)
 	if err != nil {
 		var je *JoinError

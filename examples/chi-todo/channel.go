@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
@@ -33,7 +32,7 @@ type todoChannel struct {
 // Authorize refuses topics that do not name a valid list: the join reply
 // is {"reason": "bad list name …"}.
 func (c *todoChannel) Authorize(_ context.Context, s *livestate.Socket, _ phx.Payload) error {
-	c.list = strings.TrimPrefix(s.Topic(), "todo:")
+	c.list = s.TopicParam()
 	return checkList(c.list)
 }
 

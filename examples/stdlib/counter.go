@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 	"sync"
 
 	"github.com/seance-go/seance/livestate"
@@ -91,7 +90,7 @@ type counterChannel struct {
 
 // Authorize refuses topics that do not name a valid counter.
 func (c *counterChannel) Authorize(_ context.Context, s *livestate.Socket, _ phx.Payload) error {
-	c.name = strings.TrimPrefix(s.Topic(), "counter:")
+	c.name = s.TopicParam()
 	return checkName(c.name)
 }
 
