@@ -1,8 +1,11 @@
 package livestate
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/seance-go/seance/phx"
 )
 
 // EventKind classifies an inbound channel event.
@@ -21,9 +24,9 @@ const (
 // dialect. [Dialect] implements it for the known dialects; implement it
 // directly for anything else.
 type MessageBuilder interface {
-	// ClientEvent classifies an inbound event and returns the application
-	// event name for EventClient.
-	ClientEvent(event string) (name string, kind EventKind)
+	// ClientEvent classifies an inbound event; for EventClient it returns
+	// the application event's name and payload.
+	ClientEvent(event string, payload phx.Payload) (name string, p phx.Payload, kind EventKind)
 	// Change returns the event and JSON payload of a full state.
 	Change(state []byte, version int) (event string, payload []byte)
 	// Patch returns the event and JSON payload of an RFC 6902 patch.
@@ -44,6 +47,10 @@ type Dialect struct {
 	StateKey     string // key of the state in ChangeEvent's payload
 	PatchKey     string // key of the operations in PatchEvent's payload
 	VersionKey   string // key of the version in both
+	// WrappedEvent, when set, is an inbound event whose payload carries the
+	// application event as {"type": name, "payload": …} (the Seance JS
+	// client's seance:event).
+	WrappedEvent string
 	// EmitEvent, when set, wraps emitted events as {"name":…,"detail":…}
 	// under this event; when empty they are pushed under their own names.
 	EmitEvent string
@@ -69,13 +76,15 @@ func SynqDialect() Dialect {
 	return d
 }
 
-// SeanceDialect is the naming of the Elixir seance fork: inbound
-// seance:event:NAME and seance:refresh, outbound seance:change
-// {state, version}, seance:patch {operations, version}, seance:error, and
-// emitted events wrapped as seance:event {name, detail}.
+// SeanceDialect is the naming of the Elixir seance fork (guess/seance):
+// inbound seance:event:NAME (its server tests) and seance:event
+// {type, payload} (its JS client), outbound seance:change {state, version},
+// seance:patch {operations, version}, seance:error, and emitted events
+// wrapped as seance:event {name, detail}. The fork has no refresh request;
+// seance:refresh is accepted as one.
 func SeanceDialect() Dialect {
 	return Dialect{
-		EventPrefix: "seance:event:", RefreshEvent: "seance:refresh",
+		EventPrefix: "seance:event:", RefreshEvent: "seance:refresh", WrappedEvent: "seance:event",
 		ChangeEvent: "seance:change", PatchEvent: "seance:patch", ErrorEvent: "seance:error",
 		StateKey: "state", PatchKey: "operations", VersionKey: "version",
 		EmitEvent: "seance:event",
@@ -83,14 +92,24 @@ func SeanceDialect() Dialect {
 }
 
 // ClientEvent implements MessageBuilder.
-func (d Dialect) ClientEvent(event string) (string, EventKind) {
-	if event == d.RefreshEvent {
-		return "", EventRefresh
+func (d Dialect) ClientEvent(event string, payload phx.Payload) (string, phx.Payload, EventKind) {
+	switch {
+	case event == d.RefreshEvent:
+		return "", payload, EventRefresh
+	case d.WrappedEvent != "" && event == d.WrappedEvent:
+		var w struct {
+			Type    string          `json:"type"`
+			Payload json.RawMessage `json:"payload"`
+		}
+		if payload.Decode(&w) != nil || w.Type == "" {
+			return "", payload, EventOther
+		}
+		return w.Type, phx.Payload{Data: w.Payload}, EventClient
 	}
 	if name, ok := strings.CutPrefix(event, d.EventPrefix); ok {
-		return name, EventClient
+		return name, payload, EventClient
 	}
-	return "", EventOther
+	return "", payload, EventOther
 }
 
 // Change implements MessageBuilder.

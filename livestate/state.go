@@ -109,7 +109,7 @@ func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error 
 // HandleIn implements phx.InHandler.
 func (h *stateHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Message) (*phx.Reply, error) {
 	c := h.conn(ch)
-	name, kind := h.opts.Messages.ClientEvent(msg.Event)
+	name, payload, kind := h.opts.Messages.ClientEvent(msg.Event, msg.Payload)
 	switch kind {
 	case EventRefresh:
 		if c.ready {
@@ -124,7 +124,7 @@ func (h *stateHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *ph
 		return phx.Err(map[string]string{"reason": "no state"}), nil
 	}
 	c.sock.begin(msg.Ref, true)
-	err := c.impl.HandleEvent(ctx, &c.sock, name, msg.Payload, &c.state)
+	err := c.impl.HandleEvent(ctx, &c.sock, name, payload, &c.state)
 	h.finish(c, err)
 	if c.sock.reply != nil {
 		return c.sock.reply, nil

@@ -581,6 +581,16 @@ func TestDialects(t *testing.T) {
 		if p := c.expectEvent("todo:1", "seance:change"); p["version"] != 2.0 {
 			t.Errorf("refresh %v", p)
 		}
+		// the Seance JS client wraps events: seance:event {type, payload}
+		c.push("todo:1", "seance:event", `{"type":"add","payload":{"title":"wrapped"}}`)
+		if ev := c.update(m, "todo:1", names{"seance:change", "seance:patch", "operations"}); ev != "seance:patch" {
+			t.Errorf("wrapped event's update sent as %s", ev)
+		}
+		if !strings.Contains(fmt.Sprint(m.state), "wrapped") {
+			t.Errorf("wrapped event not handled: state %v", m.state)
+		}
+		ref = c.push("todo:1", "seance:event", `{"payload":{}}`)
+		c.expect(`["1","` + ref + `","todo:1","phx_reply",{"status":"error","response":{"reason":"unknown event seance:event"}}]`)
 		// LiveState names are not this dialect's
 		ref = c.push("todo:1", "lvs_evt:add", `{}`)
 		c.expect(`["1","` + ref + `","todo:1","phx_reply",{"status":"error","response":{"reason":"unknown event lvs_evt:add"}}]`)
