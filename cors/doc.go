@@ -20,7 +20,9 @@
 //   - "//app.example.com:8443": that host and port with any scheme;
 //   - "*.example.com" (also "//*.example.com", "https://*.example.com"):
 //     example.com itself and every host under it;
-//   - a bare "app.example.com" or "app.example.com:8443" is read as "//…".
+//   - a bare "app.example.com" or "app.example.com:8443" is read as "//…";
+//   - [Options.SameOrigin] adds the request's own origin (scheme, host and
+//     port), Phoenix's check_origin: :conn.
 //
 // Requests without an Origin header (non-browser clients) are always allowed;
 // an Origin of "null" or one without a host is refused. [Options.AllowAll]
