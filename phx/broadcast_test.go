@@ -3,6 +3,7 @@ package phx_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -182,9 +183,10 @@ type fakeBus struct {
 }
 
 type fakePubSub struct {
-	bus   *fakeBus
-	name  string
-	ready chan struct{}
+	bus     *fakeBus
+	name    string
+	ready   chan struct{}
+	stopped chan struct{}
 
 	mu      sync.Mutex
 	topics  map[string]bool
@@ -193,7 +195,7 @@ type fakePubSub struct {
 }
 
 func (b *fakeBus) node(name string) *fakePubSub {
-	n := &fakePubSub{bus: b, name: name, ready: make(chan struct{}), topics: map[string]bool{}}
+	n := &fakePubSub{bus: b, name: name, ready: make(chan struct{}), stopped: make(chan struct{}), topics: map[string]bool{}}
 	b.mu.Lock()
 	b.nodes = append(b.nodes, n)
 	b.mu.Unlock()
@@ -247,6 +249,7 @@ func (n *fakePubSub) Run(ctx context.Context, deliver func(*phx.Envelope)) error
 	n.mu.Lock()
 	n.deliver = nil
 	n.mu.Unlock()
+	close(n.stopped)
 	return ctx.Err()
 }
 
@@ -403,4 +406,27 @@ func (afterOut) AfterJoin(ctx context.Context, ch *phx.Channel) error {
 
 func (afterOut) HandleOut(ctx context.Context, ch *phx.Channel, b *phx.Broadcast) error {
 	return ch.Push(b.Event+"!", nil)
+}
+
+// TestShutdownTimeoutStopsPubSub: even when Shutdown gives up waiting for a
+// session, the receive loop from other nodes ends.
+func TestShutdownTimeoutStopsPubSub(t *testing.T) {
+	ps := (&fakeBus{}).node("a")
+	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger(), PubSub: ps})
+	<-ps.ready
+	sess, err := ep.Open(phx.ConnectInfo{}, phx.V2JSON(), true) // never detached in time
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Detach()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := ep.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the deadline", err)
+	}
+	select {
+	case <-ps.stopped:
+	case <-time.After(waitTimeout):
+		t.Fatal("the PubSub receive loop still runs after Shutdown returned")
+	}
 }
