@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/seance-go/seance/internal/jsonpatch"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -347,8 +348,8 @@ func checkTreeOps(t *testing.T, i int, patch []byte) {
 	if patch == nil {
 		return
 	}
-	var ops []testOp
-	if err := json.Unmarshal(patch, &ops); err != nil {
+	ops, err := jsonpatch.Parse(patch)
+	if err != nil {
 		t.Fatalf("case %d: %v", i, err)
 	}
 	for _, op := range ops {

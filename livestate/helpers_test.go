@@ -3,12 +3,11 @@ package livestate_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/seance-go/seance/internal/jsonpatch"
 	"io"
 	"log/slog"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -154,209 +153,29 @@ func decode(t testing.TB, s string) any {
 	return v
 }
 
-// applyPatch applies an RFC 6902 patch to a decoded JSON document and
-// returns the result; doc is not modified.
+// applyPatch applies decoded RFC 6902 operations with the project's strict
+// applier; doc is not modified. Numbers come back as float64, as
+// encoding/json decodes them.
 func applyPatch(doc any, patch []any) (any, error) {
-	doc = deepCopy(doc)
-	for i, raw := range patch {
-		op, ok := raw.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("op %d is %T", i, raw)
-		}
-		path, _ := op["path"].(string)
-		var err error
-		switch op["op"] {
-		case "add":
-			doc, err = addAt(doc, path, deepCopy(op["value"]))
-		case "remove":
-			doc, _, err = removeAt(doc, path)
-		case "replace":
-			if doc, _, err = removeAt(doc, path); err == nil {
-				doc, err = addAt(doc, path, deepCopy(op["value"]))
-			}
-		case "move":
-			var v any
-			if doc, v, err = removeAt(doc, op["from"].(string)); err == nil {
-				doc, err = addAt(doc, path, v)
-			}
-		case "copy":
-			var v any
-			if v, err = getAt(doc, op["from"].(string)); err == nil {
-				doc, err = addAt(doc, path, deepCopy(v))
-			}
-		case "test":
-			var v any
-			if v, err = getAt(doc, path); err == nil && !cmp.Equal(v, op["value"]) {
-				err = fmt.Errorf("test failed at %q", path)
-			}
-		default:
-			err = fmt.Errorf("unknown op %v", op["op"])
-		}
-		if err != nil {
-			return nil, fmt.Errorf("op %d %v: %w", i, op, err)
-		}
-	}
-	return doc, nil
-}
-
-func pointer(path string) ([]string, error) {
-	if path == "" {
-		return nil, nil
-	}
-	if path[0] != '/' {
-		return nil, fmt.Errorf("bad pointer %q", path)
-	}
-	parts := strings.Split(path[1:], "/")
-	for i, p := range parts {
-		parts[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
-	}
-	return parts, nil
-}
-
-func index(tok string, n int, allowEnd bool) (int, error) {
-	if tok == "-" && allowEnd {
-		return n, nil
-	}
-	i, err := strconv.Atoi(tok)
-	if err != nil || i < 0 || i > n || (i == n && !allowEnd) || (len(tok) > 1 && tok[0] == '0') {
-		return 0, fmt.Errorf("bad index %q", tok)
-	}
-	return i, nil
-}
-
-// edit walks to the parent of path and lets f replace the container.
-func edit(doc any, parts []string, f func(parent any, last string) (any, error)) (any, error) {
-	if len(parts) == 1 {
-		return f(doc, parts[0])
-	}
-	switch d := doc.(type) {
-	case map[string]any:
-		child, ok := d[parts[0]]
-		if !ok {
-			return nil, fmt.Errorf("no member %q", parts[0])
-		}
-		nc, err := edit(child, parts[1:], f)
-		if err != nil {
-			return nil, err
-		}
-		d[parts[0]] = nc
-		return d, nil
-	case []any:
-		i, err := index(parts[0], len(d), false)
-		if err != nil {
-			return nil, err
-		}
-		nc, err := edit(d[i], parts[1:], f)
-		if err != nil {
-			return nil, err
-		}
-		d[i] = nc
-		return d, nil
-	}
-	return nil, fmt.Errorf("cannot descend into %T", doc)
-}
-
-func addAt(doc any, path string, v any) (any, error) {
-	parts, err := pointer(path)
+	text, err := json.Marshal(patch)
 	if err != nil {
 		return nil, err
 	}
-	if len(parts) == 0 {
-		return v, nil
-	}
-	return edit(doc, parts, func(parent any, last string) (any, error) {
-		switch p := parent.(type) {
-		case map[string]any:
-			p[last] = v
-			return p, nil
-		case []any:
-			i, err := index(last, len(p), true)
-			if err != nil {
-				return nil, err
-			}
-			p = append(p, nil)
-			copy(p[i+1:], p[i:])
-			p[i] = v
-			return p, nil
-		}
-		return nil, fmt.Errorf("add into %T", parent)
-	})
-}
-
-func removeAt(doc any, path string) (any, any, error) {
-	parts, err := pointer(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(parts) == 0 {
-		return nil, doc, nil
-	}
-	var removed any
-	doc, err = edit(doc, parts, func(parent any, last string) (any, error) {
-		switch p := parent.(type) {
-		case map[string]any:
-			v, ok := p[last]
-			if !ok {
-				return nil, fmt.Errorf("no member %q", last)
-			}
-			removed = v
-			delete(p, last)
-			return p, nil
-		case []any:
-			i, err := index(last, len(p), false)
-			if err != nil {
-				return nil, err
-			}
-			removed = p[i]
-			return append(p[:i:i], p[i+1:]...), nil
-		}
-		return nil, fmt.Errorf("remove from %T", parent)
-	})
-	return doc, removed, err
-}
-
-func getAt(doc any, path string) (any, error) {
-	parts, err := pointer(path)
+	ops, err := jsonpatch.Parse(text)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range parts {
-		switch d := doc.(type) {
-		case map[string]any:
-			v, ok := d[p]
-			if !ok {
-				return nil, fmt.Errorf("no member %q", p)
-			}
-			doc = v
-		case []any:
-			i, err := index(p, len(d), false)
-			if err != nil {
-				return nil, err
-			}
-			doc = d[i]
-		default:
-			return nil, errors.New("path into a scalar")
-		}
+	out, err := jsonpatch.Apply(doc, ops)
+	if err != nil {
+		return nil, err
 	}
-	return doc, nil
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = deepCopy(e)
-		}
-		return s
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
 	}
-	return v
+	var v any
+	err = json.Unmarshal(b, &v)
+	return v, err
 }
 
 // mirror is the client's copy of a state channel: it applies state:change

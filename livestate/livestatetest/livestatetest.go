@@ -243,33 +243,31 @@ func (c *Client) take(match func(Message) bool) *Message {
 	deadline := time.NewTimer(c.timeout)
 	defer deadline.Stop()
 	for {
-		c.mu.Lock()
-		for i, m := range c.inbox {
-			if match(m) {
-				c.inbox = append(c.inbox[:i:i], c.inbox[i+1:]...)
-				c.mu.Unlock()
-				return &m
-			}
+		if m := c.find(match); m != nil {
+			return m
 		}
-		c.mu.Unlock()
 		select {
 		case <-c.notify:
 		case <-c.done:
 			// One last look: the reader may have queued something before ending.
-			c.mu.Lock()
-			for i, m := range c.inbox {
-				if match(m) {
-					c.inbox = append(c.inbox[:i:i], c.inbox[i+1:]...)
-					c.mu.Unlock()
-					return &m
-				}
-			}
-			c.mu.Unlock()
-			return nil
+			return c.find(match)
 		case <-deadline.C:
 			return nil
 		}
 	}
+}
+
+// find removes and returns the first message in the inbox satisfying match.
+func (c *Client) find(match func(Message) bool) *Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, m := range c.inbox {
+		if match(m) {
+			c.inbox = append(c.inbox[:i:i], c.inbox[i+1:]...)
+			return &m
+		}
+	}
+	return nil
 }
 
 func (c *Client) waitReply(ref string) *Message {
