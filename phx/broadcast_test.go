@@ -430,3 +430,54 @@ func TestShutdownTimeoutStopsPubSub(t *testing.T) {
 		t.Fatal("the PubSub receive loop still runs after Shutdown returned")
 	}
 }
+
+// TestPushPrepared: a prepared message pushed to chosen channels is encoded
+// once for all of them and sent as a broadcast-shaped frame; closed
+// channels refuse it, and binary is refused where the transport has none.
+func TestPushPrepared(t *testing.T) {
+	ep, _ := newEndpoint(t, phx.Config{})
+	var chans []*phx.Channel
+	var mu sync.Mutex
+	ep.Handle("shared:*", phx.HandlerFuncs{JoinFunc: func(ctx context.Context, ch *phx.Channel, _ phx.Payload) (any, error) {
+		mu.Lock()
+		chans = append(chans, ch)
+		mu.Unlock()
+		return nil, nil
+	}})
+	a, b := open(t, ep), open(t, ep)
+	lp := openWith(t, ep, phx.V2JSON(), false)
+	for _, c := range []*client{a, b, lp} {
+		c.send(`["1","1","shared:x","phx_join",{}]`)
+		c.expect(`["1","1","shared:x","phx_reply",{"status":"ok","response":{}}]`)
+	}
+	p, err := phx.Prepare("shared:x", "state:patch", map[string]int{"version": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range chans {
+		if err := ch.PushPrepared(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fa, fb := a.nextFrame(), b.nextFrame()
+	if unsafe.SliceData(fa.Data) != unsafe.SliceData(fb.Data) {
+		t.Error("the prepared frame was encoded per channel, not once")
+	}
+	want := `[null,null,"shared:x","state:patch",{"version":1}]`
+	for _, f := range []phx.Frame{fa, fb, lp.nextFrame()} {
+		if string(f.Data) != want {
+			t.Errorf("frame %s, want %s", f.Data, want)
+		}
+	}
+	bin, _ := phx.Prepare("shared:x", "blob", phx.Binary{1})
+	if err := chans[2].PushPrepared(bin); !errors.Is(err, phx.ErrBinaryUnsupported) {
+		t.Errorf("binary over a text-only session: %v, want ErrBinaryUnsupported", err)
+	}
+	if err := chans[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(`["1","1","shared:x","phx_close",{}]`)
+	if err := chans[0].PushPrepared(p); !errors.Is(err, phx.ErrChannelClosed) {
+		t.Errorf("push to a closed channel: %v, want ErrChannelClosed", err)
+	}
+}

@@ -203,6 +203,48 @@ func (c *Channel) callInfo(ctx context.Context, msg any) {
 	}
 }
 
+// PushPrepared sends a prepared message to this channel's client. Its frame
+// is encoded once per protocol version for every channel it is pushed to.
+// A binary message is refused over transports that cannot carry it.
+func (c *Channel) PushPrepared(p *Prepared) error {
+	c.mu.Lock()
+	dead, started := c.dead || c.closing, c.started
+	c.mu.Unlock()
+	if dead {
+		return ErrChannelClosed
+	}
+	if !started {
+		return ErrNotJoined
+	}
+	return c.pushFrame(&p.b)
+}
+
+// pushFrame queues the shared frame of b for this channel's client; before
+// the join reply it is held and sent right after it.
+func (c *Channel) pushFrame(b *broadcast) error {
+	f, err := b.frame(c.sess.ser)
+	if err != nil {
+		c.sess.log().Warn("phx: broadcast not encodable for this client", "topic", c.topic, "event", b.Event, "error", err)
+		return err
+	}
+	if f.Binary && !c.sess.binaryOK {
+		return ErrBinaryUnsupported
+	}
+	c.mu.Lock()
+	if c.closing || c.dead {
+		c.mu.Unlock()
+		return ErrChannelClosed
+	}
+	if !c.started {
+		// subscribed, join reply not queued yet: send it after the reply
+		c.early = append(c.early, f)
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	return c.sess.enqueue(f)
+}
+
 // deliver hands a published message to this channel.
 func (c *Channel) deliver(b *broadcast, own bool) {
 	switch {
@@ -213,27 +255,7 @@ func (c *Channel) deliver(b *broadcast, own bool) {
 			}
 		})
 	case own:
-		f, err := b.frame(c.sess.ser)
-		if err != nil {
-			c.sess.log().Warn("phx: broadcast not encodable for this client", "topic", c.topic, "event", b.Event, "error", err)
-			return
-		}
-		if f.Binary && !c.sess.binaryOK {
-			return
-		}
-		c.mu.Lock()
-		if c.closing || c.dead {
-			c.mu.Unlock()
-			return
-		}
-		if !c.started {
-			// subscribed, join reply not queued yet: send it after the reply
-			c.early = append(c.early, f)
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
-		c.sess.enqueue(f)
+		c.pushFrame(b)
 	case c.info != nil:
 		c.enqueue(func(ctx context.Context) { c.callInfo(ctx, &b.Broadcast) })
 	}

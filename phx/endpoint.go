@@ -155,14 +155,14 @@ func (e *Endpoint) Broadcast(topic, event string, payload any) (int, error) {
 }
 
 func (e *Endpoint) publish(topic, event string, payload any, except *Channel) (int, error) {
-	out := Outgoing{Event: event}
-	if err := setPayload(&out, payload); err != nil {
+	p, err := Prepare(topic, event, payload)
+	if err != nil {
 		return 0, err
 	}
-	b := &broadcast{Broadcast: Broadcast{Topic: topic, Event: event, Payload: Payload{Data: out.Payload, Binary: out.Binary}}}
+	b := &p.b
 	n := e.hub.publish(b, except)
 	if ps := e.cfg.PubSub; ps != nil {
-		env := &Envelope{FromNode: ps.NodeName(), Topic: topic, Event: event, Payload: out.Payload, Binary: out.Binary}
+		env := &Envelope{FromNode: ps.NodeName(), Topic: topic, Event: event, Payload: b.Payload.Data, Binary: b.Payload.Binary}
 		if err := ps.Publish(context.Background(), env); err != nil {
 			return n, err
 		}

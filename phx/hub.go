@@ -102,6 +102,22 @@ func (h *hub) subscribers(topic string) []subscription {
 	return nil
 }
 
+// Prepared is a message shaped like a broadcast (join_ref and ref null),
+// encoded at most once per protocol version however many channels it is
+// pushed to with [Channel.PushPrepared]. phoenix.js delivers such frames to
+// the channel of the topic whatever its join_ref.
+type Prepared struct{ b broadcast }
+
+// Prepare builds a message for [Channel.PushPrepared]. The payload is
+// JSON-encoded ({} for nil) or a [Binary].
+func Prepare(topic, event string, payload any) (*Prepared, error) {
+	out := Outgoing{Event: event}
+	if err := setPayload(&out, payload); err != nil {
+		return nil, err
+	}
+	return &Prepared{b: broadcast{Broadcast: Broadcast{Topic: topic, Event: event, Payload: Payload{Data: out.Payload, Binary: out.Binary}}}}, nil
+}
+
 // broadcast is one published message; its frame is encoded at most once per
 // serializer version, however many subscribers receive it (fastlane).
 type broadcast struct {
