@@ -8,65 +8,83 @@ import (
 	"sync/atomic"
 )
 
-// dispatcher runs user callbacks one at a time, in order, on its own
-// goroutine. The socket loop only appends to its queue and never waits for
-// it, so callbacks may block or call back into the Socket.
+// dispatcher runs user callbacks one at a time, in order, on a goroutine of
+// its own that exists only while callbacks are queued (an idle Socket keeps
+// none). The socket loop only appends to the queue and never waits for it,
+// so callbacks may block or call back into the Socket.
 type dispatcher struct {
-	mu    sync.Mutex
-	queue []func()
-	wake  chan struct{}
-	done  chan struct{} // closed when run returns
-	gid   atomic.Uint64 // goroutine id of run, for Close from a callback
+	stop <-chan struct{} // closed by Socket.Close: queued callbacks are dropped
+
+	mu      sync.Mutex
+	queue   []func()
+	running bool // a run goroutine is draining the queue
+	closed  bool // close was called: no new run goroutine
+	wg      sync.WaitGroup
+	gid     atomic.Uint64 // goroutine id of the running run, for Close from a callback
 }
 
-func newDispatcher() *dispatcher {
-	return &dispatcher{wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newDispatcher(stop <-chan struct{}) *dispatcher {
+	return &dispatcher{stop: stop}
 }
 
 func (d *dispatcher) enqueue(fn func()) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
 	d.queue = append(d.queue, fn)
-	d.mu.Unlock()
-	select {
-	case d.wake <- struct{}{}:
-	default:
+	if !d.running {
+		d.running = true
+		d.wg.Add(1)
+		go d.run()
 	}
 }
 
-// run executes queued callbacks until stop is closed; callbacks still queued
-// then are dropped.
-func (d *dispatcher) run(stop <-chan struct{}) {
-	defer close(d.done)
+// run executes queued callbacks until the queue is empty or the Socket is
+// closed; callbacks still queued then are dropped.
+func (d *dispatcher) run() {
+	defer d.wg.Done()
 	d.gid.Store(goroutineID())
 	for {
+		d.mu.Lock()
+		stopped := d.closed
 		select {
-		case <-stop:
-			return
-		case <-d.wake:
+		case <-d.stop:
+			stopped = true
+		default:
 		}
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			d.mu.Lock()
-			if len(d.queue) == 0 {
-				d.mu.Unlock()
-				break
-			}
-			fn := d.queue[0]
-			d.queue[0] = nil
-			d.queue = d.queue[1:]
+		if stopped || len(d.queue) == 0 {
+			d.queue = nil
+			d.running = false
+			d.gid.Store(0)
 			d.mu.Unlock()
-			fn()
+			return
 		}
+		fn := d.queue[0]
+		d.queue[0] = nil
+		d.queue = d.queue[1:]
+		d.mu.Unlock()
+		fn()
+	}
+}
+
+// close drops queued callbacks and waits for the one running, unless it is
+// called from a callback.
+func (d *dispatcher) close() {
+	d.mu.Lock()
+	d.closed = true
+	d.queue = nil
+	d.mu.Unlock()
+	if !d.onDispatcher() {
+		d.wg.Wait()
 	}
 }
 
 // onDispatcher reports whether the caller runs inside a callback.
 func (d *dispatcher) onDispatcher() bool {
-	return d.gid.Load() == goroutineID()
+	id := d.gid.Load()
+	return id != 0 && id == goroutineID()
 }
 
 // goroutineID parses the current goroutine's id from its stack header

@@ -83,11 +83,12 @@ func NewSocket(rawURL string, opts *Options) (*Socket, error) {
 		codec:    o.codec(),
 		cmds:     make(chan func()),
 		loopDone: make(chan struct{}),
-		disp:     newDispatcher(),
 		pending:  make(map[string]*pushReq),
 	}
 	s.httpClient = o.HTTPClient
-	if s.httpClient == nil {
+	if s.httpClient == nil && o.Transport == LongPoll {
+		// Only long-poll makes HTTP requests: a WebSocket Socket does not
+		// pay for an http.Transport of its own.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		if o.TLSConfig != nil {
 			tr.TLSClientConfig = o.TLSConfig.Clone()
@@ -96,9 +97,9 @@ func NewSocket(rawURL string, opts *Options) (*Socket, error) {
 		s.httpClient = &http.Client{Transport: tr}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.disp = newDispatcher(s.ctx.Done())
 	s.wg.Add(1)
 	go s.loop()
-	go s.disp.run(s.ctx.Done())
 	return s, nil
 }
 
@@ -156,9 +157,7 @@ func (s *Socket) Connected() bool { return s.connected.Load() }
 func (s *Socket) Close() error {
 	s.closeOnce.Do(s.cancel)
 	s.wg.Wait()
-	if !s.disp.onDispatcher() {
-		<-s.disp.done
-	}
+	s.disp.close()
 	if s.ownedHTTP != nil {
 		s.ownedHTTP.CloseIdleConnections()
 	}

@@ -15,22 +15,38 @@ import (
 // the auth token in the WebSocket handshake.
 const authTokenPrefix = "base64url.bearer.phx."
 
-// wsConn is a WebSocket connection with a reader and a writer goroutine.
+// wsReadBufferSize is the WebSocket read buffer of a connection, held for
+// its whole life. Phoenix frames are mostly small; larger ones are read
+// straight into the message, bypassing the buffer. Half of gorilla's 4 KiB
+// default keeps an idle socket within its memory budget.
+const wsReadBufferSize = 2048
+
+// writeBufferPool lends write buffers to WebSocket connections for the
+// duration of one message, so an idle connection holds none (about 4 KiB
+// saved per socket). Like every sync.Pool it is safe for concurrent use.
+var writeBufferPool sync.Pool
+
+// wsConn is a WebSocket connection with a reader goroutine and a writer
+// goroutine that runs only while frames are queued.
 type wsConn struct {
-	c     *websocket.Conn
-	cfg   *dialConfig
-	stop  chan struct{}
-	once  sync.Once
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	queue []outFrame
-	wake  chan struct{}
+	c    *websocket.Conn
+	cfg  *dialConfig
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	queue   []outFrame
+	writing bool // a writeLoop is running (or the connection failed)
+	closed  bool
 }
 
 func dialWebSocket(ctx context.Context, cfg *dialConfig) (*wsConn, error) {
 	d := websocket.Dialer{
 		Proxy:           http.ProxyFromEnvironment,
 		TLSClientConfig: cfg.opts.TLSConfig,
+		ReadBufferSize:  wsReadBufferSize,
+		WriteBufferPool: &writeBufferPool,
 	}
 	if cfg.authToken != "" {
 		// Standard alphabet without padding, like btoa(token) with "="
@@ -45,10 +61,9 @@ func dialWebSocket(ctx context.Context, cfg *dialConfig) (*wsConn, error) {
 		}
 		return nil, err
 	}
-	w := &wsConn{c: c, cfg: cfg, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
-	w.wg.Add(2)
+	w := &wsConn{c: c, cfg: cfg, stop: make(chan struct{})}
+	w.wg.Add(1)
 	go w.readLoop()
-	go w.writeLoop()
 	return w, nil
 }
 
@@ -56,11 +71,15 @@ func (w *wsConn) heartbeats() bool { return true }
 
 func (w *wsConn) send(frames []outFrame) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
 	w.queue = append(w.queue, frames...)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	if !w.writing {
+		w.writing = true
+		w.wg.Add(1)
+		go w.writeLoop()
 	}
 }
 
@@ -87,17 +106,20 @@ func (w *wsConn) readLoop() {
 	}
 }
 
+// writeLoop writes queued frames until the queue is empty. After a write
+// error it leaves writing set, so no writer starts again on the dead
+// connection.
 func (w *wsConn) writeLoop() {
 	defer w.wg.Done()
 	for {
-		select {
-		case <-w.stop:
-			return
-		case <-w.wake:
-		}
 		w.mu.Lock()
 		batch := w.queue
 		w.queue = nil
+		if len(batch) == 0 || w.closed {
+			w.writing = false
+			w.mu.Unlock()
+			return
+		}
 		w.mu.Unlock()
 		for _, f := range batch {
 			mt := websocket.TextMessage
@@ -115,6 +137,10 @@ func (w *wsConn) writeLoop() {
 
 func (w *wsConn) close() {
 	w.once.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		w.queue = nil
+		w.mu.Unlock()
 		close(w.stop)
 		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 		_ = w.c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
