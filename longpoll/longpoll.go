@@ -163,29 +163,41 @@ func writeJSON(w http.ResponseWriter, v any) {
 // sessionToken returns the session token a request carries: the
 // X-Phoenix-Longpoll-Token header (phoenix.js ≥ 1.9), else the last "token"
 // query value (older clients append it after the app's own params).
-func sessionToken(r *http.Request) (token string, fromQuery bool) {
+func sessionToken(r *http.Request) string {
 	if t := r.Header.Get("X-Phoenix-Longpoll-Token"); t != "" {
-		return t, false
+		return t
 	}
 	vs := r.URL.Query()["token"]
 	if len(vs) == 0 {
-		return "", false
+		return ""
 	}
-	return vs[len(vs)-1], true
+	return vs[len(vs)-1]
 }
 
-// lookup returns the live session a request's token names, or nil. When the
-// token came from the query string and carries a valid signature (live or
-// expired session), strip is true: that value is the transport's, not a
-// connect parameter.
+// queryTokenIsOurs reports whether the last "token" query value is a session
+// token signed by this handler (live or expired session): that value is the
+// transport's, not a connect parameter, whether or not the header carried
+// the token too.
+func (h *Handler) queryTokenIsOurs(r *http.Request) bool {
+	vs := r.URL.Query()["token"]
+	if len(vs) == 0 {
+		return false
+	}
+	_, ok := h.tokens.verify(vs[len(vs)-1])
+	return ok
+}
+
+// lookup returns the live session a request's token names, or nil; strip
+// tells whether the query's token is ours ([Handler.queryTokenIsOurs]).
 func (h *Handler) lookup(r *http.Request) (s *session, strip bool) {
-	token, fromQuery := sessionToken(r)
+	strip = h.queryTokenIsOurs(r)
+	token := sessionToken(r)
 	if token == "" {
-		return nil, false
+		return nil, strip
 	}
 	id, ok := h.tokens.verify(token)
 	if !ok {
-		return nil, false
+		return nil, strip
 	}
 	h.mu.Lock()
 	s = h.sessions[id]
@@ -193,7 +205,7 @@ func (h *Handler) lookup(r *http.Request) (s *session, strip bool) {
 	if s != nil && s.sess.Context().Err() != nil {
 		s = nil
 	}
-	return s, fromQuery
+	return s, strip
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
@@ -308,8 +320,7 @@ func (h *Handler) poll(w http.ResponseWriter, r *http.Request, s *session) {
 	case errors.As(err, &ce):
 		// The session ended while the GET waited: start over as for an
 		// unknown token (phoenix.js ≥ 1.8.2 then reconnects and rejoins).
-		_, strip := sessionToken(r)
-		h.open(w, r, strip)
+		h.open(w, r, h.queryTokenIsOurs(r))
 	default:
 		writeJSON(w, pollReply{Status: 204, Token: s.token, Messages: []string{}})
 	}

@@ -316,9 +316,14 @@ func TestLastTokenQueryValueWins(t *testing.T) {
 	if r := f.do(http.MethodGet, f.url+"?token=app-secret&vsn=2.0.0&token="+tok, nil, ""); r.Status != 410 || *r.Token == tok {
 		t.Fatalf("stale token: %+v", r)
 	}
+	// Nor when a client sends it in the header and in the query at once.
+	hdr := http.Header{"X-Phoenix-Longpoll-Token": {tok}}
+	if r := f.do(http.MethodGet, f.url+"?token=app-secret&vsn=2.0.0&token="+tok, hdr, ""); r.Status != 410 || *r.Token == tok {
+		t.Fatalf("stale token in header and query: %+v", r)
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	if d := cmp.Diff([]any{"app-secret", "app-secret", "app-secret"}, seen[len(seen)-3:]); d != "" {
+	if d := cmp.Diff([]any{"app-secret", "app-secret", "app-secret", "app-secret"}, seen[len(seen)-4:]); d != "" {
 		t.Errorf("connect params token (-want +got):\n%s", d)
 	}
 }
