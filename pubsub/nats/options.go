@@ -3,11 +3,11 @@ package nats
 import (
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"os"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
+
+	"github.com/seance-go/seance/pubsub/internal/adapter"
 )
 
 // Mode selects how broadcasts map to NATS subjects. Every node of a
@@ -18,33 +18,20 @@ const (
 	// Topics gives every topic its own subject, which a node subscribes to
 	// only while it has local subscribers of the topic (and one subject per
 	// node for direct messages). This is the default, as in pubsub/redis.
-	Topics Mode = iota
+	Topics = Mode(adapter.Topics)
 	// Bus sends every broadcast on one subject per Namespace that every
 	// node receives in full (the Phoenix.PubSub design).
-	Bus
+	Bus = Mode(adapter.Bus)
 )
 
 // String returns "topics" or "bus".
-func (m Mode) String() string {
-	switch m {
-	case Topics:
-		return "topics"
-	case Bus:
-		return "bus"
-	}
-	return fmt.Sprintf("Mode(%d)", int(m))
-}
+func (m Mode) String() string { return adapter.Mode(m).String() }
 
 // ParseMode parses "topics" or "bus" (as printed by [Mode.String]); the
 // empty string is the default, Topics.
 func ParseMode(s string) (Mode, error) {
-	switch s {
-	case "topics", "":
-		return Topics, nil
-	case "bus":
-		return Bus, nil
-	}
-	return 0, fmt.Errorf("nats pubsub: unknown mode %q (want topics or bus)", s)
+	m, err := adapter.ParseMode("nats", s)
+	return Mode(m), err
 }
 
 // Options configures a [PubSub]. Zero fields take the defaults.
@@ -79,30 +66,22 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-func (o *Options) setDefaults() error {
-	if o.Mode != Topics && o.Mode != Bus {
-		return fmt.Errorf("nats pubsub: unknown %v", o.Mode)
+// setDefaults fills the zero fields and returns the settings shared with
+// the other adapters.
+func (o *Options) setDefaults() (adapter.Config, error) {
+	c := adapter.Config{Name: "nats", Key: "subject", Node: o.Node, Namespace: o.Namespace,
+		Mode: adapter.Mode(o.Mode), SubscribeTimeout: o.SubscribeTimeout, Logger: o.Logger}
+	if err := c.SetDefaults(); err != nil {
+		return c, err
 	}
-	if o.Node == "" {
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			host = "node"
-		}
-		o.Node = fmt.Sprintf("%s-%d-%06x", host, os.Getpid(), rand.Uint32()&0xffffff)
-	}
-	if o.Namespace == "" {
-		o.Namespace = "seance"
-	}
+	o.Node, o.Namespace, o.SubscribeTimeout, o.Logger = c.Node, c.Namespace, c.SubscribeTimeout, c.Logger
 	for _, r := range o.Namespace {
 		if r == '.' || r == '*' || r == '>' || r <= ' ' {
-			return fmt.Errorf("nats pubsub: namespace %q is not a subject token", o.Namespace)
+			return c, fmt.Errorf("nats pubsub: namespace %q is not a subject token", o.Namespace)
 		}
 	}
 	if o.URL == "" {
 		o.URL = natsgo.DefaultURL
-	}
-	if o.SubscribeTimeout <= 0 {
-		o.SubscribeTimeout = 2 * time.Second
 	}
 	if o.Buffer <= 0 {
 		o.Buffer = 1 << 16
@@ -110,8 +89,5 @@ func (o *Options) setDefaults() error {
 	if o.ReconnectWait <= 0 {
 		o.ReconnectWait = 100 * time.Millisecond
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	return nil
+	return c, nil
 }

@@ -5,15 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 
 	"github.com/seance-go/seance/phx"
-	"github.com/seance-go/seance/pubsub/internal/wire"
+	"github.com/seance-go/seance/pubsub/internal/adapter"
 )
 
 // ErrRunning is returned by [PubSub.Run] while another Run is active.
@@ -26,47 +22,32 @@ type PubSub struct {
 	opts  Options
 	nc    *natsgo.Conn
 	owned bool
-	log   *slog.Logger
 
 	busSubj, nodeSubj string
 	msgs              chan *natsgo.Msg
 
-	seq     wire.Sequencer
-	tracker wire.Tracker
-	running atomic.Bool
-
-	// subMu orders subscription changes so that the subjects subscribed are
-	// exactly those with a positive count, whatever the order of concurrent
-	// calls.
-	subMu    sync.Mutex
-	interest map[string]int
-	topics   atomic.Int64 // len(interest), for Stats
-	subs     map[string]*natsgo.Subscription
-	base     *natsgo.Subscription
-
-	mu          sync.Mutex
-	outageStart time.Time
-	outagePubs  uint64
-
-	lossLog, pubLog, decodeLog limiter
-	stats                      counters
+	// core counts the interest in each subject; its SubMu also guards subs
+	// and base.
+	core *adapter.Core
+	subs map[string]*natsgo.Subscription
+	base *natsgo.Subscription
 }
 
 // New returns a PubSub. With Options.Conn nil it connects to Options.URL;
 // an unreachable server is not an error: the connection keeps retrying in
 // the background.
 func New(opts Options) (*PubSub, error) {
-	if err := opts.setDefaults(); err != nil {
+	cfg, err := opts.setDefaults()
+	if err != nil {
 		return nil, err
 	}
 	p := &PubSub{
 		opts:     opts,
 		nc:       opts.Conn,
-		log:      opts.Logger.With("pubsub", "nats", "node", opts.Node),
+		core:     adapter.NewCore(cfg),
 		busSubj:  opts.Namespace + ".bus",
 		nodeSubj: opts.Namespace + ".n." + token(opts.Node),
 		msgs:     make(chan *natsgo.Msg, opts.Buffer),
-		interest: map[string]int{},
 		subs:     map[string]*natsgo.Subscription{},
 	}
 	if p.nc == nil {
@@ -75,7 +56,7 @@ func New(opts Options) (*PubSub, error) {
 			natsgo.MaxReconnects(-1),
 			natsgo.ReconnectWait(opts.ReconnectWait),
 			natsgo.RetryOnFailedConnect(true),
-			natsgo.ConnectHandler(func(*natsgo.Conn) { p.log.Info("nats pubsub: connected", "url", opts.URL, "mode", opts.Mode.String()) }),
+			natsgo.ConnectHandler(func(*natsgo.Conn) { p.core.Info("connected", "url", opts.URL, "mode", opts.Mode.String()) }),
 			natsgo.DisconnectErrHandler(p.disconnected),
 			natsgo.ReconnectHandler(p.reconnected),
 			natsgo.ErrorHandler(p.asyncError),
@@ -98,7 +79,7 @@ func New(opts Options) (*PubSub, error) {
 	if p.nc.IsConnected() {
 		// Make sure the server has registered it before New returns.
 		if err := p.nc.FlushTimeout(opts.SubscribeTimeout); err != nil {
-			p.log.Warn("nats pubsub: subscription not confirmed yet", "subject", subj, "error", err)
+			p.core.Warn("subscription not confirmed yet", "subject", subj, "error", err)
 		}
 	}
 	return p, nil
@@ -120,8 +101,8 @@ func (p *PubSub) Close() error {
 		p.nc.Close()
 		return nil
 	}
-	p.subMu.Lock()
-	defer p.subMu.Unlock()
+	p.core.SubMu.Lock()
+	defer p.core.SubMu.Unlock()
 	var errs []error
 	unsub := func(s *natsgo.Subscription) {
 		// A closed connection has dropped its subscriptions already.
@@ -157,21 +138,7 @@ func (p *PubSub) subjectOf(m *phx.Envelope) string {
 // failures, the error is returned and counted in Stats.PublishErrors.
 func (p *PubSub) Publish(ctx context.Context, m *phx.Envelope) error {
 	subj := p.subjectOf(m)
-	from := m.FromNode
-	if from == "" {
-		from = p.opts.Node
-	}
-	w := wire.Message{From: from, To: m.ToNode, Topic: m.Topic, Event: m.Event, Payload: m.Payload, Binary: m.Binary}
-	w.Epoch, w.Seq = p.seq.Next(subj)
-	if err := p.nc.Publish(subj, wire.Append(make([]byte, 0, wire.Size(&w)), &w)); err != nil {
-		p.stats.publishErrors.Add(1)
-		if ok, n := p.pubLog.allow(); ok {
-			p.log.Warn("nats pubsub: publish failed; the message is lost", "topic", m.Topic, "event", m.Event, "error", err, "similar_suppressed", n)
-		}
-		return fmt.Errorf("nats pubsub: publish %q: %w", m.Topic, err)
-	}
-	p.stats.published.Add(1)
-	return nil
+	return p.core.Published(m, p.nc.Publish(subj, p.core.Encode(subj, m)))
 }
 
 // Subscribe declares local interest in topic. In Topics mode the first call
@@ -195,46 +162,36 @@ func (p *PubSub) Unsubscribe(ctx context.Context, topic string) error {
 }
 
 func (p *PubSub) change(ctx context.Context, subj string, delta int) error {
-	p.subMu.Lock()
-	before := p.interest[subj]
-	after := before + delta
-	if after == 0 {
-		delete(p.interest, subj)
-	} else {
-		p.interest[subj] = after
-	}
-	p.topics.Store(int64(len(p.interest)))
+	var (
+		added   bool
+		removed *natsgo.Subscription
+		err     error
+	)
+	p.core.Change(subj, delta, func(on bool) {
+		if !on {
+			removed = p.subs[subj]
+			delete(p.subs, subj)
+			return
+		}
+		var sub *natsgo.Subscription
+		if sub, err = p.nc.ChanSubscribe(subj, p.msgs); err == nil {
+			p.subs[subj], added = sub, true
+		}
+	})
 	switch {
-	case before <= 0 && after > 0:
-		sub, err := p.nc.ChanSubscribe(subj, p.msgs)
-		if err != nil {
-			p.subMu.Unlock()
-			return fmt.Errorf("nats pubsub: subscribe %s: %w", subj, err)
+	case err != nil:
+		return p.core.Errorf("subscribe %s: %w", subj, err)
+	case removed != nil:
+		if err := removed.Unsubscribe(); err != nil {
+			return p.core.Errorf("unsubscribe %s: %w", subj, err)
 		}
-		p.subs[subj] = sub
-		p.subMu.Unlock()
-		if !p.nc.IsConnected() {
-			return nil // sent on reconnect
-		}
+	case added && p.nc.IsConnected(): // else sent on reconnect
 		ctx, cancel := context.WithTimeout(ctx, p.opts.SubscribeTimeout)
 		defer cancel()
 		if err := p.nc.FlushWithContext(ctx); err != nil {
-			return fmt.Errorf("nats pubsub: subscription to %s not confirmed (kept): %w", subj, err)
+			return p.core.Errorf("subscription to %s not confirmed (kept): %w", subj, err)
 		}
-		return nil
-	case before > 0 && after <= 0:
-		sub := p.subs[subj]
-		delete(p.subs, subj)
-		p.subMu.Unlock()
-		p.tracker.Forget(subj)
-		if sub != nil {
-			if err := sub.Unsubscribe(); err != nil {
-				return fmt.Errorf("nats pubsub: unsubscribe %s: %w", subj, err)
-			}
-		}
-		return nil
 	}
-	p.subMu.Unlock()
 	return nil
 }
 
@@ -244,73 +201,35 @@ func (p *PubSub) change(ctx context.Context, subj string, delta int) error {
 // are not delivered; messages of an unknown encoding version are counted,
 // logged and dropped.
 func (p *PubSub) Run(ctx context.Context, deliver func(*phx.Envelope)) error {
-	if !p.running.CompareAndSwap(false, true) {
+	if !p.core.BeginRun() {
 		return ErrRunning
 	}
-	defer p.running.Store(false)
+	defer p.core.EndRun()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case m := <-p.msgs:
-			p.handle(m, deliver)
+			p.core.Deliver(m.Subject, m.Data, deliver)
 		}
 	}
-}
-
-func (p *PubSub) handle(m *natsgo.Msg, deliver func(*phx.Envelope)) {
-	w, err := wire.Decode(m.Data)
-	if err != nil {
-		if errors.Is(err, wire.ErrUnknownVersion) {
-			p.stats.unknownVersion.Add(1)
-		} else {
-			p.stats.malformed.Add(1)
-		}
-		if ok, n := p.decodeLog.allow(); ok {
-			p.log.Warn("nats pubsub: message dropped", "subject", m.Subject, "error", err, "similar_suppressed", n)
-		}
-		return
-	}
-	if w.From == p.opts.Node || (w.To != "" && w.To != p.opts.Node) {
-		return
-	}
-	if d := p.tracker.Observe(m.Subject, w.From, w.Epoch, w.Seq); d != 0 {
-		p.stats.lost.Add(d)
-		if d > 0 {
-			if ok, n := p.lossLog.allow(); ok {
-				p.log.Warn("nats pubsub: messages from another node were lost", "from", w.From, "subject", m.Subject, "lost", d, "similar_suppressed", n)
-			}
-		}
-	}
-	p.stats.received.Add(1)
-	deliver(&phx.Envelope{FromNode: w.From, ToNode: w.To, Topic: w.Topic, Event: w.Event, Payload: w.Payload, Binary: w.Binary})
 }
 
 func (p *PubSub) disconnected(_ *natsgo.Conn, err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stats.disconnects.Add(1)
-	p.outageStart = time.Now()
-	p.outagePubs = p.stats.published.Load()
-	p.log.Warn("nats pubsub: connection lost; reconnecting (publishes are buffered meanwhile)", "error", err)
+	p.core.Disconnected()
+	p.core.Warn("connection lost; reconnecting (publishes are buffered meanwhile)", "error", err)
 }
 
 func (p *PubSub) reconnected(*natsgo.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stats.reconnects.Add(1)
-	p.log.Warn("nats pubsub: reconnected and resubscribed",
-		"outage", time.Since(p.outageStart).Round(time.Millisecond),
-		"published_meanwhile", p.stats.published.Load()-p.outagePubs,
-		"publish_errors", p.stats.publishErrors.Load())
+	o := p.core.Reconnected()
+	p.core.Warn("reconnected and resubscribed", "outage", o.Duration,
+		"published_meanwhile", o.Published, "publish_errors", p.core.Stats(true).PublishErrors)
 }
 
 func (p *PubSub) asyncError(_ *natsgo.Conn, sub *natsgo.Subscription, err error) {
-	if ok, n := p.lossLog.allow(); ok {
-		subj := ""
-		if sub != nil {
-			subj = sub.Subject
-		}
-		p.log.Warn("nats pubsub: asynchronous error (a slow consumer drops messages)", "subject", subj, "error", err, "similar_suppressed", n)
+	subj := ""
+	if sub != nil {
+		subj = sub.Subject
 	}
+	p.core.WarnLoss("asynchronous error (a slow consumer drops messages)", "subject", subj, "error", err)
 }

@@ -16,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seance-go/seance/phx"
+	"github.com/seance-go/seance/pubsub/internal/adaptertest"
 	psredis "github.com/seance-go/seance/pubsub/redis"
 	"github.com/seance-go/seance/pubsub/redis/internal/redistest"
 )
@@ -210,7 +211,7 @@ func startCluster(b *testing.B, addr string, mode psredis.Mode, sc scenario) *cl
 				}
 			})
 		}()
-		waitForB(b, func() bool { return ps.Stats().Connected })
+		adaptertest.WaitFor(b, adaptertest.Wait, "connected", func() bool { return ps.Stats().Connected })
 		for t := range mine {
 			if err := ps.Subscribe(ctx, t); err != nil {
 				b.Fatal(err)
@@ -218,16 +219,6 @@ func startCluster(b *testing.B, addr string, mode psredis.Mode, sc scenario) *cl
 		}
 	}
 	return c
-}
-
-func waitForB(b *testing.B, cond func() bool) {
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatal("timed out")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func BenchmarkLatency(b *testing.B) {
@@ -361,7 +352,7 @@ func BenchmarkSubscribe(b *testing.B) {
 			done := make(chan struct{})
 			go func() { defer close(done); _ = ps.Run(ctx, func(*phx.Envelope) {}) }()
 			defer func() { cancel(); <-done }()
-			waitForB(b, func() bool { return ps.Stats().Connected })
+			adaptertest.WaitFor(b, adaptertest.Wait, "connected", func() bool { return ps.Stats().Connected })
 			b.ResetTimer()
 			for i := range b.N {
 				topic := "s" + strconv.Itoa(i)

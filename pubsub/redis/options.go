@@ -1,13 +1,12 @@
 package redis
 
 import (
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"os"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/seance-go/seance/pubsub/internal/adapter"
 )
 
 // Mode selects how broadcasts map to Redis channels. Every node of a
@@ -20,36 +19,23 @@ const (
 	// one channel per node for direct messages). Nodes receive only the
 	// traffic they need. This is the default; see the package doc for the
 	// measurements behind the choice.
-	Topics Mode = iota
+	Topics = Mode(adapter.Topics)
 	// Bus sends every broadcast over one Redis channel per Namespace that
 	// every node subscribes to; receivers drop their own messages and
 	// direct messages for other nodes (the Phoenix.PubSub.Redis design).
 	// Joins never touch Redis, but every node receives and decodes every
 	// message of the cluster.
-	Bus
+	Bus = Mode(adapter.Bus)
 )
 
 // String returns "topics" or "bus".
-func (m Mode) String() string {
-	switch m {
-	case Topics:
-		return "topics"
-	case Bus:
-		return "bus"
-	}
-	return fmt.Sprintf("Mode(%d)", int(m))
-}
+func (m Mode) String() string { return adapter.Mode(m).String() }
 
 // ParseMode parses "topics" or "bus" (as printed by [Mode.String]); the
 // empty string is the default, Topics.
 func ParseMode(s string) (Mode, error) {
-	switch s {
-	case "topics", "":
-		return Topics, nil
-	case "bus":
-		return Bus, nil
-	}
-	return 0, fmt.Errorf("redis pubsub: unknown mode %q (want topics or bus)", s)
+	m, err := adapter.ParseMode("redis", s)
+	return Mode(m), err
 }
 
 // Options configures a [PubSub]. Zero fields take the defaults.
@@ -87,28 +73,20 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-func (o *Options) setDefaults() error {
-	if o.Mode != Topics && o.Mode != Bus {
-		return fmt.Errorf("redis pubsub: unknown %v", o.Mode)
+// setDefaults fills the zero fields and returns the settings shared with
+// the other adapters.
+func (o *Options) setDefaults() (adapter.Config, error) {
+	c := adapter.Config{Name: "redis", Key: "channel", Node: o.Node, Namespace: o.Namespace,
+		Mode: adapter.Mode(o.Mode), SubscribeTimeout: o.SubscribeTimeout, Logger: o.Logger}
+	if err := c.SetDefaults(); err != nil {
+		return c, err
 	}
-	if o.Node == "" {
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			host = "node"
-		}
-		o.Node = fmt.Sprintf("%s-%d-%06x", host, os.Getpid(), rand.Uint32()&0xffffff)
-	}
-	if o.Namespace == "" {
-		o.Namespace = "seance"
-	}
+	o.Node, o.Namespace, o.SubscribeTimeout, o.Logger = c.Node, c.Namespace, c.SubscribeTimeout, c.Logger
 	if o.Addr == "" {
 		o.Addr = "localhost:6379"
 	}
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = 2 * time.Second
-	}
-	if o.SubscribeTimeout <= 0 {
-		o.SubscribeTimeout = 2 * time.Second
 	}
 	if o.HealthCheckInterval <= 0 {
 		o.HealthCheckInterval = 5 * time.Second
@@ -119,8 +97,5 @@ func (o *Options) setDefaults() error {
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = max(time.Second, o.MinBackoff)
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	return nil
+	return c, nil
 }

@@ -3,8 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,7 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seance-go/seance/phx"
-	"github.com/seance-go/seance/pubsub/internal/wire"
+	"github.com/seance-go/seance/pubsub/internal/adapter"
 )
 
 // ErrRunning is returned by [PubSub.Run] while another Run is active.
@@ -25,55 +23,41 @@ type PubSub struct {
 	opts   Options
 	client goredis.UniversalClient
 	owned  bool // client created by New, closed by Close
-	log    *slog.Logger
 
 	busCh, nodeCh, topicPrefix, nodePrefix string
 
-	seq     wire.Sequencer
-	tracker wire.Tracker
-	running atomic.Bool
-
-	// subMu orders subscription changes: the interest counts and the calls
-	// that apply them to Redis, so that Redis ends up subscribed exactly to
-	// the channels with a positive count whatever the order of concurrent
-	// calls. It is never held while receiving.
-	subMu    sync.Mutex
-	interest map[string]int  // Redis channel → Subscribe calls minus Unsubscribe calls
-	topics   atomic.Int64    // len(interest), for Stats
-	ps       *goredis.PubSub // the receive subscription while Run runs
-	runs     int             // Run calls so far
+	// core counts the interest in each Redis channel; its SubMu also
+	// guards ps and runs.
+	core *adapter.Core
+	ps   *goredis.PubSub // the receive subscription while Run runs
+	runs int             // Run calls so far
 
 	// mu guards the subscription waiters and the connection state.
-	mu          sync.Mutex
-	waiters     map[string][]chan struct{}
-	connected   bool
-	everUp      bool
-	outageStart time.Time
-	outagePubErrs,
-	outageLost uint64
+	mu        sync.Mutex
+	waiters   map[string][]chan struct{}
+	connected bool
+	everUp    bool
 
 	live atomic.Bool // connected, for the receive loop's fast path
 
-	lossLog, pubLog, decodeLog, connLog limiter
-
-	stats counters
+	connLog adapter.Limiter
 }
 
 // New returns a PubSub for the given options. It does not connect: the
 // connection is made by [PubSub.Run] (started by the endpoint) and by the
 // first Publish.
 func New(opts Options) (*PubSub, error) {
-	if err := opts.setDefaults(); err != nil {
+	cfg, err := opts.setDefaults()
+	if err != nil {
 		return nil, err
 	}
 	p := &PubSub{
 		opts:        opts,
 		client:      opts.Client,
-		log:         opts.Logger.With("pubsub", "redis", "node", opts.Node),
+		core:        adapter.NewCore(cfg),
 		busCh:       opts.Namespace + ":bus",
 		topicPrefix: opts.Namespace + ":t:",
 		nodePrefix:  opts.Namespace + ":n:",
-		interest:    map[string]int{},
 		waiters:     map[string][]chan struct{}{},
 	}
 	p.nodeCh = p.nodePrefix + opts.Node
@@ -123,24 +107,10 @@ func (p *PubSub) channelOf(m *phx.Envelope) string {
 // Stats.PublishErrors; the message is not retried.
 func (p *PubSub) Publish(ctx context.Context, m *phx.Envelope) error {
 	ch := p.channelOf(m)
-	from := m.FromNode
-	if from == "" {
-		from = p.opts.Node
-	}
-	w := wire.Message{From: from, To: m.ToNode, Topic: m.Topic, Event: m.Event, Payload: m.Payload, Binary: m.Binary}
-	w.Epoch, w.Seq = p.seq.Next(ch)
-	buf := wire.Append(make([]byte, 0, wire.Size(&w)), &w)
+	buf := p.core.Encode(ch, m)
 	ctx, cancel := context.WithTimeout(ctx, p.opts.PublishTimeout)
 	defer cancel()
-	if err := p.client.Publish(ctx, ch, buf).Err(); err != nil {
-		p.stats.publishErrors.Add(1)
-		if ok, suppressed := p.pubLog.allow(); ok {
-			p.log.Warn("redis pubsub: publish failed; the message is lost", "topic", m.Topic, "event", m.Event, "error", err, "similar_suppressed", suppressed)
-		}
-		return fmt.Errorf("redis pubsub: publish %q: %w", m.Topic, err)
-	}
-	p.stats.published.Add(1)
-	return nil
+	return p.core.Published(m, p.client.Publish(ctx, ch, buf).Err())
 }
 
 // Subscribe declares local interest in topic. In Topics mode the first call
@@ -170,44 +140,28 @@ func (p *PubSub) Unsubscribe(ctx context.Context, topic string) error {
 func (p *PubSub) change(ctx context.Context, ch string, delta int) error {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.SubscribeTimeout)
 	defer cancel()
-
-	p.subMu.Lock()
-	before := p.interest[ch]
-	after := before + delta
-	if after == 0 {
-		delete(p.interest, ch)
-	} else {
-		p.interest[ch] = after
-	}
-	p.topics.Store(int64(len(p.interest)))
-	on, off := before <= 0 && after > 0, before > 0 && after <= 0
-	ps := p.ps
-	if (!on && !off) || ps == nil {
-		// No change for Redis, or no receive loop yet: Run subscribes to
-		// what is wanted when it starts.
-		p.subMu.Unlock()
-		if off {
-			p.tracker.Forget(ch)
+	var (
+		op   string
+		wait chan struct{}
+		err  error
+	)
+	p.core.Change(ch, delta, func(on bool) {
+		if p.ps == nil {
+			// No receive loop yet: Run subscribes to what is wanted when
+			// it starts.
+			return
 		}
-		return nil
-	}
-	var wait chan struct{}
-	var err error
-	op := "subscribe"
-	if on {
-		wait = p.addWaiter(ch)
-		err = ps.Subscribe(ctx, ch)
-	} else {
-		op = "unsubscribe"
-		err = ps.Unsubscribe(ctx, ch)
-		p.tracker.Forget(ch)
-	}
-	p.subMu.Unlock()
-
+		if on {
+			op, wait = "subscribe", p.addWaiter(ch)
+			err = p.ps.Subscribe(ctx, ch)
+		} else {
+			op, err = "unsubscribe", p.ps.Unsubscribe(ctx, ch)
+		}
+	})
 	if err != nil {
 		p.dropWaiter(ch, wait)
 		// go-redis has recorded the change and applies it on reconnect.
-		return fmt.Errorf("redis pubsub: %s %q (applied on reconnect): %w", op, ch, err)
+		return p.core.Errorf("%s %q (applied on reconnect): %w", op, ch, err)
 	}
 	if wait == nil {
 		return nil
@@ -217,7 +171,7 @@ func (p *PubSub) change(ctx context.Context, ch string, delta int) error {
 		return nil
 	case <-ctx.Done():
 		p.dropWaiter(ch, wait)
-		return fmt.Errorf("redis pubsub: subscription to %q not confirmed (applied on reconnect): %w", ch, ctx.Err())
+		return p.core.Errorf("subscription to %q not confirmed (applied on reconnect): %w", ch, ctx.Err())
 	}
 }
 
@@ -266,17 +220,22 @@ func (p *PubSub) confirm(ch string) {
 }
 
 // channels lists the Redis channels this node must be subscribed to.
-// Callers hold subMu.
+// Callers hold core.SubMu.
 func (p *PubSub) channels() []string {
 	if p.opts.Mode == Bus {
 		return []string{p.busCh}
 	}
-	out := make([]string, 0, len(p.interest)+1)
-	out = append(out, p.nodeCh)
-	for ch, n := range p.interest {
-		if n > 0 {
-			out = append(out, ch)
-		}
+	return p.core.Wanted([]string{p.nodeCh})
+}
+
+// sleep waits d or until ctx ends, reporting whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
-	return out
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seance-go/seance/phx"
-	"github.com/seance-go/seance/pubsub/internal/wire"
 )
 
 // Run receives messages from other nodes and hands each to deliver, on the
@@ -21,31 +19,31 @@ import (
 // messages for other nodes are not delivered; messages of an unknown
 // encoding version are counted, logged and dropped.
 func (p *PubSub) Run(ctx context.Context, deliver func(*phx.Envelope)) error {
-	if !p.running.CompareAndSwap(false, true) {
+	if !p.core.BeginRun() {
 		return ErrRunning
 	}
-	defer p.running.Store(false)
+	defer p.core.EndRun()
 
-	p.subMu.Lock()
+	p.core.SubMu.Lock()
 	p.runs++
 	run := p.runs
 	p.ps = p.open(ctx)
 	ps := p.ps
-	p.subMu.Unlock()
+	p.core.SubMu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
 		// Unblocks a pending receive (of this Run, not a later one).
-		p.subMu.Lock()
+		p.core.SubMu.Lock()
 		if p.runs == run && p.ps != nil {
 			_ = p.ps.Close()
 		}
-		p.subMu.Unlock()
+		p.core.SubMu.Unlock()
 	})
 	defer func() {
 		stop()
-		p.subMu.Lock()
+		p.core.SubMu.Lock()
 		_ = p.ps.Close()
 		p.ps = nil
-		p.subMu.Unlock()
+		p.core.SubMu.Unlock()
 		p.mu.Lock()
 		p.connected = false
 		p.live.Store(false)
@@ -92,13 +90,13 @@ func (p *PubSub) Run(ctx context.Context, deliver func(*phx.Envelope)) error {
 				p.confirm(m.Channel)
 			}
 		case *goredis.Message:
-			p.handle(m, deliver)
+			p.core.Deliver(m.Channel, []byte(m.Payload), deliver)
 		}
 	}
 }
 
 // open creates the receive subscription for every wanted channel. Callers
-// hold subMu. A failure to reach Redis is not returned: the receive loop
+// hold core.SubMu. A failure to reach Redis is not returned: the receive loop
 // retries.
 func (p *PubSub) open(ctx context.Context) *goredis.PubSub {
 	ps := p.client.Subscribe(ctx)
@@ -113,8 +111,8 @@ func (p *PubSub) open(ctx context.Context) *goredis.PubSub {
 // reopen replaces the receive subscription (its connection stopped
 // answering).
 func (p *PubSub) reopen(ctx context.Context) *goredis.PubSub {
-	p.subMu.Lock()
-	defer p.subMu.Unlock()
+	p.core.SubMu.Lock()
+	defer p.core.SubMu.Unlock()
 	_ = p.ps.Close()
 	p.ps = p.open(ctx)
 	return p.ps
@@ -126,19 +124,14 @@ func (p *PubSub) down(err error) {
 	defer p.mu.Unlock()
 	if !p.connected {
 		if !p.everUp {
-			if ok, n := p.connLog.allow(); ok {
-				p.log.Warn("redis pubsub: cannot reach Redis; retrying", "addr", p.addr(), "error", err, "similar_suppressed", n)
-			}
+			p.connLog.Warn(p.core.Log, "redis pubsub: cannot reach Redis; retrying", "addr", p.addr(), "error", err)
 		}
 		return
 	}
 	p.connected = false
 	p.live.Store(false)
-	p.outageStart = time.Now()
-	p.outagePubErrs = p.stats.publishErrors.Load()
-	p.outageLost = uint64(max(0, p.stats.lost.Load()))
-	p.stats.disconnects.Add(1)
-	p.log.Warn("redis pubsub: connection lost; broadcasts from and to other nodes are lost until it is back", "error", err)
+	p.core.Disconnected()
+	p.core.Warn("connection lost; broadcasts from and to other nodes are lost until it is back", "error", err)
 }
 
 // up records that the receive connection answered.
@@ -155,13 +148,11 @@ func (p *PubSub) up() {
 	p.live.Store(true)
 	if !p.everUp {
 		p.everUp = true
-		p.log.Info("redis pubsub: connected", "addr", p.addr(), "mode", p.opts.Mode.String())
+		p.core.Info("connected", "addr", p.addr(), "mode", p.opts.Mode.String())
 		return
 	}
-	p.stats.reconnects.Add(1)
-	p.log.Warn("redis pubsub: reconnected and resubscribed",
-		"outage", time.Since(p.outageStart).Round(time.Millisecond),
-		"publish_errors_meanwhile", p.stats.publishErrors.Load()-p.outagePubErrs)
+	o := p.core.Reconnected()
+	p.core.Warn("reconnected and resubscribed", "outage", o.Duration, "publish_errors_meanwhile", o.PublishErrors)
 }
 
 func (p *PubSub) addr() string {
@@ -169,46 +160,4 @@ func (p *PubSub) addr() string {
 		return p.opts.Addr
 	}
 	return "(Options.Client)"
-}
-
-// handle decodes one message and delivers it unless it is ours or addressed
-// to another node.
-func (p *PubSub) handle(m *goredis.Message, deliver func(*phx.Envelope)) {
-	w, err := wire.Decode([]byte(m.Payload))
-	if err != nil {
-		if errors.Is(err, wire.ErrUnknownVersion) {
-			p.stats.unknownVersion.Add(1)
-		} else {
-			p.stats.malformed.Add(1)
-		}
-		if ok, n := p.decodeLog.allow(); ok {
-			p.log.Warn("redis pubsub: message dropped", "channel", m.Channel, "error", err, "similar_suppressed", n)
-		}
-		return
-	}
-	if w.From == p.opts.Node || (w.To != "" && w.To != p.opts.Node) {
-		return
-	}
-	if d := p.tracker.Observe(m.Channel, w.From, w.Epoch, w.Seq); d != 0 {
-		p.stats.lost.Add(d)
-		if d > 0 {
-			if ok, n := p.lossLog.allow(); ok {
-				p.log.Warn("redis pubsub: messages from another node were lost", "from", w.From, "channel", m.Channel, "lost", d, "similar_suppressed", n)
-			}
-		}
-	}
-	p.stats.received.Add(1)
-	deliver(&phx.Envelope{FromNode: w.From, ToNode: w.To, Topic: w.Topic, Event: w.Event, Payload: w.Payload, Binary: w.Binary})
-}
-
-// sleep waits d or until ctx ends, reporting whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -1,11 +1,5 @@
 package redis
 
-import (
-	"sync"
-	"sync/atomic"
-	"time"
-)
-
 // Stats are a PubSub's counters since New. Redis pub/sub delivers at most
 // once and keeps nothing for a disconnected subscriber, so messages can be
 // lost while Redis or the connection to it is down; these counters say how
@@ -36,52 +30,10 @@ type Stats struct {
 	Topics int
 }
 
-type counters struct {
-	published, publishErrors, received atomic.Uint64
-	unknownVersion, malformed          atomic.Uint64
-	disconnects, reconnects            atomic.Uint64
-	lost                               atomic.Int64
-}
-
 // Stats returns a snapshot of the counters.
 func (p *PubSub) Stats() Stats {
 	p.mu.Lock()
 	connected := p.connected
 	p.mu.Unlock()
-	return Stats{
-		Published:      p.stats.published.Load(),
-		PublishErrors:  p.stats.publishErrors.Load(),
-		Received:       p.stats.received.Load(),
-		Lost:           uint64(max(0, p.stats.lost.Load())),
-		UnknownVersion: p.stats.unknownVersion.Load(),
-		Malformed:      p.stats.malformed.Load(),
-		Disconnects:    p.stats.disconnects.Load(),
-		Reconnects:     p.stats.reconnects.Load(),
-		Connected:      connected,
-		Topics:         int(p.topics.Load()),
-	}
-}
-
-// limiter lets through one log line per interval and counts the rest.
-type limiter struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-const logInterval = time.Second
-
-// allow reports whether to log now, and how many calls were suppressed
-// since the last line.
-func (l *limiter) allow() (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	if !l.last.IsZero() && now.Sub(l.last) < logInterval {
-		l.suppressed++
-		return false, 0
-	}
-	n := l.suppressed
-	l.last, l.suppressed = now, 0
-	return true, n
+	return Stats(p.core.Stats(connected))
 }

@@ -2,113 +2,74 @@
 package natstest
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
+	"net/http"
 	"strconv"
+	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/seance-go/seance/pubsub/internal/adaptertest"
 )
 
 // Server is a nats-server process on a loopback port, stopped at the end of
 // the test.
 type Server struct {
+	*adaptertest.Server
 	// URL is "nats://127.0.0.1:port"; it stays the same across Restart.
 	URL string
 
-	t    testing.TB
-	port int
-	cmd  *exec.Cmd
-	done chan struct{}
+	monitor atomic.Int64 // the HTTP monitoring port of the running process
 }
 
 // Start starts a nats-server on a free port. Without a nats-server binary
 // the test is skipped, unless the environment has CI=true, where it fails.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	if _, err := exec.LookPath("nats-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("nats-server is required under CI=true: %v", err)
-		}
-		t.Skipf("nats-server not installed: %v", err)
-	}
-	var lastErr error
-	for range 5 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		s := &Server{URL: "nats://127.0.0.1:" + strconv.Itoa(port), t: t, port: port}
-		if lastErr = s.start(); lastErr == nil {
-			t.Cleanup(s.Stop)
-			return s
-		}
-	}
-	t.Fatalf("nats-server did not start: %v", lastErr)
-	return nil
+	s := &Server{}
+	s.Server = adaptertest.StartServer(t, adaptertest.Command{
+		Name: "nats-server",
+		Args: func(port int) []string {
+			mon, err := adaptertest.FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.monitor.Store(int64(mon))
+			return []string{"-a", "127.0.0.1", "-p", strconv.Itoa(port), "-m", strconv.Itoa(mon)}
+		},
+	})
+	s.URL = "nats://" + s.Addr
+	return s
 }
 
-func (s *Server) start() error {
-	s.cmd = exec.Command("nats-server", "-a", "127.0.0.1", "-p", strconv.Itoa(s.port))
-	if err := s.cmd.Start(); err != nil {
-		return err
+// Subscribers returns how many client subscriptions the server has on
+// subject, as its monitoring endpoint /connz reports them.
+func (s *Server) Subscribers(subject string) (int, error) {
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/connz?subs=1&limit=1024", s.monitor.Load()), nil)
+	if err != nil {
+		return 0, err
 	}
-	s.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) {
-		_ = cmd.Wait()
-		close(done)
-	}(s.cmd, s.done)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	addr := "127.0.0.1:" + strconv.Itoa(s.port)
-	for {
-		var d net.Dialer
-		if c, err := d.DialContext(ctx, "tcp", addr); err == nil {
-			c.Close()
-			return nil
+	req.Close = true // no idle connection left behind
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var connz struct {
+		Connections []struct {
+			Subscriptions []string `json:"subscriptions_list"`
+		} `json:"connections"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&connz); err != nil {
+		return 0, fmt.Errorf("nats-server /connz: %w", err)
+	}
+	n := 0
+	for _, c := range connz.Connections {
+		for _, sub := range c.Subscriptions {
+			if sub == subject {
+				n++
+			}
 		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("nats-server exited")
-		case <-ctx.Done():
-			s.Stop()
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
 	}
-}
-
-// Stop kills the server and waits for it to exit.
-func (s *Server) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
-}
-
-// Restart starts the server again on the same port after Stop.
-func (s *Server) Restart() {
-	s.t.Helper()
-	s.Stop()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := s.start()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("nats-server did not restart on %s: %v", s.URL, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return n, nil
 }

@@ -19,6 +19,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/seance-go/seance/pubsub/internal/adaptertest"
 	psredis "github.com/seance-go/seance/pubsub/redis"
 	"github.com/seance-go/seance/pubsub/redis/internal/redistest"
 )
@@ -98,7 +99,7 @@ func startProc(t *testing.T, bin, redisAddr, name, mode string) *proc {
 	case <-time.After(wait):
 		t.Fatalf("%s did not start\n%s", name, p.logs.String())
 	}
-	waitFor(t, name+" connected to Redis", func() bool { return p.stats(t).Connected })
+	adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
 	return p
 }
 
@@ -274,17 +275,6 @@ func (c *client) counterValue(topic string, want int64) {
 	})
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // waitSubscribed waits until both nodes are subscribed to topic in Redis
 // (Topics mode): the engine subscribes a node after it has queued the join
 // reply, so the reply alone does not prove the node hears other nodes yet.
@@ -294,7 +284,7 @@ func waitSubscribed(t *testing.T, rdb *goredis.Client, mode, topic string, n int
 		return
 	}
 	ch := "seance:t:" + topic
-	waitFor(t, fmt.Sprintf("%d Redis subscribers of %s", n, ch), func() bool {
+	adaptertest.WaitFor(t, wait, fmt.Sprintf("%d Redis subscribers of %s", n, ch), func() bool {
 		m, err := rdb.PubSubNumSub(context.Background(), ch).Result()
 		return err == nil && m[ch] == n
 	})
@@ -362,7 +352,7 @@ func testTwoNodes(t *testing.T, bin, mode string) {
 
 	// Redis dies: no crash, a REST broadcast reports the lost fan-out.
 	srv.Stop()
-	waitFor(t, "both nodes to notice the outage", func() bool {
+	adaptertest.WaitFor(t, wait, "both nodes to notice the outage", func() bool {
 		return !n1.stats(t).Connected && !n2.stats(t).Connected
 	})
 	if st := n2.broadcast(t, room, "during", `{}`); st != http.StatusBadGateway {
@@ -375,7 +365,7 @@ func testTwoNodes(t *testing.T, bin, mode string) {
 	// Redis comes back on the same port: both nodes reconnect and resubscribe
 	// by themselves and broadcasts flow again, both ways.
 	srv.Restart()
-	waitFor(t, "both nodes to reconnect", func() bool {
+	adaptertest.WaitFor(t, wait, "both nodes to reconnect", func() bool {
 		return n1.stats(t).Reconnects == 1 && n2.stats(t).Reconnects == 1
 	})
 	resumed := func(from *proc, to *client, topic string) {
