@@ -5,9 +5,9 @@ SHELL := /bin/bash
 GO ?= go
 NPM ?= npm
 E2E := e2e
-NESTED := $(dir $(wildcard pubsub/*/go.mod))
+NESTED := $(dir $(wildcard pubsub/*/go.mod)) bench/
 
-.PHONY: all demo web test test-go test-nested vet npm fuzz bench clean
+.PHONY: all demo web test test-go test-nested vet npm fuzz bench bench-quick micro clean
 
 all: test
 
@@ -44,8 +44,18 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzV2Decode -fuzztime 20s ./phx/
 	$(GO) test -run '^$$' -fuzz FuzzSessionReceive -fuzztime 20s ./phx/
 
+# The load harness: every row of BENCHMARKS.md against its baseline in the
+# same run; writes BENCHMARKS.md, bench/results/latest.json and bench/charts.
 bench:
+	cd bench && $(GO) run ./cmd/seance-bench
+
+bench-quick:
+	cd bench && $(GO) run ./cmd/seance-bench -quick
+
+# Go micro-benchmarks of the hot paths (compare runs with benchstat).
+micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./diff/ ./phx/ ./livestate/
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./micro
 
 clean:
 	rm -rf $(E2E)/dist bin examples/*/static/dist

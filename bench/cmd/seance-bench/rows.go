@@ -1,0 +1,501 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seance-go/seance/bench/internal/child"
+	"github.com/seance-go/seance/bench/internal/inproc"
+	"github.com/seance-go/seance/bench/internal/load"
+	"github.com/seance-go/seance/bench/internal/report"
+	"github.com/seance-go/seance/bench/internal/server"
+	"github.com/seance-go/seance/bench/internal/sysinfo"
+)
+
+type runner struct {
+	cfg     config
+	plan    plan
+	mod     string
+	binDir  string
+	logDir  string
+	profDir string
+	out     io.Writer
+	procs   []*proc
+	res     report.Results
+
+	hc       *http.Client
+	srv      *proc // the shared server under test
+	srvAddr  string
+	base     *proc // the shared baseline
+	baseAddr string
+}
+
+func (r *runner) logf(format string, args ...any) {
+	fmt.Fprintf(r.out, format+"\n", args...)
+}
+
+func (r *runner) fail(row string, err error) {
+	r.res.Failures = append(r.res.Failures, row+": "+err.Error())
+	r.logf("   FAILED: %v", err)
+}
+
+func (r *runner) cleanup() {
+	r.hc.CloseIdleConnections()
+	for _, p := range r.procs {
+		select {
+		case <-p.done:
+		default:
+			p.stop()
+		}
+	}
+}
+
+func (r *runner) runAll(ctx context.Context) error {
+	start := time.Now()
+	r.res.Started = start.UTC()
+	r.res.Mode = "full"
+	if r.cfg.quick {
+		r.res.Mode = "quick"
+	}
+	r.res.Machine = sysinfo.ReadMachine()
+	r.res.LoadAvg = []string{sysinfo.LoadAvg()}
+	r.res.Commit = commit(r.mod)
+	var err error
+	var ready child.Ready
+	r.srv, ready, err = r.startServer(ctx, "server", "bench-server")
+	if err != nil {
+		return err
+	}
+	r.srvAddr, r.res.NoFile, r.res.LongPoll = ready.Addr, ready.NoFile, ready.LongPoll
+	r.base, ready, err = r.startServer(ctx, "baseline", "bench-baseline")
+	if err != nil {
+		return err
+	}
+	r.baseAddr = ready.Addr
+	r.logf("== seance-bench %s: server %s (long-poll %s), baseline %s, RLIMIT_NOFILE %d", r.res.Mode,
+		r.srvAddr, r.res.LongPoll, r.baseAddr, r.res.NoFile)
+	rows := map[string]func(context.Context) error{
+		"roundtrip": r.roundTrip, "memory": r.memory, "fanout": r.fanout,
+		"bigstate": r.bigState, "longpoll": r.longPoll, "client": r.client,
+	}
+	for _, name := range strings.Split(r.cfg.rows, ",") {
+		f := rows[strings.TrimSpace(name)]
+		if f == nil {
+			return fmt.Errorf("unknown row %q", name)
+		}
+		if err := f(ctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.fail(name, err)
+		}
+	}
+	r.res.Seconds = time.Since(start).Seconds()
+	r.res.LoadAvg = append(r.res.LoadAvg, sysinfo.LoadAvg())
+	return nil
+}
+
+func commit(mod string) string {
+	out, err := exec.Command("git", "-C", mod, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "-C", filepath.Dir(mod), "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		c += "+dirty"
+	}
+	return c
+}
+
+func errorsOf(what string, e load.Errors) error {
+	if e.Count == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: %d error(s): %s", what, e.Count, strings.Join(e.First, "; "))
+}
+
+func dur(d time.Duration) string { return d.String() }
+
+// --- row 1 -----------------------------------------------------------------
+
+func (r *runner) roundTrip(ctx context.Context) error {
+	r.logf("== row 1: event→patch round trips vs raw gorilla echo")
+	row := &report.RoundTripRow{}
+	r.res.RoundTrip = row
+	timeout := r.plan.rtWarm + r.plan.rtDur + 2*time.Minute
+	// Each point alternates the two systems in passes, pooled: drift of
+	// the machine (other tenants, thermal, GC of the load) falls on both.
+	passes := 2
+	for _, n := range r.plan.rtConns {
+		pt := report.RoundTripPoint{Conns: n}
+		args := func(addr, kind string) []string {
+			return []string{"rt", "-addr", addr, "-kind", kind, "-conns", strconv.Itoa(n),
+				"-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.rtDur / time.Duration(passes))}
+		}
+		var ours, echo []load.RoundTripResult
+		for pass := range passes {
+			var o, e load.RoundTripResult
+			if err := r.runLoad(ctx, fmt.Sprintf("rt-ours-%d-%d", n, pass+1), timeout, &o, args(r.srvAddr, "ours")...); err != nil {
+				return err
+			}
+			if err := r.runLoad(ctx, fmt.Sprintf("rt-echo-%d-%d", n, pass+1), timeout, &e, args(r.baseAddr, "echo")...); err != nil {
+				return err
+			}
+			ours, echo = append(ours, o), append(echo, e)
+		}
+		pt.Ours, pt.Echo = load.MergeRoundTrips(ours...), load.MergeRoundTrips(echo...)
+		if err := errorsOf("ours", pt.Ours.Errors); err != nil {
+			return err
+		}
+		if err := errorsOf("echo", pt.Echo.Errors); err != nil {
+			return err
+		}
+		if pt.Echo.OpsPerSec > 0 {
+			pt.Ratio = pt.Ours.OpsPerSec / pt.Echo.OpsPerSec
+		}
+		row.Points = append(row.Points, pt)
+		if n == 32 || row.Headline.Conns == 0 {
+			row.Headline = pt
+		}
+		r.logf("   %3d conns: ours %8.0f/s p50 %6.0fµs p99 %6.0fµs | echo %8.0f/s p50 %6.0fµs p99 %6.0fµs | ratio %.2f",
+			n, pt.Ours.OpsPerSec, pt.Ours.Latency.P50, pt.Ours.Latency.P99,
+			pt.Echo.OpsPerSec, pt.Echo.Latency.P50, pt.Echo.Latency.P99, pt.Ratio)
+	}
+	if r.cfg.profiles {
+		// A separate run, so that profiling does not touch the figures.
+		secs := int(r.plan.rtDur.Seconds())
+		done := make(chan error, 1)
+		go func() {
+			done <- r.saveProfile(ctx, r.srvAddr, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), "cpu-roundtrip-32.pprof")
+		}()
+		var res load.RoundTripResult
+		r.runLoad(ctx, "rt-ours-profile", timeout, &res, "rt", "-addr", r.srvAddr, "-kind", "ours", "-conns", "32",
+			"-warmup", "0s", "-dur", dur(r.plan.rtDur+time.Second))
+		if err := <-done; err != nil {
+			r.logf("   profile: %v", err)
+		}
+	}
+	return nil
+}
+
+func (r *runner) saveProfile(ctx context.Context, addr, path, file string) error {
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+path, nil)
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", path, resp.Status)
+	}
+	f, err := os.Create(filepath.Join(r.profDir, file))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		return err
+	}
+	r.res.Profiles = append(r.res.Profiles, file)
+	return nil
+}
+
+func (r *runner) stats(ctx context.Context, addr string) (server.StatsReply, error) {
+	var s server.StatsReply
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/bench/stats?settle=1", nil)
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	return s, json.NewDecoder(resp.Body).Decode(&s)
+}
+
+// --- row 2 -----------------------------------------------------------------
+
+func (r *runner) memory(ctx context.Context) error {
+	r.logf("== row 2: server RSS per idle joined connection")
+	row := &report.MemoryRow{}
+	r.res.Memory = row
+	// Each system gets a fresh process; connections come from a lean loader
+	// spread over 127.0.x.y source addresses.
+	capacity := int(r.res.NoFile) - 500
+	var counts []int
+	for _, n := range r.plan.memCounts {
+		if n > capacity {
+			row.NotRun = append(row.NotRun, fmt.Sprintf("%d connections: RLIMIT_NOFILE is %d here and cannot be raised (no CAP_SYS_RESOURCE); measured at %d instead", n, r.res.NoFile, capacity))
+			if len(counts) == 0 || counts[len(counts)-1] < capacity {
+				counts = append(counts, capacity)
+			}
+			continue
+		}
+		counts = append(counts, n)
+	}
+	var err error
+	if row.Ours, err = r.memSystem(ctx, "ours", "bench-server", "127.0.1.1", counts); err != nil {
+		return err
+	}
+	if row.Baseline, err = r.memSystem(ctx, "echo", "bench-baseline", "127.0.2.1", counts); err != nil {
+		return err
+	}
+	// The engine alone, in-process, at the largest count asked for.
+	r.logf("   engine in-process: %d sessions joined to counter:idle", r.plan.engineN)
+	p, err := r.start("inproc-scale", "bench-inproc", "scale", "-n", strconv.Itoa(r.plan.engineN))
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	deadline := time.Now().Add(r.plan.engineTimeout)
+	var last inproc.ScaleResult
+	for {
+		var s inproc.ScaleResult
+		if err := p.next(ctx, time.Until(deadline), &s); err != nil {
+			last.Error = fmt.Sprintf("not finished within %v: %d of %d joined after %.0f s", r.plan.engineTimeout, last.Joined, last.Want, last.Seconds)
+			p.cmd.Process.Kill()
+			break
+		}
+		last = s
+		if s.Event == "done" {
+			break
+		}
+	}
+	row.Engine = &last
+	r.logf("   engine: %d joined in %.1f s, heap %.0f B/session %s", last.Joined, last.Seconds, last.HeapPerSession, last.Error)
+	return nil
+}
+
+func (r *runner) memSystem(ctx context.Context, kind, bin, src string, counts []int) ([]report.MemPoint, error) {
+	srv, ready, err := r.startServer(ctx, "mem-"+kind+"-server", bin)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	before, err := r.stats(ctx, ready.Addr)
+	if err != nil {
+		return nil, err
+	}
+	srcn := max(1, (counts[len(counts)-1]+9999)/10000)
+	loader, err := r.start("mem-"+kind+"-load", "bench-load", "idle", "-addr", ready.Addr, "-kind", kind,
+		"-src", src, "-srcn", strconv.Itoa(srcn))
+	if err != nil {
+		return nil, err
+	}
+	defer loader.stop()
+	var pts []report.MemPoint
+	have := 0
+	for i, n := range counts {
+		if err := loader.send(fmt.Sprintf("open %d", n-have)); err != nil {
+			return pts, err
+		}
+		var step load.IdleStep
+		if err := loader.next(ctx, 10*time.Minute, &step); err != nil {
+			return pts, err
+		}
+		have = step.Conns
+		// Let the last joins' callbacks finish before sampling.
+		time.Sleep(300 * time.Millisecond)
+		after, err := r.stats(ctx, ready.Addr)
+		if err != nil {
+			return pts, err
+		}
+		pt := report.MemPoint{Want: n, Conns: step.Conns, Server: after.Conns, OpenSecs: step.Seconds,
+			Before: before.Runtime, After: after.Runtime, Errors: step.Errors}
+		if c := float64(pt.Conns); c > 0 {
+			pt.KiBPerConn = float64(after.RSSKiB-before.RSSKiB) / c
+			pt.HeapPer = (float64(after.HeapObjects) - float64(before.HeapObjects)) / c
+			pt.StackPer = (float64(after.Stacks) - float64(before.Stacks)) / c
+			pt.GorPer = (float64(after.Goroutines) - float64(before.Goroutines)) / c
+		}
+		pts = append(pts, pt)
+		r.logf("   %-4s %6d conns (%.1f s to open): RSS +%d KiB = %.1f KiB/conn (heap %.0f B, stacks %.0f B, %.2f goroutines per conn)",
+			kind, pt.Conns, step.Seconds, after.RSSKiB-before.RSSKiB, pt.KiBPerConn, pt.HeapPer, pt.StackPer, pt.GorPer)
+		if err := errorsOf(kind+" connections", step.Errors); err != nil {
+			return pts, err
+		}
+		if r.cfg.profiles && i == len(counts)-1 {
+			r.saveProfile(ctx, ready.Addr, "/debug/pprof/heap?gc=1", "heap-idle-"+kind+".pprof")
+			r.saveProfile(ctx, ready.Addr, "/debug/pprof/goroutine?debug=1", "goroutines-idle-"+kind+".txt")
+		}
+	}
+	return pts, nil
+}
+
+// --- row 3 -----------------------------------------------------------------
+
+func (r *runner) fanout(ctx context.Context) error {
+	r.logf("== row 3: one broadcast to %d subscribers", r.plan.fanConns)
+	row := &report.FanoutRow{}
+	r.res.Fanout = row
+	// Two passes per system, alternating, pooled: the machine's drift
+	// between runs falls on both.
+	half := max(r.plan.fanRounds/2, 1)
+	args := func(addr, kind string) []string {
+		return []string{"fanout", "-addr", addr, "-kind", kind, "-conns", strconv.Itoa(r.plan.fanConns),
+			"-rounds", strconv.Itoa(half), "-warmup-rounds", strconv.Itoa(r.plan.fanWarm)}
+	}
+	var ours, base []load.FanoutResult
+	for pass := range 2 {
+		var o, b load.FanoutResult
+		if err := r.runLoad(ctx, fmt.Sprintf("fanout-ours-%d", pass+1), 10*time.Minute, &o, args(r.srvAddr, "ours")...); err != nil {
+			return err
+		}
+		if err := r.runLoad(ctx, fmt.Sprintf("fanout-echo-%d", pass+1), 10*time.Minute, &b, args(r.baseAddr, "echo")...); err != nil {
+			return err
+		}
+		ours, base = append(ours, o), append(base, b)
+	}
+	row.Ours, row.Baseline = load.MergeFanout(ours...), load.MergeFanout(base...)
+	if row.Baseline.AllRecv.P50 > 0 {
+		row.Ratio = row.Ours.AllRecv.P50 / row.Baseline.AllRecv.P50
+	}
+	for _, x := range []load.FanoutResult{row.Ours, row.Baseline} {
+		r.logf("   %-4s all received p50 %6.2f ms p99 %6.2f ms (first %5.2f ms, trigger %5.2f ms), lost %d",
+			x.Kind, x.AllRecv.P50/1e3, x.AllRecv.P99/1e3, x.First.P50/1e3, x.Trigger.P50/1e3, x.Lost)
+		if err := errorsOf(x.Kind, x.Errors); err != nil {
+			return err
+		}
+		if x.AllRecv.N == 0 {
+			return fmt.Errorf("%s: no broadcast measured (lost %d)", x.Kind, x.Lost)
+		}
+	}
+	return nil
+}
+
+// --- row 4 -----------------------------------------------------------------
+
+func (r *runner) bigState(ctx context.Context) error {
+	r.logf("== row 4: one event on a 1 MB state")
+	row := &report.BigStateRow{}
+	r.res.BigState = row
+	p, err := r.start("inproc-bigstate", "bench-inproc", "bigstate", "-iters", strconv.Itoa(r.plan.bigIters))
+	if err != nil {
+		return err
+	}
+	err = p.next(ctx, 5*time.Minute, &row.InProc)
+	p.stop()
+	if err != nil {
+		return err
+	}
+	if row.InProc.Marshal.P50 > 0 {
+		row.Ratio = row.InProc.Server.P50 / row.InProc.Marshal.P50
+	}
+	if err := r.runLoad(ctx, "rt-big", 5*time.Minute, &row.Client, "rt", "-addr", r.srvAddr, "-kind", "ours",
+		"-conns", "1", "-topic", "big:rt", "-event", "lvs_evt:touch", "-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.bigDur)); err != nil {
+		return err
+	}
+	ip := row.InProc
+	r.logf("   server %.2f ms p50 (%.2f p99) vs json.Marshal %.2f ms: %.1f×; steps: unmarshal %.2f ms, diff %.2f ms; client round trip %.2f ms p50",
+		ip.Server.P50/1e3, ip.Server.P99/1e3, ip.Marshal.P50/1e3, row.Ratio, ip.Unmarshal.P50/1e3, ip.Diff.P50/1e3, row.Client.Latency.P50/1e3)
+	if row.Client.Ops == 0 {
+		return fmt.Errorf("no client round trip measured")
+	}
+	return errorsOf("client", row.Client.Errors)
+}
+
+// --- row 5 -----------------------------------------------------------------
+
+func (r *runner) longPoll(ctx context.Context) error {
+	r.logf("== row 5: long-poll, %d sessions exchanging events", r.plan.lpSessions)
+	row := &report.LongPollRow{Think: r.plan.lpThink.Seconds()}
+	r.res.LongPollR = row
+	if err := r.runLoad(ctx, "longpoll", 10*time.Minute, &row.LongPollResult, "longpoll", "-addr", r.srvAddr,
+		"-sessions", strconv.Itoa(r.plan.lpSessions), "-dur", dur(r.plan.lpDur), "-think", dur(r.plan.lpThink)); err != nil {
+		return err
+	}
+	if row.Skipped != "" {
+		r.logf("   skipped: %s", row.Skipped)
+		return nil
+	}
+	r.logf("   %d/%d joined, %d lost, %d events (%.0f/s), latency p50 %.2f ms p99 %.2f ms",
+		row.Joined, row.Sessions, row.Lost, row.Events, row.EventsSec, row.Latency.P50/1e3, row.Latency.P99/1e3)
+	if row.Events == 0 {
+		return fmt.Errorf("no event measured")
+	}
+	return nil
+}
+
+// --- row 6 -----------------------------------------------------------------
+
+func (r *runner) client(ctx context.Context) error {
+	r.logf("== row 6: one process holding %d idle joined client sockets", r.plan.holdConns)
+	row := &report.ClientRow{}
+	r.res.Client = row
+	hold := func(kind string, v *load.HoldResult) error {
+		p, err := r.start("hold-"+kind, "bench-load", "hold", "-addr", r.srvAddr, "-kind", kind, "-conns", strconv.Itoa(r.plan.holdConns))
+		if err != nil {
+			return err
+		}
+		defer p.stop()
+		return p.next(ctx, 10*time.Minute, v)
+	}
+	if err := hold("client", &row.Client); err != nil {
+		return err
+	}
+	if err := hold("gorilla", &row.Gorilla); err != nil {
+		return err
+	}
+	per := func(h load.HoldResult) (kib, heap, gor float64) {
+		if h.Conns == 0 {
+			return
+		}
+		c := float64(h.Conns)
+		return float64(h.After.RSSKiB-h.Before.RSSKiB) / c, (float64(h.After.HeapObjects) - float64(h.Before.HeapObjects)) / c,
+			(float64(h.After.Goroutines) - float64(h.Before.Goroutines)) / c
+	}
+	row.ClientKiB, row.ClientHeap, row.ClientGor = per(row.Client)
+	row.GorillaKiB, row.GorillaHeap, row.GorillaGor = per(row.Gorilla)
+	r.logf("   client  %d sockets: %.1f KiB/socket (heap %.0f B, %.1f goroutines each) in %.1f s",
+		row.Client.Conns, row.ClientKiB, row.ClientHeap, row.ClientGor, row.Client.Seconds)
+	r.logf("   gorilla %d sockets: %.1f KiB/socket (heap %.0f B, %.1f goroutines each) in %.1f s",
+		row.Gorilla.Conns, row.GorillaKiB, row.GorillaHeap, row.GorillaGor, row.Gorilla.Seconds)
+	if err := errorsOf("client", row.Client.Errors); err != nil {
+		return err
+	}
+	return errorsOf("gorilla", row.Gorilla.Errors)
+}
+
+// --- output ----------------------------------------------------------------
+
+func (r *runner) write() error {
+	data, err := json.MarshalIndent(&r.res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(r.cfg.out, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return r.render()
+}
+
+// render draws the charts and writes the markdown from r.res.
+func (r *runner) render() error {
+	charts, err := report.Charts(&r.res, r.cfg.charts)
+	if err != nil {
+		return fmt.Errorf("charts: %w", err)
+	}
+	rel := func(p string) string {
+		if x, err := filepath.Rel(filepath.Dir(r.cfg.md), p); err == nil {
+			return filepath.ToSlash(x)
+		}
+		return p
+	}
+	var links []report.Chart
+	for _, c := range charts {
+		links = append(links, report.Chart{Title: c.Title, Path: rel(c.Path)})
+	}
+	md := report.Markdown(&r.res, links, rel(r.cfg.out))
+	if err := os.WriteFile(r.cfg.md, []byte(md), 0o644); err != nil {
+		return err
+	}
+	r.logf("== results %s; wrote %s and %d charts in %s (run took %.0f s)", r.cfg.out, r.cfg.md, len(charts), r.cfg.charts, r.res.Seconds)
+	return nil
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seance-go/seance/bench/internal/report"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestSmoke runs the harness end to end in quick mode: every row must
+// produce numbers, the JSON, the charts and the markdown must be written.
+// It checks no timing threshold.
+func TestSmoke(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	args := []string{"-quick", "-out", filepath.Join(dir, "quick.json"), "-charts", filepath.Join(dir, "charts"),
+		"-md", filepath.Join(dir, "BENCHMARKS.md")}
+	if err := run(ctx, args, &out); err != nil {
+		t.Fatalf("quick run failed: %v\n%s", err, out.String())
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "quick.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res report.Results
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name string
+		ok   bool
+	}{
+		{"round trips: 4 points with both systems", res.RoundTrip != nil && len(res.RoundTrip.Points) == 4 &&
+			res.RoundTrip.Headline.Ours.Ops > 0 && res.RoundTrip.Headline.Echo.Ops > 0 && res.RoundTrip.Headline.Ratio > 0},
+		{"memory: points for both systems and the engine", res.Memory != nil && len(res.Memory.Ours) > 0 && len(res.Memory.Baseline) > 0 &&
+			res.Memory.Ours[0].Conns > 0 && res.Memory.Ours[0].After.RSSKiB > 0 && res.Memory.Engine != nil && res.Memory.Engine.Joined > 0},
+		{"fan-out: both systems measured", res.Fanout != nil && res.Fanout.Ours.AllRecv.N > 0 && res.Fanout.Baseline.AllRecv.N > 0},
+		{"big state: server time, marshal and client round trip", res.BigState != nil && res.BigState.InProc.Server.N > 0 &&
+			res.BigState.InProc.Marshal.N > 0 && res.BigState.Client.Ops > 0},
+		{"long-poll: events or an explicit skip", res.LongPollR != nil && (res.LongPollR.Events > 0 || res.LongPollR.Skipped != "")},
+		{"client: both holders", res.Client != nil && res.Client.Client.Conns > 0 && res.Client.Gorilla.Conns > 0},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("%s: no numbers in %s", c.name, data)
+		}
+	}
+	for _, png := range []string{"roundtrip-latency.png", "roundtrip-throughput.png", "memory.png", "fanout.png"} {
+		b, err := os.ReadFile(filepath.Join(dir, "charts", png))
+		if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Errorf("chart %s: not a PNG (%v)", png, err)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "BENCHMARKS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 5 |", "| 6 |", "charts/memory.png"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("BENCHMARKS.md lacks %q", want)
+		}
+	}
+}

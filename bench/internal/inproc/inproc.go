@@ -1,0 +1,224 @@
+// Package inproc drives the engine without sockets: sessions opened on the
+// registry's endpoint are fed frames with Session.Receive and drained with
+// Session.Next, as livestate/livestatetest does. It measures the server's
+// own time for an event on a big state, and the engine's memory per joined
+// session at connection counts no socket limit allows.
+package inproc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/seance-go/seance/bench/internal/bigstate"
+	"github.com/seance-go/seance/bench/internal/load"
+	"github.com/seance-go/seance/bench/internal/proto"
+	"github.com/seance-go/seance/bench/internal/sysinfo"
+	"github.com/seance-go/seance/diff"
+	"github.com/seance-go/seance/phx"
+)
+
+// Conn is an in-process client of one session.
+type Conn struct {
+	Sess    *phx.Session
+	ref     int
+	pending []phx.Frame // received, not yet looked at
+}
+
+// Open opens a session on ep.
+func Open(ep *phx.Endpoint) (*Conn, error) {
+	s, err := ep.Open(phx.ConnectInfo{Transport: "inproc"}, phx.V2JSON(), false)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{Sess: s}, nil
+}
+
+// Push hands one client frame to the session.
+func (c *Conn) Push(topic, event string, payload []byte) error {
+	c.ref++
+	return c.Sess.Receive(proto.Frame("1", strconv.Itoa(c.ref), topic, event, payload), false)
+}
+
+// WaitFor drains outbound frames until one carries an event in want.
+// Frames after it stay pending for the next call.
+func (c *Conn) WaitFor(ctx context.Context, want ...string) ([]byte, error) {
+	for {
+		for len(c.pending) > 0 {
+			f := c.pending[0]
+			c.pending = c.pending[1:]
+			for _, w := range want {
+				if bytes.Contains(f.Data, []byte(`"`+w+`"`)) {
+					return f.Data, nil
+				}
+			}
+		}
+		frames, err := c.Sess.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.pending = frames
+	}
+}
+
+// Join joins topic and waits for the reply and, when state is set, the
+// first state:change.
+func (c *Conn) Join(ctx context.Context, topic string, state bool) error {
+	if err := c.Push(topic, "phx_join", nil); err != nil {
+		return err
+	}
+	data, err := c.WaitFor(ctx, "phx_reply")
+	if err != nil {
+		return err
+	}
+	if !bytes.Contains(data, []byte(`"status":"ok"`)) {
+		return fmt.Errorf("join refused: %s", data)
+	}
+	if state {
+		_, err = c.WaitFor(ctx, "state:change")
+	}
+	return err
+}
+
+// BigResult is row 4 measured in-process.
+type BigResult struct {
+	StateBytes int          `json:"state_bytes"`
+	Iters      int          `json:"iters"`
+	Server     load.Latency `json:"server_event"`     // Receive(event) → state:patch frame queued
+	Marshal    load.Latency `json:"baseline_marshal"` // json.Marshal of the state alone
+	// The steps of livestate's sync, timed one by one on the same state.
+	Unmarshal load.Latency `json:"step_unmarshal_tree"`
+	Diff      load.Latency `json:"step_diff_tree"`
+	Equal     load.Latency `json:"step_bytes_equal"`
+	PatchOps  string       `json:"patch"`
+}
+
+// BigState measures an event on a big state through an in-process session
+// of a registry built by the caller (its "big:*" route), then the same
+// state's json.Marshal alone.
+func BigState(ctx context.Context, ep *phx.Endpoint, size, iters int) (BigResult, error) {
+	res := BigResult{Iters: iters}
+	c, err := Open(ep)
+	if err != nil {
+		return res, err
+	}
+	defer c.Sess.Detach()
+	if err := c.Push("big:inproc", "phx_join", nil); err != nil {
+		return res, err
+	}
+	change, err := c.WaitFor(ctx, "state:change")
+	if err != nil {
+		return res, err
+	}
+	res.StateBytes = len(change)
+	ds := make([]time.Duration, 0, iters)
+	for range iters + 2 {
+		t0 := time.Now()
+		if err := c.Push("big:inproc", "lvs_evt:touch", nil); err != nil {
+			return res, err
+		}
+		data, err := c.WaitFor(ctx, "state:patch", "state:change", "error")
+		if err != nil {
+			return res, err
+		}
+		ds = append(ds, time.Since(t0))
+		if !bytes.Contains(data, []byte(`"state:patch"`)) {
+			return res, fmt.Errorf("expected a state:patch, got %.200s", data)
+		}
+		res.PatchOps = string(data)
+	}
+	res.Server = load.Summarize(ds[2:])
+
+	st := bigstate.New(size)
+	var prevTree any
+	prev, _ := json.Marshal(&st)
+	json.Unmarshal(prev, &prevTree)
+	d := diff.Default()
+	var ms, us, dfs, eqs []time.Duration
+	for range iters {
+		st.Items[bigstate.Touched(&st)].Detail.Counter++
+		t0 := time.Now()
+		data, err := json.Marshal(&st)
+		t1 := time.Now()
+		if err != nil {
+			return res, err
+		}
+		eq := bytes.Equal(data, prev)
+		t2 := time.Now()
+		var tree any
+		if err := json.Unmarshal(data, &tree); err != nil {
+			return res, err
+		}
+		t3 := time.Now()
+		if _, err := d.Diff(prevTree, tree); err != nil {
+			return res, err
+		}
+		t4 := time.Now()
+		if eq {
+			return res, errors.New("state did not change")
+		}
+		ms, eqs, us, dfs = append(ms, t1.Sub(t0)), append(eqs, t2.Sub(t1)), append(us, t3.Sub(t2)), append(dfs, t4.Sub(t3))
+		prev, prevTree = data, tree
+	}
+	res.Marshal, res.Equal, res.Unmarshal, res.Diff = load.Summarize(ms), load.Summarize(eqs), load.Summarize(us), load.Summarize(dfs)
+	return res, nil
+}
+
+// ScaleResult is the engine's footprint with N joined in-process sessions.
+type ScaleResult struct {
+	Event          string           `json:"event"`
+	Topic          string           `json:"topic"`
+	Want           int              `json:"want"`
+	Joined         int              `json:"joined"`
+	Seconds        float64          `json:"seconds"`
+	Before         *sysinfo.Runtime `json:"before,omitempty"`
+	After          *sysinfo.Runtime `json:"after,omitempty"`
+	HeapPerSession float64          `json:"heap_bytes_per_session,omitempty"`
+	Error          string           `json:"error,omitempty"`
+}
+
+// Scale opens n sessions joined to topic, reporting progress every step
+// sessions through progress.
+func Scale(ctx context.Context, ep *phx.Endpoint, topic string, state bool, n, step int, progress func(ScaleResult)) ScaleResult {
+	res := ScaleResult{Event: "done", Topic: topic, Want: n}
+	before := sysinfo.ReadRuntime(true)
+	res.Before = &before
+	start := time.Now()
+	conns := make([]*Conn, 0, n)
+	for i := range n {
+		if ctx.Err() != nil {
+			res.Error = ctx.Err().Error()
+			break
+		}
+		c, err := Open(ep)
+		if err == nil {
+			err = c.Join(ctx, topic, state)
+		}
+		if err != nil {
+			res.Error = err.Error()
+			break
+		}
+		conns = append(conns, c)
+		res.Joined = i + 1
+		if step > 0 && res.Joined%step == 0 && progress != nil {
+			progress(ScaleResult{Event: "progress", Topic: topic, Want: n, Joined: res.Joined, Seconds: time.Since(start).Seconds()})
+		}
+	}
+	res.Seconds = time.Since(start).Seconds()
+	for _, c := range conns {
+		c.pending = nil
+	}
+	after := sysinfo.ReadRuntime(true)
+	res.After = &after
+	if res.Joined > 0 {
+		res.HeapPerSession = float64(int64(res.After.HeapObjects)-int64(res.Before.HeapObjects)) / float64(res.Joined)
+	}
+	for _, c := range conns {
+		c.Sess.Detach()
+	}
+	return res
+}
