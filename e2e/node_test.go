@@ -31,26 +31,62 @@ var liveStateBundles = []struct{ pkg, entry string }{
 	{"phx-live-state-011", "conformance/entries/phx-live-state-011.mjs"},
 }
 
-// requireNode skips (or, under CI=true, fails) when node or the npm
-// dependencies are missing, and returns the node executable.
-func requireNode(t *testing.T) string {
+// missingTool skips the test because a tool it needs is absent, or fails it
+// when CI=true (where every tool must be installed).
+func missingTool(t *testing.T, what string) {
 	t.Helper()
-	missing := func(what string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s; CI=true, so this is a failure (run `npm ci` in e2e/)", what)
-		}
-		t.Skipf("%s; skipping the Node conformance suite", what)
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s; CI=true, so this is a failure", what)
 	}
+	t.Skipf("%s; skipping", what)
+}
+
+// requireNode skips (or, under CI=true, fails) when node or the npm
+// dependencies (those of the Node suite, plus extra) are missing, and returns
+// the node executable.
+func requireNode(t *testing.T, extra ...string) string {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		missing("node is not installed")
+		missingTool(t, "node is not installed")
 	}
-	for _, dep := range []string{"phoenix", "phoenix17", "phx-live-state", "phx-live-state-011", "ws", "esbuild"} {
+	deps := append([]string{"phoenix", "phoenix17", "phx-live-state", "phx-live-state-011", "ws", "esbuild"}, extra...)
+	for _, dep := range deps {
 		if _, err := os.Stat(filepath.Join("node_modules", dep, "package.json")); err != nil {
-			missing("e2e/node_modules/" + dep + " is missing")
+			missingTool(t, "e2e/node_modules/"+dep+" is missing (run `npm ci` in e2e/)")
 		}
 	}
 	return node
+}
+
+// npmPackage reads the name and version of an installed npm package (or
+// alias: node_modules/phoenix17 is named "phoenix").
+func npmPackage(t *testing.T, dir string) (name, version string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("node_modules", dir, "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct{ Name, Version string }
+	if err := json.Unmarshal(raw, &pkg); err != nil {
+		t.Fatalf("%s/package.json: %v", dir, err)
+	}
+	return pkg.Name, pkg.Version
+}
+
+// esbuild bundles entry into dst (absolute) with the given platform and
+// extra flags, unless dst is newer than entry and force is false.
+func esbuild(t *testing.T, ctx context.Context, entry, dst, platform string, force bool, flags ...string) {
+	t.Helper()
+	if !force && !stale(dst, entry) {
+		return
+	}
+	args := append([]string{entry, "--bundle", "--platform=" + platform, "--format=esm",
+		"--log-level=warning", "--outfile=" + dst}, flags...)
+	cmd := exec.CommandContext(ctx, filepath.Join("node_modules", ".bin", "esbuild"), args...)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("esbuild %s: %v\n%s", entry, err, msg)
+	}
 }
 
 // buildBundles bundles each phx-live-state version for Node (its published
@@ -60,26 +96,13 @@ func buildBundles(t *testing.T, ctx context.Context) []map[string]string {
 	t.Helper()
 	var out []map[string]string
 	for _, b := range liveStateBundles {
-		raw, err := os.ReadFile(filepath.Join("node_modules", b.pkg, "package.json"))
+		_, version := npmPackage(t, b.pkg)
+		dst, err := filepath.Abs(filepath.Join("dist", "lvs-"+version+".mjs"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var pkg struct{ Version string }
-		if err := json.Unmarshal(raw, &pkg); err != nil {
-			t.Fatalf("%s/package.json: %v", b.pkg, err)
-		}
-		dst, err := filepath.Abs(filepath.Join("dist", "lvs-"+pkg.Version+".mjs"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if stale(dst, b.entry) {
-			cmd := exec.CommandContext(ctx, filepath.Join("node_modules", ".bin", "esbuild"), b.entry,
-				"--bundle", "--platform=node", "--format=esm", "--log-level=warning", "--outfile="+dst)
-			if msg, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("esbuild %s: %v\n%s", b.entry, err, msg)
-			}
-		}
-		out = append(out, map[string]string{"name": "phx-live-state " + pkg.Version, "path": dst})
+		esbuild(t, ctx, b.entry, dst, "node", false)
+		out = append(out, map[string]string{"name": "phx-live-state " + version, "path": dst})
 	}
 	return out
 }
@@ -114,28 +137,40 @@ func TestNodeConformance(t *testing.T) {
 	}
 
 	args := append([]string{"--test", "--test-reporter=spec"}, files...)
-	cmd := exec.CommandContext(ctx, node, args...)
-	cmd.Env = append(os.Environ(),
+	runNode(t, ctx, node, args,
 		"SEANCE_URL="+srv.URL(),
 		"SEANCE_LIMITED_URL="+srv.LimitedURL(),
 		"SEANCE_HTTP="+srv.srv.URL,
 		"SEANCE_LVS_BUNDLES="+string(bundles),
-		"NODE_NO_WARNINGS=1",
 	)
+	checkTokens(t, srv)
+}
+
+// runNode runs node with args and env added to its environment, streaming its output to t.Log, and fails the test if it
+// fails or outlives ctx.
+func runNode(t *testing.T, ctx context.Context, node string, args []string, env ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, node, args...)
+	cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
+	cmd.Env = append(cmd.Env, env...)
 	out := &lineLogger{t: t}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 5 * time.Second
-	err = cmd.Run()
+	err := cmd.Run()
 	out.flush()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		t.Fatalf("node did not finish within %v", nodeTimeout)
+		t.Fatalf("node %s did not finish in time", args[0])
 	}
 	if err != nil {
-		t.Fatalf("node --test failed: %v", err)
+		t.Fatalf("node %s failed: %v", args[0], err)
 	}
+}
 
-	// The phoenix 1.8 authToken scenarios must have reached the connect
-	// hook through the WebSocket subprotocol (or the long-poll header).
+// checkTokens fails the test unless the phoenix 1.8 authToken scenarios
+// reached the connect hook (through the WebSocket subprotocol or the
+// long-poll header) with both the valid and the wrong token.
+func checkTokens(t *testing.T, srv *conformanceServer) {
+	t.Helper()
 	tokens := srv.Tokens()
 	for _, want := range []string{validToken, "wrong-token"} {
 		if !slices.Contains(tokens, want) {

@@ -27,12 +27,19 @@ import (
 // validToken is the only authToken the connect hook accepts.
 const validToken = "secret-token"
 
+// Socket mounts of the main registry and of the one limited to two channels.
+const (
+	socketPath        = "/socket"
+	limitedSocketPath = "/limited/socket"
+)
+
 // conformanceServer serves the main registry at /socket, a registry limited
 // to two channels per connection at /limited/socket, and POST /broadcast.
 type conformanceServer struct {
 	reg     *livestate.Registry
 	limited *livestate.Registry
 	srv     *httptest.Server
+	mux     *http.ServeMux
 	logs    *syncBuffer
 
 	mu     sync.Mutex
@@ -58,11 +65,11 @@ func newConformanceServer(t *testing.T) *conformanceServer {
 	})
 	s.limited.Handle("room:*", roomChannel{})
 
-	mux := http.NewServeMux()
-	mux.Handle("/socket/", livestate.Handler(s.reg))
-	mux.Handle("/limited/socket/", livestate.Handler(s.limited))
-	mux.HandleFunc("POST /broadcast", s.broadcast)
-	s.srv = httptest.NewServer(mux)
+	s.mux = http.NewServeMux()
+	s.mux.Handle(socketPath+"/", livestate.Handler(s.reg))
+	s.mux.Handle(limitedSocketPath+"/", livestate.Handler(s.limited))
+	s.mux.HandleFunc("POST /broadcast", s.broadcast)
+	s.srv = httptest.NewServer(s.mux)
 
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -96,12 +103,16 @@ func registerChannels(reg *livestate.Registry) {
 }
 
 // URL is the socket base the JavaScript clients are given.
-func (s *conformanceServer) URL() string { return "ws" + s.srv.URL[len("http"):] + "/socket" }
+func (s *conformanceServer) URL() string { return "ws" + s.srv.URL[len("http"):] + socketPath }
 
 // LimitedURL is the socket base of the registry limited to two channels.
 func (s *conformanceServer) LimitedURL() string {
-	return "ws" + s.srv.URL[len("http"):] + "/limited/socket"
+	return "ws" + s.srv.URL[len("http"):] + limitedSocketPath
 }
+
+// Handle adds a route to the running server (the browser leg serves its
+// page from the socket's origin).
+func (s *conformanceServer) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Tokens returns the auth tokens the connect hook has seen.
 func (s *conformanceServer) Tokens() []string {
