@@ -119,8 +119,8 @@ func stale(dst, src string) bool {
 
 // TestNodeConformance runs the official JavaScript clients (phoenix 1.7 and
 // 1.8, phx-live-state 0.11 and 0.12) against the Go server: every scenario of
-// conformance/*.test.mjs, for every transport in SEANCE_TRANSPORTS
-// (default "websocket").
+// conformance/*.test.mjs over both transports (SEANCE_TRANSPORTS in the
+// environment narrows it).
 func TestNodeConformance(t *testing.T) {
 	node := requireNode(t)
 	srv := newConformanceServer(t)
@@ -140,10 +140,21 @@ func TestNodeConformance(t *testing.T) {
 	runNode(t, ctx, node, args,
 		"SEANCE_URL="+srv.URL(),
 		"SEANCE_LIMITED_URL="+srv.LimitedURL(),
+		"SEANCE_BLOCKED_URL="+srv.BlockedURL(),
+		"SEANCE_TRANSPORTS="+transports(),
 		"SEANCE_HTTP="+srv.srv.URL,
 		"SEANCE_LVS_BUNDLES="+string(bundles),
 	)
 	checkTokens(t, srv)
+}
+
+// transports are the transports the Node suite runs: SEANCE_TRANSPORTS when
+// set, else both.
+func transports() string {
+	if v := os.Getenv("SEANCE_TRANSPORTS"); v != "" {
+		return v
+	}
+	return "websocket,longpoll"
 }
 
 // runNode runs node with args and env added to its environment, streaming its output to t.Log, and fails the test if it

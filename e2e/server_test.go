@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,10 @@ const validToken = "secret-token"
 const (
 	socketPath        = "/socket"
 	limitedSocketPath = "/limited/socket"
+	// blockedSocketPath serves the main registry with its WebSocket path
+	// refused (as a proxy that cannot upgrade would), for phoenix.js's
+	// longPollFallbackMs.
+	blockedSocketPath = "/blocked/socket"
 )
 
 // conformanceServer serves the main registry at /socket, a registry limited
@@ -68,6 +73,7 @@ func newConformanceServer(t *testing.T) *conformanceServer {
 	s.mux = http.NewServeMux()
 	s.mux.Handle(socketPath+"/", livestate.Handler(s.reg))
 	s.mux.Handle(limitedSocketPath+"/", livestate.Handler(s.limited))
+	s.mux.Handle(blockedSocketPath+"/", blockWebSocket(livestate.Handler(s.reg)))
 	s.mux.HandleFunc("POST /broadcast", s.broadcast)
 	s.srv = httptest.NewServer(s.mux)
 
@@ -104,6 +110,22 @@ func registerChannels(reg *livestate.Registry) {
 
 // URL is the socket base the JavaScript clients are given.
 func (s *conformanceServer) URL() string { return "ws" + s.srv.URL[len("http"):] + socketPath }
+
+// BlockedURL is the socket base whose WebSocket path is refused.
+func (s *conformanceServer) BlockedURL() string {
+	return "ws" + s.srv.URL[len("http"):] + blockedSocketPath
+}
+
+// blockWebSocket answers 403 to WebSocket upgrades and passes the rest on.
+func blockWebSocket(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/websocket") {
+			http.Error(w, "WebSocket blocked", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // LimitedURL is the socket base of the registry limited to two channels.
 func (s *conformanceServer) LimitedURL() string {

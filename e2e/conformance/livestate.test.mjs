@@ -13,7 +13,8 @@ if (bundles.length === 0) throw new Error('SEANCE_LVS_BUNDLES is empty: run the 
 const clients = [];
 for (const b of bundles) {
   const lib = await import(b.path);
-  // phoenix 1.6/1.7 have no fetch fallback, so their long-poll needs a browser.
+  // phoenix 1.6/1.7 have no fetch fallback: 0.11.2's long-poll run is in
+  // legacy-longpoll.test.mjs (with an XMLHttpRequest shim) and in the browser leg.
   const longpoll = !b.name.endsWith('0.11.2');
   clients.push({ name: b.name, lib, transports: longpoll ? ['websocket', 'longpoll'] : ['websocket'] });
 }

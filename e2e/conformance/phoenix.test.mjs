@@ -6,7 +6,8 @@ import * as phoenix17 from 'phoenix17';
 import { runScenarios } from './lib.mjs';
 import { scenarios } from './scenarios/phoenix.mjs';
 
-// phoenix 1.7's LongPoll needs XMLHttpRequest: it runs in the browser leg only.
+// phoenix 1.7's LongPoll needs XMLHttpRequest: its long-poll run is in
+// legacy-longpoll.test.mjs (with a shim) and in the browser leg.
 const clients = [
   { name: 'phoenix 1.7.21', lib: phoenix17, transports: ['websocket'], authToken: false },
   { name: 'phoenix 1.8.16', lib: phoenix18, transports: ['websocket', 'longpoll'], authToken: true },
