@@ -3,7 +3,6 @@ module github.com/seance-go/seance/pubsub/nats
 go 1.26.0
 
 require (
-	github.com/google/go-cmp v0.7.0
 	github.com/nats-io/nats.go v1.55.0
 	github.com/seance-go/seance v0.0.0
 	go.uber.org/goleak v1.3.0

@@ -3,7 +3,6 @@ module github.com/seance-go/seance/pubsub/redis
 go 1.26.0
 
 require (
-	github.com/google/go-cmp v0.7.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/seance-go/seance v0.0.0
