@@ -15,6 +15,13 @@
 // untouched. Patches are plain RFC 6902 and apply with json-joy (the
 // applier of the phx-live-state client) and fast-json-patch.
 //
+// Tree also implements [BytesDiffer]: its DiffBytes compares two JSON
+// texts directly, so that a server keeping the encoded state it last sent
+// needs no decoded tree at all, and it reads of a large text little more
+// than the part before the first difference:
+//
+//	patch, err := diff.Default().(diff.BytesDiffer).DiffBytes(prevJSON, nextJSON)
+//
 // Three implementations are offered: Tree, written for this package;
 // JSONDiff, backed by github.com/wI2L/jsondiff; and JSONPatch, backed by
 // gomodules.xyz/jsonpatch/v2. Default returns the one the kit uses.

@@ -29,6 +29,30 @@
 //
 // Versions count 0, 1, … MaxVersion, 0, … per channel.
 //
+// # What an update costs
+//
+// After each callback the state is encoded with encoding/json and compared
+// with the JSON last sent; when it differs, the differ (diff.Default) works
+// on the two texts directly ([diff.BytesDiffer]): nothing is decoded, and
+// of a large state it reads little more than the part before the first
+// change. Encoding the state is then most of the cost — about one
+// json.Marshal of it per callback.
+//
+// For large states changed a little at a time, use a [Doc] as the state
+// (Channel[*Doc]): its edits are recorded as patch operations as they are
+// made ([PatchRecorder]), so an update costs what the change costs, with
+// no encoding of the state and no diff. The whole state is encoded only
+// when a client needs all of it.
+//
+// # Shared state
+//
+// [NewShared] serves a [SharedChannel]: one state per topic for all its
+// clients (a room, a board, a dashboard) instead of one per client. Each
+// change is diffed once and the same encoded frame is queued to every
+// client; versions count per topic; a client joining late receives the
+// current state at the current version; a broadcast on the topic runs
+// [SharedMessageHandler].HandleMessage once. It works with Doc states too.
+//
 // # Differences from live_state
 //
 // A handler that leaves the synced state unchanged and emits nothing sends

@@ -3,7 +3,6 @@ package livestate
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -21,7 +20,10 @@ type Options struct {
 	// LiveStateDialect()).
 	Messages MessageBuilder
 	// Differ computes patches between the last state sent and the next one
-	// (default diff.Default()).
+	// (default diff.Default()). A differ implementing diff.BytesDiffer (as
+	// the default does) is given the two JSON texts; any other gets decoded
+	// trees, which costs a decode of the state per update. States that
+	// record their own patches ([PatchRecorder], [Doc]) are not diffed.
 	Differ diff.Differ
 }
 
@@ -53,11 +55,9 @@ type conn[S any] struct {
 	sock   Socket
 	params phx.Payload
 
-	ready   bool // Init succeeded
-	state   S
-	version int
-	sent    []byte // JSON of the state last sent
-	tree    any    // sent, decoded
+	ready bool // Init succeeded
+	state S
+	sync  syncer[S]
 }
 
 func (h *stateHandler[S]) conn(ch *phx.Channel) *conn[S] {
@@ -67,7 +67,7 @@ func (h *stateHandler[S]) conn(ch *phx.Channel) *conn[S] {
 
 // Join implements phx.Handler.
 func (h *stateHandler[S]) Join(ctx context.Context, ch *phx.Channel, params phx.Payload) (any, error) {
-	c := &conn[S]{impl: h.newChannel(), sock: Socket{ch: ch}}
+	c := &conn[S]{impl: h.newChannel(), sock: Socket{ch: ch}, sync: newSyncer[S](&h.opts)}
 	if params.Data != nil {
 		c.params = phx.Payload{Data: bytes.Clone(params.Data), Binary: params.Binary}
 	}
@@ -91,16 +91,13 @@ func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error 
 		return nil
 	}
 	c.state = state
-	data, err := json.Marshal(&c.state)
+	data, err := c.sync.start(&c.state)
 	if err != nil {
+		h.flushEmits(c)
 		h.pushError(c, fmt.Errorf("livestate: encoding the state: %w", err))
 		return nil
 	}
-	var tree any
-	if err := json.Unmarshal(data, &tree); err != nil {
-		return err
-	}
-	c.ready, c.version, c.sent, c.tree = true, 0, data, tree
+	c.ready = true
 	h.flushEmits(c)
 	ev, payload := h.opts.Messages.Change(data, 0)
 	return ch.PushEncoded(ev, payload)
@@ -113,7 +110,11 @@ func (h *stateHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *ph
 	switch kind {
 	case EventRefresh:
 		if c.ready {
-			ev, payload := h.opts.Messages.Change(c.sent, c.version)
+			data, err := c.sync.full(&c.state)
+			if err != nil {
+				return nil, err
+			}
+			ev, payload := h.opts.Messages.Change(data, c.sync.version)
 			return nil, ch.PushEncoded(ev, payload)
 		}
 		return phx.Err(map[string]string{"reason": "no state"}), nil
@@ -197,44 +198,13 @@ func (h *stateHandler[S]) pushError(c *conn[S], err error) {
 	c.sock.ch.Push(ev, payload)
 }
 
-// sync sends the change between the state last sent and the current one,
-// if any: one marshal, one decode, one tree diff.
+// sync sends the change made by the last callback, if any.
 func (h *stateHandler[S]) sync(c *conn[S]) error {
-	data, err := json.Marshal(&c.state)
-	if err != nil {
+	ev, payload, err := c.sync.update(&c.state)
+	if err != nil || ev == "" {
 		return err
 	}
-	if bytes.Equal(data, c.sent) {
-		return nil
-	}
-	var tree any
-	if err := json.Unmarshal(data, &tree); err != nil {
-		return err
-	}
-	patch, err := h.opts.Differ.Diff(c.tree, tree)
-	if err != nil {
-		return err
-	}
-	if len(patch) == 0 {
-		c.sent, c.tree = data, tree
-		return nil
-	}
-	version := c.version + 1
-	if c.version >= h.opts.MaxVersion {
-		version = 0
-	}
-	var ev string
-	var payload []byte
-	if len(patch) >= len(data) {
-		ev, payload = h.opts.Messages.Change(data, version)
-	} else {
-		ev, payload = h.opts.Messages.Patch(patch, version)
-	}
-	if err := c.sock.ch.PushEncoded(ev, payload); err != nil {
-		return err
-	}
-	c.version, c.sent, c.tree = version, data, tree
-	return nil
+	return c.sock.ch.PushEncoded(ev, payload)
 }
 
 func (s *Socket) begin(ref phx.Ref, inEvent bool) {

@@ -1,0 +1,454 @@
+package livestate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"weak"
+
+	"github.com/seance-go/seance/diff"
+	"github.com/seance-go/seance/phx"
+)
+
+// SharedChannel is a LiveState channel kind whose state is shared by every
+// client joined to the same topic: a chat room, a board, a dashboard. One
+// value serves all topics of its route ([NewShared]).
+//
+// The topic's state is made by Init when its first client joins and lives
+// while clients are joined; when the last one leaves it is dropped (after
+// [SharedCloser].CloseTopic, if implemented) and the next join calls Init
+// again. Changes are serialised per topic: HandleEvent and HandleMessage
+// run one at a time for a topic, whichever client they come from, and each
+// change is encoded and diffed once — the same patch frame is queued to
+// every client of the topic, in order.
+//
+// The state lives on one node: with a PubSub adapter each node holds its
+// own copy per topic. Keep the copies in step by broadcasting changes on the
+// topic ([Registry.Broadcast]) and applying them in HandleMessage, which
+// runs once per broadcast on every node.
+type SharedChannel[S any] interface {
+	// Init builds the topic's state when its first client joins (again
+	// after the state was dropped). An error is pushed as an `error` event
+	// to the joining client, which stays joined without state; the next
+	// join or lvs_refresh of the topic tries Init again.
+	Init(ctx context.Context, topic string) (S, error)
+	// HandleEvent handles the client event lvs_evt:<event> sent by s's
+	// client, changing *state in place. Every client of the topic receives
+	// the change. Events emitted with s.Emit, the error (as an `error`
+	// event) and s.Reply go to the sender only (live_state's reply events
+	// answer the client that sent the event).
+	HandleEvent(ctx context.Context, s *Socket, event string, payload phx.Payload, state *S) error
+}
+
+// SharedMessageHandler receives the broadcasts published on a shared
+// channel's topic ([Registry.Broadcast], [Socket.Broadcast], other nodes
+// through the PubSub adapter): once per broadcast, not once per client,
+// while the topic has state. Changes to *state reach every client; events
+// emitted with t.Emit and a returned error (as an `error` event) too.
+//
+// Without a SharedMessageHandler, broadcasts on the topic go to every
+// client as they are, like on a plain channel (one frame encoded once): a
+// way to send all clients an event (phx-live-state delivers it to
+// addEventListener) without touching the state.
+type SharedMessageHandler[S any] interface {
+	HandleMessage(ctx context.Context, t *Topic, msg *phx.Broadcast, state *S) error
+}
+
+// SharedCloser is told when the last client of a topic left: state is the
+// topic's state as it is dropped (save it here). A client joining the topic
+// meanwhile waits until CloseTopic returns before Init runs.
+type SharedCloser[S any] interface {
+	CloseTopic(ctx context.Context, topic string, state S)
+}
+
+// Topic is a shared channel's topic as [SharedMessageHandler] sees it.
+type Topic struct {
+	name    string
+	members int
+	emits   []emitted
+}
+
+// Name is the topic.
+func (t *Topic) Name() string { return t.name }
+
+// Members is the number of clients joined to the topic.
+func (t *Topic) Members() int { return t.members }
+
+// Emit queues an event for every client of the topic that has the state,
+// pushed before the state update of the current callback.
+func (t *Topic) Emit(name string, detail any) {
+	t.emits = append(t.emits, emitted{name, detail})
+}
+
+// NewShared returns the phx.Handler of a shared LiveState channel kind
+// (see [SharedChannel]); register it with [Registry.Handle]. Optional
+// interfaces of ch: [Authorizer] (per join, before anything else),
+// [SharedMessageHandler], [SharedCloser], and [Closer] (per client, when
+// its channel ends). The Options are those of [New].
+//
+// What clients receive, with the LiveState dialect:
+//
+//   - on join: state:change {state, version} with the topic's current
+//     version (0 only for the client whose join ran Init): phx-live-state
+//     accepts a full state at any version;
+//   - on every change: one state:patch {patch, version} (or state:change
+//     when the patch would not be smaller than the state), the same bytes
+//     for every client. The version counts the topic's changes, so it is
+//     correct for every client: each has seen every change since its
+//     state:change;
+//   - lvs_refresh: state:change with the current state and version.
+//
+// State updates are pushed broadcast-shaped (join_ref null, as Phoenix
+// broadcasts are), which is what lets one encoded frame serve every
+// client; replies, emitted events of HandleEvent and errors carry the
+// client's join_ref. Socket.Send and Socket.Subscribe are not available to
+// shared channels (they return an error): use broadcasts on the topic.
+func NewShared[S any](ch SharedChannel[S], opts Options) phx.Handler {
+	if opts.MaxVersion <= 0 {
+		opts.MaxVersion = 1000
+	}
+	if opts.Messages == nil {
+		opts.Messages = LiveStateDialect()
+	}
+	if opts.Differ == nil {
+		opts.Differ = diff.Default()
+	}
+	h := &sharedHandler[S]{impl: ch, opts: opts, topics: map[string]*topicState[S]{}, closing: map[string]chan struct{}{}}
+	if mh, ok := ch.(SharedMessageHandler[S]); ok {
+		h.mh = mh
+		return &sharedMessages[S]{h}
+	}
+	return h
+}
+
+// sharedMessages is a shared handler that takes the broadcasts of its
+// topics (phx.OutHandler); without it they go straight to the clients.
+type sharedMessages[S any] struct{ *sharedHandler[S] }
+
+type sharedHandler[S any] struct {
+	impl SharedChannel[S]
+	mh   SharedMessageHandler[S]
+	opts Options
+
+	mu      sync.Mutex
+	topics  map[string]*topicState[S]
+	closing map[string]chan struct{} // topics whose CloseTopic is running
+}
+
+// topicState is one topic's shared state.
+type topicState[S any] struct {
+	name  string
+	refs  int             // joins not yet terminated (guarded by the handler's mu)
+	after <-chan struct{} // closed when the previous state's CloseTopic returned
+
+	mu      sync.Mutex // serialises every change and every push
+	members []*member[S]
+	ready   bool
+	state   S
+	sync    syncer[S]
+	change  *phx.Prepared                            // state:change of the current version, once built
+	seen    map[weak.Pointer[phx.Broadcast]]struct{} // broadcasts handled (until collected)
+}
+
+// member is one client's join of a shared topic.
+type member[S any] struct {
+	ts       *topicState[S]
+	sock     Socket
+	idx      int  // in ts.members, -1 when not attached
+	hasState bool // received a state:change: receives every update
+}
+
+type sharedKey struct{}
+
+func (h *sharedHandler[S]) member(ch *phx.Channel) *member[S] {
+	m, _ := ch.Value(sharedKey{}).(*member[S])
+	return m
+}
+
+// Join implements phx.Handler: it authorizes the client and holds the
+// topic's state alive until the channel ends.
+func (h *sharedHandler[S]) Join(ctx context.Context, ch *phx.Channel, params phx.Payload) (any, error) {
+	m := &member[S]{sock: Socket{ch: ch}, idx: -1}
+	if a, ok := h.impl.(Authorizer); ok {
+		if err := a.Authorize(ctx, &m.sock, params); err != nil {
+			return nil, err
+		}
+	}
+	topic := ch.Topic()
+	h.mu.Lock()
+	ts := h.topics[topic]
+	if ts == nil {
+		ts = &topicState[S]{name: topic, sync: newSyncer[S](&h.opts), after: h.closing[topic]}
+		h.topics[topic] = ts
+	}
+	ts.refs++
+	h.mu.Unlock()
+	m.ts = ts
+	ch.Set(sharedKey{}, m)
+	return nil, nil
+}
+
+// AfterJoin implements phx.AfterJoiner: under the topic's lock the client
+// becomes a member and receives the current state (Init runs first when
+// the topic has none), so it sees every later update exactly once.
+func (h *sharedHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error {
+	m := h.member(ch)
+	ts := m.ts
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	m.idx = len(ts.members)
+	ts.members = append(ts.members, m)
+	if !ts.ready && !h.init(ctx, ts, m) {
+		return nil
+	}
+	return h.sendState(ts, m)
+}
+
+// init runs Init for the topic; on failure it pushes the error to m.
+func (h *sharedHandler[S]) init(ctx context.Context, ts *topicState[S], m *member[S]) bool {
+	if ts.after != nil {
+		select {
+		case <-ts.after:
+			ts.after = nil
+		case <-ctx.Done():
+			h.pushError(m.sock.ch, ctx.Err())
+			return false
+		}
+	}
+	state, err := h.impl.Init(ctx, ts.name)
+	if err != nil {
+		h.pushError(m.sock.ch, err)
+		return false
+	}
+	ts.state = state
+	ts.sync.version = 0
+	if _, err := ts.sync.start(&ts.state); err != nil {
+		var zero S
+		ts.state = zero
+		h.pushError(m.sock.ch, fmt.Errorf("livestate: encoding the state: %w", err))
+		return false
+	}
+	ts.ready, ts.change = true, nil
+	// Members whose join found no state get it now.
+	for _, o := range ts.members {
+		if o != m && !o.hasState {
+			h.sendState(ts, o)
+		}
+	}
+	return true
+}
+
+// sendState pushes the current state and version to m, which from then on
+// receives every update.
+func (h *sharedHandler[S]) sendState(ts *topicState[S], m *member[S]) error {
+	if ts.change == nil {
+		data, err := ts.sync.full(&ts.state)
+		if err != nil {
+			h.logError(m.sock.ch, err)
+			h.pushError(m.sock.ch, errors.New("state could not be encoded"))
+			return nil
+		}
+		ev, payload := h.opts.Messages.Change(data, ts.sync.version)
+		p, err := phx.Prepare(ts.name, ev, phx.Payload{Data: payload})
+		if err != nil {
+			return err
+		}
+		ts.change = p
+	}
+	m.hasState = true
+	return m.sock.ch.PushPrepared(ts.change)
+}
+
+// HandleIn implements phx.InHandler.
+func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Message) (*phx.Reply, error) {
+	m := h.member(ch)
+	ts := m.ts
+	name, payload, kind := h.opts.Messages.ClientEvent(msg.Event, msg.Payload)
+	switch kind {
+	case EventOther:
+		return phx.Err(map[string]string{"reason": "unknown event " + msg.Event}), nil
+	case EventRefresh:
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		if !ts.ready && !h.init(ctx, ts, m) {
+			return phx.Err(map[string]string{"reason": "no state"}), nil
+		}
+		return nil, h.sendState(ts, m)
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if !ts.ready || !m.hasState {
+		return phx.Err(map[string]string{"reason": "no state"}), nil
+	}
+	s := &m.sock
+	s.begin(msg.Ref, true)
+	err := h.impl.HandleEvent(ctx, s, name, payload, &ts.state)
+	for _, e := range s.emits {
+		ev, p := h.opts.Messages.Emit(e.name, e.detail)
+		if perr := ch.Push(ev, p); perr != nil {
+			ch.Endpoint().Logger().Warn("livestate: emitted event not sent", "topic", ts.name, "event", e.name, "error", perr)
+		}
+	}
+	s.emits = s.emits[:0]
+	if err != nil {
+		h.pushError(ch, err)
+	}
+	h.publishUpdate(ts, ch)
+	if s.reply != nil {
+		return s.reply, nil
+	}
+	if err != nil {
+		return phx.Err(map[string]string{"reason": err.Error()}), nil
+	}
+	return nil, nil
+}
+
+// HandleOut implements phx.OutHandler: the first member to take a
+// broadcast runs HandleMessage for the whole topic; the others skip it.
+func (h *sharedMessages[S]) HandleOut(ctx context.Context, ch *phx.Channel, b *phx.Broadcast) error {
+	ts := h.member(ch).ts
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	// Every member of the topic gets the same *phx.Broadcast. It is
+	// remembered while it can still be delivered, that is while some
+	// member's queue holds it: its cleanup forgets it once collected.
+	key := weak.Make(b)
+	if _, done := ts.seen[key]; done {
+		return nil
+	}
+	if ts.seen == nil {
+		ts.seen = map[weak.Pointer[phx.Broadcast]]struct{}{}
+	}
+	ts.seen[key] = struct{}{}
+	runtime.AddCleanup(b, ts.forget, key)
+	if !ts.ready {
+		return nil
+	}
+	t := &Topic{name: ts.name, members: len(ts.members)}
+	err := h.mh.HandleMessage(context.WithoutCancel(ctx), t, b, &ts.state)
+	for _, e := range t.emits {
+		ev, p := h.opts.Messages.Emit(e.name, e.detail)
+		h.publish(ts, ev, p)
+	}
+	if err != nil {
+		ev, p := h.opts.Messages.Error(err)
+		h.publish(ts, ev, p)
+	}
+	h.publishUpdate(ts, ch)
+	return nil
+}
+
+func (ts *topicState[S]) forget(key weak.Pointer[phx.Broadcast]) {
+	ts.mu.Lock()
+	delete(ts.seen, key)
+	ts.mu.Unlock()
+}
+
+// Terminate implements phx.Terminator: the member leaves; the last one
+// drops the topic's state.
+func (h *sharedHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reason error) {
+	m := h.member(ch)
+	if m == nil {
+		return
+	}
+	if cl, ok := h.impl.(Closer); ok {
+		m.sock.begin(phx.Ref{}, false)
+		cl.Closed(ctx, &m.sock, reason)
+	}
+	ts := m.ts
+	ts.mu.Lock()
+	if m.idx >= 0 {
+		last := ts.members[len(ts.members)-1]
+		ts.members[m.idx] = last
+		last.idx = m.idx
+		ts.members[len(ts.members)-1] = nil
+		ts.members = ts.members[:len(ts.members)-1]
+		m.idx = -1
+	}
+	ts.mu.Unlock()
+
+	h.mu.Lock()
+	ts.refs--
+	if ts.refs > 0 {
+		h.mu.Unlock()
+		return
+	}
+	if h.topics[ts.name] == ts {
+		delete(h.topics, ts.name)
+	}
+	sc, ok := h.impl.(SharedCloser[S])
+	if !ok {
+		h.mu.Unlock()
+		return
+	}
+	// Joins from now on make a new state, whose Init waits for this.
+	done := make(chan struct{})
+	h.closing[ts.name] = done
+	h.mu.Unlock()
+	defer func() {
+		close(done)
+		h.mu.Lock()
+		if h.closing[ts.name] == done {
+			delete(h.closing, ts.name)
+		}
+		h.mu.Unlock()
+	}()
+	ts.mu.Lock()
+	ready, state := ts.ready, ts.state
+	ts.mu.Unlock()
+	if ready {
+		sc.CloseTopic(ctx, ts.name, state)
+	}
+}
+
+// publishUpdate sends the change made by the last callback to every member
+// with state. Called with ts.mu held.
+func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel) {
+	ev, payload, err := ts.sync.update(&ts.state)
+	if err != nil {
+		h.logError(from, err)
+		h.pushError(from, errors.New("state could not be encoded"))
+		return
+	}
+	if ev == "" {
+		return
+	}
+	ts.change = nil
+	p, err := phx.Prepare(ts.name, ev, phx.Payload{Data: payload})
+	if err != nil {
+		h.logError(from, err)
+		return
+	}
+	ts.push(p)
+}
+
+// publish sends one event to every member with state.
+func (h *sharedHandler[S]) publish(ts *topicState[S], event string, payload any) {
+	p, err := phx.Prepare(ts.name, event, payload)
+	if err != nil {
+		if len(ts.members) > 0 {
+			h.logError(ts.members[0].sock.ch, err)
+		}
+		return
+	}
+	ts.push(p)
+}
+
+func (ts *topicState[S]) push(p *phx.Prepared) {
+	for _, m := range ts.members {
+		if m.hasState {
+			m.sock.ch.PushPrepared(p) // fails only for a client going away
+		}
+	}
+}
+
+func (h *sharedHandler[S]) pushError(ch *phx.Channel, err error) {
+	ev, payload := h.opts.Messages.Error(err)
+	ch.Push(ev, payload)
+}
+
+func (h *sharedHandler[S]) logError(ch *phx.Channel, err error) {
+	ch.Endpoint().Logger().Error("livestate: shared state not synced", "topic", ch.Topic(), "error", err)
+}

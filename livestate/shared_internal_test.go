@@ -1,0 +1,91 @@
+package livestate
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/seance-go/seance/phx"
+)
+
+type countShared struct{}
+
+func (countShared) Init(ctx context.Context, topic string) (int, error) { return 0, nil }
+
+func (countShared) HandleEvent(ctx context.Context, s *Socket, event string, p phx.Payload, n *int) error {
+	*n++
+	return nil
+}
+
+func (countShared) HandleMessage(ctx context.Context, t *Topic, b *phx.Broadcast, n *int) error {
+	*n++
+	return nil
+}
+
+// TestSharedForgetsBroadcasts: the record of the broadcasts a topic has
+// handled (so that its other members skip them) empties once they are
+// collected.
+func TestSharedForgetsBroadcasts(t *testing.T) {
+	reg := NewRegistry(Config{Engine: phx.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}})
+	defer reg.Shutdown(context.Background())
+	handler := NewShared[int](countShared{}, Options{MaxVersion: 1 << 30})
+	reg.Handle("count:*", handler)
+	h := handler.(*sharedMessages[int]).sharedHandler
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var sessions []*phx.Session
+	for i := 0; i < 3; i++ {
+		sess, err := reg.Endpoint().Open(phx.ConnectInfo{Transport: "test"}, phx.V2JSON(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Detach()
+		sess.Receive([]byte(`["1","1","count:1","phx_join",{}]`), false)
+		for got := 0; got < 2; { // reply, state:change
+			fs, err := sess.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += len(fs)
+		}
+		sessions = append(sessions, sess)
+	}
+	const n = 50
+	for i := 0; i < n; i++ {
+		reg.Broadcast("count:1", "tick", nil)
+	}
+	for _, sess := range sessions {
+		for got := 0; got < n; { // one patch per broadcast
+			fs, err := sess.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += len(fs)
+		}
+	}
+	h.mu.Lock()
+	ts := h.topics["count:1"]
+	h.mu.Unlock()
+	ts.mu.Lock()
+	state := ts.state
+	ts.mu.Unlock()
+	if state != n {
+		t.Fatalf("HandleMessage ran %d times for %d broadcasts", state, n)
+	}
+	for {
+		runtime.GC()
+		ts.mu.Lock()
+		left := len(ts.seen)
+		ts.mu.Unlock()
+		if left == 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%d of %d broadcasts still remembered", left, n)
+		}
+		runtime.Gosched()
+	}
+}

@@ -1,0 +1,251 @@
+package livestate
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"sync"
+
+	"github.com/seance-go/seance/diff"
+)
+
+// PatchRecorder is a synced state that records its own changes, as [Doc]
+// does. After each callback the channel calls TakePatch instead of encoding
+// and diffing the state:
+//
+//   - ok with a non-empty patch (a JSON array of RFC 6902 operations, which
+//     the channel sends as is and does not keep): the operations turn the
+//     state last taken into the current one;
+//   - ok with an empty patch: nothing changed, nothing is sent;
+//   - not ok: the change cannot be described (or not compactly): the whole
+//     state is encoded with encoding/json and sent as a state:change.
+//
+// The channel also calls TakePatch, discarding the result, when it sends
+// the whole state (on join, and when the state value was replaced by
+// another recorder: *state = other), so recording restarts from what the
+// client holds. A PatchRecorder should be a pointer type so that such a
+// replacement can be noticed.
+type PatchRecorder interface {
+	TakePatch() (patch []byte, ok bool)
+}
+
+// syncer turns the changes of one synced state into LiveState messages and
+// keeps what that needs: the version and the JSON last sent.
+type syncer[S any] struct {
+	msgs    MessageBuilder
+	differ  diff.Differ
+	text    diff.BytesDiffer // differ's text form; nil for tree-only differs
+	max     int
+	version int
+	// sent is the JSON of the state as last synced; nil when unknown
+	// (recorded states after a patch: it is encoded again when needed).
+	sent []byte
+	tree any           // sent, decoded, for differs without DiffBytes
+	rec  PatchRecorder // the recorder last synced
+}
+
+func newSyncer[S any](o *Options) syncer[S] {
+	y := syncer[S]{msgs: o.Messages, differ: o.Differ, max: o.MaxVersion}
+	y.text, _ = o.Differ.(diff.BytesDiffer)
+	return y
+}
+
+// start takes *st as the base the client receives whole and returns its
+// JSON. The version is left as it is.
+func (y *syncer[S]) start(st *S) ([]byte, error) {
+	if r, ok := any(*st).(PatchRecorder); ok {
+		r.TakePatch()
+		y.rec = r
+	} else {
+		y.rec = nil
+	}
+	data, err := encodeState(st)
+	if err != nil {
+		return nil, err
+	}
+	if err := y.keep(data); err != nil {
+		return nil, err
+	}
+	return y.sent, nil
+}
+
+// full returns the JSON of the state as last synced (which is the current
+// state between callbacks), encoding it if it is not kept.
+func (y *syncer[S]) full(st *S) ([]byte, error) {
+	if y.sent != nil {
+		return y.sent, nil
+	}
+	data, err := encodeState(st)
+	if err != nil {
+		return nil, err
+	}
+	y.sent = trim(data)
+	return y.sent, nil
+}
+
+// update returns the message carrying the change made since the last sync,
+// with the next version; event is "" when there is nothing to send.
+func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
+	if r, ok := any(*st).(PatchRecorder); ok {
+		if y.rec != nil && sameRecorder(r, y.rec) {
+			patch, ok := r.TakePatch()
+			if ok {
+				if len(patch) == 0 {
+					return "", nil, nil
+				}
+				y.forget()
+				event, payload = y.msgs.Patch(patch, y.bump())
+				return event, payload, nil
+			}
+		} else {
+			r.TakePatch() // recording restarts from the whole state
+		}
+		y.rec = r
+		data, err := encodeState(st)
+		if err != nil {
+			return "", nil, err
+		}
+		y.forget()
+		y.sent = trim(data)
+		event, payload = y.msgs.Change(y.sent, y.bump())
+		return event, payload, nil
+	}
+	wasRecorder := y.rec != nil
+	y.rec = nil
+	data, err := encodeState(st)
+	if err != nil {
+		return "", nil, err
+	}
+	if y.sent == nil || wasRecorder {
+		if err := y.keep(data); err != nil {
+			return "", nil, err
+		}
+		event, payload = y.msgs.Change(y.sent, y.bump())
+		return event, payload, nil
+	}
+	if bytes.Equal(data, y.sent) {
+		putBuf(data)
+		return "", nil, nil
+	}
+	var patch []byte
+	var tree any
+	if y.text != nil {
+		patch, err = y.text.DiffBytes(y.sent, data)
+	} else if err = json.Unmarshal(data, &tree); err == nil {
+		patch, err = y.differ.Diff(y.tree, tree)
+	}
+	if err != nil {
+		putBuf(data)
+		return "", nil, err
+	}
+	if len(patch) == 0 {
+		y.replace(data, tree)
+		return "", nil, nil
+	}
+	version := y.bump()
+	if len(patch) >= len(data) {
+		event, payload = y.msgs.Change(data, version)
+	} else {
+		event, payload = y.msgs.Patch(patch, version)
+	}
+	y.replace(data, tree)
+	return event, payload, nil
+}
+
+// keep makes data (a pooled buffer) the JSON last sent, decoding it when
+// the differ works on trees.
+func (y *syncer[S]) keep(data []byte) error {
+	var tree any
+	if y.text == nil && y.rec == nil {
+		if err := json.Unmarshal(data, &tree); err != nil {
+			putBuf(data)
+			return err
+		}
+	}
+	y.replace(data, tree)
+	return nil
+}
+
+func (y *syncer[S]) replace(data []byte, tree any) {
+	y.forget()
+	y.sent, y.tree = trim(data), tree
+}
+
+// forget drops the JSON last sent, returning its buffer to the pool.
+func (y *syncer[S]) forget() {
+	if y.sent != nil {
+		putBuf(y.sent)
+	}
+	y.sent, y.tree = nil, nil
+}
+
+// bump advances the version: 0, 1, … max, 0, …
+func (y *syncer[S]) bump() int {
+	if y.version >= y.max {
+		y.version = 0
+	} else {
+		y.version++
+	}
+	return y.version
+}
+
+// sameRecorder reports whether a and b are the same recorder; recorders of
+// a non-comparable type are taken to be the same.
+func sameRecorder(a, b PatchRecorder) bool {
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) {
+		return false
+	}
+	if !ta.Comparable() {
+		return true
+	}
+	return a == b
+}
+
+// encodeState returns the JSON of *st in a pooled buffer: encoding/json
+// without the copy json.Marshal makes, or the document itself for a *Doc.
+func encodeState[S any](st *S) ([]byte, error) {
+	buf := getBuf()
+	if d, ok := any(*st).(*Doc); ok {
+		return d.appendJSON(buf), nil
+	}
+	w := bytes.NewBuffer(buf)
+	if err := json.NewEncoder(w).Encode(st); err != nil {
+		putBuf(w.Bytes())
+		return nil, err
+	}
+	b := w.Bytes()
+	return b[:len(b)-1], nil // the Encoder's newline
+}
+
+// bufPool holds encoding buffers. A state's JSON is kept between callbacks
+// in one of them and the previous one returned, so steady-state syncing
+// allocates no new buffer.
+var bufPool sync.Pool
+
+func getBuf() []byte {
+	if p, ok := bufPool.Get().(*[]byte); ok {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, 1024)
+}
+
+func putBuf(b []byte) {
+	if cap(b) == 0 || cap(b) > 64<<20 {
+		return
+	}
+	b = b[:0]
+	bufPool.Put(&b)
+}
+
+// trim returns data in a buffer not much larger than itself, so that a
+// small state does not keep a large pooled buffer alive between callbacks.
+func trim(data []byte) []byte {
+	if cap(data) <= 2*len(data)+1024 {
+		return data
+	}
+	c := make([]byte, len(data))
+	copy(c, data)
+	putBuf(data)
+	return c
+}
