@@ -190,6 +190,12 @@ func BenchmarkLiveStateEventBigState(b *testing.B) {
 	benchEvent(b, "big:bench", "lvs_evt:touch", true)
 }
 
+// BenchmarkLiveStateEventBigDoc is the same event on the same 1 MB state
+// held in a livestate.Doc: one Doc.Set, whose recorded operation is sent.
+func BenchmarkLiveStateEventBigDoc(b *testing.B) {
+	benchEvent(b, "bigdoc:bench", "lvs_evt:touch", true)
+}
+
 // TestInProcessEvent checks the in-process driver the benchmarks use: an
 // event on the counter yields the expected patch.
 func TestInProcessEvent(t *testing.T) {

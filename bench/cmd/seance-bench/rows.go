@@ -373,7 +373,7 @@ func (r *runner) fanout(ctx context.Context) error {
 // --- row 4 -----------------------------------------------------------------
 
 func (r *runner) bigState(ctx context.Context) error {
-	r.logf("== row 4: one event on a 1 MB state")
+	r.logf("== row 4: one event on a 1 MB state (typed state and livestate.Doc)")
 	row := &report.BigStateRow{}
 	r.res.BigState = row
 	p, err := r.start("inproc-bigstate", "bench-inproc", "bigstate", "-iters", strconv.Itoa(r.plan.bigIters))
@@ -385,20 +385,40 @@ func (r *runner) bigState(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if row.InProc.Marshal.P50 > 0 {
-		row.Ratio = row.InProc.Server.P50 / row.InProc.Marshal.P50
+	if row.InProc.Doc == nil {
+		return fmt.Errorf("bench-inproc measured no Doc state")
 	}
-	if err := r.runLoad(ctx, "rt-big", 5*time.Minute, &row.Client, "rt", "-addr", r.srvAddr, "-kind", "ours",
-		"-conns", "1", "-topic", "big:rt", "-event", "lvs_evt:touch", "-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.bigDur)); err != nil {
+	// Client round trips over a real socket, one connection per form.
+	rt := func(name, topic string, v *load.RoundTripResult) error {
+		return r.runLoad(ctx, name, 5*time.Minute, v, "rt", "-addr", r.srvAddr, "-kind", "ours",
+			"-conns", "1", "-topic", topic, "-event", "lvs_evt:touch", "-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.bigDur))
+	}
+	if err := rt("rt-big", "big:rt", &row.Client); err != nil {
 		return err
 	}
-	ip := row.InProc
-	r.logf("   server %.2f ms p50 (%.2f p99) vs json.Marshal %.2f ms: %.1f×; steps: unmarshal %.2f ms, diff %.2f ms; client round trip %.2f ms p50",
-		ip.Server.P50/1e3, ip.Server.P99/1e3, ip.Marshal.P50/1e3, row.Ratio, ip.Unmarshal.P50/1e3, ip.Diff.P50/1e3, row.Client.Latency.P50/1e3)
-	if row.Client.Ops == 0 {
-		return fmt.Errorf("no client round trip measured")
+	row.DocClient = &load.RoundTripResult{}
+	if err := rt("rt-bigdoc", "bigdoc:rt", row.DocClient); err != nil {
+		return err
 	}
-	return errorsOf("client", row.Client.Errors)
+	row.Settle()
+	ip := row.InProc
+	r.logf("   json.Marshal baseline %.2f ms p50; typed steps: unmarshal %.2f ms, diff %.2f ms; Doc step: Set+TakePatch %.3f ms",
+		ip.Marshal.P50/1e3, ip.Unmarshal.P50/1e3, ip.Diff.P50/1e3, ip.Doc.Record.P50/1e3)
+	for _, f := range row.Forms() {
+		r.logf("   %-11s server %.3f ms p50 (%.3f p99) = %.3f× marshal; client round trip %.2f ms p50 (%.2f p99) = %.2f× marshal",
+			f.Label, f.Server.P50/1e3, f.Server.P99/1e3, f.ServerRatio, f.Client.Latency.P50/1e3, f.Client.Latency.P99/1e3, f.ClientRatio)
+	}
+	r.logf("   verdict on the %s", row.Best)
+	if err := errorsOf("typed client", row.Client.Errors); err != nil {
+		return err
+	}
+	if err := errorsOf("Doc client", row.DocClient.Errors); err != nil {
+		return err
+	}
+	if row.Client.Ops == 0 || row.DocClient.Ops == 0 {
+		return fmt.Errorf("no client round trip measured (typed %d, Doc %d)", row.Client.Ops, row.DocClient.Ops)
+	}
+	return nil
 }
 
 // --- row 5 -----------------------------------------------------------------

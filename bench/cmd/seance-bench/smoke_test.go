@@ -47,7 +47,11 @@ func TestSmoke(t *testing.T) {
 			res.Memory.Ours[0].Conns > 0 && res.Memory.Ours[0].After.RSSKiB > 0 && res.Memory.Engine != nil && res.Memory.Engine.Joined > 0},
 		{"fan-out: both systems measured", res.Fanout != nil && res.Fanout.Ours.AllRecv.N > 0 && res.Fanout.Baseline.AllRecv.N > 0},
 		{"big state: server time, marshal and client round trip", res.BigState != nil && res.BigState.InProc.Server.N > 0 &&
-			res.BigState.InProc.Marshal.N > 0 && res.BigState.Client.Ops > 0},
+			res.BigState.InProc.Marshal.N > 0 && res.BigState.Client.Ops > 0 && res.BigState.Ratio > 0},
+		{"big state as a Doc: server time, its steps, client round trip, verdict form", res.BigState != nil &&
+			res.BigState.InProc.Doc != nil && res.BigState.InProc.Doc.Server.N > 0 && res.BigState.InProc.Doc.Record.N > 0 &&
+			res.BigState.DocClient != nil && res.BigState.DocClient.Ops > 0 && res.BigState.DocRatio > 0 &&
+			(res.BigState.Best == report.DocForm || res.BigState.Best == report.TypedForm)},
 		{"long-poll: events or an explicit skip", res.LongPollR != nil && (res.LongPollR.Events > 0 || res.LongPollR.Skipped != "")},
 		{"client: both holders", res.Client != nil && res.Client.Client.Conns > 0 && res.Client.Gorilla.Conns > 0},
 	}
@@ -66,7 +70,17 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 5 |", "| 6 |", "charts/memory.png"} {
+	// Row 4 shows both forms, the best one in bold, and names it in the verdict.
+	for _, form := range []string{report.DocForm, report.TypedForm} {
+		if !strings.Contains(string(md), form+": p50") && !strings.Contains(string(md), "**"+form+"**: p50") {
+			t.Errorf("BENCHMARKS.md row 4 lacks the %s", form)
+		}
+	}
+	wants := []string{"| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 5 |", "| 6 |", "charts/memory.png"}
+	if res.BigState != nil {
+		wants = append(wants, "("+res.BigState.Best+") |")
+	}
+	for _, want := range wants {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("BENCHMARKS.md lacks %q", want)
 		}

@@ -1,5 +1,7 @@
-// Package bigstate is the LiveState channel of row 4: a state of about 1 MB
-// of JSON in which one event changes one deeply nested number.
+// Package bigstate holds the LiveState channels of row 4: a state of about
+// 1 MB of JSON in which one event changes one deeply nested number, held
+// either as a typed Go struct ([Channel], big:*) or as a [livestate.Doc]
+// changed by one Doc.Set ([DocChannel], bigdoc:*).
 package bigstate
 
 import (
@@ -76,4 +78,57 @@ func (c Channel) HandleEvent(_ context.Context, _ *livestate.Socket, event strin
 // Handler returns the channel kind for Registry.Handle.
 func Handler(size int) phx.Handler {
 	return livestate.New(func() livestate.Channel[State] { return Channel{Size: size} }, livestate.Options{})
+}
+
+// NewDoc builds the same state as New, held in a livestate.Doc.
+func NewDoc(size int) (*livestate.Doc, error) {
+	s := New(size)
+	return livestate.NewDoc(&s)
+}
+
+// CounterPointer is the JSON pointer of the counter each event bumps in a
+// document built by NewDoc: the same field [Touched] names.
+func CounterPointer(d *livestate.Doc) (string, error) {
+	n, err := d.Len("/items")
+	if err != nil {
+		return "", err
+	}
+	return livestate.Pointer("items", n/2, "detail", "counter"), nil
+}
+
+// Touch bumps the counter of a document built by NewDoc: one Decode of the
+// counter and one Doc.Set, which records the one-operation patch.
+func Touch(d *livestate.Doc) error {
+	ptr, err := CounterPointer(d)
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := d.Decode(ptr, &n); err != nil {
+		return err
+	}
+	return d.Set(ptr, n+1)
+}
+
+// DocChannel is the LiveState channel of the document form: Init builds
+// the state with NewDoc, the event "touch" bumps the same deep counter as
+// [Channel] does, with one Doc.Set.
+type DocChannel struct{ Size int }
+
+// Init implements livestate.Channel.
+func (c DocChannel) Init(context.Context, *livestate.Socket, phx.Payload) (*livestate.Doc, error) {
+	return NewDoc(c.Size)
+}
+
+// HandleEvent implements livestate.Channel.
+func (c DocChannel) HandleEvent(_ context.Context, _ *livestate.Socket, event string, _ phx.Payload, d **livestate.Doc) error {
+	if event != "touch" {
+		return fmt.Errorf("unknown event %q", event)
+	}
+	return Touch(*d)
+}
+
+// DocHandler returns the document channel kind for Registry.Handle.
+func DocHandler(size int) phx.Handler {
+	return livestate.New(func() livestate.Channel[*livestate.Doc] { return DocChannel{Size: size} }, livestate.Options{})
 }

@@ -84,7 +84,8 @@ func (c *Conn) Join(ctx context.Context, topic string, state bool) error {
 	return err
 }
 
-// BigResult is row 4 measured in-process.
+// BigResult is row 4 measured in-process: the typed state (big:*) and, in
+// Doc, the same state held in a livestate.Doc (bigdoc:*).
 type BigResult struct {
 	StateBytes int          `json:"state_bytes"`
 	Iters      int          `json:"iters"`
@@ -95,43 +96,97 @@ type BigResult struct {
 	Diff      load.Latency `json:"step_diff_tree"`
 	Equal     load.Latency `json:"step_bytes_equal"`
 	PatchOps  string       `json:"patch"`
+	// Doc is the same state and change with a *livestate.Doc state; nil in
+	// results of runs that did not measure it.
+	Doc *DocBigResult `json:"doc,omitempty"`
 }
 
-// BigState measures an event on a big state through an in-process session
-// of a registry built by the caller (its "big:*" route), then the same
-// state's json.Marshal alone.
-func BigState(ctx context.Context, ep *phx.Endpoint, size, iters int) (BigResult, error) {
-	res := BigResult{Iters: iters}
+// DocBigResult is the document form of row 4 measured in-process.
+type DocBigResult struct {
+	StateBytes int          `json:"state_bytes"`
+	Server     load.Latency `json:"server_event"` // Receive(event) → state:patch frame queued
+	// Record is the change alone on a Doc of its own: the callback's
+	// Decode + Doc.Set, then Doc.TakePatch, which is all the sync does.
+	Record   load.Latency `json:"step_set_take_patch"`
+	PatchOps string       `json:"patch"`
+}
+
+// bigTopic is one joined big-state topic driven by events.
+type bigTopic struct {
+	c     *Conn
+	topic string
+	ds    []time.Duration
+	last  string
+}
+
+func joinBig(ctx context.Context, ep *phx.Endpoint, topic string) (*bigTopic, int, error) {
 	c, err := Open(ep)
 	if err != nil {
-		return res, err
+		return nil, 0, err
 	}
-	defer c.Sess.Detach()
-	if err := c.Push("big:inproc", "phx_join", nil); err != nil {
-		return res, err
+	if err := c.Push(topic, "phx_join", nil); err != nil {
+		c.Sess.Detach()
+		return nil, 0, err
 	}
 	change, err := c.WaitFor(ctx, "state:change")
 	if err != nil {
+		c.Sess.Detach()
+		return nil, 0, err
+	}
+	return &bigTopic{c: c, topic: topic}, len(change), nil
+}
+
+// event pushes lvs_evt:touch and times it until the state:patch frame.
+func (b *bigTopic) event(ctx context.Context, keep bool) error {
+	t0 := time.Now()
+	if err := b.c.Push(b.topic, "lvs_evt:touch", nil); err != nil {
+		return err
+	}
+	data, err := b.c.WaitFor(ctx, "state:patch", "state:change", "error")
+	if err != nil {
+		return err
+	}
+	d := time.Since(t0)
+	if !bytes.Contains(data, []byte(`"state:patch"`)) {
+		return fmt.Errorf("%s: expected a state:patch, got %.200s", b.topic, data)
+	}
+	if keep {
+		b.ds = append(b.ds, d)
+	}
+	b.last = string(data)
+	return nil
+}
+
+// BigState measures an event on a big state through in-process sessions
+// of a registry built by the caller: its "big:*" route (typed state) and
+// its "bigdoc:*" route (the same state in a livestate.Doc), events
+// alternating between the two so that drift of the machine falls on both;
+// then the state's json.Marshal alone (the baseline) and the steps of each
+// form's sync.
+func BigState(ctx context.Context, ep *phx.Endpoint, size, iters int) (BigResult, error) {
+	res := BigResult{Iters: iters, Doc: &DocBigResult{}}
+	typed, n, err := joinBig(ctx, ep, "big:inproc")
+	if err != nil {
 		return res, err
 	}
-	res.StateBytes = len(change)
-	ds := make([]time.Duration, 0, iters)
-	for range iters + 2 {
-		t0 := time.Now()
-		if err := c.Push("big:inproc", "lvs_evt:touch", nil); err != nil {
-			return res, err
-		}
-		data, err := c.WaitFor(ctx, "state:patch", "state:change", "error")
-		if err != nil {
-			return res, err
-		}
-		ds = append(ds, time.Since(t0))
-		if !bytes.Contains(data, []byte(`"state:patch"`)) {
-			return res, fmt.Errorf("expected a state:patch, got %.200s", data)
-		}
-		res.PatchOps = string(data)
+	defer typed.c.Sess.Detach()
+	res.StateBytes = n
+	doc, n, err := joinBig(ctx, ep, "bigdoc:inproc")
+	if err != nil {
+		return res, err
 	}
-	res.Server = load.Summarize(ds[2:])
+	defer doc.c.Sess.Detach()
+	res.Doc.StateBytes = n
+	typed.ds, doc.ds = make([]time.Duration, 0, iters), make([]time.Duration, 0, iters)
+	for i := range iters + 2 {
+		for _, t := range []*bigTopic{typed, doc} {
+			if err := t.event(ctx, i >= 2); err != nil {
+				return res, err
+			}
+		}
+	}
+	res.Server, res.PatchOps = load.Summarize(typed.ds), typed.last
+	res.Doc.Server, res.Doc.PatchOps = load.Summarize(doc.ds), doc.last
 
 	st := bigstate.New(size)
 	var prevTree any
@@ -165,6 +220,25 @@ func BigState(ctx context.Context, ep *phx.Endpoint, size, iters int) (BigResult
 		prev, prevTree = data, tree
 	}
 	res.Marshal, res.Equal, res.Unmarshal, res.Diff = load.Summarize(ms), load.Summarize(eqs), load.Summarize(us), load.Summarize(dfs)
+
+	dd, err := bigstate.NewDoc(size)
+	if err != nil {
+		return res, err
+	}
+	dd.TakePatch()
+	rs := make([]time.Duration, 0, iters)
+	for range iters {
+		t0 := time.Now()
+		if err := bigstate.Touch(dd); err != nil {
+			return res, err
+		}
+		patch, ok := dd.TakePatch()
+		rs = append(rs, time.Since(t0))
+		if !ok || len(patch) == 0 {
+			return res, errors.New("Doc.Set recorded no patch")
+		}
+	}
+	res.Doc.Record = load.Summarize(rs)
 	return res, nil
 }
 

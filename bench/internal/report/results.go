@@ -83,11 +83,94 @@ type FanoutRow struct {
 	Ratio    float64           `json:"ratio_p50"` // ours p50 ÷ baseline p50 (lower is better)
 }
 
-// BigStateRow is row 4: one event on a 1 MB state.
+// BigStateRow is row 4: one event on a 1 MB state, held as a typed Go
+// struct (big:*) and as a livestate.Doc (bigdoc:*, InProc.Doc and
+// DocClient; absent from results of older runs).
 type BigStateRow struct {
-	InProc inproc.BigResult     `json:"inproc"`
-	Client load.RoundTripResult `json:"client_roundtrip"`
-	Ratio  float64              `json:"ratio_p50"` // server p50 ÷ json.Marshal p50
+	InProc      inproc.BigResult     `json:"inproc"`
+	Client      load.RoundTripResult `json:"client_roundtrip"`
+	Ratio       float64              `json:"ratio_p50"`        // typed server p50 ÷ json.Marshal p50
+	ClientRatio float64              `json:"client_ratio_p50"` // typed client round trip p50 ÷ json.Marshal p50
+
+	DocClient      *load.RoundTripResult `json:"doc_client_roundtrip,omitempty"`
+	DocRatio       float64               `json:"doc_ratio_p50,omitempty"`        // Doc server p50 ÷ json.Marshal p50
+	DocClientRatio float64               `json:"doc_client_ratio_p50,omitempty"` // Doc client round trip p50 ÷ json.Marshal p50
+	// Best is the form the target verdict is computed on: the lower server
+	// p50 ("Doc state" or "typed state").
+	Best string `json:"best,omitempty"`
+}
+
+// The labels of the two forms of row 4.
+const (
+	DocForm   = "Doc state"
+	TypedForm = "typed state"
+)
+
+// BigStateForm is one form of row 4's state with its ratios to the
+// json.Marshal baseline (p50 ÷ p50; 0 when not measured).
+type BigStateForm struct {
+	Label       string
+	Server      load.Latency
+	Client      load.RoundTripResult
+	ServerRatio float64
+	ClientRatio float64
+}
+
+// Forms returns the forms measured: the Doc state first when it was, then
+// the typed state.
+func (r *BigStateRow) Forms() []BigStateForm {
+	base := r.InProc.Marshal.P50
+	ratio := func(x float64) float64 {
+		if base <= 0 {
+			return 0
+		}
+		return x / base
+	}
+	var out []BigStateForm
+	if d := r.InProc.Doc; d != nil && d.Server.N > 0 {
+		f := BigStateForm{Label: DocForm, Server: d.Server, ServerRatio: ratio(d.Server.P50)}
+		if r.DocClient != nil {
+			f.Client = *r.DocClient
+			f.ClientRatio = ratio(r.DocClient.Latency.P50)
+		}
+		out = append(out, f)
+	}
+	if r.InProc.Server.N > 0 {
+		out = append(out, BigStateForm{Label: TypedForm, Server: r.InProc.Server, Client: r.Client,
+			ServerRatio: ratio(r.InProc.Server.P50), ClientRatio: ratio(r.Client.Latency.P50)})
+	}
+	return out
+}
+
+// BestForm returns the form with the lower server p50 (ok false when none
+// was measured).
+func (r *BigStateRow) BestForm() (BigStateForm, bool) {
+	forms := r.Forms()
+	if len(forms) == 0 {
+		return BigStateForm{}, false
+	}
+	best := forms[0]
+	for _, f := range forms[1:] {
+		if f.Server.P50 < best.Server.P50 {
+			best = f
+		}
+	}
+	return best, true
+}
+
+// Settle fills the ratios and Best from the measurements.
+func (r *BigStateRow) Settle() {
+	for _, f := range r.Forms() {
+		switch f.Label {
+		case DocForm:
+			r.DocRatio, r.DocClientRatio = f.ServerRatio, f.ClientRatio
+		case TypedForm:
+			r.Ratio, r.ClientRatio = f.ServerRatio, f.ClientRatio
+		}
+	}
+	if b, ok := r.BestForm(); ok {
+		r.Best = b.Label
+	}
 }
 
 // LongPollRow is row 5.

@@ -1,6 +1,7 @@
 // Package server is the system under test: a livestate.Registry serving a
-// counter-like LiveState channel (counter:*), a 1 MB-state LiveState channel
-// (big:*) and a plain broadcast channel (room:*), plus the harness's control
+// counter-like LiveState channel (counter:*), the 1 MB-state LiveState
+// channels of row 4 (big:*, a typed state; bigdoc:*, the same state in a
+// livestate.Doc) and a plain broadcast channel (room:*), plus the harness's control
 // endpoints (/bench/broadcast, /bench/stats) and net/http/pprof.
 package server
 
@@ -50,7 +51,8 @@ func (counterChannel) HandleEvent(_ context.Context, _ *livestate.Socket, event 
 
 // Options configures the server under test.
 type Options struct {
-	// BigStateSize is the JSON size of big:* states (default 1 MiB).
+	// BigStateSize is the JSON size of big:* and bigdoc:* states (default
+	// 1 MiB).
 	BigStateSize int
 	// LongPoll is "auto" (default: use livestate.Handler's long-poll when it
 	// serves one, else mount longpoll.New on the same endpoint), "native"
@@ -85,6 +87,7 @@ func New(opts Options) *Server {
 	})
 	reg.Handle("counter:*", livestate.New(func() livestate.Channel[Counter] { return counterChannel{} }, livestate.Options{}))
 	reg.Handle("big:*", bigstate.Handler(opts.BigStateSize))
+	reg.Handle("bigdoc:*", bigstate.DocHandler(opts.BigStateSize))
 	reg.Handle("room:*", phx.HandlerFuncs{})
 
 	s := &Server{Reg: reg, Mux: http.NewServeMux()}
