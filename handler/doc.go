@@ -14,6 +14,16 @@
 // [ConnectFunc] hook, which may refuse the connection or attach an identity
 // that channels read with phx.Channel.Identity.
 //
+// # Memory per connection
+//
+// An idle WebSocket connection holds one goroutine and a small read buffer
+// ([Options.ReadBufferSize]). Write buffers come from a pool and are held
+// only while a message is written; the goroutine that writes runs only while
+// frames are queued (see phx.Session.SetNotify). On Linux the connection's
+// own goroutine only waits for the socket to become readable, with a
+// minimal stack, and messages are read and handled on pooled goroutines;
+// over TLS, and on other systems, it reads the messages itself.
+//
 // # Close codes
 //
 // The WebSocket transport closes connections with:

@@ -1,11 +1,14 @@
 package handler
 
 import (
-	"context"
+	"bufio"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -29,9 +32,18 @@ type Options struct {
 	// WriteTimeout bounds one write to the client (default 10s); a client
 	// that does not read for that long is disconnected.
 	WriteTimeout time.Duration
-	// ReadBufferSize and WriteBufferSize size gorilla's I/O buffers (0 reuses
-	// the HTTP server's 4 KiB buffers).
-	ReadBufferSize, WriteBufferSize int
+	// ReadBufferSize is the size of each connection's read buffer, held for
+	// the connection's life (default and minimum 512 bytes; frames larger
+	// than it are still read whole). A negative value keeps the HTTP
+	// server's 4 KiB buffer.
+	ReadBufferSize int
+	// WriteBufferSize is the size of the write buffers (default 4 KiB).
+	// Unless WriteBufferPool is set, they come from a pool shared by the
+	// handler's connections and are held only while a message is written.
+	WriteBufferSize int
+	// WriteBufferPool, when set, lends the write buffers instead of the
+	// handler's own pool (see websocket.Upgrader.WriteBufferPool).
+	WriteBufferPool websocket.BufferPool
 	// LongPoll, when set, serves <mount>/longpoll.
 	LongPoll http.Handler
 	// Logger receives the transport's logs (default: the endpoint's).
@@ -39,9 +51,11 @@ type Options struct {
 }
 
 const (
-	defaultIdleTimeout  = 60 * time.Second
-	defaultMaxFrameSize = 1 << 20
-	defaultWriteTimeout = 10 * time.Second
+	defaultReadBufferSize  = 512
+	defaultWriteBufferSize = 4096
+	defaultIdleTimeout     = 60 * time.Second
+	defaultMaxFrameSize    = 1 << 20
+	defaultWriteTimeout    = 10 * time.Second
 )
 
 // Handler serves a socket mount: <mount>/websocket and <mount>/longpoll.
@@ -50,6 +64,8 @@ type Handler struct {
 	log       *slog.Logger
 	connector Connector
 	upgrader  websocket.Upgrader
+	writers   connPool // run wsConn.write
+	readers   connPool // run wsConn.readReady
 }
 
 // New returns the http.Handler of a socket mount over the endpoint ep.
@@ -63,14 +79,33 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = defaultWriteTimeout
 	}
+	switch {
+	case opts.ReadBufferSize < 0:
+		opts.ReadBufferSize = -1 // keep the HTTP server's reader
+	case opts.ReadBufferSize < defaultReadBufferSize:
+		// gorilla only adopts a hijacked reader of more than 256 bytes
+		opts.ReadBufferSize = defaultReadBufferSize
+	}
+	if opts.WriteBufferSize <= 0 {
+		opts.WriteBufferSize = defaultWriteBufferSize
+	}
+	pool := opts.WriteBufferPool
+	if pool == nil {
+		pool = &sync.Pool{}
+	}
 	log := opts.Logger
 	if log == nil {
 		log = ep.Logger()
 	}
 	h := &Handler{opts: opts, log: log, connector: Connector{Endpoint: ep, Connect: opts.Connect}}
+	h.writers = connPool{handoff: make(chan *wsConn), do: (*wsConn).write}
+	h.readers = connPool{handoff: make(chan *wsConn), do: (*wsConn).readReady}
 	h.upgrader = websocket.Upgrader{
-		ReadBufferSize:  opts.ReadBufferSize,
+		// 0: gorilla reads through the reader handed over at the hijack
+		// (see hijackWriter), which the connection's reader then watches.
+		ReadBufferSize:  0,
 		WriteBufferSize: opts.WriteBufferSize,
+		WriteBufferPool: pool,
 		Subprotocols:    []string{"phoenix"},
 		// The origin is checked before the upgrade, in ServeHTTP.
 		CheckOrigin: func(*http.Request) bool { return true },
@@ -142,81 +177,281 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
+	var hw *hijackWriter
+	if _, ok := w.(http.Hijacker); ok {
+		hw = &hijackWriter{ResponseWriter: w, size: h.opts.ReadBufferSize}
+		w = hw
+	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		sess.Detach()
 		return
 	}
-	h.run(conn, sess)
-}
-
-// run drives one connection: this goroutine reads, a second one writes.
-func (h *Handler) run(conn *websocket.Conn, sess *phx.Session) {
-	defer sess.Detach()
-	// A slow consumer's queue is dropped at once; do not let the writer sit
-	// in a blocked write until WriteTimeout either.
-	stop := context.AfterFunc(sess.Context(), func() {
-		if ce := sess.Err(); ce != nil && ce.Code == phx.ClosePolicyViolation {
-			conn.NetConn().SetWriteDeadline(time.Now())
-		}
-	})
-	defer stop()
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		h.writeLoop(conn, sess)
-	}()
-	reason := h.readLoop(conn, sess)
-	sess.Close(reason)
-	<-writerDone
-}
-
-func (h *Handler) readLoop(conn *websocket.Conn, sess *phx.Session) error {
-	conn.SetReadLimit(h.opts.MaxFrameSize)
-	for {
-		conn.SetReadDeadline(time.Now().Add(h.opts.IdleTimeout))
-		kind, data, err := conn.ReadMessage()
-		if err != nil {
-			var ne interface{ Timeout() bool }
-			switch {
-			case errors.Is(err, websocket.ErrReadLimit):
-				return &phx.CloseError{Code: phx.CloseTooBig, Reason: "frame too large"}
-			case errors.As(err, &ne) && ne.Timeout():
-				return &phx.CloseError{Code: phx.CloseGoingAway, Reason: "idle timeout"}
-			}
-			return phx.ErrDisconnected
-		}
-		if err := sess.Receive(data, kind == websocket.BinaryMessage); err != nil {
-			h.log.Info("handler: closing connection", "error", err, "remote", sess.Info().RemoteAddr)
-			return err
-		}
+	// Serve the connection on a goroutine of its own and return, so that
+	// neither the request nor the HTTP server's goroutine (and its grown
+	// stack) stays alive for the connection's life.
+	c := &wsConn{h: h, conn: conn, sess: sess, done: make(chan struct{})}
+	if hw != nil && hw.br != nil {
+		c.setIdleWait(hw.br)
 	}
+	conn.SetReadLimit(h.opts.MaxFrameSize)
+	sess.SetNotify(c.wake)
+	if c.raw == nil {
+		go c.run()
+		return
+	}
+	c.turn = make(chan bool)
+	conn.SetReadDeadline(time.Now().Add(h.opts.IdleTimeout))
+	go c.waitLoop()
 }
 
-func (h *Handler) writeLoop(conn *websocket.Conn, sess *phx.Session) {
-	defer conn.Close()
+// waitLoop is the connection's goroutine in idle-wait mode: it waits until
+// a message can be read, lets a pooled reader handle what arrived, and
+// waits again. It calls nothing deep, so its stack never grows.
+func (c *wsConn) waitLoop() {
 	for {
-		frames, err := sess.Next(context.Background())
-		for _, f := range frames {
-			kind := websocket.TextMessage
-			if f.Binary {
-				kind = websocket.BinaryMessage
-			}
-			conn.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
-			if werr := conn.WriteMessage(kind, f.Data); werr != nil {
-				sess.Close(phx.ErrDisconnected)
-				return
-			}
-		}
-		if err != nil {
-			var ce *phx.CloseError
-			if errors.As(err, &ce) {
-				msg := websocket.FormatCloseMessage(ce.Code, ce.Reason)
-				conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			}
+		c.waitErr = c.waitReadable()
+		c.h.readers.run(c)
+		if !<-c.turn {
 			return
 		}
 	}
+}
+
+// readReady runs on a pooled reader: it handles the messages that can be
+// read now, then hands the connection back to its waiter, or ends it.
+func (c *wsConn) readReady() {
+	err := c.waitErr
+	for err == nil {
+		err = c.readOne()
+		if err == nil && c.br.Buffered() == 0 {
+			c.turn <- true
+			return
+		}
+	}
+	c.end(err)
+	c.turn <- false
+}
+
+// hijackWriter hands gorilla a buffered reader of the configured size at the
+// hijack and remembers it, so that the connection's reader knows whether
+// bytes are already buffered before it waits on the socket.
+type hijackWriter struct {
+	http.ResponseWriter
+	size int           // of the reader to use; -1 keeps the server's
+	br   *bufio.Reader // the connection's reader, once hijacked
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := w.ResponseWriter.(http.Hijacker).Hijack()
+	if err != nil || brw.Reader.Buffered() > 0 {
+		return conn, brw, err // gorilla refuses data sent before the handshake
+	}
+	if w.size > 0 {
+		brw = bufio.NewReadWriter(bufio.NewReaderSize(conn, w.size), brw.Writer)
+	}
+	w.br = brw.Reader
+	return conn, brw, nil
+}
+
+// wsConn is one WebSocket connection: a reading goroutine for its life and
+// a writing goroutine only while frames wait to be written.
+type wsConn struct {
+	h    *Handler
+	conn *websocket.Conn
+	sess *phx.Session
+	done chan struct{} // closed when the writer has closed the connection
+
+	// Idle wait (see idlewait_linux.go): the connection's own goroutine
+	// only waits for the socket to become readable, which keeps its stack
+	// at the runtime's minimum; reading and handling the messages runs on a
+	// pooled reader. nil raw: the connection's goroutine reads itself.
+	br      *bufio.Reader
+	raw     syscall.RawConn
+	ready   func(fd uintptr) bool
+	waitErr error     // the waiter's result, for the pooled reader
+	turn    chan bool // pooled reader → waiter: wait again (true) or stop
+
+	mu       sync.Mutex
+	writing  bool // a writer goroutine runs
+	again    bool // woken while writing: look at the queue once more
+	finished bool // the connection is closed: no writer starts again
+}
+
+// run reads until the connection ends, then waits for the writer to send
+// the close frame and detaches the session.
+func (c *wsConn) run() {
+	var err error
+	for err == nil {
+		c.conn.SetReadDeadline(time.Now().Add(c.h.opts.IdleTimeout))
+		err = c.readOne()
+	}
+	c.end(err)
+}
+
+// end closes the session with the reason the reading ended for, waits for
+// the writer to send the close frame and close the connection, and
+// detaches the session.
+func (c *wsConn) end(reason error) {
+	defer c.sess.Detach()
+	c.sess.Close(reason) // wakes the writer, which closes the connection
+	<-c.done
+}
+
+// wake is the session's notification: frames are queued or it closed.
+func (c *wsConn) wake() {
+	if ce := c.sess.Err(); ce != nil && ce.Code == phx.ClosePolicyViolation {
+		// A slow consumer's queue is dropped at once; do not let the
+		// writer sit in a blocked write until WriteTimeout either.
+		c.conn.NetConn().SetWriteDeadline(time.Now())
+	}
+	c.mu.Lock()
+	switch {
+	case c.finished:
+	case c.writing:
+		c.again = true
+	default:
+		c.writing = true
+		c.h.writers.run(c)
+	}
+	c.mu.Unlock()
+}
+
+// poolIdle is how long a pooled goroutine waits for another connection to
+// serve before it exits.
+const poolIdle = 100 * time.Millisecond
+
+// connPool runs work for connections (writing queued frames, reading
+// messages that arrived) on reused goroutines, whose stacks have already
+// grown to what the work needs: a connection is handed to an idle goroutine,
+// or a new one starts, so a client that does not read (or a slow channel
+// callback) never delays the others. Idle connections hold none.
+type connPool struct {
+	handoff chan *wsConn // unbuffered: a send succeeds only to a waiting goroutine
+	do      func(*wsConn)
+}
+
+// run does p's work for c on an idle goroutine or a new one, without
+// blocking.
+func (p *connPool) run(c *wsConn) {
+	select {
+	case p.handoff <- c:
+	default:
+		go p.work(c)
+	}
+}
+
+func (p *connPool) work(c *wsConn) {
+	var t *time.Timer
+	for {
+		p.do(c)
+		c = nil
+		if t == nil {
+			t = time.NewTimer(poolIdle)
+		} else {
+			t.Reset(poolIdle)
+		}
+		select {
+		case c = <-p.handoff:
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// write sends what the session has queued, then exits; after the session
+// closed it sends the close frame and closes the connection.
+func (c *wsConn) write() {
+	h := c.h
+	for {
+		frames, ce := c.sess.Take()
+		if len(frames) > 0 {
+			c.conn.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
+			if ce := c.sess.Err(); ce != nil && ce.Code == phx.ClosePolicyViolation {
+				continue // dropped slow consumer: straight to the close frame
+			}
+			for _, f := range frames {
+				kind := websocket.TextMessage
+				if f.Binary {
+					kind = websocket.BinaryMessage
+				}
+				if err := c.conn.WriteMessage(kind, f.Data); err != nil {
+					c.sess.Close(phx.ErrDisconnected)
+					c.finish()
+					return
+				}
+			}
+			continue
+		}
+		if ce != nil {
+			msg := websocket.FormatCloseMessage(ce.Code, ce.Reason)
+			c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			c.finish()
+			return
+		}
+		c.mu.Lock()
+		if c.again {
+			c.again = false
+			c.mu.Unlock()
+			continue
+		}
+		c.writing = false
+		c.mu.Unlock()
+		return
+	}
+}
+
+// finish closes the connection (which ends the reader) and marks the writer
+// done for good.
+func (c *wsConn) finish() {
+	c.conn.Close()
+	c.mu.Lock()
+	c.finished = true
+	c.writing = false
+	c.mu.Unlock()
+	close(c.done)
+}
+
+// readOne reads and handles one message. Its error is the reason to close
+// the session with.
+func (c *wsConn) readOne() error {
+	kind, data, err := c.conn.ReadMessage()
+	if err != nil {
+		return readError(err)
+	}
+	if err := c.sess.Receive(data, kind == websocket.BinaryMessage); err != nil {
+		c.h.log.Info("handler: closing connection", "error", err, "remote", c.sess.Info().RemoteAddr)
+		return err
+	}
+	if c.raw != nil {
+		c.conn.SetReadDeadline(time.Now().Add(c.h.opts.IdleTimeout))
+	}
+	return nil
+}
+
+// readError maps a read error to the session's close reason.
+func readError(err error) error {
+	var ne interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, websocket.ErrReadLimit):
+		return &phx.CloseError{Code: phx.CloseTooBig, Reason: "frame too large"}
+	case errors.As(err, &ne) && ne.Timeout():
+		return &phx.CloseError{Code: phx.CloseGoingAway, Reason: "idle timeout"}
+	}
+	return phx.ErrDisconnected
+}
+
+// waitReadable returns once the next message can be read without blocking
+// (or at once when the idle wait is not available), honouring the read
+// deadline.
+func (c *wsConn) waitReadable() error {
+	if c.br.Buffered() > 0 {
+		return nil
+	}
+	if err := c.raw.Read(c.ready); err != nil {
+		return readError(err)
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {

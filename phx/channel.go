@@ -277,8 +277,9 @@ func (c *Channel) enqueue(job func(ctx context.Context)) bool {
 func (c *Channel) kickLocked() {
 	if c.started && !c.running && len(c.queue) > 0 {
 		c.running = true
-		c.sess.ep.wg.Add(1)
-		go c.drain()
+		ep := c.sess.ep
+		ep.hold()
+		ep.workers.run(c)
 	}
 }
 
@@ -312,8 +313,10 @@ func (c *Channel) start() {
 	c.mu.Unlock()
 }
 
+// drain runs the channel's queued work until the queue is empty, on a
+// worker of the endpoint's pool.
 func (c *Channel) drain() {
-	defer c.sess.ep.wg.Done()
+	defer c.sess.ep.release()
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.dead {

@@ -15,8 +15,11 @@
 // follow the join reply, and [Terminator] for a close hook.
 //
 // All callbacks of one channel run one at a time, in arrival order, on a
-// goroutine that exists only while the channel has work: an idle channel
-// costs no goroutine. Methods of [Channel] are safe for concurrent use.
+// goroutine of the endpoint's worker pool that serves the channel only
+// while it has work: an idle channel costs no goroutine, and a callback that
+// blocks never delays other channels (a new worker starts when none is
+// idle; idle workers exit after a short while). Methods of [Channel] are
+// safe for concurrent use.
 //
 // # Protocol rules the engine implements
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 )
 
 // Config holds an endpoint's limits. Zero fields take the defaults.
@@ -45,8 +46,13 @@ type Endpoint struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
-	stopping bool
-	wg       sync.WaitGroup
+	stopping atomic.Bool
+	// active counts open sessions and running channel drains; idle is
+	// closed (once) when it reaches zero after Shutdown began.
+	active   atomic.Int64
+	idle     chan struct{}
+	idleOnce sync.Once
+	workers  workerPool
 
 	psCancel context.CancelFunc
 	psDone   chan struct{}
@@ -67,7 +73,9 @@ func NewEndpoint(cfg Config) *Endpoint {
 	if log == nil {
 		log = slog.Default()
 	}
-	e := &Endpoint{cfg: cfg, log: log, sessions: map[*Session]struct{}{}}
+	e := &Endpoint{cfg: cfg, log: log, sessions: map[*Session]struct{}{}, idle: make(chan struct{})}
+	e.workers.handoff = make(chan *Channel)
+	e.workers.stop = make(chan struct{})
 	e.hub.ep = e
 	if cfg.PubSub != nil {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -118,14 +126,23 @@ func (e *Endpoint) Handle(pattern string, h Handler) { e.router.handle(pattern, 
 func (e *Endpoint) Open(info ConnectInfo, ser Serializer, binary bool) (*Session, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.stopping {
+	if e.stopping.Load() {
 		return nil, ErrShutdown
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel, notify: make(chan struct{}, 1)}
+	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel}
 	e.sessions[s] = struct{}{}
-	e.wg.Add(1)
+	e.hold()
 	return s, nil
+}
+
+// hold and release count the work Shutdown waits for.
+func (e *Endpoint) hold() { e.active.Add(1) }
+
+func (e *Endpoint) release() {
+	if e.active.Add(-1) == 0 && e.stopping.Load() {
+		e.idleOnce.Do(func() { close(e.idle) })
+	}
 }
 
 func (e *Endpoint) removeSession(s *Session) {
@@ -134,7 +151,7 @@ func (e *Endpoint) removeSession(s *Session) {
 	delete(e.sessions, s)
 	e.mu.Unlock()
 	if ok {
-		e.wg.Done()
+		e.release()
 	}
 }
 
@@ -176,7 +193,10 @@ func (e *Endpoint) publish(topic, event string, payload any, except *Channel) (i
 // go of its session, or ctx ends.
 func (e *Endpoint) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	e.stopping = true
+	if !e.stopping.Load() {
+		close(e.workers.stop)
+	}
+	e.stopping.Store(true)
 	sessions := make([]*Session, 0, len(e.sessions))
 	for s := range e.sessions {
 		sessions = append(sessions, s)
@@ -185,14 +205,12 @@ func (e *Endpoint) Shutdown(ctx context.Context) error {
 	for _, s := range sessions {
 		s.Close(ErrShutdown)
 	}
-	done := make(chan struct{})
-	go func() {
-		e.wg.Wait()
-		close(done)
-	}()
+	if e.active.Load() == 0 {
+		e.idleOnce.Do(func() { close(e.idle) })
+	}
 	var err error
 	select {
-	case <-done:
+	case <-e.idle:
 	case <-ctx.Done():
 		err = ctx.Err()
 	}

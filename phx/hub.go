@@ -2,16 +2,27 @@ package phx
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // hub is the in-process publish/subscribe registry: topic → subscribed
-// channels. Subscriber lists are copied on write so that publishing reads
-// them without holding a lock.
+// channels. Joining and leaving are O(1) under the hub's lock; publishing
+// reads an immutable snapshot of a topic's subscribers without the lock,
+// rebuilt (once) by the first publish after a change.
 type hub struct {
 	ep     *Endpoint
 	mu     sync.Mutex
-	topics sync.Map // string → *[]subscription (immutable slices)
+	topics sync.Map // string → *topicSubs
+}
+
+// topicSubs is one topic's subscribers. subs and index are guarded by the
+// hub's lock; snap is nil while stale.
+type topicSubs struct {
+	subs  []subscription
+	index map[*Channel]int // position in subs
+	snap  atomic.Pointer[[]subscription]
 }
 
 // interest tells the PubSub adapter that a topic gained its first or lost
@@ -47,20 +58,20 @@ func (h *hub) subscribe(topic string, ch *Channel, own bool) {
 }
 
 func (h *hub) subscribeLocked(topic string, ch *Channel, own bool) (first bool) {
-	var cur []subscription
+	var t *topicSubs
 	if p, ok := h.topics.Load(topic); ok {
-		cur = *p.(*[]subscription)
+		t = p.(*topicSubs)
+	} else {
+		t = &topicSubs{index: map[*Channel]int{}}
+		h.topics.Store(topic, t)
 	}
-	for _, s := range cur {
-		if s.ch == ch {
-			return false
-		}
+	if _, ok := t.index[ch]; ok {
+		return false
 	}
-	next := make([]subscription, len(cur), len(cur)+1)
-	copy(next, cur)
-	next = append(next, subscription{ch: ch, own: own})
-	h.topics.Store(topic, &next)
-	return len(cur) == 0
+	t.index[ch] = len(t.subs)
+	t.subs = append(t.subs, subscription{ch: ch, own: own})
+	t.snap.Store(nil)
+	return len(t.subs) == 1
 }
 
 func (h *hub) unsubscribe(topic string, ch *Channel) {
@@ -77,29 +88,46 @@ func (h *hub) unsubscribeLocked(topic string, ch *Channel) (last bool) {
 	if !ok {
 		return false
 	}
-	cur := *p.(*[]subscription)
-	for i, s := range cur {
-		if s.ch != ch {
-			continue
-		}
-		if len(cur) == 1 {
-			h.topics.Delete(topic)
-			return true
-		}
-		next := make([]subscription, 0, len(cur)-1)
-		next = append(next, cur[:i]...)
-		next = append(next, cur[i+1:]...)
-		h.topics.Store(topic, &next)
+	t := p.(*topicSubs)
+	i, ok := t.index[ch]
+	if !ok {
 		return false
+	}
+	delete(t.index, ch)
+	n := len(t.subs) - 1
+	if i != n {
+		t.subs[i] = t.subs[n]
+		t.index[t.subs[i].ch] = i
+	}
+	t.subs[n] = subscription{}
+	t.subs = t.subs[:n]
+	t.snap.Store(nil)
+	if n == 0 {
+		h.topics.Delete(topic)
+		return true
 	}
 	return false
 }
 
+// subscribers returns the current subscribers of topic. The slice is
+// shared and must not be modified.
 func (h *hub) subscribers(topic string) []subscription {
-	if p, ok := h.topics.Load(topic); ok {
-		return *p.(*[]subscription)
+	p, ok := h.topics.Load(topic)
+	if !ok {
+		return nil
 	}
-	return nil
+	t := p.(*topicSubs)
+	if snap := t.snap.Load(); snap != nil {
+		return *snap
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if snap := t.snap.Load(); snap != nil {
+		return *snap
+	}
+	snap := slices.Clone(t.subs)
+	t.snap.Store(&snap)
+	return snap
 }
 
 // Prepared is a message shaped like a broadcast (join_ref and ref null),

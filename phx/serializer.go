@@ -129,6 +129,14 @@ func (v2) Decode(data []byte, binary bool) (Message, error) {
 	if binary {
 		return decodeBinaryPush(data)
 	}
+	if m, ok := decodeV2Compact(data); ok {
+		return m, nil
+	}
+	return decodeV2General(data)
+}
+
+// decodeV2General decodes any v2 text frame.
+func decodeV2General(data []byte) (Message, error) {
 	var parts []json.RawMessage
 	if err := json.Unmarshal(data, &parts); err != nil {
 		return Message{}, malformed("not a JSON array")
@@ -153,6 +161,75 @@ func (v2) Decode(data []byte, binary bool) (Message, error) {
 	m.Payload = Payload{Data: parts[4]}
 	return m, nil
 }
+
+// decodeV2Compact decodes the frames phoenix.js sends,
+// [join_ref|null,ref|null,"topic","event",payload] without whitespace between
+// the elements nor escapes in the strings, without reflection. It reports
+// false for anything else, which the general path then accepts or rejects.
+// The payload shares data's memory.
+func decodeV2Compact(data []byte) (Message, bool) {
+	n := len(data)
+	if n < 2 || data[0] != '[' || data[n-1] != ']' {
+		return Message{}, false
+	}
+	var m Message
+	i := 1
+	var ok bool
+	if m.JoinRef, i, ok = scanRef(data, i); !ok || data[i] != ',' {
+		return Message{}, false
+	}
+	if m.Ref, i, ok = scanRef(data, i+1); !ok || data[i] != ',' {
+		return Message{}, false
+	}
+	var topic, event []byte
+	if topic, i, ok = scanString(data, i+1); !ok || data[i] != ',' {
+		return Message{}, false
+	}
+	if event, i, ok = scanString(data, i+1); !ok || data[i] != ',' {
+		return Message{}, false
+	}
+	payload := data[i+1 : n-1]
+	if len(payload) == 0 || isJSONSpace(payload[0]) || isJSONSpace(payload[len(payload)-1]) || !json.Valid(payload) {
+		return Message{}, false
+	}
+	m.Topic, m.Event = string(topic), string(event)
+	m.Payload = Payload{Data: payload}
+	return m, true
+}
+
+// scanRef reads null or a plain string at data[i], returning the index
+// after it; data ends with ']', so the index is always in range.
+func scanRef(data []byte, i int) (Ref, int, bool) {
+	if i+4 < len(data) && string(data[i:i+4]) == "null" {
+		return Ref{}, i + 4, true
+	}
+	_, j, ok := scanString(data, i)
+	if !ok {
+		return Ref{}, 0, false
+	}
+	raw := string(data[i:j])
+	return Ref{raw: raw, val: raw[1 : len(raw)-1]}, j, true
+}
+
+// scanString reads a JSON string without escapes or control characters at
+// data[i], returning its contents and the index after its closing quote,
+// which is below len(data) (data ends with ']').
+func scanString(data []byte, i int) ([]byte, int, bool) {
+	if i >= len(data) || data[i] != '"' {
+		return nil, 0, false
+	}
+	for j := i + 1; j < len(data)-1; j++ {
+		switch c := data[j]; {
+		case c == '"':
+			return data[i+1 : j], j + 1, true
+		case c == '\\' || c < 0x20:
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func decodeRef(raw json.RawMessage) (Ref, error) {
 	raw = bytes.TrimSpace(raw)

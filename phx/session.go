@@ -29,8 +29,10 @@ type ConnectInfo struct {
 
 // Session is the engine side of one client connection, whichever transport
 // carries it. Transports call [Session.Receive] for each inbound frame (from
-// one goroutine at a time), write what [Session.Next] returns, and call
-// [Session.Detach] once when they are done with it.
+// one goroutine at a time), write what [Session.Next] returns (or, for
+// push-style transports, what [Session.Take] returns when the function given
+// to [Session.SetNotify] is called), and call [Session.Detach] once when they
+// are done with it.
 type Session struct {
 	ep       *Endpoint
 	ser      Serializer
@@ -45,8 +47,10 @@ type Session struct {
 
 	omu      sync.Mutex
 	frames   []Frame
+	spare    []Frame // the batch last returned by Take, reused as the next queue
 	qbytes   int
-	notify   chan struct{}
+	notify   chan struct{} // created by the first Next that waits
+	wake     func()        // set by SetNotify
 	oclosed  bool
 	closeErr *CloseError
 
@@ -282,14 +286,73 @@ func (s *Session) enqueue(f Frame) error {
 		s.Close(ErrSlowConsumer)
 		return ErrSlowConsumer
 	}
+	first := len(s.frames) == 0
 	s.frames = append(s.frames, f)
 	s.qbytes += len(f.Data)
+	notify, wake := s.notify, s.wake
 	s.omu.Unlock()
-	select {
-	case s.notify <- struct{}{}:
-	default:
+	if notify != nil {
+		select {
+		case notify <- struct{}{}:
+		default:
+		}
+	}
+	if first && wake != nil {
+		wake()
 	}
 	return nil
+}
+
+// maxSpare is the largest queue capacity Take keeps for reuse; a burst's
+// larger queue is left to the garbage collector.
+const maxSpare = 64
+
+// SetNotify registers f, which the session calls (from whichever goroutine
+// queued the frame or closed the session, without holding its locks) when
+// its outbound queue goes from empty to non-empty and when the session
+// closes. Push-style transports use it with [Session.Take] to run a writer
+// only while there is something to write. If frames are already queued or
+// the session is closed, f is called before SetNotify returns. f must not
+// block; call SetNotify at most once, before the session's first frame is
+// expected to be written.
+func (s *Session) SetNotify(f func()) {
+	s.omu.Lock()
+	s.wake = f
+	ready := len(s.frames) > 0 || s.oclosed
+	s.omu.Unlock()
+	if ready {
+		f()
+	}
+}
+
+// Take returns the queued frames without waiting: nil, nil when the queue
+// is empty and the session open; nil and the [*CloseError] the transport
+// should close with once the session is closed and the queue flushed. The
+// returned slice is reused by the session: it is valid only until the next
+// call of Take or Next.
+func (s *Session) Take() ([]Frame, *CloseError) {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	if len(s.frames) > 0 {
+		out := s.frames
+		next := s.spare
+		clear(next)
+		s.frames = next[:0]
+		s.spare = nil
+		if cap(out) <= maxSpare {
+			s.spare = out
+		}
+		s.qbytes = 0
+		return out, nil
+	}
+	// The caller is done with the previous batch: drop its references
+	// so that an idle connection does not keep frames alive.
+	clear(s.spare)
+	s.spare = s.spare[:0]
+	if s.oclosed {
+		return nil, s.closeErr
+	}
+	return nil, nil
 }
 
 // Next waits for outbound frames and returns all that are queued. After the
@@ -311,9 +374,13 @@ func (s *Session) Next(ctx context.Context) ([]Frame, error) {
 			s.omu.Unlock()
 			return nil, ce
 		}
+		if s.notify == nil {
+			s.notify = make(chan struct{}, 1)
+		}
+		notify := s.notify
 		s.omu.Unlock()
 		select {
-		case <-s.notify:
+		case <-notify:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
@@ -359,10 +426,16 @@ func (s *Session) Close(reason error) {
 	if errors.Is(reason, ErrSlowConsumer) {
 		s.frames, s.qbytes = nil, 0
 	}
+	notify, wake := s.notify, s.wake
 	s.omu.Unlock()
-	select {
-	case s.notify <- struct{}{}:
-	default:
+	if notify != nil {
+		select {
+		case notify <- struct{}{}:
+		default:
+		}
+	}
+	if wake != nil {
+		wake()
 	}
 	s.cancel()
 }
