@@ -239,9 +239,10 @@ func putBuf(b []byte) {
 }
 
 // trim returns data in a buffer not much larger than itself, so that a
-// small state does not keep a large pooled buffer alive between callbacks.
+// small state does not keep a pooled buffer (1 KiB at least) alive between
+// callbacks: idle channels hold only their state's bytes.
 func trim(data []byte) []byte {
-	if cap(data) <= 2*len(data)+1024 {
+	if cap(data) <= len(data)+len(data)/2+64 {
 		return data
 	}
 	c := make([]byte, len(data))
