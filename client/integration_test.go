@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -116,7 +117,7 @@ func TestIntegrationServerPushAndBroadcast(t *testing.T) {
 			}
 
 			// So does a broadcast from outside any channel.
-			if _, err := ts.reg.Broadcast("room:lobby", "news", map[string]any{"n": 1}); err != nil {
+			if _, err := ts.reg.Broadcast(context.Background(), "room:lobby", "news", map[string]any{"n": 1}); err != nil {
 				t.Fatal(err)
 			}
 			for i := range inbox {
@@ -130,7 +131,7 @@ func TestIntegrationServerPushAndBroadcast(t *testing.T) {
 			if m := recv(t, inbox[0]); m.Event != "server_push" || string(m.Payload) != `{"p":1}` || m.JoinRef != joinRef0 {
 				t.Errorf("client 0 got %+v, want server_push with join_ref %v", m, joinRef0)
 			}
-			if _, err := ts.reg.Broadcast("room:lobby", "news", map[string]any{"n": 2}); err != nil {
+			if _, err := ts.reg.Broadcast(context.Background(), "room:lobby", "news", map[string]any{"n": 2}); err != nil {
 				t.Fatal(err)
 			}
 			for i := range inbox {

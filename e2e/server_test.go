@@ -172,7 +172,7 @@ func (s *conformanceServer) broadcast(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "need ?topic=&event= and a JSON body", http.StatusBadRequest)
 		return
 	}
-	n, err := s.reg.Broadcast(topic, event, json.RawMessage(body))
+	n, err := s.reg.Broadcast(context.Background(), topic, event, json.RawMessage(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

@@ -344,7 +344,7 @@ func TestBinaryOverWebSocket(t *testing.T) {
 	srv := serve(t, newHandler(ep, handler.Options{}))
 	conn, _ := mustDial(t, wsURL(srv, "/socket/websocket?vsn=2.0.0"), nil)
 	joinResponse(t, conn, "room:1")
-	if n, err := ep.Broadcast("room:1", "blob", phx.Binary{7, 8}); err != nil || n != 1 {
+	if n, err := ep.Broadcast(context.Background(), "room:1", "blob", phx.Binary{7, 8}); err != nil || n != 1 {
 		t.Fatalf("Broadcast = %d, %v; want 1", n, err)
 	}
 	conn.SetReadDeadline(time.Now().Add(waitTimeout))

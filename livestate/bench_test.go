@@ -310,7 +310,7 @@ func BenchmarkSharedEvent(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := reg.Broadcast("room:1", "state:patch", payload); err != nil {
+				if _, err := reg.Broadcast(context.Background(), "room:1", "state:patch", payload); err != nil {
 					b.Fatal(err)
 				}
 				drain(b, ctx, sessions)

@@ -69,8 +69,8 @@ func (r *Registry) Endpoint() *phx.Endpoint { return r.ep }
 // background goroutines): LiveState channels of the topic receive it in
 // HandleMessage as a *phx.Broadcast, plain channels' clients as a frame
 // encoded once for all of them. With a PubSub adapter it reaches every node.
-func (r *Registry) Broadcast(topic, event string, payload any) (int, error) {
-	return r.ep.Broadcast(topic, event, payload)
+func (r *Registry) Broadcast(ctx context.Context, topic, event string, payload any) (int, error) {
+	return r.ep.Broadcast(ctx, topic, event, payload)
 }
 
 // Shutdown closes every connection (WebSocket close 1012, long-poll

@@ -55,7 +55,7 @@ func TestSharedForgetsBroadcasts(t *testing.T) {
 	}
 	const n = 50
 	for i := 0; i < n; i++ {
-		reg.Broadcast("count:1", "tick", nil)
+		reg.Broadcast(context.Background(), "count:1", "tick", nil)
 	}
 	for _, sess := range sessions {
 		for got := 0; got < n; { // one patch per broadcast

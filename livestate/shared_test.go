@@ -394,7 +394,7 @@ func TestSharedBroadcast(t *testing.T) {
 	}
 	const n = 20
 	for i := 0; i < n; i++ {
-		if got, err := reg.Broadcast("board:1", "news"+strconv.Itoa(i), map[string]int{"i": i}); err != nil || got != 3 {
+		if got, err := reg.Broadcast(context.Background(), "board:1", "news"+strconv.Itoa(i), map[string]int{"i": i}); err != nil || got != 3 {
 			t.Fatalf("Broadcast = %d, %v", got, err)
 		}
 	}
@@ -419,7 +419,7 @@ func TestSharedBroadcast(t *testing.T) {
 		t.Errorf("log (-want +got)\n%s", d)
 	}
 	// an error from HandleMessage reaches every client
-	reg.Broadcast("board:1", "bad", nil)
+	reg.Broadcast(context.Background(), "board:1", "bad", nil)
 	for i, c := range cs {
 		c.expect(`[null,null,"board:1","notice",{"event":"bad","members":3}]`, `[null,null,"board:1","error",{"message":"bad news"}]`)
 		c.update(ms[i], "board:1", lvsNames)
@@ -533,7 +533,7 @@ func TestSharedDoc(t *testing.T) {
 		t.Errorf("(-a +late)\n%s", d)
 	}
 	// without a SharedMessageHandler broadcasts go to the clients as is
-	if n, err := reg.Broadcast("doc:1", "toast", map[string]string{"text": "hi"}); err != nil || n != 3 {
+	if n, err := reg.Broadcast(context.Background(), "doc:1", "toast", map[string]string{"text": "hi"}); err != nil || n != 3 {
 		t.Fatalf("Broadcast = %d, %v", n, err)
 	}
 	for _, c := range []*livestatetest.Client{a, b, late} {

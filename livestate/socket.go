@@ -1,6 +1,8 @@
 package livestate
 
 import (
+	"context"
+
 	"github.com/seance-go/seance/phx"
 )
 
@@ -81,8 +83,8 @@ func (s *Socket) Subscribe(topic string) error { return s.ch.Subscribe(topic) }
 // Broadcast publishes an event to every subscriber of topic on the
 // endpoint: plain channels' clients receive it, LiveState channels get it in
 // HandleMessage.
-func (s *Socket) Broadcast(topic, event string, payload any) error {
-	_, err := s.ch.Endpoint().Broadcast(topic, event, payload)
+func (s *Socket) Broadcast(ctx context.Context, topic, event string, payload any) error {
+	_, err := s.ch.Endpoint().Broadcast(ctx, topic, event, payload)
 	return err
 }
 

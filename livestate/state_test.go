@@ -138,7 +138,7 @@ func (c *todoChannel) HandleEvent(ctx context.Context, s *livestate.Socket, even
 		s.Reply(map[string]string{"subscribed": p.Topic})
 		return s.Subscribe(p.Topic)
 	case "broadcast":
-		return s.Broadcast(p.Topic, "from_channel", map[string]string{"title": p.Title})
+		return s.Broadcast(ctx, p.Topic, "from_channel", map[string]string{"title": p.Title})
 	case "close":
 		return s.Close()
 	case "whoami":
@@ -434,7 +434,7 @@ func TestBroadcast(t *testing.T) {
 	c.send(`["2","2","room:lobby","phx_join",{}]`)
 	c.expect(`["2","2","room:lobby","phx_reply",{"status":"ok","response":{}}]`)
 
-	if n, err := reg.Broadcast("todo:1", "renamed", map[string]string{"title": "T"}); err != nil || n != 1 {
+	if n, err := reg.Broadcast(context.Background(), "todo:1", "renamed", map[string]string{"title": "T"}); err != nil || n != 1 {
 		t.Fatalf("Broadcast = %d, %v", n, err)
 	}
 	c.expect(`["1",null,"todo:1","got_broadcast",{"event":"renamed"}]`)
@@ -452,12 +452,12 @@ func TestBroadcast(t *testing.T) {
 func TestSubscribe(t *testing.T) {
 	reg, c, _ := setup(t, livestate.Options{})
 	m := joinTodos(t, c, "todo:1", `{"subscribe":"news"}`)
-	reg.Broadcast("news", "flash", map[string]string{"title": "A"})
+	reg.Broadcast(context.Background(), "news", "flash", map[string]string{"title": "A"})
 	c.expect(`["1",null,"todo:1","got_broadcast",{"event":"flash"}]`)
 	c.update(m, "todo:1", lvsNames)
 	ref := c.push("todo:1", "lvs_evt:subscribe", `{"topic":"more"}`)
 	c.expect(`["1","` + ref + `","todo:1","phx_reply",{"status":"ok","response":{"subscribed":"more"}}]`)
-	reg.Broadcast("more", "flash", map[string]string{"title": "B"})
+	reg.Broadcast(context.Background(), "more", "flash", map[string]string{"title": "B"})
 	c.expect(`["1",null,"todo:1","got_broadcast",{"event":"flash"}]`)
 	c.update(m, "todo:1", lvsNames)
 	if got := m.state.(map[string]any)["filter"]; got != "more/flash/B" {

@@ -256,7 +256,7 @@ func TestJoinPushPoll(t *testing.T) {
 		t.Errorf("messages (-want +got):\n%s", d)
 	}
 	// Broadcasts arrive on the next poll.
-	if n, err := f.ep.Broadcast("room:a", "news", map[string]int{"n": 1}); err != nil || n != 1 {
+	if n, err := f.ep.Broadcast(context.Background(), "room:a", "news", map[string]int{"n": 1}); err != nil || n != 1 {
 		t.Fatalf("broadcast: %d, %v", n, err)
 	}
 	got := f.collect(tok, 1)
@@ -356,7 +356,7 @@ func TestHeldPollAnswersWhenFramesArrive(t *testing.T) {
 	done := make(chan reply, 1)
 	go func() { done <- f.get(tok) }()
 	<-polling
-	f.ep.Broadcast("room:a", "ev", nil)
+	f.ep.Broadcast(context.Background(), "room:a", "ev", nil)
 	select {
 	case r := <-done:
 		if r.Status != 200 || len(r.Messages) != 1 {

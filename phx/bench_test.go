@@ -69,7 +69,7 @@ func BenchmarkBroadcast2000(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		n, err := ep.Broadcast("room:lobby", "new_msg", payload)
+		n, err := ep.Broadcast(context.Background(), "room:lobby", "new_msg", payload)
 		if err != nil || n != subscribers {
 			b.Fatalf("Broadcast = %d, %v", n, err)
 		}

@@ -28,7 +28,7 @@ func TestBroadcastFastlane(t *testing.T) {
 	old.send(`{"topic":"room:fan","event":"phx_join","payload":{},"ref":"1"}`)
 	old.next()
 
-	got, err := ep.Broadcast("room:fan", "news", map[string]int{"n": 1})
+	got, err := ep.Broadcast(context.Background(), "room:fan", "news", map[string]int{"n": 1})
 	if err != nil || got != n+1 {
 		t.Fatalf("Broadcast = %d, %v; want %d", got, err, n+1)
 	}
@@ -58,7 +58,7 @@ func TestBroadcastBinary(t *testing.T) {
 	c := open(t, ep)
 	c.send(`["1","1","room:1","phx_join",{}]`)
 	c.next()
-	if _, err := ep.Broadcast("room:1", "blob", phx.Binary{0xde, 0xad}); err != nil {
+	if _, err := ep.Broadcast(context.Background(), "room:1", "blob", phx.Binary{0xde, 0xad}); err != nil {
 		t.Fatal(err)
 	}
 	f := c.nextFrame()
@@ -92,7 +92,7 @@ func TestBroadcastCustomSerializer(t *testing.T) {
 	v1.next()
 	custom.send(`["1","1","room:1","phx_join",{}]`)
 	custom.next()
-	if _, err := ep.Broadcast("room:1", "ev", nil); err != nil {
+	if _, err := ep.Broadcast(context.Background(), "room:1", "ev", nil); err != nil {
 		t.Fatal(err)
 	}
 	v1.expect(`{"topic":"room:1","event":"ev","payload":{},"ref":null}`)
@@ -106,13 +106,13 @@ func TestOutHandlerIntercepts(t *testing.T) {
 	a.next()
 	b.send(`["7","7","out:1","phx_join",{}]`)
 	b.next()
-	if n, err := ep.Broadcast("out:1", "news", map[string]int{"n": 1}); err != nil || n != 2 {
+	if n, err := ep.Broadcast(context.Background(), "out:1", "news", map[string]int{"n": 1}); err != nil || n != 2 {
 		t.Fatalf("Broadcast = %d, %v", n, err)
 	}
 	a.expect(`["1",null,"out:1","news!",{"intercepted":{"n":1},"for":"1"}]`)
 	b.expect(`["7",null,"out:1","news!",{"intercepted":{"n":1},"for":"7"}]`)
 	// the interceptor may drop a broadcast
-	ep.Broadcast("out:1", "secret", nil)
+	ep.Broadcast(context.Background(), "out:1", "secret", nil)
 	// a broadcast from the channel itself goes through HandleOut too
 	a.send(`["1","2","out:1","hello",{"h":1}]`)
 	a.expect(`["1","2","out:1","phx_reply",`+okEmpty+`]`, `["1",null,"out:1","hello!",{"intercepted":{"h":1},"for":"1"}]`)
@@ -147,14 +147,14 @@ func TestSubscribeOtherTopic(t *testing.T) {
 	c.next()
 	c.send(`["1","2","room:1","subscribe",{"topic":"news"}]`)
 	c.expect(`["1","2","room:1","phx_reply",` + okEmpty + `]`)
-	if n, err := ep.Broadcast("news", "headline", map[string]string{"h": "x"}); err != nil || n != 1 {
+	if n, err := ep.Broadcast(context.Background(), "news", "headline", map[string]string{"h": "x"}); err != nil || n != 1 {
 		t.Fatalf("Broadcast = %d, %v", n, err)
 	}
 	c.expect(`["1",null,"room:1","sub",{"topic":"news","event":"headline","payload":{"h":"x"}}]`)
 
 	c.send(`["1","3","room:1","unsubscribe",{"topic":"news"}]`)
 	c.expect(`["1","3","room:1","phx_reply",` + okEmpty + `]`)
-	if n, _ := ep.Broadcast("news", "headline", nil); n != 0 {
+	if n, _ := ep.Broadcast(context.Background(), "news", "headline", nil); n != 0 {
 		t.Errorf("Broadcast after Unsubscribe reached %d channels", n)
 	}
 
@@ -163,10 +163,10 @@ func TestSubscribeOtherTopic(t *testing.T) {
 	c.expect(`["1","4","room:1","phx_reply",` + okEmpty + `]`)
 	c.send(`["1","5","room:1","phx_leave",{}]`)
 	c.expect(`["1","5","room:1","phx_reply",`+okEmpty+`]`, `["1","1","room:1","phx_close",{}]`)
-	if n, _ := ep.Broadcast("news", "headline", nil); n != 0 {
+	if n, _ := ep.Broadcast(context.Background(), "news", "headline", nil); n != 0 {
 		t.Errorf("Broadcast after leave reached %d channels", n)
 	}
-	if n, _ := ep.Broadcast("room:1", "x", nil); n != 0 {
+	if n, _ := ep.Broadcast(context.Background(), "room:1", "x", nil); n != 0 {
 		t.Errorf("Broadcast on the left topic reached %d channels", n)
 	}
 	c.expectNothing()
@@ -286,7 +286,7 @@ func TestPubSubSeam(t *testing.T) {
 		t.Errorf("interest calls on b after two joins (-want +got)\n%s", d)
 	}
 
-	if n, err := epA.Broadcast("room:1", "ev", map[string]int{"x": 1}); err != nil || n != 1 {
+	if n, err := epA.Broadcast(context.Background(), "room:1", "ev", map[string]int{"x": 1}); err != nil || n != 1 {
 		t.Fatalf("Broadcast = %d (local), %v", n, err)
 	}
 	want := `[null,null,"room:1","ev",{"x":1}]`
@@ -301,7 +301,7 @@ func TestPubSubSeam(t *testing.T) {
 	a.expect(`[null,null,"room:1","shout",{"from":"b1"}]`)
 
 	// binary payloads cross nodes
-	epA.Broadcast("room:1", "bin", phx.Binary{1, 2})
+	epA.Broadcast(context.Background(), "room:1", "bin", phx.Binary{1, 2})
 	for _, c := range []*client{a, b1, b2} {
 		c.expect(`{"bin":2,"join_ref":"","ref":"","topic":"room:1","event":"bin","hex":"0102"}`)
 	}
@@ -309,7 +309,7 @@ func TestPubSubSeam(t *testing.T) {
 	// extra subscriptions declare interest as well
 	b1.send(`["1","3","room:1","subscribe",{"topic":"news"}]`)
 	b1.expect(`["1","3","room:1","phx_reply",` + okEmpty + `]`)
-	epA.Broadcast("news", "headline", nil)
+	epA.Broadcast(context.Background(), "news", "headline", nil)
 	b1.expect(`["1",null,"room:1","sub",{"topic":"news","event":"headline","payload":{}}]`)
 
 	// the last local subscriber leaving withdraws the interest, once
@@ -323,7 +323,7 @@ func TestPubSubSeam(t *testing.T) {
 	if d := cmp.Diff([]string{"sub room:1", "sub news", "unsub news", "unsub room:1"}, psB.callLog()); d != "" {
 		t.Errorf("interest calls on b after the last leave (-want +got)\n%s", d)
 	}
-	epA.Broadcast("room:1", "after", nil)
+	epA.Broadcast(context.Background(), "room:1", "after", nil)
 	a.expect(`[null,null,"room:1","after",{}]`)
 	for _, c := range []*client{a, b1, b2} {
 		c.expectNothing()
@@ -356,7 +356,7 @@ func TestJoinSubscribesBeforeReply(t *testing.T) {
 	pendingAtSubscribe := -1
 	ps.onSubscribe = func(topic string) {
 		pendingAtSubscribe = c.sess.Pending()
-		if _, err := ep.Broadcast(topic, "early", map[string]int{"n": 1}); err != nil {
+		if _, err := ep.Broadcast(context.Background(), topic, "early", map[string]int{"n": 1}); err != nil {
 			t.Error(err)
 		}
 	}
@@ -381,7 +381,7 @@ func TestAfterJoinRunsFirst(t *testing.T) {
 	bus := &fakeBus{}
 	ps := &hookPubSub{fakePubSub: bus.node("a")}
 	var ep *phx.Endpoint
-	ps.onSubscribe = func(topic string) { ep.Broadcast(topic, "early", nil) }
+	ps.onSubscribe = func(topic string) { ep.Broadcast(context.Background(), topic, "early", nil) }
 	ep, _ = newEndpoint(t, phx.Config{PubSub: ps})
 	ep.Handle("after:*", afterOut{})
 	c := open(t, ep)

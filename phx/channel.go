@@ -120,15 +120,16 @@ func (c *Channel) Reply(ref Ref, r *Reply) error {
 }
 
 // Broadcast publishes an event to every subscriber of the channel's topic,
-// this channel's client included.
+// this channel's client included. Publishing to other nodes is bounded by
+// the connection's context.
 func (c *Channel) Broadcast(event string, payload any) error {
-	_, err := c.sess.ep.publish(c.topic, event, payload, nil)
+	_, err := c.sess.ep.publish(c.sess.ctx, c.topic, event, payload, nil)
 	return err
 }
 
 // BroadcastFrom publishes like Broadcast but skips this channel's client.
 func (c *Channel) BroadcastFrom(event string, payload any) error {
-	_, err := c.sess.ep.publish(c.topic, event, payload, c)
+	_, err := c.sess.ep.publish(c.sess.ctx, c.topic, event, payload, c)
 	return err
 }
 

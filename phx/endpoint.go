@@ -166,12 +166,13 @@ func (e *Endpoint) Sessions() int {
 // plain channels receive one frame encoded once for all of them; channels
 // with an [OutHandler] (LiveState channels among them) get it as a
 // *Broadcast. The payload is JSON-encoded ({} for nil) or a [Binary].
-// It returns how many channels it reached.
-func (e *Endpoint) Broadcast(topic, event string, payload any) (int, error) {
-	return e.publish(topic, event, payload, nil)
+// It returns how many local channels it reached. With a PubSub adapter it
+// also publishes to the other nodes, which may block until ctx ends.
+func (e *Endpoint) Broadcast(ctx context.Context, topic, event string, payload any) (int, error) {
+	return e.publish(ctx, topic, event, payload, nil)
 }
 
-func (e *Endpoint) publish(topic, event string, payload any, except *Channel) (int, error) {
+func (e *Endpoint) publish(ctx context.Context, topic, event string, payload any, except *Channel) (int, error) {
 	p, err := Prepare(topic, event, payload)
 	if err != nil {
 		return 0, err
@@ -180,7 +181,7 @@ func (e *Endpoint) publish(topic, event string, payload any, except *Channel) (i
 	n := e.hub.publish(b, except)
 	if ps := e.cfg.PubSub; ps != nil {
 		env := &Envelope{FromNode: ps.NodeName(), Topic: topic, Event: event, Payload: b.Payload.Data, Binary: b.Payload.Binary}
-		if err := ps.Publish(context.Background(), env); err != nil {
+		if err := ps.Publish(ctx, env); err != nil {
 			return n, err
 		}
 	}

@@ -100,7 +100,7 @@ func TestHubManyJoinsAndLeaves(t *testing.T) {
 			`["1","1","room:many","phx_close",{}]`)
 		left[i] = true
 	}
-	got, err := ep.Broadcast("room:many", "hello", map[string]int{"x": 1})
+	got, err := ep.Broadcast(context.Background(), "room:many", "hello", map[string]int{"x": 1})
 	if err != nil || got != n-len(left) {
 		t.Fatalf("Broadcast = %d, %v; want %d", got, err, n-len(left))
 	}
@@ -115,7 +115,7 @@ func TestHubManyJoinsAndLeaves(t *testing.T) {
 	// rejoin one that left: the snapshot is rebuilt
 	clients[0].send(`["5","5","room:many","phx_join",{}]`)
 	clients[0].next()
-	if got, _ := ep.Broadcast("room:many", "again", nil); got != n-len(left)+1 {
+	if got, _ := ep.Broadcast(context.Background(), "room:many", "again", nil); got != n-len(left)+1 {
 		t.Fatalf("Broadcast after a rejoin reached %d, want %d", got, n-len(left)+1)
 	}
 }

@@ -65,13 +65,13 @@ func TestSlowConsumer(t *testing.T) {
 		c.send(`["1","1","room:1","phx_join",{}]`)
 		big := strings.Repeat("x", 1500)
 		for i := 0; i < 4; i++ {
-			if _, err := ep.Broadcast("room:1", "big", map[string]string{"s": big}); err != nil {
+			if _, err := ep.Broadcast(context.Background(), "room:1", "big", map[string]string{"s": big}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		checkSlowConsumerClosed(t, c)
 		rec.expectReason(t, "room:1", "1", phx.ErrSlowConsumer)
-		if n, _ := ep.Broadcast("room:1", "big", nil); n != 0 {
+		if n, _ := ep.Broadcast(context.Background(), "room:1", "big", nil); n != 0 {
 			t.Errorf("the closed channel is still subscribed (%d subscribers)", n)
 		}
 	})
@@ -238,7 +238,7 @@ func TestBinaryRefused(t *testing.T) {
 		t.Fatalf("binary push on a text-only transport: %v", err)
 	}
 	c.expect(`["1","4","room:1","phx_reply",{"status":"error","response":{"reason":"reply not sendable"}}]`)
-	if n, err := ep.Broadcast("room:1", "bin", phx.Binary{1}); err != nil || n != 1 {
+	if n, err := ep.Broadcast(context.Background(), "room:1", "bin", phx.Binary{1}); err != nil || n != 1 {
 		t.Fatalf("Broadcast = %d, %v", n, err)
 	}
 	c.expectNothing()

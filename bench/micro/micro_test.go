@@ -144,7 +144,7 @@ func BenchmarkBroadcast2000(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		payload.Seq = i
-		if n, err := ep.Broadcast("room:bench", "tick", payload); err != nil || n != len(conns) {
+		if n, err := ep.Broadcast(context.Background(), "room:bench", "tick", payload); err != nil || n != len(conns) {
 			b.Fatalf("broadcast reached %d: %v", n, err)
 		}
 		for _, c := range conns {

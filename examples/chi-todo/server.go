@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -70,8 +71,8 @@ func newApp(cfg config) (*app, error) {
 		Engine: phx.Config{Logger: log},
 		Origin: policy,
 	})
-	a.todos = &Todos{Store: store, Changed: func(list string) {
-		if _, err := a.reg.Broadcast(todoTopic(list), changedEvent, nil); err != nil {
+	a.todos = &Todos{Store: store, Changed: func(ctx context.Context, list string) {
+		if _, err := a.reg.Broadcast(ctx, todoTopic(list), changedEvent, nil); err != nil {
 			log.Error("broadcast failed", "list", list, "error", err)
 		}
 	}}

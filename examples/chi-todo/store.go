@@ -149,7 +149,7 @@ func checkTitle(title string) (string, error) {
 type Todos struct {
 	Store Store
 	// Changed is called after every change of a list.
-	Changed func(list string)
+	Changed func(ctx context.Context, list string)
 }
 
 // List returns the todos of a list.
@@ -177,7 +177,7 @@ func (t *Todos) Add(ctx context.Context, list, title string) (Todo, error) {
 	if err != nil {
 		return Todo{}, err
 	}
-	t.Changed(list)
+	t.Changed(ctx, list)
 	return todo, nil
 }
 
@@ -190,7 +190,7 @@ func (t *Todos) Toggle(ctx context.Context, list, id string) (Todo, error) {
 	if err != nil {
 		return Todo{}, err
 	}
-	t.Changed(list)
+	t.Changed(ctx, list)
 	return todo, nil
 }
 
@@ -202,7 +202,7 @@ func (t *Todos) Delete(ctx context.Context, list, id string) error {
 	if err := t.Store.Delete(ctx, list, id); err != nil {
 		return err
 	}
-	t.Changed(list)
+	t.Changed(ctx, list)
 	return nil
 }
 
@@ -216,7 +216,7 @@ func (t *Todos) ClearDone(ctx context.Context, list string) error {
 		return err
 	}
 	if n > 0 {
-		t.Changed(list)
+		t.Changed(ctx, list)
 	}
 	return nil
 }

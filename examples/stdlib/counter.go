@@ -130,7 +130,7 @@ func (c *counterChannel) HandleEvent(ctx context.Context, s *livestate.Socket, e
 		return err
 	}
 	// Every channel of this counter (this one too) reloads on "changed".
-	return s.Broadcast(s.Topic(), changedEvent, nil)
+	return s.Broadcast(ctx, s.Topic(), changedEvent, nil)
 }
 
 // HandleMessage reloads the count after a change by another client.

@@ -1,6 +1,7 @@
 package nats_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 
@@ -19,7 +20,7 @@ func Example() {
 	defer ps.Close()
 	reg := livestate.NewRegistry(livestate.Config{Engine: phx.Config{PubSub: ps}})
 	reg.Handle("room:*", phx.HandlerFuncs{})
-	if _, err := reg.Broadcast("room:lobby", "notice", map[string]string{"text": "hello"}); err != nil {
+	if _, err := reg.Broadcast(context.Background(), "room:lobby", "notice", map[string]string{"text": "hello"}); err != nil {
 		log.Print(err) // delivered on this node only
 	}
 }

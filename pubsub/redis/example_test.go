@@ -28,7 +28,7 @@ func Example() {
 	mux.Handle("/socket/", livestate.Handler(reg))
 	// A REST handler broadcasting to the room's clients on every node.
 	mux.HandleFunc("POST /rooms/lobby/notify", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := reg.Broadcast("room:lobby", "notice", map[string]string{"text": "hello"}); err != nil {
+		if _, err := reg.Broadcast(context.Background(), "room:lobby", "notice", map[string]string{"text": "hello"}); err != nil {
 			// Delivered on this node only; Redis is unreachable.
 			http.Error(w, err.Error(), http.StatusBadGateway)
 		}

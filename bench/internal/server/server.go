@@ -141,7 +141,7 @@ const TickBody = "the quick brown fox jumps over the lazy dog, again and again"
 func (s *Server) broadcast(w http.ResponseWriter, r *http.Request) {
 	seq, _ := strconv.Atoi(r.URL.Query().Get("seq"))
 	topic := r.URL.Query().Get("topic")
-	n, err := s.Reg.Broadcast(topic, "tick", Tick{Seq: seq, Body: TickBody})
+	n, err := s.Reg.Broadcast(r.Context(), topic, "tick", Tick{Seq: seq, Body: TickBody})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

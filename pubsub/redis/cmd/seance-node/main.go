@@ -164,7 +164,7 @@ func (counter) HandleEvent(ctx context.Context, s *livestate.Socket, event strin
 	if err := payload.Decode(&in); err != nil {
 		return err
 	}
-	return s.Broadcast(s.Topic(), "inc", in)
+	return s.Broadcast(ctx, s.Topic(), "inc", in)
 }
 
 func (counter) HandleMessage(ctx context.Context, s *livestate.Socket, msg any, st *counterState) error {
@@ -199,7 +199,7 @@ func broadcast(w http.ResponseWriter, r *http.Request, reg *livestate.Registry, 
 		}
 		payload = body
 	}
-	n, err := reg.Broadcast(topic, event, payload)
+	n, err := reg.Broadcast(r.Context(), topic, event, payload)
 	if err != nil {
 		// Delivered locally, but not to the other nodes.
 		writeJSON(w, http.StatusBadGateway, map[string]any{"node": node, "local": n, "error": err.Error()})
