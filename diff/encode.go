@@ -3,10 +3,10 @@ package diff
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/seance-go/seance/internal/jsonenc"
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 )
 
 // diffError carries an error out of the recursive differ through a panic;
@@ -154,63 +154,11 @@ func validNumber(s string) bool {
 	return i == len(s)
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendString writes s as a JSON string with encoding/json's default
-// (HTML-safe) escaping: <, > and & as \u003c..., U+2028/U+2029 escaped,
-// invalid UTF-8 replaced by U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	dst = appendStringContent(dst, s)
-	return append(dst, '"')
-}
+// (HTML-safe) escaping.
+func appendString(dst []byte, s string) []byte { return jsonenc.AppendString(dst, s, true) }
 
 // appendStringContent is appendString without the quotes.
 func appendStringContent(dst []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(dst, s[start:]...)
+	return jsonenc.AppendStringContent(dst, s, true)
 }
