@@ -15,7 +15,7 @@ import (
 	"github.com/seance-go/seance/phx"
 )
 
-// countingPool is a websocket.BufferPool that counts what it lends.
+// countingPool is a handler.BufferPool that counts what it lends.
 type countingPool struct {
 	p          sync.Pool
 	gets, puts atomic.Int64

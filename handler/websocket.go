@@ -42,12 +42,19 @@ type Options struct {
 	// handler's connections and are held only while a message is written.
 	WriteBufferSize int
 	// WriteBufferPool, when set, lends the write buffers instead of the
-	// handler's own pool (see websocket.Upgrader.WriteBufferPool).
-	WriteBufferPool websocket.BufferPool
+	// handler's own pool.
+	WriteBufferPool BufferPool
 	// LongPoll, when set, serves <mount>/longpoll.
 	LongPoll http.Handler
 	// Logger receives the transport's logs (default: the endpoint's).
 	Logger *slog.Logger
+}
+
+// BufferPool lends write buffers to connections while they write (a
+// *sync.Pool fits; so does gorilla/websocket's BufferPool).
+type BufferPool interface {
+	Get() any
+	Put(any)
 }
 
 const (
