@@ -8,6 +8,18 @@ import { URL, TRANSPORTS, rawSocket, uniq, show } from './lib.mjs';
 const ok = (response = {}) => ({ status: 'ok', response });
 const wsOnly = { timeout: 15000, skip: !TRANSPORTS.includes('websocket') && 'websocket not in SEANCE_TRANSPORTS' };
 
+/** joinedRoom opens a raw socket and joins a fresh room topic (join_ref "1"). */
+async function joinedRoom(t) {
+  const raw = await rawSocket(t, URL);
+  const topic = uniq('room');
+  raw.send(['1', '1', topic, 'phx_join', {}]);
+  await raw.frames.next((f) => f[1] === '1', 'join reply');
+  return { ...raw, topic };
+}
+
+/** unmatched is the server's answer to a message on a topic not joined. */
+const unmatched = (ref, topic) => [null, ref, topic, 'phx_reply', { status: 'error', response: { reason: 'unmatched topic' } }];
+
 test('duplicate join: new join reply first, then phx_close with the OLD join_ref', wsOnly, async (t) => {
   const { frames, send } = await rawSocket(t, URL);
   const topic = uniq('room');
@@ -46,14 +58,11 @@ test('event on a topic never joined: unmatched topic with a null join_ref', wsOn
   const { frames, send } = await rawSocket(t, URL);
   const topic = uniq('room');
   send(['9', '10', topic, 'echo', {}]);
-  assert.deepEqual(await frames.next(), [null, '10', topic, 'phx_reply', { status: 'error', response: { reason: 'unmatched topic' } }]);
+  assert.deepEqual(await frames.next(), unmatched('10', topic));
 });
 
 test('leave: ok reply, then phx_close, then the topic is unmatched', wsOnly, async (t) => {
-  const { frames, send } = await rawSocket(t, URL);
-  const topic = uniq('room');
-  send(['1', '1', topic, 'phx_join', {}]);
-  await frames.next((f) => f[1] === '1', 'join reply');
+  const { frames, send, topic } = await joinedRoom(t);
   send(['1', '2', topic, 'phx_leave', {}]);
   const a = await frames.next();
   const b = await frames.next();
@@ -62,7 +71,7 @@ test('leave: ok reply, then phx_close, then the topic is unmatched', wsOnly, asy
     ['1', '1', topic, 'phx_close', {}],
   ], show([a, b]));
   send(['1', '3', topic, 'echo', {}]);
-  assert.deepEqual(await frames.next(), [null, '3', topic, 'phx_reply', { status: 'error', response: { reason: 'unmatched topic' } }]);
+  assert.deepEqual(await frames.next(), unmatched('3', topic));
 });
 
 test('server push after a join keeps the join_ref as sent (not renumbered)', wsOnly, async (t) => {
@@ -94,26 +103,20 @@ test('leave with a stale join_ref is ignored; leave of an unjoined topic gets ok
 });
 
 test('crash: phx_error {reason: channel_crash} with ref = join_ref, then the topic is unmatched', wsOnly, async (t) => {
-  const { frames, send } = await rawSocket(t, URL);
-  const topic = uniq('room');
-  send(['1', '1', topic, 'phx_join', {}]);
-  await frames.next((f) => f[1] === '1', 'join reply');
+  const { frames, send, topic } = await joinedRoom(t);
   send(['1', '2', topic, 'crash', {}]);
   assert.deepEqual(await frames.next(), ['1', '1', topic, 'phx_error', { reason: 'channel_crash' }]);
   send(['1', '3', topic, 'echo', {}]);
-  assert.deepEqual(await frames.next(), [null, '3', topic, 'phx_reply', { status: 'error', response: { reason: 'unmatched topic' } }]);
+  assert.deepEqual(await frames.next(), unmatched('3', topic));
 });
 
 test('server close: reply, phx_close with ref = join_ref, then the topic is unmatched', wsOnly, async (t) => {
-  const { frames, send } = await rawSocket(t, URL);
-  const topic = uniq('room');
-  send(['1', '1', topic, 'phx_join', {}]);
-  await frames.next((f) => f[1] === '1', 'join reply');
+  const { frames, send, topic } = await joinedRoom(t);
   send(['1', '2', topic, 'close_me', {}]);
   const got = [await frames.next(), await frames.next()];
   assert.deepEqual(got, [['1', '2', topic, 'phx_reply', ok()], ['1', '1', topic, 'phx_close', {}]]);
   send(['1', '3', topic, 'echo', {}]);
-  assert.deepEqual(await frames.next(), [null, '3', topic, 'phx_reply', { status: 'error', response: { reason: 'unmatched topic' } }]);
+  assert.deepEqual(await frames.next(), unmatched('3', topic));
 });
 
 test('join, leave, join in one burst (buffered frames after a reconnect)', wsOnly, async (t) => {
