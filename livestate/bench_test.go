@@ -116,16 +116,16 @@ func benchEvents(b *testing.B, topic, event string, every int) {
 	for i := 0; i < b.N; i++ {
 		if every > 0 && i > 0 && i%every == 0 {
 			b.StopTimer()
-			c.sess.Receive(reset, false)
-			if _, err := c.sess.Next(ctx); err != nil {
+			c.Sess.Receive(reset, false)
+			if _, err := c.Sess.Next(ctx); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()
 		}
-		if err := c.sess.Receive(frame, false); err != nil {
+		if err := c.Sess.Receive(frame, false); err != nil {
 			b.Fatal(err)
 		}
-		fs, err := c.sess.Next(ctx)
+		fs, err := c.Sess.Next(ctx)
 		if err != nil || len(fs) != 1 {
 			b.Fatalf("Next = %d frames, %v", len(fs), err)
 		}
@@ -267,10 +267,10 @@ func BenchmarkEvent1MB(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			if err := c.sess.Receive(frame, false); err != nil {
+			if err := c.Sess.Receive(frame, false); err != nil {
 				b.Fatal(err)
 			}
-			fs, err := c.sess.Next(ctx)
+			fs, err := c.Sess.Next(ctx)
 			if err != nil || len(fs) != 1 {
 				b.Fatalf("Next = %d frames, %v", len(fs), err)
 			}

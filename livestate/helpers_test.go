@@ -3,8 +3,8 @@ package livestate_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"github.com/seance-go/seance/internal/jsonpatch"
+	"github.com/seance-go/seance/internal/sessiontest"
 	"io"
 	"log/slog"
 	"strconv"
@@ -41,53 +41,28 @@ func newRegistry(t testing.TB) *livestate.Registry {
 
 // client drives an in-process session with raw frames.
 type client struct {
-	t    testing.TB
-	sess *phx.Session
-	buf  []phx.Frame
-	seq  int
+	*sessiontest.Client
+	seq int
 }
 
 func open(t testing.TB, reg *livestate.Registry) *client {
 	t.Helper()
-	sess, err := reg.Endpoint().Open(phx.ConnectInfo{Transport: "test", Identity: "ann"}, phx.V2JSON(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sess.Detach)
-	return &client{t: t, sess: sess}
+	info := phx.ConnectInfo{Transport: "test", Identity: "ann"}
+	return &client{Client: sessiontest.Open(t, reg.Endpoint(), info, phx.V2JSON(), true)}
 }
 
-func (c *client) send(frame string) {
-	c.t.Helper()
-	if err := c.sess.Receive([]byte(frame), false); err != nil {
-		c.t.Fatalf("Receive(%s): %v", frame, err)
-	}
-}
+func (c *client) send(frame string)    { c.T.Helper(); c.Send(frame) }
+func (c *client) nextFrame() phx.Frame { c.T.Helper(); return c.NextFrame() }
+func (c *client) expectNothing()       { c.T.Helper(); c.ExpectNothing() }
 
 // push sends event on topic with join_ref "1" and the next ref, returning
 // the ref.
 func (c *client) push(topic, event, payload string) string {
-	c.t.Helper()
+	c.T.Helper()
 	c.seq++
 	ref := strconv.Itoa(100 + c.seq)
-	c.send(`["1","` + ref + `","` + topic + `","` + event + `",` + payload + `]`)
+	c.Send(`["1","` + ref + `","` + topic + `","` + event + `",` + payload + `]`)
 	return ref
-}
-
-func (c *client) nextFrame() phx.Frame {
-	c.t.Helper()
-	if len(c.buf) == 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		fs, err := c.sess.Next(ctx)
-		if err != nil {
-			c.t.Fatalf("Next: %v", err)
-		}
-		c.buf = fs
-	}
-	f := c.buf[0]
-	c.buf = c.buf[1:]
-	return f
 }
 
 // frame is a decoded v2 text frame.
@@ -98,23 +73,23 @@ type frame struct {
 }
 
 func (c *client) next() frame {
-	c.t.Helper()
+	c.T.Helper()
 	f := c.nextFrame()
 	var a []any
 	if err := json.Unmarshal(f.Data, &a); err != nil || len(a) != 5 {
-		c.t.Fatalf("frame %q: %v", f.Data, err)
+		c.T.Fatalf("frame %q: %v", f.Data, err)
 	}
 	return frame{a[0], a[1], a[2].(string), a[3].(string), a[4]}
 }
 
 // expect reads frames and compares each with the JSON text of a frame.
 func (c *client) expect(want ...string) {
-	c.t.Helper()
+	c.T.Helper()
 	for i, w := range want {
 		f := c.next()
 		got := []any{f.JoinRef, f.Ref, f.Topic, f.Event, f.Payload}
-		if d := cmp.Diff(decode(c.t, w), got); d != "" {
-			c.t.Fatalf("frame %d of %d (-want +got)\n%s", i+1, len(want), d)
+		if d := cmp.Diff(decode(c.T, w), got); d != "" {
+			c.T.Fatalf("frame %d of %d (-want +got)\n%s", i+1, len(want), d)
 		}
 	}
 }
@@ -122,36 +97,19 @@ func (c *client) expect(want ...string) {
 // expectEvent reads one frame, checks it is a push of event on topic and
 // returns its payload.
 func (c *client) expectEvent(topic, event string) map[string]any {
-	c.t.Helper()
+	c.T.Helper()
 	f := c.next()
 	if f.Topic != topic || f.Event != event || f.Ref != nil {
-		c.t.Fatalf("got %s %s (ref %v) %v, want a push of %s on %s", f.Topic, f.Event, f.Ref, f.Payload, event, topic)
+		c.T.Fatalf("got %s %s (ref %v) %v, want a push of %s on %s", f.Topic, f.Event, f.Ref, f.Payload, event, topic)
 	}
 	p, ok := f.Payload.(map[string]any)
 	if !ok {
-		c.t.Fatalf("payload of %s is %T", event, f.Payload)
+		c.T.Fatalf("payload of %s is %T", event, f.Payload)
 	}
 	return p
 }
 
-// expectNothing proves nothing else is queued: a heartbeat's reply must be
-// the very next frame.
-func (c *client) expectNothing() {
-	c.t.Helper()
-	c.seq++
-	ref := fmt.Sprintf("hb-%d", c.seq)
-	c.send(`[null,"` + ref + `","phoenix","heartbeat",{}]`)
-	c.expect(`[null,"` + ref + `","phoenix","phx_reply",{"status":"ok","response":{}}]`)
-}
-
-func decode(t testing.TB, s string) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		t.Fatalf("bad JSON %s: %v", s, err)
-	}
-	return v
-}
+func decode(t testing.TB, s string) any { t.Helper(); return sessiontest.Decode(t, s) }
 
 // applyPatch applies decoded RFC 6902 operations with the project's strict
 // applier; doc is not modified. Numbers come back as float64, as
@@ -217,11 +175,11 @@ var lvsNames = names{"state:change", "state:patch", "patch"}
 // patch, or a full state when that is smaller), and applies it to m. It
 // returns the event received.
 func (c *client) update(m *mirror, topic string, n names) string {
-	c.t.Helper()
+	c.T.Helper()
 	f := c.next()
 	p, _ := f.Payload.(map[string]any)
 	if f.Topic != topic || p == nil {
-		c.t.Fatalf("got %s %s %v, want a state update on %s", f.Topic, f.Event, f.Payload, topic)
+		c.T.Fatalf("got %s %s %v, want a state update on %s", f.Topic, f.Event, f.Payload, topic)
 	}
 	switch f.Event {
 	case n.change:
@@ -229,7 +187,7 @@ func (c *client) update(m *mirror, topic string, n names) string {
 	case n.patch:
 		m.patch(p, n.key)
 	default:
-		c.t.Fatalf("got %s %v, want %s or %s", f.Event, f.Payload, n.change, n.patch)
+		c.T.Fatalf("got %s %v, want %s or %s", f.Event, f.Payload, n.change, n.patch)
 	}
 	return f.Event
 }

@@ -138,7 +138,7 @@ func joinShared(t *testing.T, reg *livestate.Registry, topic string) (*client, *
 func updateFrame(t *testing.T, c *client, m *mirror, topic string) phx.Frame {
 	t.Helper()
 	f := c.nextFrame()
-	c.buf = append([]phx.Frame{f}, c.buf...)
+	c.Unread(f)
 	c.update(m, topic, lvsNames)
 	return f
 }
@@ -311,8 +311,8 @@ func TestSharedLeaveRejoin(t *testing.T) {
 	c1.update(m1, "board:1", lvsNames)
 
 	// everyone leaves: CloseTopic receives the final state
-	c1.sess.Detach()
-	c2.sess.Detach()
+	c1.Sess.Detach()
+	c2.Sess.Detach()
 	if st := recv(t, b.closed); st.Count != 3 {
 		t.Errorf("CloseTopic state %+v", st)
 	}
@@ -332,7 +332,7 @@ func TestSharedInitWaitsForCloseTopic(t *testing.T) {
 	if ev := recv(t, b.events); ev != "init" {
 		t.Fatalf("event %s", ev)
 	}
-	c1.sess.Detach()
+	c1.Sess.Detach()
 	recv(t, b.started) // the state is being saved
 	c2 := open(t, reg)
 	c2.send(`["1","1","board:1","phx_join",{}]`)
@@ -452,7 +452,7 @@ func TestSharedConcurrentEvents(t *testing.T) {
 					ev = "add"
 				}
 				frame := fmt.Sprintf(`["1","%d","board:1","lvs_evt:%s",{"title":"c%d-%d"}]`, 100+j, ev, i, j)
-				if err := c.sess.Receive([]byte(frame), false); err != nil {
+				if err := c.Sess.Receive([]byte(frame), false); err != nil {
 					errs <- err
 					return
 				}

@@ -478,7 +478,7 @@ func TestClosedReasons(t *testing.T) {
 	t.Run("disconnect", func(t *testing.T) {
 		_, c, closed := setup(t, livestate.Options{})
 		joinTodos(t, c, "todo:1", `{}`)
-		c.sess.Detach()
+		c.Sess.Detach()
 		if err := waitClosed(t, closed); !errors.Is(err, phx.ErrDisconnected) {
 			t.Errorf("reason %v, want ErrDisconnected", err)
 		}
@@ -509,8 +509,8 @@ func TestClosedReasons(t *testing.T) {
 		joinTodos(t, c, "todo:1", `{}`)
 		go func() { // the transport: drain, then let go
 			for {
-				if _, err := c.sess.Next(context.Background()); err != nil {
-					c.sess.Detach()
+				if _, err := c.Sess.Next(context.Background()); err != nil {
+					c.Sess.Detach()
 					return
 				}
 			}

@@ -62,7 +62,7 @@ func BenchmarkBroadcast2000(b *testing.B) {
 		c := open(b, ep)
 		c.send(`["1","1","room:lobby","phx_join",{}]`)
 		c.next()
-		sessions[i] = c.sess
+		sessions[i] = c.Sess
 	}
 	ctx := context.Background()
 	payload := map[string]string{"body": "hello everyone"}
@@ -118,10 +118,10 @@ func BenchmarkRoundTrip(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := c.sess.Receive(frames[i%len(frames)], false); err != nil {
+		if err := c.Sess.Receive(frames[i%len(frames)], false); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.sess.Next(ctx); err != nil {
+		if _, err := c.Sess.Next(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -355,7 +355,7 @@ func TestJoinSubscribesBeforeReply(t *testing.T) {
 	var c *client
 	pendingAtSubscribe := -1
 	ps.onSubscribe = func(topic string) {
-		pendingAtSubscribe = c.sess.Pending()
+		pendingAtSubscribe = c.Sess.Pending()
 		if _, err := ep.Broadcast(context.Background(), topic, "early", map[string]int{"n": 1}); err != nil {
 			t.Error(err)
 		}

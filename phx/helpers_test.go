@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/seance-go/seance/internal/sessiontest"
 	"io"
 	"log/slog"
 	"strings"
@@ -47,13 +48,8 @@ func newEndpoint(t testing.TB, cfg phx.Config) (*phx.Endpoint, *recorder) {
 }
 
 // client is an in-process transport: it feeds frames to a session and
-// collects what the session sends.
-type client struct {
-	t    testing.TB
-	sess *phx.Session
-	seq  int
-	buf  []phx.Frame // returned by Next, not yet consumed
-}
+// collects what the session sends (binary frames decoded, see decodeFrame).
+type client struct{ *sessiontest.Client }
 
 func open(t testing.TB, ep *phx.Endpoint) *client {
 	t.Helper()
@@ -62,53 +58,20 @@ func open(t testing.TB, ep *phx.Endpoint) *client {
 
 func openWith(t testing.TB, ep *phx.Endpoint, ser phx.Serializer, binaryOK bool) *client {
 	t.Helper()
-	sess, err := ep.Open(phx.ConnectInfo{Transport: "test", Identity: "tester"}, ser, binaryOK)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(sess.Detach)
-	return &client{t: t, sess: sess}
+	return &client{sessiontest.Open(t, ep, phx.ConnectInfo{Transport: "test", Identity: "tester"}, ser, binaryOK)}
 }
 
-// send feeds one text frame, which must be accepted.
-func (c *client) send(frame string) {
-	c.t.Helper()
-	if err := c.sess.Receive([]byte(frame), false); err != nil {
-		c.t.Fatalf("Receive(%s): %v", frame, err)
-	}
-}
-
-// sendBinary feeds one binary frame, which must be accepted.
-func (c *client) sendBinary(frame []byte) {
-	c.t.Helper()
-	if err := c.sess.Receive(frame, true); err != nil {
-		c.t.Fatalf("Receive(binary %x): %v", frame, err)
-	}
-}
-
-// nextFrame returns the next raw frame, failing after waitTimeout.
-func (c *client) nextFrame() phx.Frame {
-	c.t.Helper()
-	if len(c.buf) == 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		fs, err := c.sess.Next(ctx)
-		if err != nil {
-			c.t.Fatalf("Next: %v", err)
-		}
-		c.buf = fs
-	}
-	f := c.buf[0]
-	c.buf = c.buf[1:]
-	return f
-}
+func (c *client) send(frame string)       { c.T.Helper(); c.Send(frame) }
+func (c *client) sendBinary(frame []byte) { c.T.Helper(); c.SendBinary(frame) }
+func (c *client) nextFrame() phx.Frame    { c.T.Helper(); return c.NextFrame() }
+func (c *client) expectNothing()          { c.T.Helper(); c.ExpectNothing() }
 
 // next returns the next frame in its normalised form (see decodeFrame).
 func (c *client) next() any {
-	c.t.Helper()
-	v, err := decodeFrame(c.nextFrame())
+	c.T.Helper()
+	v, err := decodeFrame(c.NextFrame())
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
 	return v
 }
@@ -116,34 +79,17 @@ func (c *client) next() any {
 // expect reads len(want) frames and compares them with want, each the
 // normalised JSON of a frame.
 func (c *client) expect(want ...string) {
-	c.t.Helper()
+	c.T.Helper()
 	for i, w := range want {
 		got := c.next()
-		if d := cmp.Diff(norm(c.t, w), got); d != "" {
-			c.t.Fatalf("frame %d of %d: (-want +got)\n%s", i+1, len(want), d)
+		if d := cmp.Diff(norm(c.T, w), got); d != "" {
+			c.T.Fatalf("frame %d of %d: (-want +got)\n%s", i+1, len(want), d)
 		}
 	}
 }
 
-// expectNothing proves that nothing else is queued: it sends a heartbeat
-// and the very next frame must be its reply.
-func (c *client) expectNothing() {
-	c.t.Helper()
-	c.seq++
-	ref := fmt.Sprintf("hb-%d", c.seq)
-	c.send(`[null,"` + ref + `","phoenix","heartbeat",{}]`)
-	c.expect(`[null,"` + ref + `","phoenix","phx_reply",{"status":"ok","response":{}}]`)
-}
-
 // norm decodes JSON text for comparison.
-func norm(t testing.TB, s string) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		t.Fatalf("bad expectation %s: %v", s, err)
-	}
-	return v
-}
+func norm(t testing.TB, s string) any { t.Helper(); return sessiontest.Decode(t, s) }
 
 // binFrame is a decoded server→client binary frame.
 type binFrame struct {

@@ -182,7 +182,7 @@ func TestShutdownContextEndsFirst(t *testing.T) {
 		t.Fatalf("Shutdown with an ended context = %v, want context.Canceled", err)
 	}
 	close(bh.release)
-	c.sess.Detach()
+	c.Sess.Detach()
 	ctx2, cancel2 := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel2()
 	if err := ep.Shutdown(ctx2); err != nil {

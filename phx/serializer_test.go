@@ -210,7 +210,7 @@ func TestV1RoundTrip(t *testing.T) {
 		c.expect(st.out...)
 	}
 	rec.expectReason(t, "room:1", "2", phx.ErrLeft)
-	if err := c.sess.Receive([]byte{0, 0, 0, 0, 0}, true); !isClose(err, phx.CloseInvalidData) {
+	if err := c.Sess.Receive([]byte{0, 0, 0, 0, 0}, true); !isClose(err, phx.CloseInvalidData) {
 		t.Errorf("binary frame on v1: %v, want close 1007", err)
 	}
 }
@@ -258,12 +258,12 @@ func TestMalformedFrames(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ep, _ := newEndpoint(t, phx.Config{})
 			c := openWith(t, ep, tt.ser, true)
-			err := c.sess.Receive([]byte(tt.data), tt.binary)
+			err := c.Sess.Receive([]byte(tt.data), tt.binary)
 			var ce *phx.CloseError
 			if !errors.As(err, &ce) || ce.Code != phx.CloseInvalidData {
 				t.Fatalf("Receive = %v, want a *CloseError with code 1007", err)
 			}
-			if n := c.sess.Pending(); n != 0 {
+			if n := c.Sess.Pending(); n != 0 {
 				t.Errorf("%d frames answered a malformed frame", n)
 			}
 		})

@@ -79,28 +79,28 @@ func TestSlowConsumer(t *testing.T) {
 
 func checkSlowConsumerClosed(t *testing.T, c *client) {
 	t.Helper()
-	if n := c.sess.Pending(); n != 0 {
+	if n := c.Sess.Pending(); n != 0 {
 		t.Errorf("%d frames still queued after the slow-consumer close", n)
 	}
 	select {
-	case <-c.sess.Context().Done():
+	case <-c.Sess.Context().Done():
 	default:
 		t.Error("session context not cancelled")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	fs, err := c.sess.Next(ctx)
+	fs, err := c.Sess.Next(ctx)
 	if len(fs) != 0 || !isClose(err, phx.ClosePolicyViolation) {
 		t.Errorf("Next = %d frames, %v; want close 1008", len(fs), err)
 	}
 	// input after the close is ignored without panicking
-	if err := c.sess.Receive([]byte(`[null,"x","phoenix","heartbeat",{}]`), false); err != nil {
+	if err := c.Sess.Receive([]byte(`[null,"x","phoenix","heartbeat",{}]`), false); err != nil {
 		t.Errorf("Receive after close: %v", err)
 	}
-	if err := c.sess.Receive([]byte(`["2","2","room:2","phx_join",{}]`), false); err != nil {
+	if err := c.Sess.Receive([]byte(`["2","2","room:2","phx_join",{}]`), false); err != nil {
 		t.Errorf("Receive after close: %v", err)
 	}
-	if n := c.sess.Pending(); n != 0 {
+	if n := c.Sess.Pending(); n != 0 {
 		t.Errorf("%d frames queued on a closed session", n)
 	}
 }
@@ -131,7 +131,7 @@ func TestShutdown(t *testing.T) {
 		c := open(t, ep)
 		c.send(fmt.Sprintf(`["%d","%d","room:%d","phx_join",{}]`, i, i, i))
 		c.next()
-		pump(c.sess, &wg, errs)
+		pump(c.Sess, &wg, errs)
 	}
 	if got := ep.Sessions(); got != n {
 		t.Fatalf("Sessions() = %d, want %d", got, n)
@@ -172,7 +172,7 @@ func TestShutdownWaitsForTransports(t *testing.T) {
 	if err := ep.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Shutdown = %v, want context.Canceled", err)
 	}
-	if _, err := c.sess.Next(context.Background()); !isClose(err, phx.CloseServiceRestart) {
+	if _, err := c.Sess.Next(context.Background()); !isClose(err, phx.CloseServiceRestart) {
 		t.Errorf("Next = %v, want close 1012", err)
 	}
 }
@@ -183,11 +183,11 @@ func TestDetachTerminatesWithDisconnected(t *testing.T) {
 	c.send(`["1","1","room:1","phx_join",{}]`)
 	c.send(`["2","2","out:1","phx_join",{}]`)
 	c.expect(`["1","1","room:1","phx_reply",`+okEmpty+`]`, `["2","2","out:1","phx_reply",`+okEmpty+`]`)
-	c.sess.Detach()
-	c.sess.Detach() // idempotent
+	c.Sess.Detach()
+	c.Sess.Detach() // idempotent
 	rec.expectReason(t, "room:1", "1", phx.ErrDisconnected)
 	rec.expectReason(t, "out:1", "2", phx.ErrDisconnected)
-	if _, err := c.sess.Next(context.Background()); !isClose(err, phx.CloseGoingAway) {
+	if _, err := c.Sess.Next(context.Background()); !isClose(err, phx.CloseGoingAway) {
 		t.Errorf("Next after Detach = %v, want close 1001", err)
 	}
 	if ep.Sessions() != 0 {
@@ -201,9 +201,9 @@ func TestCloseFlushesQueue(t *testing.T) {
 	ep, _ := newEndpoint(t, phx.Config{})
 	c := open(t, ep)
 	c.send(`[null,"1","phoenix","heartbeat",{}]`)
-	c.sess.Close(&phx.CloseError{Code: 4000, Reason: "custom"})
+	c.Sess.Close(&phx.CloseError{Code: 4000, Reason: "custom"})
 	c.expect(`[null,"1","phoenix","phx_reply",` + okEmpty + `]`)
-	_, err := c.sess.Next(context.Background())
+	_, err := c.Sess.Next(context.Background())
 	var ce *phx.CloseError
 	if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "custom" {
 		t.Errorf("Next = %v, want the custom close error", err)
@@ -215,7 +215,7 @@ func TestNextHonoursContext(t *testing.T) {
 	c := open(t, ep)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := c.sess.Next(ctx); !errors.Is(err, context.Canceled) {
+	if _, err := c.Sess.Next(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Next = %v, want context.Canceled", err)
 	}
 }
@@ -234,7 +234,7 @@ func TestBinaryRefused(t *testing.T) {
 	c.expect(`["1","3","room:1","phx_reply",{"status":"error","response":{"reason":"reply not sendable"}}]`)
 	// a binary push from the client is still accepted (long-poll carries it
 	// as base64 text and hands it over as binary)
-	if err := c.sess.Receive(binaryPush("1", "4", "room:1", "echo", []byte("x")), true); err != nil {
+	if err := c.Sess.Receive(binaryPush("1", "4", "room:1", "echo", []byte("x")), true); err != nil {
 		t.Fatalf("binary push on a text-only transport: %v", err)
 	}
 	c.expect(`["1","4","room:1","phx_reply",{"status":"error","response":{"reason":"reply not sendable"}}]`)
