@@ -3,7 +3,6 @@ package diff
 import (
 	"bytes"
 	"encoding/json"
-	"slices"
 	"strconv"
 	"sync"
 )
@@ -47,23 +46,10 @@ func (treeDiffer) DiffBytes(prev, next []byte) (patch []byte, err error) {
 		return nil, nil
 	}
 	s := textPool.Get().(*textState)
-	defer func() {
-		if r := recover(); r != nil {
-			de, ok := r.(diffError)
-			if !ok {
-				panic(r)
-			}
-			patch, err = nil, de.err
-		}
-		s.release()
-	}()
+	defer s.release()
+	defer catch(&patch, &err)
 	s.run(prev, next)
-	if len(s.out) == 0 {
-		return nil, nil
-	}
-	s.out[0] = '['
-	s.out = append(s.out, ']')
-	return slices.Clone(s.out), nil
+	return seal(s.out), nil
 }
 
 // textState is the scratch space of one DiffBytes call; it is pooled.

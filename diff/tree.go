@@ -74,23 +74,32 @@ var treePool = sync.Pool{New: func() any {
 // Diff implements Differ.
 func (treeDiffer) Diff(prev, next any) (patch []byte, err error) {
 	s := treePool.Get().(*treeState)
-	defer func() {
-		if r := recover(); r != nil {
-			de, ok := r.(diffError)
-			if !ok {
-				panic(r)
-			}
-			patch, err = nil, de.err
-		}
-		s.release()
-	}()
+	defer s.release()
+	defer catch(&patch, &err)
 	s.diff(prev, next)
-	if len(s.out) == 0 {
-		return nil, nil
+	return seal(s.out), nil
+}
+
+// catch turns the diffError a differ panics with deep in a document into
+// the returned error; other panics go on.
+func catch(patch *[]byte, err *error) {
+	if r := recover(); r != nil {
+		de, ok := r.(diffError)
+		if !ok {
+			panic(r)
+		}
+		*patch, *err = nil, de.err
 	}
-	s.out[0] = '['
-	s.out = append(s.out, ']')
-	return slices.Clone(s.out), nil
+}
+
+// seal turns the operations written so far (each preceded by a comma) into
+// a JSON array, copied out of the pooled buffer; nil for no operation.
+func seal(out []byte) []byte {
+	if len(out) == 0 {
+		return nil
+	}
+	out[0] = '['
+	return slices.Clone(append(out, ']'))
 }
 
 func (s *treeState) release() {
