@@ -317,42 +317,37 @@ func BenchmarkSharedEvent(b *testing.B) {
 			}
 			baseNs = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 		})
-		b.Run(fmt.Sprintf("joiners=%d/shared", n), func(b *testing.B) {
-			reg := newRegistry(b)
-			reg.Handle("todo:*", livestate.NewShared[benchTodos](sharedTodos{}, livestate.Options{MaxVersion: 1 << 30}))
-			sessions := joinMany(b, reg, "todo:1", n, 2)
-			frame := []byte(`["1","2","todo:1","lvs_evt:flip",{}]`)
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := sessions[0].Receive(frame, false); err != nil {
-					b.Fatal(err)
+		shared := []struct {
+			name string
+			h    func() phx.Handler // a fresh handler per run: it holds the topics' state
+		}{
+			{"shared", func() phx.Handler {
+				return livestate.NewShared[benchTodos](sharedTodos{}, livestate.Options{MaxVersion: 1 << 30})
+			}},
+			{"shared-doc", func() phx.Handler {
+				return livestate.NewShared[*livestate.Doc](sharedTodosDoc{}, livestate.Options{MaxVersion: 1 << 30})
+			}},
+		}
+		for _, sh := range shared {
+			b.Run(fmt.Sprintf("joiners=%d/%s", n, sh.name), func(b *testing.B) {
+				reg := newRegistry(b)
+				reg.Handle("todo:*", sh.h())
+				sessions := joinMany(b, reg, "todo:1", n, 2)
+				frame := []byte(`["1","2","todo:1","lvs_evt:flip",{}]`)
+				ctx := context.Background()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := sessions[0].Receive(frame, false); err != nil {
+						b.Fatal(err)
+					}
+					drain(b, ctx, sessions)
 				}
-				drain(b, ctx, sessions)
-			}
-			if baseNs > 0 {
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseNs, "x-broadcast")
-			}
-		})
-		b.Run(fmt.Sprintf("joiners=%d/shared-doc", n), func(b *testing.B) {
-			reg := newRegistry(b)
-			reg.Handle("todo:*", livestate.NewShared[*livestate.Doc](sharedTodosDoc{}, livestate.Options{MaxVersion: 1 << 30}))
-			sessions := joinMany(b, reg, "todo:1", n, 2)
-			frame := []byte(`["1","2","todo:1","lvs_evt:flip",{}]`)
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := sessions[0].Receive(frame, false); err != nil {
-					b.Fatal(err)
+				if baseNs > 0 {
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseNs, "x-broadcast")
 				}
-				drain(b, ctx, sessions)
-			}
-			if baseNs > 0 {
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseNs, "x-broadcast")
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -212,6 +212,18 @@ func (f *fixture) wait(c <-chan error) error {
 	}
 }
 
+// answer waits for the reply of a GET running in the background.
+func (f *fixture) answer(c <-chan reply, what string) reply {
+	f.t.Helper()
+	select {
+	case r := <-c:
+		return r
+	case <-time.After(5 * time.Second):
+		f.t.Fatalf("%s did not answer", what)
+		return reply{}
+	}
+}
+
 func (f *fixture) waitReleased() {
 	f.t.Helper()
 	select {
@@ -357,13 +369,8 @@ func TestHeldPollAnswersWhenFramesArrive(t *testing.T) {
 	go func() { done <- f.get(tok) }()
 	<-polling
 	f.ep.Broadcast(context.Background(), "room:a", "ev", nil)
-	select {
-	case r := <-done:
-		if r.Status != 200 || len(r.Messages) != 1 {
-			t.Fatalf("got %+v", r)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("held GET did not answer")
+	if r := f.answer(done, "held GET"); r.Status != 200 || len(r.Messages) != 1 {
+		t.Fatalf("got %+v", r)
 	}
 }
 
@@ -377,22 +384,12 @@ func TestNewerPollReplacesOlder(t *testing.T) {
 	<-polling
 	go func() { second <- f.get(tok) }()
 	<-polling
-	select {
-	case r := <-first:
-		if r.Status != 204 {
-			t.Fatalf("replaced GET: %+v", r)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("replaced GET did not answer")
+	if r := f.answer(first, "replaced GET"); r.Status != 204 {
+		t.Fatalf("replaced GET: %+v", r)
 	}
 	f.post(tok, join)
-	select {
-	case r := <-second:
-		if r.Status != 200 || len(r.Messages) != 1 {
-			t.Fatalf("newer GET: %+v", r)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("newer GET did not answer")
+	if r := f.answer(second, "newer GET"); r.Status != 200 || len(r.Messages) != 1 {
+		t.Fatalf("newer GET: %+v", r)
 	}
 }
 
@@ -759,13 +756,8 @@ func TestShutdownReleasesHeldPoll(t *testing.T) {
 			if err := f.wait(f.ch.terminated); !errors.Is(err, phx.ErrShutdown) {
 				t.Errorf("channel ended with %v", err)
 			}
-			select {
-			case r := <-done:
-				if r.Status != 500 {
-					t.Errorf("held GET answered %+v, want 500 (no new sessions)", r)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("held GET not released")
+			if r := f.answer(done, "held GET"); r.Status != 500 {
+				t.Errorf("held GET answered %+v, want 500 (no new sessions)", r)
 			}
 			if f.lp.Sessions() != 0 || f.ep.Sessions() != 0 {
 				t.Errorf("sessions left: longpoll %d, engine %d", f.lp.Sessions(), f.ep.Sessions())
