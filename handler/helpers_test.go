@@ -36,7 +36,8 @@ type terms chan error
 //     auth token, transport);
 //   - "echo" replies with the payload;
 //   - "flood" pushes 1 KiB events (or {"size":n} bytes) until the session
-//     refuses them.
+//     refuses them;
+//   - "burst" pushes {"count":n} events, the i-th padded with burstPad(i).
 func testEndpoint(t *testing.T, cfg phx.Config) (*phx.Endpoint, terms) {
 	t.Helper()
 	if cfg.Logger == nil {
@@ -83,8 +84,25 @@ func (r *room) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Message) 
 				return nil, nil
 			}
 		}
+	case "burst":
+		var in struct{ Count int }
+		msg.Payload.Decode(&in)
+		for i := range in.Count {
+			if err := ch.Push("burst", map[string]any{"i": i, "pad": burstPad(i)}); err != nil {
+				return nil, err
+			}
+		}
+		return phx.Ok(nil), nil
 	}
 	return nil, fmt.Errorf("unknown event %s", msg.Event)
+}
+
+// burstPad is the padding of the i-th "burst" event: sizes around every
+// WebSocket length encoding (7-bit, 16-bit, 64-bit) and the write path's
+// copy limit.
+func burstPad(i int) string {
+	sizes := []int{0, 100, 125, 126, 1000, 1024, 1025, 4096, 65535, 65536, 70000}
+	return strings.Repeat(string(rune('a'+i%26)), sizes[i%len(sizes)])
 }
 
 func (r *room) Terminate(ctx context.Context, ch *phx.Channel, reason error) {

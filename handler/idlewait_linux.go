@@ -21,6 +21,13 @@ func (c *wsConn) setIdleWait(br *bufio.Reader) {
 	}
 	c.br, c.raw = br, raw
 	c.ready = func(fd uintptr) bool {
+		// The first call of a wait peeks; a later one follows a wake-up by
+		// the runtime's poller, which reports the socket readable (data, end
+		// of stream or an error): no need to ask the kernel again.
+		c.polls++
+		if c.polls > 1 {
+			return true
+		}
 		// Peek one byte without consuming it: anything but "would block"
 		// (data, end of stream, an error) is for gorilla to read.
 		var b byte

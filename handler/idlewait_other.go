@@ -2,7 +2,14 @@
 
 package handler
 
-import "bufio"
+import (
+	"bufio"
+	"syscall"
+)
 
 // setIdleWait is a no-op off Linux: the reader blocks in gorilla's read.
 func (c *wsConn) setIdleWait(*bufio.Reader) {}
+
+// writeNow is never called off Linux (no idle wait, so no raw socket): every
+// write goes through the pooled writer.
+func writeNow(syscall.RawConn, *batch) error { return errNoRawConn }

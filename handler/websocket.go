@@ -73,6 +73,7 @@ type Handler struct {
 	upgrader  websocket.Upgrader
 	writers   connPool // run wsConn.write
 	readers   connPool // run wsConn.readReady
+	batches   batches
 }
 
 // New returns the http.Handler of a socket mount over the endpoint ep.
@@ -105,14 +106,16 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 		log = ep.Logger()
 	}
 	h := &Handler{opts: opts, log: log, connector: Connector{Endpoint: ep, Connect: opts.Connect}}
+	h.batches = batches{bufs: pool, size: opts.WriteBufferSize}
 	h.writers = connPool{handoff: make(chan *wsConn), do: (*wsConn).write}
 	h.readers = connPool{handoff: make(chan *wsConn), do: (*wsConn).readReady}
 	h.upgrader = websocket.Upgrader{
 		// 0: gorilla reads through the reader handed over at the hijack
 		// (see hijackWriter), which the connection's reader then watches.
-		ReadBufferSize:  0,
-		WriteBufferSize: opts.WriteBufferSize,
-		WriteBufferPool: pool,
+		ReadBufferSize: 0,
+		// The handler writes frames itself (see wswrite.go): gorilla
+		// never needs a write buffer, so lend it none.
+		WriteBufferPool: nopPool{},
 		Subprotocols:    []string{"phoenix"},
 		// The origin is checked before the upgrade, in ServeHTTP.
 		CheckOrigin: func(*http.Request) bool { return true },
@@ -184,9 +187,10 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
+	wmu := new(sync.Mutex)
 	var hw *hijackWriter
 	if _, ok := w.(http.Hijacker); ok {
-		hw = &hijackWriter{ResponseWriter: w, size: h.opts.ReadBufferSize}
+		hw = &hijackWriter{ResponseWriter: w, size: h.opts.ReadBufferSize, mu: wmu}
 		w = hw
 	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
@@ -197,11 +201,18 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// Serve the connection on a goroutine of its own and return, so that
 	// neither the request nor the HTTP server's goroutine (and its grown
 	// stack) stays alive for the connection's life.
-	c := &wsConn{h: h, conn: conn, sess: sess, done: make(chan struct{})}
-	if hw != nil && hw.br != nil {
-		c.setIdleWait(hw.br)
+	c := &wsConn{h: h, conn: conn, nc: conn.NetConn(), wmu: wmu, sess: sess, done: make(chan struct{})}
+	if hw != nil && hw.nc != nil {
+		c.nc = hw.nc
+		if hw.br != nil {
+			c.setIdleWait(hw.br)
+		}
 	}
 	conn.SetReadLimit(h.opts.MaxFrameSize)
+	conn.SetPingHandler(c.queuePong)
+	// A client's close frame ends the read with an error; the session's
+	// close frame answers it.
+	conn.SetCloseHandler(func(int, string) error { return nil })
 	sess.SetNotify(c.wake)
 	if c.raw == nil {
 		go c.run()
@@ -242,11 +253,14 @@ func (c *wsConn) readReady() {
 
 // hijackWriter hands gorilla a buffered reader of the configured size at the
 // hijack and remembers it, so that the connection's reader knows whether
-// bytes are already buffered before it waits on the socket.
+// bytes are already buffered before it waits on the socket; gorilla gets the
+// connection wrapped in a guardedConn.
 type hijackWriter struct {
 	http.ResponseWriter
 	size int           // of the reader to use; -1 keeps the server's
+	mu   *sync.Mutex   // the connection's write lock
 	br   *bufio.Reader // the connection's reader, once hijacked
+	nc   net.Conn      // the hijacked connection itself
 }
 
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -257,15 +271,25 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.size > 0 {
 		brw = bufio.NewReadWriter(bufio.NewReaderSize(conn, w.size), brw.Writer)
 	}
-	w.br = brw.Reader
-	return conn, brw, nil
+	w.br, w.nc = brw.Reader, conn
+	return &guardedConn{Conn: conn, mu: w.mu}, brw, nil
 }
 
+// nopPool is the write buffer pool gorilla is given: it never writes a
+// message, so it never asks.
+type nopPool struct{}
+
+func (nopPool) Get() any { return nil }
+func (nopPool) Put(any)  {}
+
 // wsConn is one WebSocket connection: a reading goroutine for its life and
-// a writing goroutine only while frames wait to be written.
+// a writing goroutine only while frames wait to be written that the socket
+// could not take at once.
 type wsConn struct {
 	h    *Handler
 	conn *websocket.Conn
+	nc   net.Conn    // the connection the handler writes to
+	wmu  *sync.Mutex // held while writing to nc (see guardedConn)
 	sess *phx.Session
 	done chan struct{} // closed when the writer has closed the connection
 
@@ -276,13 +300,17 @@ type wsConn struct {
 	br      *bufio.Reader
 	raw     syscall.RawConn
 	ready   func(fd uintptr) bool
+	polls   int       // calls of ready in the current wait
 	waitErr error     // the waiter's result, for the pooled reader
 	turn    chan bool // pooled reader → waiter: wait again (true) or stop
 
 	mu       sync.Mutex
-	writing  bool // a writer goroutine runs
-	again    bool // woken while writing: look at the queue once more
-	finished bool // the connection is closed: no writer starts again
+	writing  bool     // a writing turn is on (inline or on a pooled writer)
+	again    bool     // woken while writing: look at the queue once more
+	finished bool     // the connection is closed: no writer starts again
+	control  [][]byte // pongs to send
+
+	pending *batch // left by flush for the writer, with wmu held
 }
 
 // run reads until the connection ends, then waits for the writer to send
@@ -306,11 +334,13 @@ func (c *wsConn) end(reason error) {
 }
 
 // wake is the session's notification: frames are queued or it closed.
+// The first frame of an idle connection is written at once by the
+// goroutine that queued it, when the socket takes it (see flush).
 func (c *wsConn) wake() {
 	if ce := c.sess.Err(); ce != nil && ce.Code == phx.ClosePolicyViolation {
 		// A slow consumer's queue is dropped at once; do not let the
 		// writer sit in a blocked write until WriteTimeout either.
-		c.conn.NetConn().SetWriteDeadline(time.Now())
+		c.nc.SetWriteDeadline(time.Now())
 	}
 	c.mu.Lock()
 	switch {
@@ -319,7 +349,13 @@ func (c *wsConn) wake() {
 		c.again = true
 	default:
 		c.writing = true
-		c.h.writers.run(c)
+		c.mu.Unlock()
+		if c.raw != nil {
+			c.flush()
+		} else {
+			c.h.writers.run(c)
+		}
+		return
 	}
 	c.mu.Unlock()
 }
@@ -363,48 +399,6 @@ func (p *connPool) work(c *wsConn) {
 		case <-t.C:
 			return
 		}
-	}
-}
-
-// write sends what the session has queued, then exits; after the session
-// closed it sends the close frame and closes the connection.
-func (c *wsConn) write() {
-	h := c.h
-	for {
-		frames, ce := c.sess.Take()
-		if len(frames) > 0 {
-			c.conn.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout))
-			if ce := c.sess.Err(); ce != nil && ce.Code == phx.ClosePolicyViolation {
-				continue // dropped slow consumer: straight to the close frame
-			}
-			for _, f := range frames {
-				kind := websocket.TextMessage
-				if f.Binary {
-					kind = websocket.BinaryMessage
-				}
-				if err := c.conn.WriteMessage(kind, f.Data); err != nil {
-					c.sess.Close(phx.ErrDisconnected)
-					c.finish()
-					return
-				}
-			}
-			continue
-		}
-		if ce != nil {
-			msg := websocket.FormatCloseMessage(ce.Code, ce.Reason)
-			c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			c.finish()
-			return
-		}
-		c.mu.Lock()
-		if c.again {
-			c.again = false
-			c.mu.Unlock()
-			continue
-		}
-		c.writing = false
-		c.mu.Unlock()
-		return
 	}
 }
 
@@ -455,6 +449,7 @@ func (c *wsConn) waitReadable() error {
 	if c.br.Buffered() > 0 {
 		return nil
 	}
+	c.polls = 0
 	if err := c.raw.Read(c.ready); err != nil {
 		return readError(err)
 	}

@@ -1,0 +1,332 @@
+package handler
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/seance-go/seance/phx"
+)
+
+// Server-to-client frames are written by the handler, not through
+// gorilla's writer: every batch of queued frames goes out in one vectored
+// write, and the goroutine that queues the first frame for an idle
+// connection writes the batch itself when the socket takes it at once (a
+// non-blocking write). Only what the socket cannot take yet, or a write on
+// a connection without a raw socket (TLS), is handed to a pooled writer
+// goroutine, which writes with Options.WriteTimeout.
+//
+// gorilla still reads, and on a protocol error it writes a close frame
+// itself. Those writes go through guardedConn, whose lock the handler's
+// own writes hold too, so that frames never interleave.
+
+// WebSocket opcodes of the frames the server writes.
+const (
+	opText   = 0x1
+	opBinary = 0x2
+	opClose  = 0x8
+	opPong   = 0xA
+)
+
+// copyMax is the largest payload copied next to its header into the write
+// buffer; larger ones are written from where they are.
+const copyMax = 1024
+
+// appendHeader appends the header of an unmasked, final frame.
+func appendHeader(b []byte, op byte, n int) []byte {
+	b = append(b, 0x80|op)
+	switch {
+	case n < 126:
+		return append(b, byte(n))
+	case n <= 0xffff:
+		return append(b, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 127)
+		return binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+}
+
+// guardedConn is the connection as gorilla sees it: its writes (the
+// handshake response, close frames on protocol errors) take the lock the
+// handler's writes hold.
+type guardedConn struct {
+	net.Conn
+	mu *sync.Mutex
+}
+
+func (g *guardedConn) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.Conn.Write(p)
+}
+
+var errNoRawConn = errors.New("handler: connection has no raw socket")
+
+// SyscallConn exposes the socket of connections that have one.
+func (g *guardedConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := g.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errNoRawConn
+	}
+	return sc.SyscallConn()
+}
+
+// batch is frames ready to write: headers and small payloads packed into a
+// buffer lent by the handler's pool, large payloads referenced.
+type batch struct {
+	pooled *[]byte     // lent by Options.WriteBufferPool (or the handler's pool)
+	buf    []byte      // packing buffer: *pooled, or a larger one after it filled up
+	seg    int         // start in buf of the segment being packed
+	all    net.Buffers // every segment, for releasing references
+	rest   net.Buffers // what is still to write
+	iov    []syscall.Iovec
+}
+
+// add appends one frame.
+func (b *batch) add(op byte, payload []byte) {
+	var hdr [10]byte
+	h := appendHeader(hdr[:0], op, len(payload))
+	copyIt := len(payload) <= copyMax
+	need := len(h)
+	if copyIt {
+		need += len(payload)
+	}
+	if len(b.buf)+need > cap(b.buf) {
+		// Full: close the segment and go on in a new buffer (segments
+		// already taken must not move).
+		b.closeSeg()
+		b.buf, b.seg = make([]byte, 0, max(cap(b.buf), need)), 0
+	}
+	b.buf = append(b.buf, h...)
+	if copyIt {
+		b.buf = append(b.buf, payload...)
+		return
+	}
+	b.closeSeg()
+	b.all = append(b.all, payload)
+}
+
+// closeSeg ends the packed segment being built.
+func (b *batch) closeSeg() {
+	if len(b.buf) > b.seg {
+		b.all = append(b.all, b.buf[b.seg:len(b.buf):len(b.buf)])
+		b.seg = len(b.buf)
+	}
+}
+
+// seal finishes the batch before it is written.
+func (b *batch) seal() {
+	b.closeSeg()
+	b.rest = b.all
+}
+
+// consume drops the first n written bytes of rest.
+func (b *batch) consume(n int) {
+	for n > 0 && len(b.rest) > 0 {
+		if n < len(b.rest[0]) {
+			b.rest[0] = b.rest[0][n:]
+			return
+		}
+		n -= len(b.rest[0])
+		b.rest = b.rest[1:]
+	}
+}
+
+func (b *batch) done() bool { return len(b.rest) == 0 }
+
+// batches recycles batch structs; the byte buffers come from the
+// configured pool.
+type batches struct {
+	structs sync.Pool
+	bufs    BufferPool
+	size    int
+}
+
+func (p *batches) get() *batch {
+	b, _ := p.structs.Get().(*batch)
+	if b == nil {
+		b = &batch{}
+	}
+	buf, ok := p.bufs.Get().(*[]byte)
+	if !ok || buf == nil || cap(*buf) < p.size {
+		nb := make([]byte, 0, p.size)
+		buf = &nb
+	}
+	b.pooled, b.buf, b.seg = buf, (*buf)[:0], 0
+	return b
+}
+
+func (p *batches) put(b *batch) {
+	p.bufs.Put(b.pooled)
+	clear(b.all)
+	b.all, b.rest, b.pooled, b.buf = b.all[:0], nil, nil, nil
+	if cap(b.all) > 64 {
+		b.all = nil // a burst's long list is left to the collector
+	}
+	clear(b.iov)
+	p.structs.Put(b)
+}
+
+// collect builds a batch of the queued control frames and session frames;
+// nil when there are none. ce is the session's close error once it closed
+// and its queue is flushed.
+func (c *wsConn) collect() (*batch, *phx.CloseError) {
+	frames, ce := c.sess.Take()
+	c.mu.Lock()
+	control := c.control
+	c.control = nil
+	c.mu.Unlock()
+	if len(frames) == 0 && len(control) == 0 {
+		return nil, ce
+	}
+	if se := c.sess.Err(); se != nil && se.Code == phx.ClosePolicyViolation {
+		// A dropped slow consumer: straight to the close frame.
+		return nil, nil
+	}
+	b := c.h.batches.get()
+	for _, p := range control {
+		b.add(opPong, p)
+	}
+	for _, f := range frames {
+		op := byte(opText)
+		if f.Binary {
+			op = opBinary
+		}
+		b.add(op, f.Data)
+	}
+	b.seal()
+	return b, nil
+}
+
+// flush is the inline path of wake, on the goroutine that queued the
+// first frame (a channel callback, a broadcast): it writes what the socket
+// takes without blocking and hands anything else to a pooled writer.
+func (c *wsConn) flush() {
+	for {
+		b, ce := c.collect()
+		if b == nil {
+			if ce != nil || c.sess.Err() != nil {
+				c.h.writers.run(c) // the close frame may block: not here
+				return
+			}
+			if c.stopWriting() {
+				return
+			}
+			continue
+		}
+		c.wmu.Lock()
+		err := writeNow(c.raw, b)
+		if err != nil {
+			c.wmu.Unlock()
+			c.h.batches.put(b)
+			c.sess.Close(phx.ErrDisconnected)
+			c.finish()
+			return
+		}
+		if !b.done() {
+			// The socket is full: the writer finishes the batch, still
+			// holding the write lock so that nothing interleaves.
+			c.pending = b
+			c.h.writers.run(c)
+			return
+		}
+		c.wmu.Unlock()
+		c.h.batches.put(b)
+	}
+}
+
+// write is the pooled writer: it finishes a batch flush left, writes what
+// the session has queued, then exits; after the session closed it sends
+// the close frame and closes the connection.
+func (c *wsConn) write() {
+	if b := c.pending; b != nil {
+		c.pending = nil
+		err := c.writeBlocking(b) // holds wmu since flush
+		c.wmu.Unlock()
+		c.h.batches.put(b)
+		if err != nil {
+			c.sess.Close(phx.ErrDisconnected)
+			c.finish()
+			return
+		}
+	}
+	for {
+		b, ce := c.collect()
+		if b != nil {
+			c.wmu.Lock()
+			err := c.writeBlocking(b)
+			c.wmu.Unlock()
+			c.h.batches.put(b)
+			if err != nil {
+				c.sess.Close(phx.ErrDisconnected)
+				c.finish()
+				return
+			}
+			continue
+		}
+		if ce == nil {
+			ce = c.sess.Err()
+		}
+		if ce != nil {
+			c.writeClose(ce)
+			c.finish()
+			return
+		}
+		if c.stopWriting() {
+			return
+		}
+	}
+}
+
+// stopWriting ends a writing turn unless wake was called during it; it
+// reports whether the turn ended.
+func (c *wsConn) stopWriting() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.again {
+		c.again = false
+		return false
+	}
+	c.writing = false
+	return true
+}
+
+// writeBlocking writes the rest of b within Options.WriteTimeout.
+func (c *wsConn) writeBlocking(b *batch) error {
+	c.nc.SetWriteDeadline(time.Now().Add(c.h.opts.WriteTimeout))
+	_, err := b.rest.WriteTo(c.nc)
+	return err
+}
+
+// writeClose sends the close frame, waiting at most a second.
+func (c *wsConn) writeClose(ce *phx.CloseError) {
+	payload := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(ce.Reason)), uint16(ce.Code))
+	payload = append(payload, ce.Reason...)
+	if len(payload) > 125 {
+		payload = payload[:125] // control frames carry at most 125 bytes
+	}
+	frame := append(appendHeader(make([]byte, 0, 2+len(payload)), opClose, len(payload)), payload...)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	c.nc.Write(frame)
+}
+
+// queuePong answers a client's ping through the handler's writes.
+func (c *wsConn) queuePong(data string) error {
+	c.mu.Lock()
+	if c.finished || len(c.control) >= maxControl {
+		c.mu.Unlock()
+		return nil // a client flooding pings gets some of the pongs
+	}
+	c.control = append(c.control, []byte(data))
+	c.mu.Unlock()
+	c.wake()
+	return nil
+}
+
+// maxControl bounds the pongs waiting to be written.
+const maxControl = 16
