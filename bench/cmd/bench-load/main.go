@@ -49,6 +49,7 @@ func main() {
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up (rt)")
 	topic := fs.String("topic", "", "topic (default per mode)")
 	event := fs.String("event", "", "event pushed (rt; default lvs_evt:increment)")
+	client := fs.String("client", "gorilla", "rt client: gorilla (goroutine per connection) or poll (one epoll loop)")
 	src := fs.String("src", "", "first source address, e.g. 127.0.1.1 (idle)")
 	srcn := fs.Int("srcn", 1, "number of source addresses (idle)")
 	conc := fs.Int("conc", 0, "connections set up at once (idle, hold)")
@@ -61,7 +62,7 @@ func main() {
 	switch mode {
 	case "rt":
 		child.Emit(load.RoundTrip(ctx, load.RoundTripConfig{Addr: *addr, Kind: *kind, Conns: *conns,
-			Warmup: *warmup, Dur: *dur, Topic: *topic, Event: *event}))
+			Warmup: *warmup, Dur: *dur, Topic: *topic, Event: *event, Client: *client}))
 	case "fanout":
 		child.Emit(load.Fanout(ctx, load.FanoutConfig{Addr: *addr, Kind: *kind, Conns: *conns,
 			Rounds: *rounds, Warmup: *warmRounds, Topic: *topic}))

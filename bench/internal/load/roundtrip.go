@@ -23,6 +23,7 @@ type RoundTripConfig struct {
 	Dur    time.Duration // measured
 	Topic  string        // LiveState topic (default counter:rt)
 	Event  string        // event pushed (default lvs_evt:increment)
+	Client string        // "gorilla" (a goroutine per connection, default) or "poll" (one epoll loop)
 }
 
 // RoundTripResult is the outcome of a round-trip run.
@@ -156,6 +157,16 @@ func RoundTrip(ctx context.Context, cfg RoundTripConfig) RoundTripResult {
 	start := time.Now()
 	measureFrom := start.Add(cfg.Warmup)
 	end := measureFrom.Add(cfg.Dur)
+	if cfg.Client == "poll" {
+		all, errs := pollLoops(ctx, conns, cfg, measureFrom, end)
+		res.Errors.Merge(errs)
+		res.Ops = len(all)
+		res.Seconds = cfg.Dur.Seconds()
+		res.OpsPerSec = float64(res.Ops) / res.Seconds
+		res.Hist = HistOf(all)
+		res.Latency = Summarize(all)
+		return res
+	}
 	lats := make([][]time.Duration, len(conns))
 	errs := make([]Errors, len(conns))
 	for i, c := range conns {
