@@ -335,8 +335,10 @@ func (c *wsConn) end(reason error) {
 
 // wake is the session's notification: frames are queued or it closed.
 // The first frame of an idle connection is written at once by the
-// goroutine that queued it, when the socket takes it (see flush).
-func (c *wsConn) wake() {
+// goroutine that queued it, when the socket takes it (see flush), unless
+// that goroutine is delivering a broadcast to many connections: pooled
+// writers then share the writes out over the cores.
+func (c *wsConn) wake(broadcast bool) {
 	if ce := c.sess.Err(); ce != nil && ce.Code == phx.ClosePolicyViolation {
 		// A slow consumer's queue is dropped at once; do not let the
 		// writer sit in a blocked write until WriteTimeout either.
@@ -350,7 +352,7 @@ func (c *wsConn) wake() {
 	default:
 		c.writing = true
 		c.mu.Unlock()
-		if c.raw != nil {
+		if c.raw != nil && !broadcast {
 			c.flush()
 		} else {
 			c.h.writers.run(c)

@@ -324,7 +324,7 @@ func (c *wsConn) queuePong(data string) error {
 	}
 	c.control = append(c.control, []byte(data))
 	c.mu.Unlock()
-	c.wake()
+	c.wake(false)
 	return nil
 }
 

@@ -243,7 +243,7 @@ func (c *Channel) pushFrame(b *broadcast) error {
 		return nil
 	}
 	c.mu.Unlock()
-	return c.sess.enqueue(f)
+	return c.sess.enqueue(f, true)
 }
 
 // deliver hands a published message to this channel.
@@ -305,7 +305,7 @@ func (c *Channel) start() {
 		c.early = nil
 		c.mu.Unlock()
 		for _, f := range early {
-			c.sess.enqueue(f)
+			c.sess.enqueue(f, true)
 		}
 		c.mu.Lock()
 	}

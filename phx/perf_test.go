@@ -19,7 +19,7 @@ func TestTakeAndNotify(t *testing.T) {
 	}
 	t.Cleanup(sess.Detach)
 	woken := make(chan struct{}, 16)
-	sess.SetNotify(func() { woken <- struct{}{} })
+	sess.SetNotify(func(bool) { woken <- struct{}{} })
 	if len(woken) != 0 {
 		t.Fatal("notified with nothing queued")
 	}
@@ -76,7 +76,7 @@ func TestSetNotifyWhenReady(t *testing.T) {
 	t.Cleanup(sess.Detach)
 	sess.Close(phx.ErrShutdown)
 	n := 0
-	sess.SetNotify(func() { n++ })
+	sess.SetNotify(func(bool) { n++ })
 	if n != 1 {
 		t.Fatalf("SetNotify on a closed session called f %d times, want 1", n)
 	}

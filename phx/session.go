@@ -50,7 +50,7 @@ type Session struct {
 	spare    []Frame // the batch last returned by Take, reused as the next queue
 	qbytes   int
 	notify   chan struct{} // created by the first Next that waits
-	wake     func()        // set by SetNotify
+	wake     func(bool)    // set by SetNotify
 	oclosed  bool
 	closeErr *CloseError
 
@@ -266,12 +266,13 @@ func (s *Session) send(out *Outgoing) error {
 	if err != nil {
 		return err
 	}
-	return s.enqueue(f)
+	return s.enqueue(f, false)
 }
 
 // enqueue adds a frame to the outbound queue, closing the session when the
-// queue would pass its limits.
-func (s *Session) enqueue(f Frame) error {
+// queue would pass its limits. broadcast tells the transport's notification
+// that the caller is delivering one frame to many sessions.
+func (s *Session) enqueue(f Frame, broadcast bool) error {
 	s.omu.Lock()
 	if s.oclosed {
 		s.omu.Unlock()
@@ -298,7 +299,7 @@ func (s *Session) enqueue(f Frame) error {
 		}
 	}
 	if first && wake != nil {
-		wake()
+		wake(broadcast)
 	}
 	return nil
 }
@@ -311,17 +312,20 @@ const maxSpare = 64
 // queued the frame or closed the session, without holding its locks) when
 // its outbound queue goes from empty to non-empty and when the session
 // closes. Push-style transports use it with [Session.Take] to run a writer
-// only while there is something to write. If frames are already queued or
-// the session is closed, f is called before SetNotify returns. f must not
-// block; call SetNotify at most once, before the session's first frame is
-// expected to be written.
-func (s *Session) SetNotify(f func()) {
+// only while there is something to write. broadcast is true when the
+// caller is delivering one frame to many sessions (a broadcast, a
+// [Prepared] push): it should be held up as little as possible, whereas
+// any other caller may write the frame itself if that cannot block. If
+// frames are already queued or the session is closed, f is called before
+// SetNotify returns. f must not block for long; call SetNotify at most
+// once, before the session's first frame is expected to be written.
+func (s *Session) SetNotify(f func(broadcast bool)) {
 	s.omu.Lock()
 	s.wake = f
 	ready := len(s.frames) > 0 || s.oclosed
 	s.omu.Unlock()
 	if ready {
-		f()
+		f(false)
 	}
 }
 
@@ -435,7 +439,7 @@ func (s *Session) Close(reason error) {
 		}
 	}
 	if wake != nil {
-		wake()
+		wake(false)
 	}
 	s.cancel()
 }
