@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,6 +62,9 @@ func main() {
 
 	switch mode {
 	case "rt":
+		if *client == "poll" {
+			runtime.GOMAXPROCS(1) // one event loop: a second P would only spin
+		}
 		child.Emit(load.RoundTrip(ctx, load.RoundTripConfig{Addr: *addr, Kind: *kind, Conns: *conns,
 			Warmup: *warmup, Dur: *dur, Topic: *topic, Event: *event, Client: *client}))
 	case "fanout":

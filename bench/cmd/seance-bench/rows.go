@@ -135,41 +135,56 @@ func (r *runner) roundTrip(ctx context.Context) error {
 	// Each point alternates the two systems in passes, pooled: drift of
 	// the machine (other tenants, thermal, GC of the load) falls on both.
 	passes := 2
-	for _, n := range r.plan.rtConns {
+	point := func(n int, client string) (report.RoundTripPoint, error) {
 		pt := report.RoundTripPoint{Conns: n}
 		args := func(addr, kind string) []string {
-			return []string{"rt", "-addr", addr, "-kind", kind, "-conns", strconv.Itoa(n),
+			return []string{"rt", "-client", client, "-addr", addr, "-kind", kind, "-conns", strconv.Itoa(n),
 				"-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.rtDur / time.Duration(passes))}
 		}
 		var ours, echo []load.RoundTripResult
 		for pass := range passes {
 			var o, e load.RoundTripResult
-			if err := r.runLoad(ctx, fmt.Sprintf("rt-ours-%d-%d", n, pass+1), timeout, &o, args(r.srvAddr, "ours")...); err != nil {
-				return err
+			if err := r.runLoad(ctx, fmt.Sprintf("rt-%s-ours-%d-%d", client, n, pass+1), timeout, &o, args(r.srvAddr, "ours")...); err != nil {
+				return pt, err
 			}
-			if err := r.runLoad(ctx, fmt.Sprintf("rt-echo-%d-%d", n, pass+1), timeout, &e, args(r.baseAddr, "echo")...); err != nil {
-				return err
+			if err := r.runLoad(ctx, fmt.Sprintf("rt-%s-echo-%d-%d", client, n, pass+1), timeout, &e, args(r.baseAddr, "echo")...); err != nil {
+				return pt, err
 			}
 			ours, echo = append(ours, o), append(echo, e)
 		}
 		pt.Ours, pt.Echo = load.MergeRoundTrips(ours...), load.MergeRoundTrips(echo...)
 		if err := errorsOf("ours", pt.Ours.Errors); err != nil {
-			return err
+			return pt, err
 		}
 		if err := errorsOf("echo", pt.Echo.Errors); err != nil {
-			return err
+			return pt, err
 		}
 		if pt.Echo.OpsPerSec > 0 {
 			pt.Ratio = pt.Ours.OpsPerSec / pt.Echo.OpsPerSec
+		}
+		r.logf("   %3d conns, %-7s client: ours %8.0f/s p50 %6.0fµs p99 %6.0fµs | echo %8.0f/s p50 %6.0fµs p99 %6.0fµs | ratio %.2f",
+			n, client, pt.Ours.OpsPerSec, pt.Ours.Latency.P50, pt.Ours.Latency.P99,
+			pt.Echo.OpsPerSec, pt.Echo.Latency.P50, pt.Echo.Latency.P99, pt.Ratio)
+		return pt, nil
+	}
+	row.Client = "poll"
+	for _, n := range r.plan.rtConns {
+		pt, err := point(n, row.Client)
+		if err != nil {
+			return err
 		}
 		row.Points = append(row.Points, pt)
 		if n == 32 || row.Headline.Conns == 0 {
 			row.Headline = pt
 		}
-		r.logf("   %3d conns: ours %8.0f/s p50 %6.0fµs p99 %6.0fµs | echo %8.0f/s p50 %6.0fµs p99 %6.0fµs | ratio %.2f",
-			n, pt.Ours.OpsPerSec, pt.Ours.Latency.P50, pt.Ours.Latency.P99,
-			pt.Echo.OpsPerSec, pt.Echo.Latency.P50, pt.Echo.Latency.P99, pt.Ratio)
 	}
+	// The same measure with a goroutine-per-connection gorilla client, as
+	// a cross-check of the client's own share of the latency.
+	cc, err := point(row.Headline.Conns, "gorilla")
+	if err != nil {
+		return err
+	}
+	row.CrossCheck = &cc
 	if r.cfg.profiles {
 		// A separate run, so that profiling does not touch the figures.
 		secs := int(r.plan.rtDur.Seconds())

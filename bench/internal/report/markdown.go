@@ -155,11 +155,27 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 	if rt := res.RoundTrip; rt != nil {
 		w("### 1. Event→patch round trips\n\nEach connection pushes `lvs_evt:increment` to a counter LiveState channel and waits for its\n")
 		w("`state:patch` before the next push (closed loop); the baseline is a gorilla echo server answering the same\n")
-		w("frame on the reading goroutine, driven by the same client code. Latency is per round trip, after a warm-up.\n\n")
-		w("| connections | Seance /s | p50 | p99 | echo /s | p50 | p99 | ratio |\n|---|---|---|---|---|---|---|---|\n")
-		for _, p := range rt.Points {
-			w("| %d | %.0f | %s | %s | %.0f | %s | %s | %.2f× |\n", p.Conns, p.Ours.OpsPerSec, ms(p.Ours.Latency.P50), ms(p.Ours.Latency.P99),
+		w("frame on the reading goroutine, driven by the same client code. Latency is per round trip, after a warm-up.\n")
+		if rt.Client == "poll" {
+			w("The client is one epoll event loop in the load process (`bench-load rt -client poll`, GOMAXPROCS 1): it answers\n")
+			w("connections in the order the kernel reports them ready, so it adds little scheduling tail of its own.\n")
+		}
+		w("\n| connections | client | Seance /s | p50 | p99 | echo /s | p50 | p99 | ratio |\n|---|---|---|---|---|---|---|---|---|\n")
+		row := func(p RoundTripPoint, client string) {
+			w("| %d | %s | %.0f | %s | %s | %.0f | %s | %s | %.2f× |\n", p.Conns, client, p.Ours.OpsPerSec, ms(p.Ours.Latency.P50), ms(p.Ours.Latency.P99),
 				p.Echo.OpsPerSec, ms(p.Echo.Latency.P50), ms(p.Echo.Latency.P99), p.Ratio)
+		}
+		client := rt.Client
+		if client == "" {
+			client = "gorilla"
+		}
+		for _, p := range rt.Points {
+			row(p, client)
+		}
+		if cc := rt.CrossCheck; cc != nil {
+			row(*cc, "gorilla")
+			w("\nThe last line is the same measure with a goroutine-per-connection gorilla client, whose own scheduling on\n")
+			w("the two shared cores widens the tail of both systems.\n")
 		}
 		w("\n")
 	}

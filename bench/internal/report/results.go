@@ -37,9 +37,14 @@ type Results struct {
 
 // RoundTripRow is row 1: event→patch round trips against a raw echo.
 type RoundTripRow struct {
+	// Client is the load client of Points: "poll" (one epoll event loop)
+	// or "gorilla" (a goroutine per connection); older results: "".
+	Client string           `json:"client,omitempty"`
 	Points []RoundTripPoint `json:"points"`
 	// Headline is the point at 32 connections.
 	Headline RoundTripPoint `json:"headline"`
+	// CrossCheck is the headline measured with the gorilla client.
+	CrossCheck *RoundTripPoint `json:"cross_check,omitempty"`
 }
 
 // RoundTripPoint is one connection count.
