@@ -44,6 +44,7 @@ type config struct {
 	profiles bool
 	binDir   string
 	render   bool
+	procs    int // GOMAXPROCS of the server and baseline processes (0: Go's default)
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.md, "md", "", "markdown report (default ../BENCHMARKS.md, -quick: results/quick.md)")
 	fs.BoolVar(&cfg.profiles, "profiles", false, "also save CPU and heap profiles of the server under results/profiles")
 	fs.StringVar(&cfg.binDir, "bin", "", "directory of prebuilt bench-server, bench-baseline, bench-load, bench-inproc")
+	fs.IntVar(&cfg.procs, "server-procs", 0, "GOMAXPROCS of the server and baseline processes (0: Go's default, every core)")
 	fs.BoolVar(&cfg.render, "render", false, "measure nothing: redraw the charts and the markdown from the results JSON (-out)")
 	if err := fs.Parse(args); err != nil {
 		return err

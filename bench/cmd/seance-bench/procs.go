@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -28,7 +29,15 @@ type proc struct {
 }
 
 func (r *runner) start(name, bin string, args ...string) (*proc, error) {
+	return r.startEnv(name, bin, nil, args...)
+}
+
+// startEnv is start with variables added to the environment.
+func (r *runner) startEnv(name, bin string, env []string, args ...string) (*proc, error) {
 	cmd := exec.Command(filepath.Join(r.binDir, bin), args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	logf, err := os.Create(filepath.Join(r.logDir, name+".log"))
 	if err != nil {
@@ -105,7 +114,11 @@ func (p *proc) stop() {
 
 // startServer starts a server child and waits for its ready line.
 func (r *runner) startServer(ctx context.Context, name, bin string, args ...string) (*proc, child.Ready, error) {
-	p, err := r.start(name, bin, args...)
+	var env []string
+	if r.cfg.procs > 0 {
+		env = []string{"GOMAXPROCS=" + strconv.Itoa(r.cfg.procs)}
+	}
+	p, err := r.startEnv(name, bin, env, args...)
 	if err != nil {
 		return nil, child.Ready{}, err
 	}

@@ -67,6 +67,7 @@ func (r *runner) runAll(ctx context.Context) error {
 		r.res.Mode = "quick"
 	}
 	r.res.Machine = sysinfo.ReadMachine()
+	r.res.ServerProcs = r.cfg.procs
 	r.res.LoadAvg = []string{sysinfo.LoadAvg()}
 	r.res.Commit = commit(r.mod)
 	var err error

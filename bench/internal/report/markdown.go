@@ -60,6 +60,9 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 	w("Targets and Phoenix figures are those of issue 7 (Phoenix 1.8 + live_state measured on this kind of machine).\n\n")
 	w("Run: %s mode, %s, %.0f s, commit `%s`. Raw figures: [`%s`](%s).\n\n", res.Mode,
 		res.Started.Format("2006-01-02 15:04 UTC"), res.Seconds, res.Commit, resultsPath, resultsPath)
+	if res.ServerProcs > 0 {
+		w("The server and baseline processes ran with GOMAXPROCS=%d (`-server-procs`).\n\n", res.ServerProcs)
+	}
 
 	w("| # | measure | target | Phoenix 1.8 | Seance | baseline (same run) | ratio | |\n|---|---|---|---|---|---|---|---|\n")
 	if rt := res.RoundTrip; rt != nil && rt.Headline.Conns > 0 {
@@ -214,7 +217,9 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 		w("### 3. Broadcast fan-out\n\nThe load process joins %s sockets to a plain channel, then %d times: POSTs `/bench/broadcast` (the server\n", num(f.Ours.Conns), f.Ours.Rounds)
 		w("calls `Registry.Broadcast`; the baseline encodes the same frame once and writes it to each gorilla connection in\n")
 		w("turn) and measures until every socket received it. The trigger's HTTP request is inside both figures; the two\n")
-		w("systems alternate in two passes, pooled. The baseline's own figure is what one write per subscriber costs here.\n\n")
+		w("systems alternate in two passes, pooled. The baseline's own figure is what one write per subscriber costs here;\n")
+		w("the kernel's floor under both — 120 bytes written to each of 2,000 loopback sockets, nobody reading, no WebSocket —\n")
+		w("is `go test -run '^$' -bench LoopbackFloor ./micro` (one writer, and the writes split over the cores).\n\n")
 		w("| system | all received p50 | p90 | p99 | max | first received p50 | trigger HTTP p50 | lost |\n|---|---|---|---|---|---|---|---|\n")
 		for _, x := range []struct {
 			name string

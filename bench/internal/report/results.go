@@ -20,6 +20,9 @@ type Results struct {
 	NoFile   uint64          `json:"nofile_limit"` // RLIMIT_NOFILE in force in the children
 	Command  string          `json:"command"`
 	LongPoll string          `json:"longpoll_wiring"`
+	// ServerProcs is the GOMAXPROCS given to the server and baseline
+	// processes; 0 is Go's default (every core).
+	ServerProcs int `json:"server_procs,omitempty"`
 	// LoadAvg is /proc/loadavg at the start and the end: other work on the
 	// machine during the run shows here.
 	LoadAvg []string `json:"loadavg"`
