@@ -17,12 +17,24 @@
 // # Memory per connection
 //
 // An idle WebSocket connection holds one goroutine and a small read buffer
-// ([Options.ReadBufferSize]). Write buffers come from a pool and are held
-// only while a message is written; the goroutine that writes runs only while
-// frames are queued (see phx.Session.SetNotify). On Linux the connection's
-// own goroutine only waits for the socket to become readable, with a
-// minimal stack, and messages are read and handled on pooled goroutines;
-// over TLS, and on other systems, it reads the messages itself.
+// ([Options.ReadBufferSize]). On Linux the connection's own goroutine only
+// waits for the socket to become readable, with a minimal stack, and
+// messages are read and handled on pooled goroutines; over TLS, and on
+// other systems, it reads the messages itself.
+//
+// # Writing
+//
+// The handler frames outbound messages itself (gorilla/websocket reads and
+// upgrades): all frames queued for a connection go out in one vectored
+// write, headers and small payloads packed into a buffer lent by the pool
+// ([Options.WriteBufferSize], [Options.WriteBufferPool]) for that write
+// only. The goroutine that queues a frame for an idle connection — a
+// channel callback, a heartbeat reply — writes it itself when the socket
+// takes it without blocking (Linux, plain TCP), saving a goroutine
+// hand-off per event; what the socket cannot take yet, broadcasts to many
+// connections and writes over TLS go to pooled writer goroutines, bounded by
+// [Options.WriteTimeout] (see phx.Session.SetNotify). Client pings are
+// answered with pongs through the same path.
 //
 // # Close codes
 //

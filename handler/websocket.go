@@ -37,12 +37,15 @@ type Options struct {
 	// than it are still read whole). A negative value keeps the HTTP
 	// server's 4 KiB buffer.
 	ReadBufferSize int
-	// WriteBufferSize is the size of the write buffers (default 4 KiB).
-	// Unless WriteBufferPool is set, they come from a pool shared by the
-	// handler's connections and are held only while a message is written.
+	// WriteBufferSize is the size of the write buffers (default 4 KiB),
+	// into which the headers and small payloads of a batch of frames are
+	// packed for one write. Unless WriteBufferPool is set, they come from a
+	// pool shared by the handler's connections and are held only during
+	// that write.
 	WriteBufferSize int
-	// WriteBufferPool, when set, lends the write buffers instead of the
-	// handler's own pool.
+	// WriteBufferPool, when set, lends the write buffers (as *[]byte)
+	// instead of the handler's own pool; values of other types it returns
+	// are ignored.
 	WriteBufferPool BufferPool
 	// LongPoll, when set, serves <mount>/longpoll.
 	LongPoll http.Handler
@@ -51,7 +54,7 @@ type Options struct {
 }
 
 // BufferPool lends write buffers to connections while they write (a
-// *sync.Pool fits; so does gorilla/websocket's BufferPool).
+// *sync.Pool fits). The handler puts and gets *[]byte values.
 type BufferPool interface {
 	Get() any
 	Put(any)
