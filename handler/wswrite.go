@@ -244,25 +244,14 @@ func (c *wsConn) flush() {
 func (c *wsConn) write() {
 	if b := c.pending; b != nil {
 		c.pending = nil
-		err := c.writeBlocking(b) // holds wmu since flush
-		c.wmu.Unlock()
-		c.h.batches.put(b)
-		if err != nil {
-			c.sess.Close(phx.ErrDisconnected)
-			c.finish()
+		if !c.writeBatch(b, true) { // flush left wmu held
 			return
 		}
 	}
 	for {
 		b, ce := c.collect()
 		if b != nil {
-			c.wmu.Lock()
-			err := c.writeBlocking(b)
-			c.wmu.Unlock()
-			c.h.batches.put(b)
-			if err != nil {
-				c.sess.Close(phx.ErrDisconnected)
-				c.finish()
+			if !c.writeBatch(b, false) {
 				return
 			}
 			continue
@@ -291,6 +280,24 @@ func (c *wsConn) stopWriting() bool {
 		return false
 	}
 	c.writing = false
+	return true
+}
+
+// writeBatch writes the rest of b, taking the write lock unless held, and
+// releases b. After a failed write it ends the connection and reports
+// false.
+func (c *wsConn) writeBatch(b *batch, held bool) bool {
+	if !held {
+		c.wmu.Lock()
+	}
+	err := c.writeBlocking(b)
+	c.wmu.Unlock()
+	c.h.batches.put(b)
+	if err != nil {
+		c.sess.Close(phx.ErrDisconnected)
+		c.finish()
+		return false
+	}
 	return true
 }
 

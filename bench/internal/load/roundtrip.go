@@ -160,11 +160,7 @@ func RoundTrip(ctx context.Context, cfg RoundTripConfig) RoundTripResult {
 	if cfg.Client == "poll" {
 		all, errs := pollLoops(ctx, conns, cfg, measureFrom, end)
 		res.Errors.Merge(errs)
-		res.Ops = len(all)
-		res.Seconds = cfg.Dur.Seconds()
-		res.OpsPerSec = float64(res.Ops) / res.Seconds
-		res.Hist = HistOf(all)
-		res.Latency = Summarize(all)
+		res.setLatencies(all, cfg.Dur)
 		return res
 	}
 	lats := make([][]time.Duration, len(conns))
@@ -182,12 +178,17 @@ func RoundTrip(ctx context.Context, cfg RoundTripConfig) RoundTripResult {
 		all = append(all, lats[i]...)
 		res.Errors.Merge(errs[i])
 	}
+	res.setLatencies(all, cfg.Dur)
+	return res
+}
+
+// setLatencies fills in the figures of a run of d from its round trips.
+func (res *RoundTripResult) setLatencies(all []time.Duration, d time.Duration) {
 	res.Ops = len(all)
-	res.Seconds = cfg.Dur.Seconds()
+	res.Seconds = d.Seconds()
 	res.OpsPerSec = float64(res.Ops) / res.Seconds
 	res.Hist = HistOf(all)
 	res.Latency = Summarize(all)
-	return res
 }
 
 func loop(ctx context.Context, c *websocket.Conn, cfg RoundTripConfig, from, end time.Time) ([]time.Duration, Errors) {

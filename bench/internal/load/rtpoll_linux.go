@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/seance-go/seance/bench/internal/proto"
+	"github.com/seance-go/seance/bench/internal/rawws"
 )
 
 // pollConn is one connection of the event-loop client.
@@ -59,7 +60,7 @@ func pollLoops(ctx context.Context, conns []*websocket.Conn, cfg RoundTripConfig
 	send := func(pc *pollConn) error {
 		pc.ref++
 		payload := proto.Frame("1", strconv.Itoa(pc.ref), cfg.Topic, cfg.Event, nil)
-		pc.out = appendMasked(pc.out[:0], payload)
+		pc.out = rawws.AppendText(pc.out[:0], payload, [4]byte{0x5e, 0xa1, 0xc3, 0x07})
 		pc.start = time.Now()
 		for len(pc.out) > 0 {
 			n, err := syscall.Write(pc.fd, pc.out)
@@ -143,29 +144,6 @@ func pollLoops(ctx context.Context, conns []*websocket.Conn, cfg RoundTripConfig
 		}
 	}
 	return lats, errs
-}
-
-// appendMasked appends payload as a masked client text frame.
-func appendMasked(b, payload []byte) []byte {
-	b = append(b, 0x81)
-	n := len(payload)
-	switch {
-	case n < 126:
-		b = append(b, 0x80|byte(n))
-	case n <= 0xffff:
-		b = append(b, 0x80|126, byte(n>>8), byte(n))
-	default:
-		b = append(b, 0x80|127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	key := [4]byte{0x5e, 0xa1, 0xc3, 0x07}
-	b = append(b, key[:]...)
-	start := len(b)
-	b = append(b, payload...)
-	for i := range payload {
-		b[start+i] ^= key[i&3]
-	}
-	return b
 }
 
 // cutFrame splits the first whole unmasked server frame off b.

@@ -61,30 +61,34 @@ func Dial(ctx context.Context, local net.Addr, addr, path string, br *bufio.Read
 	return conn, nil
 }
 
-// WriteText writes one masked text frame.
+// WriteText writes one masked text frame with a random masking key.
 func WriteText(w io.Writer, payload []byte) error {
-	hdr := make([]byte, 0, 14+len(payload))
-	hdr = append(hdr, 0x81)
+	var key [4]byte
+	rand.Read(key[:])
+	_, err := w.Write(AppendText(make([]byte, 0, 14+len(payload)), payload, key))
+	return err
+}
+
+// AppendText appends payload as a text frame masked with key.
+func AppendText(b, payload []byte, key [4]byte) []byte {
+	b = append(b, 0x81)
 	n := len(payload)
 	switch {
 	case n < 126:
-		hdr = append(hdr, 0x80|byte(n))
+		b = append(b, 0x80|byte(n))
 	case n <= 0xffff:
-		hdr = append(hdr, 0x80|126, byte(n>>8), byte(n))
+		b = append(b, 0x80|126, byte(n>>8), byte(n))
 	default:
-		hdr = append(hdr, 0x80|127)
-		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
+		b = append(b, 0x80|127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
-	var key [4]byte
-	rand.Read(key[:])
-	hdr = append(hdr, key[:]...)
-	start := len(hdr)
-	hdr = append(hdr, payload...)
+	b = append(b, key[:]...)
+	start := len(b)
+	b = append(b, payload...)
 	for i := range payload {
-		hdr[start+i] ^= key[i&3]
+		b[start+i] ^= key[i&3]
 	}
-	_, err := w.Write(hdr)
-	return err
+	return b
 }
 
 // ErrClosed is returned by ReadFrame for a close frame.
