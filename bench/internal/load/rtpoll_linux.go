@@ -21,7 +21,8 @@ type pollConn struct {
 	fd    int
 	ref   int
 	start time.Time
-	in    []byte // bytes read, not yet a whole frame
+	in    []byte // bytes read, not yet a whole frame (a window of inBuf)
+	inBuf []byte
 	out   []byte
 }
 
@@ -138,9 +139,10 @@ func pollLoops(ctx context.Context, conns []*websocket.Conn, cfg RoundTripConfig
 					outstanding++
 				}
 			}
-			if len(pc.in) == 0 {
-				pc.in = pc.in[:0:0]
-			}
+			// Keep what is left of a partial frame at the start of the
+			// connection's own buffer, so reading allocates nothing.
+			pc.inBuf = append(pc.inBuf[:0], pc.in...)
+			pc.in = pc.inBuf
 		}
 	}
 	return lats, errs
