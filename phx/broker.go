@@ -319,7 +319,7 @@ func (b *broker) stats() PubSubStats {
 	b.mu.Lock()
 	pending := 0
 	for _, st := range b.topics {
-		if st.want && !st.have {
+		if st.want && (!st.have || st.queued) {
 			pending++
 		}
 	}
