@@ -101,13 +101,13 @@ func TestSharedConn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	check("Subscribe x, y, x", 4)
-	for _, topic := range []string{"x", "y"} {
+	check("Subscribe x, y, x", 4) // idempotent
+	for _, topic := range []string{"x", "x"} {
 		if err := ps.Unsubscribe(ctx, topic); err != nil {
 			t.Fatal(err)
 		}
 	}
-	check("Unsubscribe x, y", 3)
+	check("Unsubscribe x, x", 3)
 	if st := ps.Stats(); st.Topics != 1 || !st.Connected {
 		t.Errorf("stats = %+v, want 1 topic, connected", st)
 	}
