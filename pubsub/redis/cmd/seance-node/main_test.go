@@ -350,17 +350,16 @@ func testTwoNodes(t *testing.T, bin, mode string) {
 	c1.counterValue(counter, 7)
 	c2.counterValue(counter, 7)
 
-	// Redis dies: no crash, a REST broadcast reports the lost fan-out.
+	// Redis dies: no crash; a REST broadcast is delivered locally at once
+	// and its lost fan-out is counted.
 	srv.Stop()
 	adaptertest.WaitFor(t, wait, "both nodes to notice the outage", func() bool {
 		return !n1.stats(t).Connected && !n2.stats(t).Connected
 	})
-	if st := n2.broadcast(t, room, "during", `{}`); st != http.StatusBadGateway {
-		t.Errorf("REST broadcast while Redis is down: HTTP %d, want 502", st)
+	if st := n2.broadcast(t, room, "during", `{}`); st != http.StatusOK {
+		t.Errorf("REST broadcast while Redis is down: HTTP %d, want 200", st)
 	}
-	if st := n2.stats(t); st.PublishErrors == 0 {
-		t.Errorf("n2 counted no publish error: %+v", st)
-	}
+	adaptertest.WaitFor(t, wait, "n2 to count the failed publish", func() bool { return n2.stats(t).PublishErrors > 0 })
 
 	// Redis comes back on the same port: both nodes reconnect and resubscribe
 	// by themselves and broadcasts flow again, both ways.
