@@ -68,7 +68,8 @@ func (r *Registry) Endpoint() *phx.Endpoint { return r.ep }
 // Broadcast publishes an event on topic from anywhere (REST handlers,
 // background goroutines): LiveState channels of the topic receive it in
 // HandleMessage as a *phx.Broadcast, plain channels' clients as a frame
-// encoded once for all of them. With a PubSub adapter it reaches every node.
+// encoded once for all of them. With a PubSub adapter it reaches every node,
+// without waiting for them (see phx.Endpoint.Broadcast).
 func (r *Registry) Broadcast(ctx context.Context, topic, event string, payload any) (int, error) {
 	return r.ep.Broadcast(ctx, topic, event, payload)
 }

@@ -120,8 +120,9 @@ func (c *Channel) Reply(ref Ref, r *Reply) error {
 }
 
 // Broadcast publishes an event to every subscriber of the channel's topic,
-// this channel's client included. Publishing to other nodes is bounded by
-// the connection's context.
+// this channel's client included, as [Endpoint.Broadcast] does: it never
+// waits for other nodes, and once the connection has ended it reaches this
+// node's subscribers only.
 func (c *Channel) Broadcast(event string, payload any) error {
 	_, err := c.sess.ep.publish(c.sess.ctx, c.topic, event, payload, nil)
 	return err
