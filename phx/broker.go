@@ -31,7 +31,8 @@ type PubSubStats struct {
 	Dropped uint64
 	// Pending is how many topics have local subscribers while the adapter
 	// has not yet confirmed their subscription (the broker is slow, down or
-	// hung): broadcasts from other nodes on them are missed until it lands.
+	// hung; or the topic was joined again while its Unsubscribe was under
+	// way): broadcasts from other nodes on them are missed until it lands.
 	Pending int
 	// SubscribeErrors counts failed Subscribe and Unsubscribe calls; each
 	// is retried with backoff while the local interest lasts.

@@ -289,3 +289,37 @@ func TestPubSubPublishOrder(t *testing.T) {
 		t.Errorf("Broadcast with an ended context = %v", err)
 	}
 }
+
+// TestPubSubShutdownFlushes: Shutdown hands the broadcasts still queued to
+// a slow adapter, in order, before it stops it.
+func TestPubSubShutdownFlushes(t *testing.T) {
+	ps := newStall(true)
+	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger(), PubSub: ps})
+	var want []string
+	for i := range 10 {
+		want = append(want, strconv.Itoa(i))
+		if _, err := ep.Broadcast(context.Background(), "room:f", want[i], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the first Publish blocked", func() bool { return ps.blockedNow() == 1 })
+	go func() {
+		for range 10 {
+			ps.step <- struct{}{}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := ep.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, got, _, _ := ps.state(); !slices.Equal(got, want) {
+		t.Errorf("published %q, want %q", got, want)
+	}
+	if st := ep.PubSubStats(); st.Published != 10 || st.Dropped != 0 {
+		t.Errorf("stats = %+v, want 10 published", st)
+	}
+	if _, err := ep.Broadcast(context.Background(), "room:f", "late", nil); !errors.Is(err, phx.ErrShutdown) {
+		t.Errorf("Broadcast after Shutdown = %v, want ErrShutdown", err)
+	}
+}
