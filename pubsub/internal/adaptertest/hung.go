@@ -183,6 +183,7 @@ func testHungServer(t *testing.T, br *Broker) {
 		}
 
 		// One reader feeds three joins of new topics and a heartbeat.
+		start := time.Now()
 		read := make(chan struct{})
 		go func() {
 			defer close(read)
@@ -198,6 +199,7 @@ func testHungServer(t *testing.T, br *Broker) {
 		}
 		b.await("phoenix", "phx_reply")
 		during("the joins and the heartbeat were answered")
+		t.Logf("3 joins and a heartbeat answered in %v during the stall", time.Since(start))
 		if mode == adapter.Topics {
 			for i := range 3 {
 				topic := fmt.Sprintf("room:new%d", i)
@@ -213,6 +215,7 @@ func testHungServer(t *testing.T, br *Broker) {
 
 		// Local broadcasts on b all arrive, in order; a's broadcasts for
 		// other nodes wait.
+		start = time.Now()
 		for i := range 250 {
 			if n, err := epB.Broadcast(context.Background(), "room:old", "local", map[string]int{"i": i}); n != 1 || err != nil {
 				t.Fatalf("local broadcast %d: reached %d, %v", i, n, err)
@@ -223,6 +226,7 @@ func testHungServer(t *testing.T, br *Broker) {
 				t.Fatalf("local broadcast %d arrived as %s", i, f.Payload)
 			}
 		}
+		t.Logf("250 local broadcasts delivered in %v during the stall", time.Since(start))
 		for range 20 {
 			if _, err := epA.Broadcast(context.Background(), "room:old", "during", nil); err != nil {
 				t.Fatalf("a: Broadcast during the stall: %v", err)
