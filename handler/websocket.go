@@ -30,8 +30,15 @@ type Options struct {
 	// larger frames close the connection with 1009.
 	MaxFrameSize int64
 	// WriteTimeout bounds one write to the client (default 10s); a client
-	// that does not read for that long is disconnected.
+	// that does not read for that long is closed with 1008, as when its
+	// queue overflows (phx.Config.QueueLength, QueueBytes).
 	WriteTimeout time.Duration
+	// CloseTimeout bounds the closing of a connection (default 5s): the end
+	// of a frame a slow client left half-read, the close frame, and the wait
+	// for the client's answer to it. A client that has not read the close
+	// frame by then has its TCP connection closed without it (a browser
+	// reports 1006).
+	CloseTimeout time.Duration
 	// ReadBufferSize is the size of each connection's read buffer, held for
 	// the connection's life (default and minimum 512 bytes; frames larger
 	// than it are still read whole). A negative value keeps the HTTP
@@ -66,6 +73,7 @@ const (
 	defaultIdleTimeout     = 60 * time.Second
 	defaultMaxFrameSize    = 1 << 20
 	defaultWriteTimeout    = 10 * time.Second
+	defaultCloseTimeout    = 5 * time.Second
 )
 
 // Handler serves a socket mount: <mount>/websocket and <mount>/longpoll.
@@ -89,6 +97,9 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = defaultWriteTimeout
+	}
+	if opts.CloseTimeout <= 0 {
+		opts.CloseTimeout = defaultCloseTimeout
 	}
 	switch {
 	case opts.ReadBufferSize < 0:
@@ -204,7 +215,7 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// Serve the connection on a goroutine of its own and return, so that
 	// neither the request nor the HTTP server's goroutine (and its grown
 	// stack) stays alive for the connection's life.
-	c := &wsConn{h: h, conn: conn, nc: conn.NetConn(), wmu: wmu, sess: sess, done: make(chan struct{})}
+	c := &wsConn{h: h, conn: conn, nc: conn.NetConn(), wmu: wmu, sess: sess, done: make(chan struct{}), readEnd: make(chan struct{})}
 	if hw != nil && hw.nc != nil {
 		c.nc = hw.nc
 		if hw.br != nil {
@@ -296,6 +307,10 @@ type wsConn struct {
 	sess *phx.Session
 	done chan struct{} // closed when the writer has closed the connection
 
+	readEnd chan struct{} // closed when the reader has stopped, after readErr is set
+	readErr error         // why the reader stopped
+	closeBy time.Time     // the close deadline, once closing (writer only, wmu held)
+
 	// Idle wait (see idlewait_linux.go): the connection's own goroutine
 	// only waits for the socket to become readable, which keeps its stack
 	// at the runtime's minimum; reading and handling the messages runs on a
@@ -332,6 +347,8 @@ func (c *wsConn) run() {
 // detaches the session.
 func (c *wsConn) end(reason error) {
 	defer c.sess.Detach()
+	c.readErr = reason
+	close(c.readEnd)
 	c.sess.Close(reason) // wakes the writer, which closes the connection
 	<-c.done
 }
