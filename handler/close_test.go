@@ -1,10 +1,13 @@
 package handler_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"syscall"
@@ -241,5 +244,68 @@ func TestSlowConsumerGivenUp(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// TestRefusalClosesConnection: every refused upgrade is answered with
+// "Connection: close" and the server closes the connection, which a plain
+// http.Server would otherwise keep open for good, waiting for a next
+// request the client will never send.
+func TestRefusalClosesConnection(t *testing.T) {
+	ep, _ := testEndpoint(t, phx.Config{})
+	connect := func(r *http.Request, info *phx.ConnectInfo) error {
+		switch info.Params["token"] {
+		case "bad":
+			return handler.ErrRefused
+		case "busy":
+			return &handler.HTTPError{Status: http.StatusTooManyRequests, Reason: "slow down"}
+		}
+		return nil
+	}
+	srv := serve(t, newHandler(ep, handler.Options{Connect: connect}))
+	upgrade := "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	for _, tt := range []struct {
+		name, request string
+		want          int
+	}{
+		{"origin", "GET /socket/websocket?vsn=2.0.0 HTTP/1.1\r\n" + upgrade + "Origin: https://evil.example\r\n", http.StatusForbidden},
+		{"connect hook", "GET /socket/websocket?vsn=2.0.0&token=bad HTTP/1.1\r\n" + upgrade, http.StatusForbidden},
+		{"connect hook status", "GET /socket/websocket?vsn=2.0.0&token=busy HTTP/1.1\r\n" + upgrade, http.StatusTooManyRequests},
+		{"vsn", "GET /socket/websocket?vsn=9.0.0 HTTP/1.1\r\n" + upgrade, http.StatusForbidden},
+		{"subprotocol", "GET /socket/websocket?vsn=2.0.0 HTTP/1.1\r\n" + upgrade + "Sec-WebSocket-Protocol: chat\r\n", http.StatusForbidden},
+		{"websocket version", "GET /socket/websocket?vsn=2.0.0 HTTP/1.1\r\n" + strings.Replace(upgrade, "Version: 13", "Version: 8", 1), http.StatusBadRequest},
+		{"no key", "GET /socket/websocket?vsn=2.0.0 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest},
+		{"not an upgrade", "GET /socket/websocket?vsn=2.0.0 HTTP/1.1\r\n", http.StatusBadRequest},
+		{"method", "POST /socket/websocket?vsn=2.0.0 HTTP/1.1\r\nContent-Length: 0\r\n" + upgrade, http.StatusBadRequest},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", srv.Listener.Addr().String(), waitTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(waitTimeout))
+			if _, err := io.WriteString(c, tt.request+"Host: "+srv.Listener.Addr().String()+"\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want || !resp.Close {
+				t.Errorf("status %d, Connection %q; want %d and close", resp.StatusCode, resp.Header.Get("Connection"), tt.want)
+			}
+			// The server closes its end: the next read ends, before the
+			// deadline, with the end of the stream.
+			if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+				t.Errorf("after the refusal: read %d bytes, %v; want the connection closed (EOF)", n, err)
+			}
+		})
+	}
+	if n := ep.Sessions(); n != 0 {
+		t.Errorf("%d sessions left open by refused requests", n)
 	}
 }

@@ -134,7 +134,7 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 		// The origin is checked before the upgrade, in ServeHTTP.
 		CheckOrigin: func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			http.Error(w, reason.Error(), status)
+			refuse(w, status, reason.Error())
 		},
 	}
 	return h
@@ -177,28 +177,28 @@ func SameHost(r *http.Request) bool {
 
 func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
-		http.Error(w, "method not allowed", http.StatusBadRequest)
+		refuse(w, http.StatusBadRequest, "method not allowed")
 		return
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
-		http.Error(w, "expected a WebSocket upgrade", http.StatusBadRequest)
+		refuse(w, http.StatusBadRequest, "expected a WebSocket upgrade")
 		return
 	}
 	if !h.checkOrigin(r) {
 		h.log.Info("handler: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
-		w.WriteHeader(http.StatusForbidden)
+		refuse(w, http.StatusForbidden, "")
 		return
 	}
 	protocols := subprotocols(r)
 	token, rest, _ := AuthTokenFromProtocols(protocols)
 	if len(protocols) > 0 && !contains(rest, "phoenix") {
-		w.WriteHeader(http.StatusForbidden)
+		refuse(w, http.StatusForbidden, "")
 		return
 	}
 	sess, status, err := h.connector.Open(r, "websocket", token, true)
 	if err != nil {
 		h.log.Info("handler: connection refused", "status", status, "error", err, "remote", r.RemoteAddr)
-		w.WriteHeader(status)
+		refuse(w, status, "")
 		return
 	}
 	wmu := new(sync.Mutex)
@@ -235,6 +235,21 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.turn = make(chan bool)
 	conn.SetReadDeadline(time.Now().Add(h.opts.IdleTimeout))
 	go c.waitLoop()
+}
+
+// refuse answers a WebSocket upgrade that is not served, with
+// "Connection: close": the HTTP server then closes the connection after the
+// response. A client that asked for an upgrade does not send another
+// request on it, and under an http.Server without IdleTimeout the
+// connection would otherwise stay open for good. An empty msg sends no
+// body.
+func refuse(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Connection", "close")
+	if msg == "" {
+		w.WriteHeader(status)
+		return
+	}
+	http.Error(w, msg, status)
 }
 
 // waitLoop is the connection's goroutine in idle-wait mode: it waits until
