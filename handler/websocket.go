@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,8 +22,17 @@ type Options struct {
 	Connect ConnectFunc
 	// CheckOrigin decides whether a browser's Origin may open the socket.
 	// nil allows requests without Origin and those whose Origin host equals
-	// the request's Host (Phoenix's default check_origin). Refusal: 403.
+	// the server's host: one of Hosts, or else the request's Host header.
+	// Refusal: 403.
 	CheckOrigin func(r *http.Request) bool
+	// Hosts lists the host names the server answers as ("app.example.com",
+	// "localhost"; a port is ignored), for the default origin check, as
+	// Phoenix's check_origin compares against the endpoint's configured
+	// host. Empty: the request's Host header stands for the server's host,
+	// which a DNS-rebinding page (its Origin and Host both the attacker's
+	// name, resolving to this server) passes; set Hosts to refuse it.
+	// Ignored when CheckOrigin is set.
+	Hosts []string
 	// IdleTimeout closes a WebSocket (code 1001) when the client sent nothing
 	// for that long (default 60s, as Phoenix; phoenix.js heartbeats every 30s).
 	IdleTimeout time.Duration
@@ -79,6 +89,7 @@ const (
 // Handler serves a socket mount: <mount>/websocket and <mount>/longpoll.
 type Handler struct {
 	opts      Options
+	hosts     []string // Options.Hosts, lower case, without ports
 	log       *slog.Logger
 	connector Connector
 	upgrader  websocket.Upgrader
@@ -120,6 +131,9 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 		log = ep.Logger()
 	}
 	h := &Handler{opts: opts, log: log, connector: Connector{Endpoint: ep, Connect: opts.Connect}}
+	for _, host := range opts.Hosts {
+		h.hosts = append(h.hosts, strings.ToLower(hostOnly(strings.TrimSpace(host))))
+	}
 	h.batches = batches{bufs: pool, size: opts.WriteBufferSize}
 	h.writers = connPool{handoff: make(chan *wsConn), do: (*wsConn).write}
 	h.readers = connPool{handoff: make(chan *wsConn), do: (*wsConn).readReady}
@@ -153,16 +167,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// checkOrigin applies Options.CheckOrigin or the same-host default.
+// checkOrigin applies Options.CheckOrigin or the same-host default, with
+// Options.Hosts as the server's host names when set.
 func (h *Handler) checkOrigin(r *http.Request) bool {
 	if h.opts.CheckOrigin != nil {
 		return h.opts.CheckOrigin(r)
 	}
-	return SameHost(r)
+	if len(h.hosts) == 0 {
+		return SameHost(r)
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	oh, ok := originHost(origin)
+	return ok && slices.Contains(h.hosts, strings.ToLower(oh))
 }
 
 // SameHost allows requests without an Origin header and those whose Origin
-// host (port ignored, as Phoenix) equals the request's host.
+// host (port ignored, as Phoenix) equals the request's host. The Host header
+// comes from the client: see Options.Hosts for DNS rebinding.
 func SameHost(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
