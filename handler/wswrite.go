@@ -268,16 +268,19 @@ func (c *wsConn) flush() {
 		}
 		c.wmu.Lock()
 		err := writeNow(c.raw, b)
-		if err != nil {
+		if err != nil && !c.slowConsumer() {
 			c.wmu.Unlock()
 			c.h.batches.put(b)
 			c.sess.Close(phx.ErrDisconnected)
 			c.finish()
 			return
 		}
-		if !b.done() {
-			// The socket is full: the writer finishes the batch, still
-			// holding the write lock so that nothing interleaves.
+		if err != nil || !b.done() {
+			// The socket is full, or the session was just closed as a
+			// slow consumer (whose write deadline stops writeNow): the
+			// writer finishes the batch, or the frame in flight and the
+			// close frame, still holding the write lock so that nothing
+			// interleaves.
 			c.pending = b
 			c.h.writers.run(c)
 			return
