@@ -400,7 +400,9 @@ func (c *wsConn) end(reason error) {
 func (c *wsConn) wake(broadcast bool) {
 	if ce := c.sess.Err(); ce != nil && ce.Code == phx.ClosePolicyViolation {
 		// A slow consumer's queue is dropped at once; do not let the
-		// writer sit in a blocked write until WriteTimeout either.
+		// writer sit in a blocked write until WriteTimeout either: it goes
+		// on to finish the frame in flight and write the close frame
+		// (writeBlocking).
 		c.nc.SetWriteDeadline(time.Now())
 	}
 	c.mu.Lock()
