@@ -51,11 +51,12 @@
 // still gets its 1008: the queue is dropped, the frame the server was in the
 // middle of is finished, then the close frame follows, within
 // [Options.CloseTimeout]. After any close frame the server shuts down its
-// side of the connection and waits, within the same time, for the client's
-// answer before it closes the socket (closing it with input unread would
-// reset it and discard a close frame the client has not read yet). A client
-// that does not read within CloseTimeout has its connection closed without a
-// close frame: browsers report 1006.
+// side of the connection and, on Linux, keeps the socket open until the
+// client's TCP stack has acknowledged everything written (or the client has
+// answered), within the same time: closing a socket with input unread resets
+// it, and the reset would discard a close frame still on its way to a client
+// that reads slowly. A client that does not read within CloseTimeout has its
+// connection closed without a close frame: browsers report 1006.
 //
 // Refused upgrades (origin, connect hook, protocol version, subprotocol, a
 // bad handshake) are answered with an HTTP status and "Connection: close".

@@ -45,9 +45,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// CloseTimeout bounds the closing of a connection (default 5s): the end
 	// of a frame a slow client left half-read, the close frame, and the wait
-	// for the client's answer to it. A client that has not read the close
-	// frame by then has its TCP connection closed without it (a browser
-	// reports 1006).
+	// until the client has received it. A client that has not read the
+	// close frame by then has its TCP connection closed without it (a
+	// browser reports 1006).
 	CloseTimeout time.Duration
 	// ReadBufferSize is the size of each connection's read buffer, held for
 	// the connection's life (default and minimum 512 bytes; frames larger

@@ -31,7 +31,7 @@ import (
 // simply be written: the queue is dropped, the writer finishes only the
 // frame in flight, then writes the close frame, all within
 // Options.CloseTimeout, and gives the client the rest of that time to
-// answer it (see linger). A client that reads again within that time reads
+// receive it (see linger). A client that reads again within that time reads
 // the frames already in the socket buffers, then the close frame. One that
 // does not has its TCP connection closed without a close frame (1006 for
 // a browser).
@@ -423,21 +423,44 @@ const maxDrain = 1 << 20
 
 // linger runs after the close frame is written, before the connection is
 // closed. Closing a socket that still has unread input resets it, and a
-// reset discards what the socket has not sent yet, the close frame among it
-// for a client that reads slowly. So the write side is shut down (the client
-// reads the close frame, then the end of the stream), and the connection
-// stays open until the client has answered or closed, the reader has seen
-// it, or the close deadline passes. When the reader stopped on a protocol
-// error, the client's remaining input is read and discarded meanwhile.
+// reset discards what the socket has not delivered yet: the close frame
+// itself, for a client that reads slowly (or is merely sending a heartbeat
+// at that moment). So the write side is shut down (the client reads the
+// close frame, then the end of the stream), and the socket stays open until
+// the client has acknowledged everything written, has answered or closed,
+// or the close deadline passes. Where the unacknowledged bytes cannot be
+// counted (off Linux), it is closed at once, as before. When the reader
+// stopped on a protocol error, the client's remaining input is then read
+// and discarded until it closes, so that it reads the close frame before
+// any reset.
 func (c *wsConn) linger() {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	t := time.NewTimer(time.Until(c.closeBy))
-	defer t.Stop()
+	for wait := time.Millisecond; ; wait = min(2*wait, lingerPoll) {
+		if n, ok := unsent(c.nc); !ok || n == 0 {
+			break
+		}
+		left := time.Until(c.closeBy)
+		if left <= 0 {
+			return
+		}
+		t := time.NewTimer(min(wait, left))
+		select {
+		case <-c.readEnd:
+		case <-t.C:
+		}
+		t.Stop()
+		select {
+		case <-c.readEnd:
+		default:
+			continue
+		}
+		break // the reader saw the client's answer, or its end
+	}
 	select {
 	case <-c.readEnd:
-	case <-t.C:
+	default:
 		return
 	}
 	var ce *phx.CloseError
@@ -446,6 +469,10 @@ func (c *wsConn) linger() {
 		io.Copy(io.Discard, io.LimitReader(c.nc, maxDrain))
 	}
 }
+
+// lingerPoll is the longest pause between two looks at what the client has
+// not acknowledged yet.
+const lingerPoll = 50 * time.Millisecond
 
 // queuePong answers a client's ping through the handler's writes.
 func (c *wsConn) queuePong(data string) error {
