@@ -44,6 +44,7 @@ type PubSub struct {
 	live atomic.Bool // connected, for the receive loop's fast path
 
 	connLog adapter.Limiter
+	route   *logRoute // where go-redis's lines about this PubSub go (log.go)
 }
 
 // New returns a PubSub for the given options. It does not connect: the
@@ -66,15 +67,19 @@ func New(opts Options) (*PubSub, error) {
 		unanswered:  map[string]int{},
 	}
 	p.nodeCh = p.nodePrefix + opts.Node
+	p.route = &logRoute{log: p.core.Log}
+	useLogRouter()
 	if p.client == nil {
-		p.client = goredis.NewClient(&goredis.Options{
+		co := &goredis.Options{
 			Addr:                  opts.Addr,
 			ContextTimeoutEnabled: true,
 			// The receive loop reconnects with its own backoff; a publish
 			// fails fast instead of retrying into its timeout.
 			MaxRetries:    -1,
 			DialerRetries: 1,
-		})
+		}
+		co.Dialer = routedDialer(co, p.route)
+		p.client = goredis.NewClient(co)
 		p.owned = true
 	}
 	return p, nil
@@ -113,7 +118,7 @@ func (p *PubSub) channelOf(m *phx.Envelope) string {
 func (p *PubSub) Publish(ctx context.Context, m *phx.Envelope) error {
 	ch := p.channelOf(m)
 	buf := p.core.Encode(ch, m)
-	ctx, cancel := context.WithTimeout(ctx, p.opts.PublishTimeout)
+	ctx, cancel := context.WithTimeout(withRoute(ctx, p.route), p.opts.PublishTimeout)
 	defer cancel()
 	return p.core.Published(m, p.client.Publish(ctx, ch, buf).Err())
 }
@@ -145,7 +150,7 @@ func (p *PubSub) Unsubscribe(ctx context.Context, topic string) error {
 }
 
 func (p *PubSub) change(ctx context.Context, ch string, on bool) error {
-	ctx, cancel := context.WithTimeout(ctx, p.opts.SubscribeTimeout)
+	ctx, cancel := context.WithTimeout(withRoute(ctx, p.route), p.opts.SubscribeTimeout)
 	defer cancel()
 	var (
 		err     error

@@ -23,6 +23,7 @@ func (p *PubSub) Run(ctx context.Context, deliver func(*phx.Envelope)) error {
 		return ErrRunning
 	}
 	defer p.core.EndRun()
+	ctx = withRoute(ctx, p.route) // go-redis's lines about these calls go to Options.Logger
 
 	p.core.SubMu.Lock()
 	p.runs++
