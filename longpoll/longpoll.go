@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seance-go/seance/cors"
 	"github.com/seance-go/seance/handler"
@@ -345,6 +346,15 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, statusReply{Status: 413})
 			return
 		}
+		writeJSON(w, statusReply{Status: 400})
+		return
+	}
+	if !utf8.Valid(body) {
+		// Every frame of a batch is text (JSON or base64): a body that is
+		// not UTF-8 is refused whole, and ends the session as a WebSocket
+		// text frame that is not UTF-8 closes it (1007).
+		h.log.Info("longpoll: body is not valid UTF-8, closing the session", "remote", r.RemoteAddr)
+		s.sess.Close(&phx.CloseError{Code: phx.CloseInvalidData, Reason: "invalid UTF-8"})
 		writeJSON(w, statusReply{Status: 400})
 		return
 	}
