@@ -86,4 +86,3 @@ func TestInvalidUTF8Closes1007(t *testing.T) {
 	send(t, listener, `[null,"9","phoenix","heartbeat",{}]`)
 	expect(t, listener, `[null,"9","phoenix","phx_reply",{"status":"ok","response":{}}]`)
 }
-
