@@ -2,6 +2,12 @@ package handler_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,4 +91,136 @@ func TestInvalidUTF8Closes1007(t *testing.T) {
 	}
 	send(t, listener, `[null,"9","phoenix","heartbeat",{}]`)
 	expect(t, listener, `[null,"9","phoenix","phx_reply",{"status":"ok","response":{}}]`)
+}
+
+// query returns a query string of n pairs "p<i>=v" led by vsn=2.0.0.
+func query(n int) string {
+	parts := []string{"vsn=2.0.0"}
+	for i := 1; i < n; i++ {
+		parts = append(parts, fmt.Sprintf("p%d=v", i))
+	}
+	return strings.Join(parts, "&")
+}
+
+// nested returns "vsn=2.0.0&a[b][b]…=1" with depth levels, each bracket
+// written as open and close.
+func nested(depth int, open, close string) string {
+	return "vsn=2.0.0&a" + strings.Repeat(open+"b"+close, depth) + "=1"
+}
+
+// TestParamLimits: the query string's size, parameter count and bracket
+// depth are checked at and past each edge, defaults and configured, before
+// the connect hook runs.
+func TestParamLimits(t *testing.T) {
+	pad := func(n int) string { // a query of exactly n bytes
+		q := "vsn=2.0.0&pad="
+		return q + strings.Repeat("x", n-len(q))
+	}
+	tests := []struct {
+		name   string
+		limits handler.ParamLimits
+		query  string
+		status int // 0: accepted
+	}{
+		{"default size at the edge", handler.ParamLimits{}, pad(8 << 10), 0},
+		{"default size past the edge", handler.ParamLimits{}, pad(8<<10 + 1), http.StatusRequestURITooLong},
+		{"default count at the edge", handler.ParamLimits{}, query(100), 0},
+		{"default count past the edge", handler.ParamLimits{}, query(101), http.StatusBadRequest},
+		{"repeated keys count", handler.ParamLimits{}, "vsn=2.0.0" + strings.Repeat("&a[]=1", 100), http.StatusBadRequest},
+		{"empty pairs do not count", handler.ParamLimits{MaxParams: 2}, "vsn=2.0.0&&&&a=1&", 0},
+		{"default depth at the edge", handler.ParamLimits{}, nested(8, "[", "]"), 0},
+		{"default depth past the edge", handler.ParamLimits{}, nested(9, "[", "]"), http.StatusBadRequest},
+		{"escaped brackets count", handler.ParamLimits{}, nested(9, "%5B", "%5D"), http.StatusBadRequest},
+		{"lower-case escapes count", handler.ParamLimits{}, nested(9, "%5b", "%5d"), http.StatusBadRequest},
+		{"brackets in values do not count", handler.ParamLimits{MaxDepth: 1}, "vsn=2.0.0&a=" + strings.Repeat("[b]", 20), 0},
+		{"configured size at the edge", handler.ParamLimits{MaxQueryBytes: 100}, pad(100), 0},
+		{"configured size past the edge", handler.ParamLimits{MaxQueryBytes: 100}, pad(101), http.StatusRequestURITooLong},
+		{"configured count at the edge", handler.ParamLimits{MaxParams: 3}, query(3), 0},
+		{"configured count past the edge", handler.ParamLimits{MaxParams: 3}, query(4), http.StatusBadRequest},
+		{"configured depth at the edge", handler.ParamLimits{MaxDepth: 2}, "vsn=2.0.0&a[b][]=1", 0},
+		{"configured depth past the edge", handler.ParamLimits{MaxDepth: 2}, "vsn=2.0.0&a[b][c][]=1", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ep, _ := testEndpoint(t, phx.Config{})
+			var hooked atomic.Int32
+			srv := serve(t, newHandler(ep, handler.Options{ParamLimits: tt.limits,
+				Connect: func(*http.Request, *phx.ConnectInfo) error { hooked.Add(1); return nil }}))
+			url := wsURL(srv, "/socket/websocket?"+tt.query)
+			if tt.status != 0 {
+				if got := refused(t, url, nil); got != tt.status {
+					t.Errorf("HTTP %d, want %d", got, tt.status)
+				}
+				if n := hooked.Load(); n != 0 {
+					t.Errorf("the connect hook ran %d times for a refused query", n)
+				}
+				return
+			}
+			conn, _ := mustDial(t, url, nil)
+			if p := joinResponse(t, conn, "room:1")["params"].(map[string]any); p["vsn"] != "2.0.0" {
+				t.Errorf("params %v", p)
+			}
+			if n := hooked.Load(); n != 1 {
+				t.Errorf("the connect hook ran %d times", n)
+			}
+		})
+	}
+}
+
+// allocated returns the bytes allocated by n calls of f.
+func allocated(n int, f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(n)
+}
+
+// TestHostileQueryMemory: the ~870 KB query a[b][b]…[b]=1 made the connect
+// step allocate ~100 MiB (a nested map per level) before the connect hook
+// could refuse it; it is now refused having allocated next to nothing, and
+// the worst query the default limits let through stays small.
+func TestHostileQueryMemory(t *testing.T) {
+	ep, _ := testEndpoint(t, phx.Config{})
+	c := handler.Connector{Endpoint: ep, Connect: func(*http.Request, *phx.ConnectInfo) error { return handler.ErrRefused }}
+	hostile := "vsn=2.0.0&a" + strings.Repeat("[b]", 290_000) + "=1"
+	r := httptest.NewRequest(http.MethodGet, "/socket/websocket?"+hostile, nil)
+	perCall := allocated(5, func() {
+		if _, status, err := c.Open(r, "websocket", "", true); status != http.StatusRequestURITooLong {
+			t.Fatalf("hostile query: status %d, %v; want 414", status, err)
+		}
+	})
+	t.Logf("hostile query of %d bytes: %d bytes allocated", len(hostile), perCall)
+	if perCall > 4<<10 {
+		t.Errorf("refusing a %d-byte query allocated %d bytes", len(hostile), perCall)
+	}
+	// The worst the defaults accept: 100 keys of depth 8, distinct at
+	// every level, within 8 KiB.
+	var b strings.Builder
+	b.WriteString("vsn=2.0.0")
+	for i := 1; i < 100; i++ {
+		fmt.Fprintf(&b, "&k%d[a][b][c][d][e][f][g][h]=1", i)
+	}
+	worst := b.String()
+	if len(worst) > 8<<10 {
+		t.Fatalf("worst query of %d bytes does not fit the default limit", len(worst))
+	}
+	r = httptest.NewRequest(http.MethodGet, "/socket/websocket?"+worst, nil)
+	perCall = allocated(5, func() {
+		if _, status, _ := c.Open(r, "websocket", "", true); status != http.StatusForbidden {
+			t.Fatalf("worst accepted query: status %d, want the hook's 403", status)
+		}
+	})
+	t.Logf("worst accepted query of %d bytes: %d bytes allocated", len(worst), perCall)
+	if perCall > 1<<20 {
+		t.Errorf("the worst accepted query of %d bytes allocated %d bytes", len(worst), perCall)
+	}
+	// over a real socket the hostile query is refused too
+	srv := serve(t, newHandler(ep, handler.Options{}))
+	if got := refused(t, wsURL(srv, "/socket/websocket?"+hostile), nil); got != http.StatusRequestURITooLong {
+		t.Errorf("hostile query over a socket: HTTP %d, want 414", got)
+	}
 }

@@ -47,6 +47,12 @@ type Options struct {
 	// instead of the handler's own pool; values of other types it returns
 	// are ignored.
 	WriteBufferPool BufferPool
+	// ParamLimits bounds the query string of the upgrade request (its size,
+	// parameter count and bracket depth), checked before the connect hook;
+	// past them the upgrade is refused with HTTP 414 or 400. Zero fields
+	// take the defaults (see [ParamLimits]). The long-poll transport has its
+	// own (longpoll.Options.ParamLimits).
+	ParamLimits ParamLimits
 	// LongPoll, when set, serves <mount>/longpoll.
 	LongPoll http.Handler
 	// Logger receives the transport's logs (default: the endpoint's).
@@ -108,7 +114,7 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	if log == nil {
 		log = ep.Logger()
 	}
-	h := &Handler{opts: opts, log: log, connector: Connector{Endpoint: ep, Connect: opts.Connect}}
+	h := &Handler{opts: opts, log: log, connector: Connector{Endpoint: ep, Connect: opts.Connect, Limits: opts.ParamLimits}}
 	h.batches = batches{bufs: pool, size: opts.WriteBufferSize}
 	h.writers = connPool{handoff: make(chan *wsConn), do: (*wsConn).write}
 	h.readers = connPool{handoff: make(chan *wsConn), do: (*wsConn).readReady}

@@ -2,8 +2,13 @@ package longpoll
 
 import (
 	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/phx"
 )
 
@@ -39,5 +44,59 @@ func TestInvalidUTF8Body(t *testing.T) {
 				t.Errorf("GET after the refused POST: %+v", r)
 			}
 		})
+	}
+}
+
+// TestParamLimits: the query limits hold for long-poll too, checked before
+// the session token is looked up and before the connect hook: refused
+// requests get {"status":403} and open no session.
+func TestParamLimits(t *testing.T) {
+	var hooked atomic.Int32
+	f := newFixture(t, Options{
+		ParamLimits: handler.ParamLimits{MaxQueryBytes: 200, MaxParams: 4, MaxDepth: 2},
+		Connect:     func(*http.Request, *phx.ConnectInfo) error { hooked.Add(1); return nil },
+	})
+	pad := func(n int) string { q := "vsn=2.0.0&pad="; return q + strings.Repeat("x", n-len(q)) }
+	for _, tt := range []struct {
+		name, query string
+		want        int
+	}{
+		{"size at the edge", pad(200), 410},
+		{"size past the edge", pad(201), 403},
+		{"count at the edge", "vsn=2.0.0&a=1&b=2&c=3", 410},
+		{"count past the edge", "vsn=2.0.0&a=1&b=2&c=3&d=4", 403},
+		{"depth at the edge", "vsn=2.0.0&a[b][]=1", 410},
+		{"depth past the edge", "vsn=2.0.0&a[b][c][]=1", 403},
+		{"escaped depth past the edge", "vsn=2.0.0&a%5Bb%5D%5Bc%5D%5B%5D=1", 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before, sessions := hooked.Load(), f.lp.Sessions()
+			r := f.do(http.MethodGet, f.url+"?"+tt.query, nil, "")
+			if r.Status != tt.want {
+				t.Fatalf("GET: status %d, want %d", r.Status, tt.want)
+			}
+			if tt.want == 410 {
+				return
+			}
+			if r.Token != nil || hooked.Load() != before || f.lp.Sessions() != sessions {
+				t.Errorf("a refused query got a token (%v), ran the hook or opened a session", r.Token)
+			}
+		})
+	}
+	// a POST of a live session with a hostile query is refused unprocessed
+	tok := f.open("vsn=2.0.0")
+	long := f.url + "?vsn=2.0.0&token=" + url.QueryEscape(tok) + "&pad=" + strings.Repeat("x", 200)
+	if r := f.do(http.MethodPost, long, ndjson(), join); r.Status != 403 {
+		t.Errorf("POST with a long query: %+v, want 403", r)
+	}
+	select {
+	case <-f.ch.joins:
+		t.Error("the POST of a refused query was processed")
+	default:
+	}
+	// the hostile query of the issue: ~870 KB of a[b][b]…
+	hostile := f.url + "?vsn=2.0.0&a" + strings.Repeat("[b]", 290_000) + "=1"
+	if r := f.do(http.MethodGet, hostile, nil, ""); r.Status != 403 || r.Token != nil {
+		t.Errorf("hostile query: %+v, want 403", r)
 	}
 }

@@ -43,6 +43,11 @@ type Options struct {
 	// deployment the same secret (at least 32 random bytes); tokens of other
 	// secrets are refused with 410. nil picks a random secret per Handler.
 	Secret []byte
+	// ParamLimits bounds the query string of every request (its size,
+	// parameter count and bracket depth), checked before anything of it is
+	// parsed; past them the request is refused with {"status":403} (see
+	// [handler.ParamLimits] for the defaults).
+	ParamLimits handler.ParamLimits
 	// Logger receives the transport's logs (default: the endpoint's).
 	Logger *slog.Logger
 }
@@ -102,7 +107,7 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 		ep:        ep,
 		opts:      opts,
 		log:       log,
-		connector: handler.Connector{Endpoint: ep, Connect: opts.Connect},
+		connector: handler.Connector{Endpoint: ep, Connect: opts.Connect, Limits: opts.ParamLimits},
 		policy:    policy,
 		tokens:    tokens{secret: append([]byte(nil), secret...)},
 		sessions:  map[string]*session{},
@@ -111,13 +116,20 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	return h
 }
 
-// ServeHTTP checks the origin (refusal: {"status":403}, any method), adds
+// ServeHTTP checks the origin (refusal: {"status":403}, any method) and the
+// query string (Options.ParamLimits; refusal: {"status":403}), adds
 // CORS headers, answers preflights, then serves GET (poll, or create a
 // session), POST (send frames) and OPTIONS. Other methods get HTTP 400.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.policy.Allowed(r) {
 		h.log.Info("longpoll: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		writeJSON(w, statusReply{Status: 403})
+		return
+	}
+	if err := h.connector.CheckQuery(r); err != nil {
+		// before the token is looked up, which parses the query
+		h.log.Info("longpoll: query refused", "error", err, "remote", r.RemoteAddr)
+		writeJSON(w, statusReply{Status: refusalStatus(http.StatusBadRequest)})
 		return
 	}
 	h.cors.ServeHTTP(w, r)
