@@ -224,3 +224,16 @@ func TestHostileQueryMemory(t *testing.T) {
 		t.Errorf("hostile query over a socket: HTTP %d, want 414", got)
 	}
 }
+
+// TestLongTopicRefused: a join with a 10 KB topic over a real socket gets
+// the error reply {"reason":"topic too long"} (phx.Config.MaxTopicBytes)
+// and the connection stays usable.
+func TestLongTopicRefused(t *testing.T) {
+	ep, _ := testEndpoint(t, phx.Config{})
+	srv := serve(t, newHandler(ep, handler.Options{}))
+	conn, _ := mustDial(t, wsURL(srv, "/socket/websocket?vsn=2.0.0"), nil)
+	topic := "room:" + strings.Repeat("x", 10_000)
+	send(t, conn, `["1","1","`+topic+`","phx_join",{}]`)
+	expect(t, conn, `["1","1","`+topic+`","phx_reply",{"status":"error","response":{"reason":"topic too long"}}]`)
+	joinResponse(t, conn, "room:1")
+}

@@ -100,3 +100,20 @@ func TestParamLimits(t *testing.T) {
 		t.Errorf("hostile query: %+v, want 403", r)
 	}
 }
+
+// TestLongTopicRefused: the engine's name limits hold over long-poll.
+func TestLongTopicRefused(t *testing.T) {
+	f := newFixture(t, Options{})
+	tok := f.open("vsn=2.0.0")
+	topic := "room:" + strings.Repeat("x", 10_000)
+	if got := f.post(tok, `["1","1","`+topic+`","phx_join",{}]`, join); got != 200 {
+		t.Fatalf("POST: %d", got)
+	}
+	got := f.collect(tok, 2)
+	if got[0][2] != topic || got[0][4].(map[string]any)["response"].(map[string]any)["reason"] != "topic too long" {
+		t.Errorf("long topic join answered %.200v", got[0])
+	}
+	if got[1][2] != "room:a" || got[1][4].(map[string]any)["status"] != "ok" {
+		t.Errorf("join after it answered %v", got[1])
+	}
+}

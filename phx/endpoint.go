@@ -12,6 +12,14 @@ type Config struct {
 	// MaxChannels is how many channels one connection may join (default 100,
 	// as Phoenix); further joins get {"reason":"too many channels joined"}.
 	MaxChannels int
+	// MaxTopicBytes is the longest topic a client may send (default 1024
+	// bytes; v2 binary frames carry at most 255). A message with a longer
+	// topic, a join included, is answered {"reason":"topic too long"}.
+	MaxTopicBytes int
+	// MaxEventBytes is the longest event name a client may send (default
+	// 255 bytes, the most a v2 binary frame carries). A message with a
+	// longer one is answered {"reason":"event too long"}.
+	MaxEventBytes int
 	// QueueLength is how many outbound frames may wait for a slow client
 	// (default 1024). Past it (or QueueBytes) the client is disconnected
 	// (WebSocket close 1008) and its queue released.
@@ -32,6 +40,8 @@ type Config struct {
 
 const (
 	defaultMaxChannels = 100
+	defaultMaxTopic    = 1024
+	defaultMaxEvent    = 255
 	defaultQueueLength = 1024
 	defaultQueueBytes  = 16 << 20
 )
@@ -62,6 +72,12 @@ type Endpoint struct {
 func NewEndpoint(cfg Config) *Endpoint {
 	if cfg.MaxChannels <= 0 {
 		cfg.MaxChannels = defaultMaxChannels
+	}
+	if cfg.MaxTopicBytes <= 0 {
+		cfg.MaxTopicBytes = defaultMaxTopic
+	}
+	if cfg.MaxEventBytes <= 0 {
+		cfg.MaxEventBytes = defaultMaxEvent
 	}
 	if cfg.QueueLength <= 0 {
 		cfg.QueueLength = defaultQueueLength
