@@ -117,3 +117,84 @@ func TestLongTopicRefused(t *testing.T) {
 		t.Errorf("join after it answered %v", got[1])
 	}
 }
+
+// TestSessionCaps: GETs that would open a session past MaxSessions or
+// MaxSessionsPerIP are answered {"status":500} (phoenix.js reconnects with
+// its backoff) without running the connect hook; a released session frees
+// its slot; a refused connect takes none.
+func TestSessionCaps(t *testing.T) {
+	var hooked atomic.Int32
+	f := newFixture(t, Options{
+		MaxSessions:      4,
+		MaxSessionsPerIP: 2,
+		ClientIP:         func(r *http.Request) string { return r.Header.Get("X-Test-Ip") },
+		Connect: func(_ *http.Request, info *phx.ConnectInfo) error {
+			hooked.Add(1)
+			if info.Params["deny"] != nil {
+				return handler.ErrRefused
+			}
+			return nil
+		},
+	})
+	from := func(ip string) http.Header { return http.Header{"X-Test-Ip": {ip}} }
+	openFrom := func(ip string, want int) *string {
+		t.Helper()
+		before := hooked.Load()
+		r := f.do(http.MethodGet, f.url+"?vsn=2.0.0", from(ip), "")
+		if r.Status != want {
+			t.Fatalf("GET from %s: status %d, want %d (%d sessions)", ip, r.Status, want, f.lp.Sessions())
+		}
+		if want == 500 && (hooked.Load() != before || r.Token != nil) {
+			t.Errorf("a refused GET ran the connect hook or got a token")
+		}
+		return r.Token
+	}
+	// a refused connect does not keep its reservation
+	if r := f.do(http.MethodGet, f.url+"?vsn=2.0.0&deny=1", from("10.0.0.1"), ""); r.Status != 403 {
+		t.Fatalf("denied connect: %+v", r)
+	}
+	// per IP: at the edge, then past it; another address is not affected
+	first := openFrom("10.0.0.1", 410)
+	openFrom("10.0.0.1", 410)
+	openFrom("10.0.0.1", 500)
+	// IPv6 addresses of one /64 share a cap
+	openFrom("2001:db8::1", 410)
+	openFrom("2001:db8::2", 410)
+	openFrom("2001:db8::3", 500)
+	// total: 4 sessions are open
+	openFrom("10.0.0.2", 500)
+	if n := f.lp.Sessions(); n != 4 {
+		t.Fatalf("%d sessions, want 4", n)
+	}
+	// closing one frees its slot, for its address and in total
+	if got := f.post(*first, "%%%not-base64"); got != 400 {
+		t.Fatalf("malformed POST: %d", got)
+	}
+	f.waitReleased()
+	openFrom("10.0.0.2", 410)
+	openFrom("10.0.0.3", 500)
+}
+
+// TestSessionCapDefaultsToRemoteAddr: without ClientIP the per-client cap
+// counts by the TCP peer's address (all of this test's requests come from
+// 127.0.0.1); its defaults are documented.
+func TestSessionCapDefaultsToRemoteAddr(t *testing.T) {
+	f := newFixture(t, Options{MaxSessionsPerIP: 1})
+	f.open("vsn=2.0.0")
+	if r := f.do(http.MethodGet, f.url+"?vsn=2.0.0", http.Header{"X-Forwarded-For": {"10.9.9.9"}}, ""); r.Status != 500 {
+		t.Errorf("second session from 127.0.0.1: %+v, want 500", r)
+	}
+	if o := New(f.ep, Options{}).opts; o.MaxSessions != 10_000 || o.MaxSessionsPerIP != 100 {
+		t.Errorf("defaults %d/%d, want 10000/100", o.MaxSessions, o.MaxSessionsPerIP)
+	}
+	for in, want := range map[string]string{
+		"192.0.2.1:80":               "192.0.2.1",
+		"[2001:db8:1:2:3:4:5:6]:443": "2001:db8:1:2::/64",
+		"[::ffff:192.0.2.1]:80":      "192.0.2.1",
+		"pipe":                       "pipe",
+	} {
+		if got := clientKey(RemoteIP(&http.Request{RemoteAddr: in})); got != want {
+			t.Errorf("client of %s = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -43,6 +43,21 @@ type Options struct {
 	// deployment the same secret (at least 32 random bytes); tokens of other
 	// secrets are refused with 410. nil picks a random secret per Handler.
 	Secret []byte
+	// MaxSessions caps the sessions this handler holds at once (default
+	// 10,000; an idle session costs about 2 KB until IdleTimeout reaps
+	// it). MaxSessionsPerIP caps those of one client address, as ClientIP
+	// gives it (default 100; IPv6 addresses count by their /64). Past
+	// either, a GET that would open a session is answered {"status":500},
+	// on which phoenix.js closes the transport and reconnects with its
+	// backoff; the connect hook does not run.
+	MaxSessions      int
+	MaxSessionsPerIP int
+	// ClientIP names the client a request comes from, for
+	// MaxSessionsPerIP (default [RemoteIP], the TCP peer's address). Behind
+	// a reverse proxy every client has the proxy's address: set ClientIP
+	// to read the proxy's header (X-Forwarded-For, Forwarded), trusting
+	// only what your proxy sets, or all clients share one cap.
+	ClientIP func(r *http.Request) string
 	// ParamLimits bounds the query string of every request (its size,
 	// parameter count and bracket depth), checked before anything of it is
 	// parsed; past them the request is refused with {"status":403} (see
@@ -68,9 +83,11 @@ type Handler struct {
 	cors      http.Handler
 	tokens    tokens
 
-	mu       sync.Mutex
-	sessions map[string]*session
-	closed   bool
+	mu        sync.Mutex
+	sessions  map[string]*session
+	reserved  int            // sessions opening or registered (limits.go)
+	perClient map[string]int // of them, per client key
+	closed    bool
 	wg       sync.WaitGroup // one per registered session, until its cleanup ran
 
 	// test hooks (nil outside tests)
@@ -89,6 +106,15 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	if opts.MaxSessions <= 0 {
+		opts.MaxSessions = defaultMaxSessions
+	}
+	if opts.MaxSessionsPerIP <= 0 {
+		opts.MaxSessionsPerIP = defaultMaxSessionsPerIP
+	}
+	if opts.ClientIP == nil {
+		opts.ClientIP = RemoteIP
 	}
 	secret := opts.Secret
 	if len(secret) == 0 {
@@ -111,6 +137,7 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 		policy:    policy,
 		tokens:    tokens{secret: append([]byte(nil), secret...)},
 		sessions:  map[string]*session{},
+		perClient: map[string]int{},
 	}
 	h.cors = policy.Handler(http.HandlerFunc(h.serve))
 	return h
@@ -237,19 +264,27 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, stripToken bool) 
 		writeJSON(w, statusReply{Status: 500})
 		return
 	}
+	client := clientKey(h.opts.ClientIP(r))
+	if !h.reserve(client) {
+		h.log.Info("longpoll: session cap reached", "client", client, "remote", r.RemoteAddr)
+		writeJSON(w, statusReply{Status: 500})
+		return
+	}
 	if stripToken {
 		r = withoutLastToken(r)
 	}
 	sess, status, err := h.connector.Open(r, "longpoll", r.Header.Get("X-Phoenix-AuthToken"), false)
 	if err != nil {
+		h.unreserve(client)
 		h.log.Info("longpoll: connection refused", "status", status, "error", err, "remote", r.RemoteAddr)
 		writeJSON(w, statusReply{Status: refusalStatus(status)})
 		return
 	}
-	s := &session{h: h, id: newID(), sess: sess, last: time.Now()}
+	s := &session{h: h, id: newID(), client: client, sess: sess, last: time.Now()}
 	s.token = h.tokens.sign(s.id)
 	h.mu.Lock()
 	if h.closed {
+		h.unreserveLocked(client)
 		h.mu.Unlock()
 		sess.Detach()
 		writeJSON(w, statusReply{Status: 500})
