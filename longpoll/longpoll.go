@@ -88,7 +88,7 @@ type Handler struct {
 	reserved  int            // sessions opening or registered (limits.go)
 	perClient map[string]int // of them, per client key
 	closed    bool
-	wg       sync.WaitGroup // one per registered session, until its cleanup ran
+	wg        sync.WaitGroup // one per registered session, until its cleanup ran
 
 	// test hooks (nil outside tests)
 	onPoll    func() // a GET became the session's poller
