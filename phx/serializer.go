@@ -285,8 +285,13 @@ func decodeBinaryPush(data []byte) (Message, error) {
 	if 5+jl+rl+tl+el > len(data) {
 		return Message{}, malformed("binary header lengths exceed the frame")
 	}
-	if !utf8.Valid(data[5 : 5+jl+rl+tl+el]) {
-		return Message{}, errInvalidUTF8()
+	// each part on its own: a character must not straddle two of them
+	for p, i := 5, 1; i <= 4; i++ {
+		n := int(data[i])
+		if !utf8.Valid(data[p : p+n]) {
+			return Message{}, errInvalidUTF8()
+		}
+		p += n
 	}
 	p := 5
 	next := func(n int) string { s := string(data[p : p+n]); p += n; return s }

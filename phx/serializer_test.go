@@ -270,6 +270,7 @@ func TestMalformedFrames(t *testing.T) {
 		{"binary invalid UTF-8 ref", phx.V2JSON(), "\x00\x01\x01\x06\x04" + "1\xff" + "room:1echo", true},
 		{"binary invalid UTF-8 topic", phx.V2JSON(), "\x00\x01\x01\x06\x04" + "11" + "room:\xff" + "echo", true},
 		{"binary invalid UTF-8 event", phx.V2JSON(), "\x00\x01\x01\x06\x04" + "11" + "room:1" + "ec\x80o", true},
+		{"binary character straddling topic and event", phx.V2JSON(), "\x00\x01\x01\x06\x01" + "00" + "0000\xe9\x94" + "\x99", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
