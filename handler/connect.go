@@ -55,8 +55,8 @@ type ParamLimits struct {
 	// MaxQueryBytes caps the raw query string (default 8 KiB; Phoenix's
 	// Cowboy refuses request lines over 8000 bytes). Past it: HTTP 414.
 	MaxQueryBytes int
-	// MaxParams caps the key=value pairs of the query, "vsn" and repeated
-	// keys included (default 100). Past it: HTTP 400.
+	// MaxParams caps the key=value pairs of the query, "vsn", long-poll's
+	// "token" and repeated keys included (default 100). Past it: HTTP 400.
 	MaxParams int
 	// MaxDepth caps the brackets of one key: "user[name]" has depth 1,
 	// "a[b][]" depth 2 (default 8; Node's qs allows 5, Rack 32). Past it:
