@@ -3,7 +3,9 @@ package longpoll
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -196,5 +198,36 @@ func TestSessionCapDefaultsToRemoteAddr(t *testing.T) {
 		if got := clientKey(RemoteIP(&http.Request{RemoteAddr: in})); got != want {
 			t.Errorf("client of %s = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestHostileQueryMemory: the ~870 KB a[b][b]… query, which made each
+// long-poll GET hold ~100 MiB for IdleTimeout, is refused having allocated
+// next to nothing, before the token lookup parses the query.
+func TestHostileQueryMemory(t *testing.T) {
+	f := newFixture(t, Options{})
+	target := "/socket/longpoll?vsn=2.0.0&a" + strings.Repeat("[b]", 290_000) + "=1"
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		req := httptest.NewRequest(method, target, nil)
+		var before, after runtime.MemStats
+		const n = 5
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for range n {
+			rec := httptest.NewRecorder()
+			f.lp.ServeHTTP(rec, req)
+			if !strings.Contains(rec.Body.String(), `"status":403`) {
+				t.Fatalf("%s: %q, want status 403", method, rec.Body.String())
+			}
+		}
+		runtime.ReadMemStats(&after)
+		perCall := (after.TotalAlloc - before.TotalAlloc) / n
+		t.Logf("%s with a %d-byte query: %d bytes allocated", method, len(target), perCall)
+		if perCall > 16<<10 {
+			t.Errorf("%s: refusing the hostile query allocated %d bytes", method, perCall)
+		}
+	}
+	if n := f.lp.Sessions(); n != 0 {
+		t.Errorf("%d sessions opened", n)
 	}
 }
