@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"strings"
@@ -229,5 +230,29 @@ func TestHostileQueryMemory(t *testing.T) {
 	}
 	if n := f.lp.Sessions(); n != 0 {
 		t.Errorf("%d sessions opened", n)
+	}
+}
+
+func TestForwardedFor(t *testing.T) {
+	clientIP := ForwardedFor(netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8"))
+	for _, tt := range []struct {
+		name, peer string
+		xff        []string
+		want       string
+	}{
+		{"untrusted peer: its own address", "192.0.2.7:1234", []string{"198.51.100.1"}, "192.0.2.7"},
+		{"one trusted proxy", "10.0.0.1:80", []string{"198.51.100.1"}, "198.51.100.1"},
+		{"client claims are skipped", "10.0.0.1:80", []string{"1.2.3.4, 198.51.100.1"}, "198.51.100.1"},
+		{"a chain of trusted proxies", "10.0.0.1:80", []string{"1.2.3.4, 198.51.100.1, 10.0.0.9", "10.1.1.1"}, "198.51.100.1"},
+		{"IPv6 proxy and client", "[fd00::1]:80", []string{"2001:db8::5"}, "2001:db8::5"},
+		{"4-in-6 client", "10.0.0.1:80", []string{"::ffff:198.51.100.1"}, "198.51.100.1"},
+		{"no header", "10.0.0.1:80", nil, "10.0.0.1"},
+		{"garbage before a client", "10.0.0.1:80", []string{"198.51.100.1, nonsense"}, "10.0.0.1"},
+		{"only trusted hops", "10.0.0.1:80", []string{"10.0.0.2"}, "10.0.0.1"},
+	} {
+		r := &http.Request{RemoteAddr: tt.peer, Header: http.Header{"X-Forwarded-For": tt.xff}}
+		if got := clientIP(r); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 )
 
 const (
@@ -20,6 +21,42 @@ func RemoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// ForwardedFor returns an Options.ClientIP for a server behind reverse
+// proxies whose addresses are in trusted. A request from a trusted peer
+// names its client by X-Forwarded-For, read from the right: the first
+// address that is not a trusted proxy (what the outermost trusted proxy
+// saw; addresses left of it are the client's own claims and are never
+// used). A request from any other peer, or whose header holds no such
+// address, is named by its peer, as [RemoteIP] does.
+func ForwardedFor(trusted ...netip.Prefix) func(r *http.Request) string {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(r *http.Request) string {
+		peer := RemoteIP(r)
+		a, err := netip.ParseAddr(peer)
+		if err != nil || !isTrusted(a) {
+			return peer
+		}
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				return peer
+			}
+			if !isTrusted(a) {
+				return a.Unmap().String()
+			}
+		}
+		return peer
+	}
 }
 
 // clientKey is what the per-client cap counts by: the address ClientIP

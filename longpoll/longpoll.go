@@ -55,8 +55,9 @@ type Options struct {
 	// ClientIP names the client a request comes from, for
 	// MaxSessionsPerIP (default [RemoteIP], the TCP peer's address). Behind
 	// a reverse proxy every client has the proxy's address: set ClientIP
-	// to read the proxy's header (X-Forwarded-For, Forwarded), trusting
-	// only what your proxy sets, or all clients share one cap.
+	// to read the proxy's header ([ForwardedFor] reads X-Forwarded-For
+	// behind given proxies), trusting only what your proxies set, or all
+	// clients share one cap.
 	ClientIP func(r *http.Request) string
 	// ParamLimits bounds the query string of every request (its size,
 	// parameter count and bracket depth), checked before anything of it is
