@@ -10,7 +10,8 @@
 // The connect step is shared with the long-poll transport through
 // [Connector]: protocol version negotiation (vsn 2.0.x and 1.0.x; anything
 // else is refused with 403), connect parameters (bracket keys decoded into
-// nested maps), the phoenix.js 1.8 auth token and the application's
+// nested maps, bounded by [ParamLimits] before anything is parsed), the
+// phoenix.js 1.8 auth token and the application's
 // [ConnectFunc] hook, which may refuse the connection or attach an identity
 // that channels read with phx.Channel.Identity.
 //
@@ -41,7 +42,7 @@
 // The WebSocket transport closes connections with:
 //
 //	1001  idle timeout (no frame from the client for Options.IdleTimeout)
-//	1007  malformed frame (see package phx)
+//	1007  malformed frame, or text that is not valid UTF-8 (see package phx)
 //	1008  the client stopped reading: its outbound queue overflowed, or a
 //	      write waited Options.WriteTimeout
 //	1009  frame larger than Options.MaxFrameSize

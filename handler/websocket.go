@@ -64,6 +64,12 @@ type Options struct {
 	// instead of the handler's own pool; values of other types it returns
 	// are ignored.
 	WriteBufferPool BufferPool
+	// ParamLimits bounds the query string of the upgrade request (its size,
+	// parameter count and bracket depth), checked before the connect hook;
+	// past them the upgrade is refused with HTTP 414 or 400. Zero fields
+	// take the defaults (see [ParamLimits]). The long-poll transport has its
+	// own (longpoll.Options.ParamLimits).
+	ParamLimits ParamLimits
 	// LongPoll, when set, serves <mount>/longpoll.
 	LongPoll http.Handler
 	// Logger receives the transport's logs (default: the endpoint's).
@@ -130,7 +136,7 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	if log == nil {
 		log = ep.Logger()
 	}
-	h := &Handler{opts: opts, log: log, connector: Connector{Endpoint: ep, Connect: opts.Connect}}
+	h := &Handler{opts: opts, log: log, connector: Connector{Endpoint: ep, Connect: opts.Connect, Limits: opts.ParamLimits}}
 	for _, host := range opts.Hosts {
 		h.hosts = append(h.hosts, strings.ToLower(hostOnly(strings.TrimSpace(host))))
 	}
@@ -217,6 +223,14 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	token, rest, _ := AuthTokenFromProtocols(protocols)
 	if len(protocols) > 0 && !contains(rest, "phoenix") {
 		refuse(w, http.StatusForbidden, "")
+		return
+	}
+	if err := h.connector.CheckQuery(r); err != nil {
+		// The limits' reasons are ours and safe to show; a connect hook's
+		// refusal below stays a bare status.
+		he := err.(*HTTPError)
+		h.log.Info("handler: connection refused", "status", he.Status, "error", err, "remote", r.RemoteAddr)
+		refuse(w, he.Status, he.Reason)
 		return
 	}
 	sess, status, err := h.connector.Open(r, "websocket", token, true)

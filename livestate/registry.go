@@ -24,8 +24,9 @@ type Config struct {
 	// nil allows requests without Origin and those from the request's own
 	// host (Phoenix's default check_origin).
 	Origin *cors.Policy
-	// LongPoll configures the long-poll transport; its Connect, Origin and
-	// Logger default to Socket.Connect, Origin and Socket.Logger.
+	// LongPoll configures the long-poll transport; its Connect, Origin,
+	// Logger and ParamLimits default to Socket.Connect, Origin,
+	// Socket.Logger and Socket.ParamLimits.
 	LongPoll longpoll.Options
 	// DisableLongPoll turns <mount>/longpoll off (404).
 	DisableLongPoll bool
@@ -52,6 +53,9 @@ func NewRegistry(cfg Config) *Registry {
 		}
 		if lp.Logger == nil {
 			lp.Logger = cfg.Socket.Logger
+		}
+		if lp.ParamLimits == (handler.ParamLimits{}) {
+			lp.ParamLimits = cfg.Socket.ParamLimits
 		}
 		r.lp = longpoll.New(r.ep, lp)
 	}

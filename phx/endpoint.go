@@ -12,6 +12,14 @@ type Config struct {
 	// MaxChannels is how many channels one connection may join (default 100,
 	// as Phoenix); further joins get {"reason":"too many channels joined"}.
 	MaxChannels int
+	// MaxTopicBytes is the longest topic a client may send (default 1024
+	// bytes; v2 binary frames carry at most 255). A message with a longer
+	// topic, a join included, is answered {"reason":"topic too long"}.
+	MaxTopicBytes int
+	// MaxEventBytes is the longest event name a client may send (default
+	// 255 bytes, the most a v2 binary frame carries). A message with a
+	// longer one is answered {"reason":"event too long"}.
+	MaxEventBytes int
 	// QueueLength is how many outbound frames may wait for a slow client
 	// (default 1024). Past it (or QueueBytes) the client is disconnected
 	// (WebSocket close 1008) and its queue released.
@@ -41,6 +49,8 @@ type Config struct {
 
 const (
 	defaultMaxChannels = 100
+	defaultMaxTopic    = 1024
+	defaultMaxEvent    = 255
 	defaultQueueLength = 1024
 	defaultQueueBytes  = 16 << 20
 )
@@ -49,6 +59,12 @@ const (
 func (c *Config) setDefaults() {
 	if c.MaxChannels <= 0 {
 		c.MaxChannels = defaultMaxChannels
+	}
+	if c.MaxTopicBytes <= 0 {
+		c.MaxTopicBytes = defaultMaxTopic
+	}
+	if c.MaxEventBytes <= 0 {
+		c.MaxEventBytes = defaultMaxEvent
 	}
 	if c.QueueLength <= 0 {
 		c.QueueLength = defaultQueueLength
