@@ -8,7 +8,6 @@ import (
 	"sync"
 	"weak"
 
-	"github.com/seance-go/seance/diff"
 	"github.com/seance-go/seance/phx"
 )
 
@@ -106,15 +105,7 @@ func (t *Topic) Emit(name string, detail any) {
 // client's join_ref. Socket.Send and Socket.Subscribe are not available to
 // shared channels (they return an error): use broadcasts on the topic.
 func NewShared[S any](ch SharedChannel[S], opts Options) phx.Handler {
-	if opts.MaxVersion <= 0 {
-		opts.MaxVersion = 1000
-	}
-	if opts.Messages == nil {
-		opts.Messages = LiveStateDialect()
-	}
-	if opts.Differ == nil {
-		opts.Differ = diff.Default()
-	}
+	opts.defaults()
 	h := &sharedHandler[S]{impl: ch, opts: opts, topics: map[string]*topicState[S]{}, closing: map[string]chan struct{}{}}
 	if mh, ok := ch.(SharedMessageHandler[S]); ok {
 		h.mh = mh
@@ -288,7 +279,7 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	for _, e := range s.emits {
 		ev, p := h.opts.Messages.Emit(e.name, e.detail)
 		if perr := ch.Push(ev, p); perr != nil {
-			ch.Endpoint().Logger().Warn("livestate: emitted event not sent", "topic", ts.name, "event", e.name, "error", perr)
+			ch.Endpoint().Logger().Log(ctx, emitLevel(perr), "livestate: emitted event not sent", "topic", ts.name, "event", e.name, "error", perr)
 		}
 	}
 	s.emits = s.emits[:0]

@@ -226,18 +226,22 @@ func TestSharedSenderOnly(t *testing.T) {
 	c1.update(m1, "board:1", lvsNames)
 
 	ref = c1.push("board:1", "lvs_evt:reply", `{}`)
+	c1.update(m1, "board:1", lvsNames) // an empty patch, as live_state
+	c2.update(m2, "board:1", lvsNames)
 	c1.expect(`["1","` + ref + `","board:1","phx_reply",{"status":"ok","response":{"count":101}}]`)
 
-	ref = c1.push("board:1", "lvs_evt:send", `{}`)
+	c1.push("board:1", "lvs_evt:send", `{}`)
 	c1.expectEvent("board:1", "error") // Send is not available to shared channels
-	c1.next()                          // its error reply
+	c1.update(m1, "board:1", lvsNames)
+	c2.update(m2, "board:1", lvsNames)
+	c1.next() // its error reply
 
 	ref = c2.push("board:1", "other", `{}`)
 	c2.expect(`["1","` + ref + `","board:1","phx_reply",{"status":"error","response":{"reason":"unknown event other"}}]`)
 	for _, c := range []*client{c1, c2} {
 		c.expectNothing()
 	}
-	if boardOf(t, m1).Count != 101 || m1.version != 2 || m2.version != 2 {
+	if boardOf(t, m1).Count != 101 || m1.version != 4 || m2.version != 4 {
 		t.Errorf("count %d versions %d %d", boardOf(t, m1).Count, m1.version, m2.version)
 	}
 }
@@ -272,10 +276,33 @@ func TestSharedRefreshAndWrap(t *testing.T) {
 	if m3.version != 1 {
 		t.Errorf("late joiner version %d", m3.version)
 	}
-	// nothing changed: nothing sent, version kept
+	// nothing changed: an empty patch with the next version, to everyone
+	c1.push("board:1", "lvs_evt:noop", `{}`)
+	for _, c := range []*client{c1, c2} {
+		if v := c.expectEmptyPatch("board:1"); v != 2 {
+			t.Errorf("no-op update version %d, want 2", v)
+		}
+		c.expectNothing()
+	}
+}
+
+// TestSharedCompactWire: with CompactWire a no-op sends nothing and keeps
+// the version (the syncer's other saving is tested in TestLargePatch).
+func TestSharedCompactWire(t *testing.T) {
+	reg, _ := setupShared(t, livestate.Options{CompactWire: true})
+	c1, m1 := joinShared(t, reg, "board:1")
+	c2, m2 := joinShared(t, reg, "board:1")
 	c1.push("board:1", "lvs_evt:noop", `{}`)
 	c1.expectNothing()
 	c2.expectNothing()
+	c1.push("board:1", "lvs_evt:inc", `{}`)
+	c1.update(m1, "board:1", lvsNames)
+	c2.update(m2, "board:1", lvsNames)
+	for i, m := range []*mirror{m1, m2} {
+		if m.version != 1 || boardOf(t, m).Count != 1 {
+			t.Errorf("client %d: version %d count %d, want 1 and 1", i+1, m.version, boardOf(t, m).Count)
+		}
+	}
 }
 
 // TestSharedLeaveRejoin: the state outlives its first clients while one is
@@ -525,9 +552,9 @@ func TestSharedDoc(t *testing.T) {
 	if late.Version() != 2 || a.Version() != 2 {
 		t.Errorf("versions %d %d", late.Version(), a.Version())
 	}
-	a.SendEvent("reset", nil) // replaces the Doc: the whole state is sent
+	a.SendEvent("reset", nil) // replaces the Doc: a patch replacing the whole state
 	for _, c := range []*livestatetest.Client{a, b, late} {
-		c.AssertStateChange(`{"fresh":true}`)
+		c.AssertStatePatch(`[{"op":"replace","path":"","value":{"fresh":true}}]`)
 	}
 	if d := cmp.Diff(a.State(), late.State()); d != "" {
 		t.Errorf("(-a +late)\n%s", d)

@@ -36,6 +36,7 @@ type syncer[S any] struct {
 	differ  diff.Differ
 	text    diff.BytesDiffer // differ's text form; nil for tree-only differs
 	max     int
+	compact bool // Options.CompactWire
 	version int
 	// sent is the JSON of the state as last synced; nil when unknown
 	// (recorded states after a patch: it is encoded again when needed).
@@ -45,7 +46,7 @@ type syncer[S any] struct {
 }
 
 func newSyncer[S any](o *Options) syncer[S] {
-	y := syncer[S]{msgs: o.Messages, differ: o.Differ, max: o.MaxVersion}
+	y := syncer[S]{msgs: o.Messages, differ: o.Differ, max: o.MaxVersion, compact: o.CompactWire}
 	y.text, _ = o.Differ.(diff.BytesDiffer)
 	return y
 }
@@ -84,14 +85,18 @@ func (y *syncer[S]) full(st *S) ([]byte, error) {
 }
 
 // update returns the message carrying the change made since the last sync,
-// with the next version; event is "" when there is nothing to send.
+// with the next version. By default there always is one (live_state's
+// wire); with CompactWire, event is "" when there is nothing to send.
 func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 	if r, ok := any(*st).(PatchRecorder); ok {
 		if y.rec != nil && sameRecorder(r, y.rec) {
 			patch, ok := r.TakePatch()
 			if ok {
 				if len(patch) == 0 {
-					return "", nil, nil
+					if y.compact {
+						return "", nil, nil
+					}
+					patch = emptyPatch
 				}
 				y.forget()
 				event, payload = y.msgs.Patch(patch, y.bump())
@@ -107,7 +112,7 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 		}
 		y.forget()
 		y.sent = trim(data)
-		event, payload = y.msgs.Change(y.sent, y.bump())
+		event, payload = y.whole(y.sent, y.bump())
 		return event, payload, nil
 	}
 	wasRecorder := y.rec != nil
@@ -120,12 +125,12 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 		if err := y.keep(data); err != nil {
 			return "", nil, err
 		}
-		event, payload = y.msgs.Change(y.sent, y.bump())
+		event, payload = y.whole(y.sent, y.bump())
 		return event, payload, nil
 	}
 	if bytes.Equal(data, y.sent) {
 		putBuf(data)
-		return "", nil, nil
+		return y.unchanged()
 	}
 	var patch []byte
 	var tree any
@@ -140,16 +145,43 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 	}
 	if len(patch) == 0 {
 		y.replace(data, tree)
-		return "", nil, nil
+		return y.unchanged()
 	}
 	version := y.bump()
-	if len(patch) >= len(data) {
+	if y.compact && len(patch) >= len(data) {
 		event, payload = y.msgs.Change(data, version)
 	} else {
 		event, payload = y.msgs.Patch(patch, version)
 	}
 	y.replace(data, tree)
 	return event, payload, nil
+}
+
+// emptyPatch is the patch of a callback that changed nothing.
+var emptyPatch = []byte("[]")
+
+// unchanged is the update of a callback that left the state as it was: an
+// empty patch with the next version (live_state), or nothing (CompactWire).
+func (y *syncer[S]) unchanged() (string, []byte, error) {
+	if y.compact {
+		return "", nil, nil
+	}
+	event, payload := y.msgs.Patch(emptyPatch, y.bump())
+	return event, payload, nil
+}
+
+// whole returns the update carrying the whole state data when no patch
+// from the previous state is known: a state:change with CompactWire,
+// otherwise (live_state's wire: every update is a patch) a patch replacing
+// the whole document.
+func (y *syncer[S]) whole(data []byte, version int) (string, []byte) {
+	if y.compact {
+		return y.msgs.Change(data, version)
+	}
+	const head, tail = `[{"op":"replace","path":"","value":`, `}]`
+	patch := make([]byte, 0, len(head)+len(data)+len(tail))
+	patch = append(append(append(patch, head...), data...), tail...)
+	return y.msgs.Patch(patch, version)
 }
 
 // keep makes data (a pooled buffer) the JSON last sent, decoding it when
