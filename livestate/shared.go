@@ -23,6 +23,13 @@ import (
 // change is encoded and diffed once — the same patch frame is queued to
 // every client of the topic, in order.
 //
+// A handler that panics crashes the channel of the client it runs for (as
+// a per-join channel does, which loses its state with it), and the topic's
+// state is rolled back to what the clients last received: nothing of the
+// half-made change is sent and the version does not move. A [Doc] undoes
+// its edits; any other state is decoded again from the JSON last sent, so
+// it should survive an encoding/json round trip.
+//
 // The state lives on one node: with a PubSub adapter each node holds its
 // own copy per topic. Keep the copies in step by broadcasting changes on the
 // topic ([Registry.Broadcast]) and applying them in HandleMessage, which
@@ -275,7 +282,7 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	}
 	s := &m.sock
 	s.begin(msg.Ref, true)
-	err := h.impl.HandleEvent(ctx, s, name, payload, &ts.state)
+	err := h.guarded(ts, ch, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
 	for _, e := range s.emits {
 		ev, p := h.opts.Messages.Emit(e.name, e.detail)
 		if perr := ch.Push(ev, p); perr != nil {
@@ -318,7 +325,7 @@ func (h *sharedMessages[S]) HandleOut(ctx context.Context, ch *phx.Channel, b *p
 		return nil
 	}
 	t := &Topic{name: ts.name, members: len(ts.members)}
-	err := h.mh.HandleMessage(context.WithoutCancel(ctx), t, b, &ts.state)
+	err := h.guarded(ts, ch, func() error { return h.mh.HandleMessage(context.WithoutCancel(ctx), t, b, &ts.state) })
 	for _, e := range t.emits {
 		ev, p := h.opts.Messages.Emit(e.name, e.detail)
 		h.publish(ts, ev, p)
@@ -392,6 +399,27 @@ func (h *sharedHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reaso
 	if ready {
 		sc.CloseTopic(ctx, ts.name, state)
 	}
+}
+
+// guarded runs a callback that may change the topic's state. If it panics,
+// the state is rolled back to what every client last received before the
+// panic goes on (it crashes ch's channel, as it would crash a per-join
+// channel and its state with it): the other clients see nothing of the
+// half-made change, and the version does not move. Called with ts.mu held.
+func (h *sharedHandler[S]) guarded(ts *topicState[S], ch *phx.Channel, fn func() error) error {
+	ts.sync.checkpoint(&ts.state)
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if err := ts.sync.rollback(&ts.state); err != nil {
+			ch.Endpoint().Logger().Error("livestate: shared state not rolled back after a panic", "topic", ts.name, "error", err)
+		}
+	}()
+	err := fn()
+	returned = true
+	return err
 }
 
 // publishUpdate sends the change made by the last callback to every member

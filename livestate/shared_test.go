@@ -512,23 +512,72 @@ func TestSharedConcurrentEvents(t *testing.T) {
 	}
 }
 
-// TestSharedCrash: a panicking event crashes its client's channel only;
-// the change it made before reaches the others with the next update.
+// TestSharedCrash: a panicking event crashes its client's channel only,
+// and the change it made before panicking is rolled back: the other
+// clients receive nothing, and state and version are as before.
 func TestSharedCrash(t *testing.T) {
 	reg, b := setupShared(t, livestate.Options{})
-	c1, _ := joinShared(t, reg, "board:1")
+	c1, m1 := joinShared(t, reg, "board:1")
 	c2, m2 := joinShared(t, reg, "board:1")
-	c1.push("board:1", "lvs_evt:panic", `{}`)
+	c1.push("board:1", "lvs_evt:add", `{"title":"before"}`)
+	c1.update(m1, "board:1", lvsNames)
+	c2.update(m2, "board:1", lvsNames)
+
+	c1.push("board:1", "lvs_evt:panic", `{}`) // adds 1000 to the count, then panics
 	c1.expect(`["1","1","board:1","phx_error",{"reason":"channel_crash"}]`)
 	if err := recv(t, b.left); !errors.Is(err, phx.ErrCrashed) {
 		t.Errorf("Closed reason %v", err)
 	}
+	c2.expectNothing()
+	c2.push("board:1", "lvs_refresh", `{}`)
+	p := c2.expectEvent("board:1", "state:change")
+	want := Board{Name: boardName, Items: []Todo{{ID: 1, Title: "before"}}}
+	if d := cmp.Diff(want, boardOf(t, &mirror{state: p["state"]})); d != "" || p["version"] != 1.0 {
+		t.Errorf("after the panic: version %v, state (-want +got)\n%s", p["version"], d)
+	}
 	c2.push("board:1", "lvs_evt:inc", `{}`)
 	c2.update(m2, "board:1", lvsNames)
-	if got := boardOf(t, m2).Count; got != 1001 {
-		t.Errorf("count %d, want 1001", got)
+	if got := boardOf(t, m2); got.Count != 1 || m2.version != 2 {
+		t.Errorf("count %d version %d, want 1 and 2", got.Count, m2.version)
 	}
 	c2.expectNothing()
+}
+
+// TestSharedDocCrash: a shared Doc is rolled back by undoing the edits of
+// the handler that panicked, whatever they were.
+func TestSharedDocCrash(t *testing.T) {
+	reg := newRegistry(t)
+	reg.Handle("doc:*", livestate.NewShared[*livestate.Doc](docShared{}, livestate.Options{}))
+	a := livestatetest.Join(t, reg, "doc:1", livestatetest.Options{})
+	a.AssertStateChange(`{"items":[],"title":"a shared document with a title long enough for patches"}`)
+	b := livestatetest.Join(t, reg, "doc:1", livestatetest.Options{})
+	b.AssertStateChange(`{"items":[],"title":"a shared document with a title long enough for patches"}`)
+	for _, text := range []string{"one", "two", "three"} {
+		a.SendEvent("add", map[string]string{"text": text})
+		for _, c := range []*livestatetest.Client{a, b} {
+			c.AssertStatePatch(`[{"op":"add","path":"/items/-","value":{"text":"` + text + `"}}]`)
+		}
+	}
+	before := b.State()
+	for _, ev := range []string{"mess_then_panic", "replace_then_panic"} {
+		c := livestatetest.Join(t, reg, "doc:1", livestatetest.Options{})
+		c.AssertStateChange(before)
+		c.SendEvent(ev, nil)
+		c.AssertEvent("phx_error", map[string]string{"reason": "channel_crash"})
+	}
+	b.AssertNoMessage()
+	b.Refresh()
+	b.AssertStateChange(before)
+	if b.Version() != 3 {
+		t.Errorf("version %d, want 3", b.Version())
+	}
+	a.SendEvent("own", map[string]string{"text": "ann"})
+	for _, c := range []*livestatetest.Client{a, b} {
+		c.AssertStatePatch(`[{"op":"add","path":"/owner","value":"ann"}]`)
+	}
+	if d := cmp.Diff(a.State(), b.State()); d != "" || b.Version() != 4 {
+		t.Errorf("version %d, (-a +b)\n%s", b.Version(), d)
+	}
 }
 
 // TestSharedDoc: a shared channel over a Doc sends the recorded patches.
@@ -587,6 +636,22 @@ func (docShared) HandleEvent(ctx context.Context, s *livestate.Socket, event str
 		nd, err := livestate.NewDoc(map[string]bool{"fresh": true})
 		*d = nd
 		return err
+	case "mess_then_panic": // every kind of edit, then a panic
+		(*d).Set("/title", "changed")
+		(*d).Set("/owner", "new member")
+		(*d).Insert("/items/0", "inserted")
+		(*d).Set("/items/-", "appended")
+		(*d).Set("/items/2", "replaced")
+		(*d).Remove("/items/3")
+		(*d).Set("/items/1/text", "edited")
+		(*d).Remove("/items")
+		(*d).Set("", map[string]int{"root": 1})
+		(*d).Set("/more", "after the root")
+		panic("doc exploded")
+	case "replace_then_panic":
+		nd, _ := livestate.NewDoc(map[string]bool{"other": true})
+		*d = nd
+		panic("doc exploded")
 	}
 	return fmt.Errorf("unknown event %q", event)
 }

@@ -3,6 +3,8 @@ package livestate
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 
@@ -182,6 +184,47 @@ func (y *syncer[S]) whole(data []byte, version int) (string, []byte) {
 	patch := make([]byte, 0, len(head)+len(data)+len(tail))
 	patch = append(append(append(patch, head...), data...), tail...)
 	return y.msgs.Patch(patch, version)
+}
+
+// checkpoint marks the state as it is before a callback, for rollback.
+// Plain states need nothing (the JSON last synced is the checkpoint); a
+// [Doc] starts recording how to undo its edits.
+func (y *syncer[S]) checkpoint(st *S) {
+	if d, ok := any(*st).(*Doc); ok && d != nil && y.rec != nil && sameRecorder(d, y.rec) {
+		d.checkpoint()
+	}
+}
+
+// rollback puts the state back as it was last synced, after a callback
+// that did not return (a panic). The version is not touched: nothing of
+// the change was sent. A plain state is decoded again from the JSON last
+// synced, so it must survive an encoding/json round trip (fields that are
+// not encoded come back as zero values); a Doc undoes its edits. A state
+// that can be neither (another PatchRecorder, or JSON that does not
+// decode) is kept as the callback left it, and its next update sends it
+// whole so that every client still agrees with the server.
+func (y *syncer[S]) rollback(st *S) error {
+	if y.rec != nil {
+		if d, ok := y.rec.(*Doc); ok {
+			d.rollback()
+			if s, ok := any(d).(S); ok {
+				*st = s // the callback may have replaced the Doc
+				return nil
+			}
+		}
+		y.rec = nil // the next update sends the state whole
+		return errors.New("livestate: the state records its own patches and cannot be rolled back")
+	}
+	if y.sent == nil {
+		return errors.New("livestate: no synced state to roll back to")
+	}
+	var fresh S
+	if err := json.Unmarshal(y.sent, &fresh); err != nil {
+		y.forget() // the next update sends the state whole
+		return fmt.Errorf("livestate: decoding the state last synced: %w", err)
+	}
+	*st = fresh
+	return nil
 }
 
 // keep makes data (a pooled buffer) the JSON last sent, decoding it when
