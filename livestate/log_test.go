@@ -76,7 +76,9 @@ func (c *slowChannel) HandleEvent(_ context.Context, s *livestate.Socket, event 
 	return nil
 }
 
-func (c *slowChannel) Closed(_ context.Context, _ *livestate.Socket, reason error) { c.closed <- reason }
+func (c *slowChannel) Closed(_ context.Context, _ *livestate.Socket, reason error) {
+	c.closed <- reason
+}
 
 // TestDisconnectIsNotAnError: an update that finds its client gone (an
 // ordinary disconnect) is logged at Debug; a state that cannot be encoded
