@@ -99,9 +99,10 @@ func (t *Topic) Emit(name string, detail any) {
 //   - on join: state:change {state, version} with the topic's current
 //     version (0 only for the client whose join ran Init): phx-live-state
 //     accepts a full state at any version;
-//   - on every change: one state:patch {patch, version} (or state:change
-//     when the patch would not be smaller than the state), the same bytes
-//     for every client. The version counts the topic's changes, so it is
+//   - after every HandleEvent and HandleMessage: one state:patch
+//     {patch, version} (an empty patch when nothing changed; with
+//     CompactWire nothing then, and a state:change when the patch would not
+//     be smaller than the state), the same bytes for every client. The version counts the topic's changes, so it is
 //     correct for every client: each has seen every change since its
 //     state:change;
 //   - lvs_refresh: state:change with the current state and version.

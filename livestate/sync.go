@@ -18,9 +18,12 @@ import (
 //   - ok with a non-empty patch (a JSON array of RFC 6902 operations, which
 //     the channel sends as is and does not keep): the operations turn the
 //     state last taken into the current one;
-//   - ok with an empty patch: nothing changed, nothing is sent;
+//   - ok with an empty patch: nothing changed: an empty patch is sent
+//     (nothing with Options.CompactWire);
 //   - not ok: the change cannot be described (or not compactly): the whole
-//     state is encoded with encoding/json and sent as a state:change.
+//     state is encoded with encoding/json and sent whole, as a patch
+//     replacing the document ("path": "") or, with Options.CompactWire, as
+//     a state:change.
 //
 // The channel also calls TakePatch, discarding the result, when it sends
 // the whole state (on join, and when the state value was replaced by
