@@ -488,7 +488,7 @@ func (d *Doc) resetOps() {
 // TakePatch implements [PatchRecorder]: it returns the operations recorded
 // since the last call as one RFC 6902 patch and starts a new one. It
 // returns ok false when the patch would not be smaller than the document,
-// which is then sent whole.
+// which is then sent whole (see [PatchRecorder]).
 func (d *Doc) TakePatch() (patch []byte, ok bool) {
 	if d == nil {
 		return nil, true
