@@ -60,6 +60,6 @@
 // # Differences from live_state
 //
 // Handler errors are pushed as `error` events instead of crashing the
-// channel, and [Socket.Reply] answers the client's push with a phx_reply (Synq-style
-// status replies); live_state never replies to lvs_evt pushes.
+// channel, and [Socket.Reply] answers the client's push with a phx_reply
+// (Synq-style status replies); live_state never replies to lvs_evt pushes.
 package livestate
