@@ -476,8 +476,8 @@ func (docTodos) HandleEvent(ctx context.Context, s *livestate.Socket, event stri
 }
 
 // TestDocChannel: a Channel[*Doc] sends the recorded operations as its
-// patches, the whole state when they are not smaller or the Doc was
-// replaced, and nothing when nothing was recorded.
+// patches, a patch replacing the whole document when they are not smaller
+// or the Doc was replaced, and an empty patch when nothing was recorded.
 func TestDocChannel(t *testing.T) {
 	reg := newRegistry(t)
 	reg.Handle("doc:*", livestate.New(func() livestate.Channel[*livestate.Doc] { return docTodos{} }, livestate.Options{}))

@@ -38,8 +38,8 @@ type board struct {
 	events   chan string // "init" and "closed" in order
 }
 
-// boardName makes the state larger than its patches (a patch not smaller
-// than the state is sent as the state).
+// boardName makes the state larger than its patches (with CompactWire a
+// patch not smaller than the state is sent as the state).
 const boardName = "the board of the shared channel tests"
 
 func newBoard() *board {

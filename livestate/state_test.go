@@ -109,9 +109,9 @@ func (c *todoChannel) HandleEvent(ctx context.Context, s *livestate.Socket, even
 		s.Emit("hello", map[string]string{"to": "you"})
 	case "noop":
 	case "internal":
-		st.internal++ // not synced: nothing is sent
+		st.internal++ // not synced: the patch is empty
 	case "secret":
-		c.secret = p.Title // server-only: nothing is sent
+		c.secret = p.Title // server-only: the patch is empty
 	case "bump":
 		st.Rev.N++
 	case "replace_all":
