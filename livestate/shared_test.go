@@ -99,6 +99,10 @@ func (b *board) HandleMessage(ctx context.Context, t *livestate.Topic, msg *phx.
 	if msg.Event == "bad" {
 		return errors.New("bad news")
 	}
+	if msg.Event == "explode" {
+		st.Count += 5000
+		panic("broadcast exploded")
+	}
 	return nil
 }
 
@@ -541,6 +545,56 @@ func TestSharedCrash(t *testing.T) {
 		t.Errorf("count %d version %d, want 1 and 2", got.Count, m2.version)
 	}
 	c2.expectNothing()
+}
+
+// TestSharedMessageCrash: a HandleMessage that panics crashes the channel
+// of the member that ran it, and the topic's state is rolled back.
+func TestSharedMessageCrash(t *testing.T) {
+	reg, b := setupShared(t, livestate.Options{})
+	c1, m1 := joinShared(t, reg, "board:1")
+	c2, m2 := joinShared(t, reg, "board:1")
+	c1.push("board:1", "lvs_evt:inc", `{}`)
+	c1.update(m1, "board:1", lvsNames)
+	c2.update(m2, "board:1", lvsNames)
+	want := boardOf(t, m1)
+
+	if _, err := reg.Broadcast(context.Background(), "board:1", "explode", map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, b.left); !errors.Is(err, phx.ErrCrashed) {
+		t.Fatalf("Closed reason %v", err)
+	}
+	// The member that ran the handler gets phx_error; the other one nothing
+	// until it asks for the state, which is as before the broadcast.
+	crashed, survived := 0, 0
+	var survivor *client
+	var mirrorOf *mirror
+	for i, c := range []*client{c1, c2} {
+		c.push("board:1", "lvs_refresh", `{}`)
+		switch f := c.next(); f.Event {
+		case "phx_error":
+			crashed++
+		case "state:change":
+			survived++
+			survivor, mirrorOf = c, []*mirror{m1, m2}[i]
+			p := f.Payload.(map[string]any)
+			if d := cmp.Diff(want, boardOf(t, &mirror{state: p["state"]})); d != "" || p["version"] != 1.0 {
+				t.Errorf("after the panic: version %v, state (-want +got)\n%s", p["version"], d)
+			}
+		default:
+			t.Errorf("got %s %v", f.Event, f.Payload)
+		}
+	}
+	if crashed != 1 || survived != 1 {
+		t.Fatalf("%d crashed, %d survived; want 1 and 1", crashed, survived)
+	}
+	// The next change carries nothing of the half-made one.
+	survivor.push("board:1", "lvs_evt:inc", `{}`)
+	survivor.update(mirrorOf, "board:1", lvsNames)
+	want.Count++
+	if d := cmp.Diff(want, boardOf(t, mirrorOf)); d != "" || mirrorOf.version != 2 {
+		t.Errorf("next update: version %d, state (-want +got)\n%s", mirrorOf.version, d)
+	}
 }
 
 // TestSharedDocCrash: a shared Doc is rolled back by undoing the edits of
