@@ -25,8 +25,9 @@ import (
 )
 
 // Counter is the state of counter:* topics: a counter with a few fields
-// beside it, so that a change is sent as a state:patch (a patch as long as
-// the whole state is sent as a state:change instead).
+// beside it, so that a change is a state:patch smaller than the state (with
+// livestate.Options.CompactWire too, which would send a larger patch as a
+// state:change).
 type Counter struct {
 	Count int    `json:"count"`
 	Step  int    `json:"step"`
