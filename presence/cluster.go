@@ -268,10 +268,10 @@ func (r *replicator) heartbeat(from string, raw json.RawMessage) {
 	switch {
 	case rep.epoch != d.Epoch:
 		r.askLocked(from, rep)
-	case rep.version == d.V:
+	case rep.version >= d.V:
+		// Up to date; ahead when a snapshot carried changes whose delta
+		// is not published yet (an epoch never goes back).
 		rep.staleV = 0
-	case rep.version > d.V:
-		r.askLocked(from, rep)
 	case rep.staleV != 0 && rep.version < rep.staleV:
 		// Announced by the previous heartbeat and still not here: lost.
 		r.askLocked(from, rep)
