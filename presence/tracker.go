@@ -461,7 +461,8 @@ func (t *Tracker) PushState(ch *phx.Channel) error {
 	if err != nil {
 		return err
 	}
-	return ch.Push(EventState, phx.Raw(payload))
+	// Encoded here: valid JSON, no need to validate it again.
+	return ch.PushEncoded(EventState, payload)
 }
 
 // IsDiff reports whether msg, as received by a channel's InfoHandler or a
