@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -322,11 +323,13 @@ func TestTrackErrors(t *testing.T) {
 		_, err = tr.Update(ch, "nope", nil)
 		errs <- err
 		errs <- tr.Untrack(ch, "nope")
+		_, err = tr.Track(ch, "big", map[string]string{"x": strings.Repeat("x", 17<<10)})
+		errs <- err
 		return nil, nil
 	}})
 	c := sessiontest.Open(t, ep, phx.ConnectInfo{}, phx.V2JSON(), false)
 	c.Send(`["1","1","errs:1","phx_join",{}]`)
-	for i, want := range []error{nil, presence.ErrAlreadyTracked, presence.ErrMetaNotObject, presence.ErrNotTracked, presence.ErrNotTracked} {
+	for i, want := range []error{nil, presence.ErrAlreadyTracked, presence.ErrMetaNotObject, presence.ErrNotTracked, presence.ErrNotTracked, presence.ErrMetaTooLarge} {
 		if got := <-errs; !errors.Is(got, want) {
 			t.Errorf("call %d: %v, want %v", i, got, want)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"slices"
@@ -36,6 +37,10 @@ type Options struct {
 	Fetch func(ctx context.Context, topic string, presences List) error
 	// FetchTimeout bounds each Fetch call (default 5 s).
 	FetchTimeout time.Duration
+	// MaxMetaBytes caps the JSON size of one tracked meta (default 16 KiB);
+	// Track and Update refuse a larger one with [ErrMetaTooLarge]. Metas
+	// travel between nodes and to every subscriber: keep them small.
+	MaxMetaBytes int
 	// Logger receives the tracker's logs (default: the endpoint's).
 	Logger *slog.Logger
 	// Cluster replicates the entries between the nodes of a cluster: the
@@ -49,6 +54,7 @@ type Options struct {
 const (
 	defaultInterval     = 50 * time.Millisecond
 	defaultFetchTimeout = 5 * time.Second
+	defaultMaxMetaBytes = 16 << 10
 )
 
 // Errors of the tracking calls.
@@ -58,6 +64,8 @@ var (
 	ErrAlreadyTracked = errors.New("presence: key already tracked by this channel")
 	// ErrNotTracked: Update or Untrack of a key the channel does not track.
 	ErrNotTracked = errors.New("presence: key not tracked by this channel")
+	// ErrMetaTooLarge: the meta encodes to more than Options.MaxMetaBytes.
+	ErrMetaTooLarge = errors.New("presence: meta too large")
 	// ErrClosed: the tracker was closed.
 	ErrClosed = errors.New("presence: tracker closed")
 )
@@ -114,6 +122,9 @@ func New(ep *phx.Endpoint, opts Options) *Tracker {
 	if opts.FetchTimeout <= 0 {
 		opts.FetchTimeout = defaultFetchTimeout
 	}
+	if opts.MaxMetaBytes <= 0 {
+		opts.MaxMetaBytes = defaultMaxMetaBytes
+	}
 	if opts.Logger == nil {
 		opts.Logger = ep.Logger()
 	}
@@ -129,6 +140,14 @@ func New(ep *phx.Endpoint, opts Options) *Tracker {
 		t.repl = newReplicator(t, opts.Cluster)
 	}
 	return t
+}
+
+func (t *Tracker) encodeMeta(meta any) (json.RawMessage, error) {
+	data, err := encodeMeta(meta)
+	if err == nil && len(data) > t.opts.MaxMetaBytes {
+		return nil, ErrMetaTooLarge
+	}
+	return data, err
 }
 
 func (t *Tracker) newRef() string {
@@ -147,7 +166,7 @@ func (t *Tracker) Track(ch *phx.Channel, key string, meta any) (string, error) {
 // track/4 with a pid): the channel is listed there until it untracks or
 // ends.
 func (t *Tracker) TrackTopic(ch *phx.Channel, topic, key string, meta any) (string, error) {
-	data, err := encodeMeta(meta)
+	data, err := t.encodeMeta(meta)
 	if err != nil {
 		return "", err
 	}
@@ -185,7 +204,7 @@ func (t *Tracker) Update(ch *phx.Channel, key string, meta any) (string, error) 
 
 // UpdateTopic is Update on another topic than the channel's own.
 func (t *Tracker) UpdateTopic(ch *phx.Channel, topic, key string, meta any) (string, error) {
-	data, err := encodeMeta(meta)
+	data, err := t.encodeMeta(meta)
 	if err != nil {
 		return "", err
 	}
