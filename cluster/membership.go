@@ -20,7 +20,7 @@ import (
 
 // MembershipTopic is the Envelope.Topic of heartbeats and of the messages
 // sent with [Membership.Send]; a Membership takes them out of the stream
-// before the endpoint sees them.
+// before the endpoint sees them. Channels must not use it as a topic.
 const MembershipTopic = "seance:membership"
 
 // MembershipOptions configure a [Membership]. Zero fields take the defaults.
