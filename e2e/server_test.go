@@ -75,6 +75,7 @@ func newConformanceServer(t *testing.T) *conformanceServer {
 	s.mux.Handle(limitedSocketPath+"/", livestate.Handler(s.limited))
 	s.mux.Handle(blockedSocketPath+"/", blockWebSocket(livestate.Handler(s.reg)))
 	s.mux.HandleFunc("POST /broadcast", s.broadcast)
+	registerPresence(t, s)
 	s.srv = httptest.NewServer(s.mux)
 
 	t.Cleanup(func() {

@@ -210,6 +210,7 @@ func (s *Session) join(m *Message) {
 		default:
 			s.reply(m.JoinRef, m.Ref, m.Topic, Err(map[string]string{"reason": err.Error()}))
 		}
+		ch.runEnd(ErrJoinRefused)
 		return
 	}
 	s.mu.Lock()

@@ -295,7 +295,9 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 		w("| raw gorilla client, one reader goroutine | %s | %.1f | %.0f | %.1f | %.1f |\n\n", num(c.Gorilla.Conns), c.GorillaKiB, c.GorillaHeap, c.GorillaGor, c.Gorilla.Seconds)
 	}
 
-	w("%s", compactWireSection)
+	for _, sec := range handSections() {
+		w("%s", sec)
+	}
 
 	w("## How to reproduce\n\n```sh\nmake bench                                   # full run, ≈ 5–10 min: results/latest.json, charts, this file\n")
 	w("cd bench && go run ./cmd/seance-bench -quick   # smoke run, < 60 s, writes bench/results/quick.*\n")
@@ -333,26 +335,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-// compactWireSection is section 7: exact byte counts from
-// BenchmarkWireBytes in package livestate (not measured by this harness).
-const compactWireSection = `### 7. CompactWire: bytes on the wire
-
-By default every handled event is followed by a ` + "`" + `state:patch` + "`" + `, as live_state sends it (an empty patch when
-nothing changed). ` + "`" + `livestate.Options{CompactWire: true}` + "`" + ` sends nothing for a no-op and the whole state as
-` + "`" + `state:change` + "`" + ` when the patch would not be smaller. Bytes per event, whole v2 frames, averaged over 200 events
-(` + "`" + `go test -run '^$' -bench WireBytes -benchtime 200x ./livestate/` + "`" + `; exact, not machine-dependent):
-
-| state, event | default | CompactWire | saved |
-|---|---|---|---|
-| counter ` + "`" + `{"count":n}` + "`" + `, increment | 102.9 B | 70.9 B | 31% |
-| counter, no-op | 59.5 B | 0 B | all |
-| 1,000 todos (78 KB), toggle one | 114.0 B | 114.0 B | — |
-| 1,000 todos, no-op | 59.5 B | 0 B | all |
-| 1,000 todos, every title changed | 96,443 B | 77,424 B | 20% |
-
-The opt-in saves a frame per no-op event and a few dozen bytes per update of a tiny state; on large states it
-changes nothing unless most of the state changes at once. The price: phx-live-state dispatches no
-` + "`" + `livestate-patch` + "`" + ` for a ` + "`" + `state:change` + "`" + `, and a lost update is no longer seen as a version gap.
-
-`
