@@ -43,6 +43,9 @@ test-nested:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzV2Decode -fuzztime 20s ./phx/
 	$(GO) test -run '^$$' -fuzz FuzzSessionReceive -fuzztime 20s ./phx/
+	$(GO) test -run '^$$' -fuzz FuzzParseParams -fuzztime 20s ./handler/
+	$(GO) test -run '^$$' -fuzz FuzzEachFrame -fuzztime 20s ./longpoll/
+	$(GO) test -run '^$$' -fuzz FuzzPostBody -fuzztime 20s ./longpoll/
 
 # The load harness: every row of BENCHMARKS.md against its baseline in the
 # same run; writes BENCHMARKS.md, bench/results/latest.json and bench/charts.

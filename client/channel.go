@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,6 +49,8 @@ type Channel struct {
 	rejoinTimer *time.Timer
 	awaiting    bool // a Handler decision is pending
 	decisionSeq uint64
+
+	joinRefNow atomic.Value // string: joinRef, for JoinRef outside the loop
 }
 
 type joinResult struct {
@@ -62,6 +65,20 @@ type subscription struct {
 
 // Topic returns the channel's topic.
 func (ch *Channel) Topic() string { return ch.topic }
+
+// JoinRef is the join_ref of the channel's current join, "" while it is
+// not joining or joined. A Phoenix server stamps its pushes with it
+// (Message.JoinRef); broadcasts carry none.
+func (ch *Channel) JoinRef() string {
+	s, _ := ch.joinRefNow.Load().(string)
+	return s
+}
+
+// setJoinRef sets joinRef (on the loop) and its mirror.
+func (ch *Channel) setJoinRef(ref string) {
+	ch.joinRef = ref
+	ch.joinRefNow.Store(ref)
+}
 
 // Socket returns the Socket the channel belongs to.
 func (ch *Channel) Socket() *Socket { return ch.s }
@@ -363,7 +380,7 @@ func (s *Socket) startJoin(ch *Channel, w chan joinResult) error {
 
 func (s *Socket) sendJoin(ch *Channel) {
 	ref := s.makeRef()
-	ch.joinRef = ref
+	ch.setJoinRef(ref)
 	ch.state = chJoining
 	p := &pushReq{kind: pushJoin, ch: ch, ref: ref}
 	p.timer = s.afterFunc(s.opts.Timeout, func() { s.joinTimeout(p) })
@@ -427,7 +444,7 @@ func (s *Socket) joinTimeout(p *pushReq) {
 
 func (s *Socket) joinFailed(ch *Channel, err error) {
 	s.log.Debug("phoenix client: join failed", "topic", ch.topic, "err", err)
-	ch.joinRef = ""
+	ch.setJoinRef("")
 	if ch.joinWaiter != nil {
 		s.closeChannel(ch, err)
 		return

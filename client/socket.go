@@ -385,7 +385,7 @@ func (s *Socket) dropConn(err error) {
 		case chJoined, chJoining:
 			ch.state = chErrored
 			ch.joinPush = nil
-			ch.joinRef = ""
+			ch.setJoinRef("")
 		case chLeaving:
 			s.finishLeave(ch, nil)
 		}

@@ -24,6 +24,15 @@
 //   - [Options.SameOrigin] adds the request's own origin (scheme, host and
 //     port), Phoenix's check_origin: :conn.
 //
+// "The request's host" is its Host header unless [Options.Hosts] lists the
+// host names the server answers as (Phoenix compares against the endpoint's
+// configured host). The Host header is the client's to choose: a page served
+// from a name the attacker points at this server (DNS rebinding) has Origin
+// and Host both that name and passes the same-host rule. Set Hosts (or list
+// Origins) when the server is reachable under names or addresses you do not
+// control, an unauthenticated service on localhost or a private network in
+// particular.
+//
 // Requests without an Origin header (non-browser clients) are always allowed;
 // an Origin of "null" or one without a host is refused. [Options.AllowAll]
 // turns checking off, for development.

@@ -29,3 +29,22 @@ func Example() {
 	// http://pr-7.staging.example.com:8080 true
 	// null false
 }
+
+// With Hosts, the same-host rule compares the Origin with the names the
+// server answers as, not with the request's Host header: a DNS-rebinding
+// page, whose Origin and Host are both the attacker's name, is refused.
+func ExampleOptions_hosts() {
+	policy, err := cors.NewPolicy(cors.Options{Hosts: []string{"app.example.com"}})
+	if err != nil {
+		panic(err)
+	}
+	for _, site := range []string{"app.example.com", "evil.example"} {
+		r := httptest.NewRequest("GET", "http://"+site+"/socket/websocket", nil) // sets Host
+		r.Header.Set("Origin", "https://"+site)
+		fmt.Println(site, policy.Allowed(r))
+	}
+
+	// Output:
+	// app.example.com true
+	// evil.example false
+}

@@ -23,6 +23,15 @@ type Options struct {
 	// Origins list it makes the policy stricter than the default, which
 	// ignores scheme and port.
 	SameOrigin bool
+	// Hosts lists the host names the server answers as ("app.example.com",
+	// "localhost", optionally with a port: "localhost:4000"), as Phoenix's
+	// check_origin compares against the endpoint's configured host. When
+	// set, "the request's host" in the same-host default and in SameOrigin
+	// means one of these, not the request's Host header: a DNS-rebinding
+	// page (Origin and Host both the attacker's name, resolving to this
+	// server) is then refused. An entry with a port also requires the
+	// Origin's port. Empty: the Host header is trusted.
+	Hosts []string
 	// AllowAll turns origin checking off: every origin is allowed. Meant for
 	// development; a browser page on any site can then open the socket with
 	// the user's cookies (cross-site WebSocket hijacking).
@@ -58,6 +67,7 @@ type Policy struct {
 	allowAll   bool
 	sameOrigin bool
 	entries    []entry
+	hosts      []entry // Options.Hosts: no scheme, no wildcard
 	cors       *rscors.Cors
 }
 
@@ -85,6 +95,17 @@ func NewPolicy(opts Options) (*Policy, error) {
 			continue
 		}
 		p.entries = append(p.entries, e)
+	}
+	for _, h := range opts.Hosts {
+		e, err := parseEntry(h)
+		if err == nil && (e.scheme != "" || e.wildcard || strings.ContainsAny(h, "/?#")) {
+			err = fmt.Errorf("cors: host %q: want a host name, optionally with a port", h)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.hosts = append(p.hosts, e)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -195,16 +216,31 @@ func (p *Policy) allowOrigin(r *http.Request, origin string) bool {
 		port = defaultPort(scheme)
 	}
 	if p.sameOrigin {
-		return sameOrigin(r, scheme, host, port) || p.matchEntries(scheme, host, port)
+		return p.sameOriginAs(r, scheme, host, port) || p.matchEntries(scheme, host, port)
 	}
 	if len(p.entries) == 0 {
-		return strings.EqualFold(host, requestHost(r))
+		return p.ownHost(r, host, port)
 	}
 	return p.matchEntries(scheme, host, port)
 }
 
-// sameOrigin reports whether scheme://host:port is the request's own origin.
-func sameOrigin(r *http.Request, scheme, host, port string) bool {
+// ownHost reports whether host (with port) is one the server answers as:
+// one of Options.Hosts, or else the request's Host header (port ignored).
+func (p *Policy) ownHost(r *http.Request, host, port string) bool {
+	if len(p.hosts) == 0 {
+		return strings.EqualFold(host, requestHost(r))
+	}
+	for _, e := range p.hosts {
+		if e.host == host && (e.port == "" || e.port == port) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameOriginAs reports whether scheme://host:port is the request's own
+// origin: the request's scheme and port, and its host (see ownHost).
+func (p *Policy) sameOriginAs(r *http.Request, scheme, host, port string) bool {
 	rs := "http"
 	if r.TLS != nil {
 		rs = "https"
@@ -213,7 +249,7 @@ func sameOrigin(r *http.Request, scheme, host, port string) bool {
 	if _, p, err := net.SplitHostPort(r.Host); err == nil {
 		rp = p
 	}
-	return scheme == rs && host == requestHost(r) && port == rp
+	return scheme == rs && port == rp && p.ownHost(r, host, port)
 }
 
 func (p *Policy) matchEntries(scheme, host, port string) bool {

@@ -68,6 +68,22 @@ func TestAllowed(t *testing.T) {
 		{"ipv6", Options{Origins: []string{"//[::1]:4000"}}, "x", "http://[::1]:4000", true},
 		{"entry case-insensitive", Options{Origins: []string{"HTTPS://App.Example.com"}}, "x", "https://app.example.com", true},
 
+		// DNS rebinding: the attacker's name resolves to this server, so the
+		// page's Origin and the request's Host are both the attacker's.
+		{"rebinding passes the default", Options{}, "evil.example:4000", "http://evil.example:4000", true},
+		{"rebinding passes same origin", Options{SameOrigin: true}, "evil.example:4000", "http://evil.example:4000", true},
+		{"hosts refuse rebinding", Options{Hosts: []string{"app.example.com"}}, "evil.example:4000", "http://evil.example:4000", false},
+		{"hosts refuse rebinding, same origin", Options{SameOrigin: true, Hosts: []string{"localhost"}}, "evil.example:4000", "http://evil.example:4000", false},
+		{"hosts allow own host", Options{Hosts: []string{"app.example.com"}}, "app.example.com", "https://app.example.com", true},
+		{"hosts allow own host whatever the Host header", Options{Hosts: []string{"app.example.com"}}, "10.0.0.7:4000", "https://app.example.com", true},
+		{"hosts second entry, any port", Options{Hosts: []string{"app.example.com", "LocalHost"}}, "localhost:4000", "http://localhost:3000", true},
+		{"hosts entry with port", Options{Hosts: []string{"localhost:4000"}}, "localhost:4000", "http://localhost:4000", true},
+		{"hosts entry with port, other port", Options{Hosts: []string{"localhost:4000"}}, "localhost:4000", "http://localhost:4001", false},
+		{"hosts same origin", Options{SameOrigin: true, Hosts: []string{"localhost"}}, "localhost:4000", "http://localhost:4000", true},
+		{"hosts same origin other port", Options{SameOrigin: true, Hosts: []string{"localhost"}}, "localhost:4000", "http://localhost:4001", false},
+		{"hosts do not widen a list", Options{Origins: []string{"//other.com"}, Hosts: []string{"example.com"}}, "example.com", "https://example.com", false},
+		{"hosts, missing origin", Options{Hosts: []string{"example.com"}}, "evil.example", "", true},
+
 		{"allow all", Options{AllowAll: true}, "x", "https://anything.io", true},
 		{"allow all null", Options{AllowAll: true}, "x", "null", true},
 		{"star entry", Options{Origins: []string{"*"}}, "x", "https://anything.io", true},
@@ -104,6 +120,11 @@ func TestNewPolicyErrors(t *testing.T) {
 	for _, bad := range []string{"", "https://", "//", "*.", "//*.", "http://:80", "//host:notaport", "//host:70000", "a.*.com", "://host"} {
 		if _, err := NewPolicy(Options{Origins: []string{bad}}); err == nil {
 			t.Errorf("NewPolicy(%q) succeeded", bad)
+		}
+	}
+	for _, bad := range []string{"", "https://app.example.com", "*.example.com", "app.example.com/path", "host:70000", "//host"} {
+		if _, err := NewPolicy(Options{Hosts: []string{bad}}); err == nil {
+			t.Errorf("NewPolicy(Hosts: %q) succeeded", bad)
 		}
 	}
 	_, err := NewPolicy(Options{Origins: []string{"https://", "//ok.com", "//"}})

@@ -28,7 +28,7 @@
 //
 // Index-wise array diffs can be larger than the state itself (removing the
 // first of 1,000 items rewrites every element), and even Tree's keyed array
-// diff only helps arrays of objects with ids. Callers should compare the
-// patch size with the size of the encoded state and send the full state
-// when the patch is not smaller.
+// diff only helps arrays of objects with ids. Callers that may send the
+// full state instead (livestate.Options.CompactWire) compare the patch size
+// with the size of the encoded state.
 package diff

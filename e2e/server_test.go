@@ -75,6 +75,7 @@ func newConformanceServer(t *testing.T) *conformanceServer {
 	s.mux.Handle(limitedSocketPath+"/", livestate.Handler(s.limited))
 	s.mux.Handle(blockedSocketPath+"/", blockWebSocket(livestate.Handler(s.reg)))
 	s.mux.HandleFunc("POST /broadcast", s.broadcast)
+	registerPresence(t, s)
 	s.srv = httptest.NewServer(s.mux)
 
 	t.Cleanup(func() {
@@ -100,6 +101,7 @@ func registerChannels(reg *livestate.Registry) {
 	newCounter := func() livestate.Channel[counterState] { return counterChannel{} }
 	reg.Handle("counter:*", livestate.New(newCounter, livestate.Options{}))
 	reg.Handle("wrap:*", livestate.New(newCounter, livestate.Options{MaxVersion: 3}))
+	reg.Handle("compact:*", livestate.New(newCounter, livestate.Options{CompactWire: true}))
 	reg.Handle("gap:*", livestate.New(newCounter, livestate.Options{
 		Messages: gapBuilder{Dialect: livestate.LiveStateDialect()},
 	}))
@@ -233,9 +235,9 @@ func (roomChannel) HandleIn(_ context.Context, ch *phx.Channel, msg *phx.Message
 	return phx.Err(map[string]string{"reason": "unknown event " + msg.Event}), nil
 }
 
-// counterState is the state of counter:*, wrap:* and gap:*. Note pads the
-// state (join param "note") so that updates travel as patches rather than
-// full states.
+// counterState is the state of counter:*, wrap:*, compact:* and gap:*.
+// Note pads the state (join param "note") so that, with CompactWire,
+// updates travel as patches rather than full states.
 type counterState struct {
 	Count int    `json:"count"`
 	Note  string `json:"note,omitempty"`

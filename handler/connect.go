@@ -42,12 +42,99 @@ type Connector struct {
 	Endpoint *phx.Endpoint
 	// Connect is the application's hook; nil accepts every connection.
 	Connect ConnectFunc
+	// Limits bounds the query string; zero fields take the defaults.
+	Limits ParamLimits
 }
 
-// Open negotiates the protocol version, decodes the connect parameters, runs
-// the connect hook and opens a session. The returned status is the HTTP
-// status to refuse with when err is not nil.
+// ParamLimits bounds what a client's query string (its connect parameters)
+// may hold. They are checked on the raw query, before it is parsed and
+// before the connect hook runs, so that an unauthenticated client cannot
+// make the server allocate much more than it sent (decoding bracket keys
+// builds a nested map per level). Zero fields take the defaults.
+type ParamLimits struct {
+	// MaxQueryBytes caps the raw query string (default 8 KiB; Phoenix's
+	// Cowboy refuses request lines over 8000 bytes). Past it: HTTP 414.
+	MaxQueryBytes int
+	// MaxParams caps the key=value pairs of the query, "vsn", long-poll's
+	// "token" and repeated keys included (default 100). Past it: HTTP 400.
+	MaxParams int
+	// MaxDepth caps the brackets of one key: "user[name]" has depth 1,
+	// "a[b][]" depth 2 (default 8; Node's qs allows 5, Rack 32). Past it:
+	// HTTP 400.
+	MaxDepth int
+}
+
+const (
+	defaultMaxQueryBytes = 8 << 10
+	defaultMaxParams     = 100
+	defaultMaxDepth      = 8
+)
+
+// withDefaults fills in the zero (or negative) limits.
+func (l ParamLimits) withDefaults() ParamLimits {
+	if l.MaxQueryBytes <= 0 {
+		l.MaxQueryBytes = defaultMaxQueryBytes
+	}
+	if l.MaxParams <= 0 {
+		l.MaxParams = defaultMaxParams
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = defaultMaxDepth
+	}
+	return l
+}
+
+// CheckQuery refuses a request whose query string passes c.Limits, with an
+// [*HTTPError] (414 or 400, the reason says which limit). It reads the raw
+// query without allocating. [Connector.Open] calls it first; transports
+// that parse the query before (long-poll's session token) call it earlier.
+func (c *Connector) CheckQuery(r *http.Request) error {
+	l := c.Limits.withDefaults()
+	raw := r.URL.RawQuery
+	if len(raw) > l.MaxQueryBytes {
+		return &HTTPError{Status: http.StatusRequestURITooLong,
+			Reason: fmt.Sprintf("query string of %d bytes, the limit is %d", len(raw), l.MaxQueryBytes)}
+	}
+	n := 0
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		if n++; n > l.MaxParams {
+			return &HTTPError{Status: http.StatusBadRequest,
+				Reason: fmt.Sprintf("more than %d query parameters", l.MaxParams)}
+		}
+		key, _, _ := strings.Cut(pair, "=")
+		if d := keyDepth(key); d > l.MaxDepth {
+			return &HTTPError{Status: http.StatusBadRequest,
+				Reason: fmt.Sprintf("query parameter nested %d deep, the limit is %d", d, l.MaxDepth)}
+		}
+	}
+	return nil
+}
+
+// keyDepth counts the opening brackets of a raw (still escaped) query key,
+// which bounds the levels [ParseParams] makes of it.
+func keyDepth(key string) int {
+	n := strings.Count(key, "[")
+	if strings.IndexByte(key, '%') >= 0 {
+		n += strings.Count(key, "%5B") + strings.Count(key, "%5b")
+	}
+	return n
+}
+
+// Open checks the query against c.Limits, negotiates the protocol version,
+// decodes the connect parameters, runs the connect hook and opens a
+// session. The returned status is the HTTP status to refuse with when err
+// is not nil.
 func (c *Connector) Open(r *http.Request, transport, authToken string, binary bool) (sess *phx.Session, status int, err error) {
+	if err := c.CheckQuery(r); err != nil {
+		var he *HTTPError
+		errors.As(err, &he)
+		return nil, he.Status, err
+	}
 	query := r.URL.Query()
 	ser, ok := phx.SerializerFor(lastValue(query, "vsn"))
 	if !ok {
@@ -89,6 +176,8 @@ func lastValue(v url.Values, key string) string {
 // are strings. url.Values does not keep the order of different keys, so
 // keys are applied in sorted order: when a plain key and a bracket key
 // collide ("a=1&a[b]=2") the bracket key wins, whatever the order sent.
+// Each level of a bracket key makes a map: bound untrusted input first, as
+// [Connector.CheckQuery] does.
 func ParseParams(q url.Values) map[string]any {
 	out := map[string]any{}
 	keys := make([]string, 0, len(q))

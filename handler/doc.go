@@ -10,7 +10,8 @@
 // The connect step is shared with the long-poll transport through
 // [Connector]: protocol version negotiation (vsn 2.0.x and 1.0.x; anything
 // else is refused with 403), connect parameters (bracket keys decoded into
-// nested maps), the phoenix.js 1.8 auth token and the application's
+// nested maps, bounded by [ParamLimits] before anything is parsed), the
+// phoenix.js 1.8 auth token and the application's
 // [ConnectFunc] hook, which may refuse the connection or attach an identity
 // that channels read with phx.Channel.Identity.
 //
@@ -41,10 +42,23 @@
 // The WebSocket transport closes connections with:
 //
 //	1001  idle timeout (no frame from the client for Options.IdleTimeout)
-//	1007  malformed frame (see package phx)
-//	1008  the client stopped reading and its outbound queue overflowed
+//	1007  malformed frame, or text that is not valid UTF-8 (see package phx)
+//	1008  the client stopped reading: its outbound queue overflowed, or a
+//	      write waited Options.WriteTimeout
 //	1009  frame larger than Options.MaxFrameSize
 //	1012  server shutdown (phx.Endpoint.Shutdown)
 //
-// phoenix.js reconnects after each of them.
+// phoenix.js reconnects after each of them. A client that stopped reading
+// still gets its 1008: the queue is dropped, the frame the server was in the
+// middle of is finished, then the close frame follows, within
+// [Options.CloseTimeout]. After any close frame the server shuts down its
+// side of the connection and, on Linux, keeps the socket open until the
+// client's TCP stack has acknowledged everything written (or the client has
+// answered), within the same time: closing a socket with input unread resets
+// it, and the reset would discard a close frame still on its way to a client
+// that reads slowly. A client that does not read within CloseTimeout has its
+// connection closed without a close frame: browsers report 1006.
+//
+// Refused upgrades (origin, connect hook, protocol version, subprotocol, a
+// bad handshake) are answered with an HTTP status and "Connection: close".
 package handler

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,8 +22,17 @@ type Options struct {
 	Connect ConnectFunc
 	// CheckOrigin decides whether a browser's Origin may open the socket.
 	// nil allows requests without Origin and those whose Origin host equals
-	// the request's Host (Phoenix's default check_origin). Refusal: 403.
+	// the server's host: one of Hosts, or else the request's Host header.
+	// Refusal: 403.
 	CheckOrigin func(r *http.Request) bool
+	// Hosts lists the host names the server answers as ("app.example.com",
+	// "localhost"; a port is ignored), for the default origin check, as
+	// Phoenix's check_origin compares against the endpoint's configured
+	// host. Empty: the request's Host header stands for the server's host,
+	// which a DNS-rebinding page (its Origin and Host both the attacker's
+	// name, resolving to this server) passes; set Hosts to refuse it.
+	// Ignored when CheckOrigin is set.
+	Hosts []string
 	// IdleTimeout closes a WebSocket (code 1001) when the client sent nothing
 	// for that long (default 60s, as Phoenix; phoenix.js heartbeats every 30s).
 	IdleTimeout time.Duration
@@ -30,8 +40,15 @@ type Options struct {
 	// larger frames close the connection with 1009.
 	MaxFrameSize int64
 	// WriteTimeout bounds one write to the client (default 10s); a client
-	// that does not read for that long is disconnected.
+	// that does not read for that long is closed with 1008, as when its
+	// queue overflows (phx.Config.QueueLength, QueueBytes).
 	WriteTimeout time.Duration
+	// CloseTimeout bounds the closing of a connection (default 5s): the end
+	// of a frame a slow client left half-read, the close frame, and the wait
+	// until the client has received it. A client that has not read the
+	// close frame by then has its TCP connection closed without it (a
+	// browser reports 1006).
+	CloseTimeout time.Duration
 	// ReadBufferSize is the size of each connection's read buffer, held for
 	// the connection's life (default and minimum 512 bytes; frames larger
 	// than it are still read whole). A negative value keeps the HTTP
@@ -47,6 +64,12 @@ type Options struct {
 	// instead of the handler's own pool; values of other types it returns
 	// are ignored.
 	WriteBufferPool BufferPool
+	// ParamLimits bounds the query string of the upgrade request (its size,
+	// parameter count and bracket depth), checked before the connect hook;
+	// past them the upgrade is refused with HTTP 414 or 400. Zero fields
+	// take the defaults (see [ParamLimits]). The long-poll transport has its
+	// own (longpoll.Options.ParamLimits).
+	ParamLimits ParamLimits
 	// LongPoll, when set, serves <mount>/longpoll.
 	LongPoll http.Handler
 	// Logger receives the transport's logs (default: the endpoint's).
@@ -66,11 +89,13 @@ const (
 	defaultIdleTimeout     = 60 * time.Second
 	defaultMaxFrameSize    = 1 << 20
 	defaultWriteTimeout    = 10 * time.Second
+	defaultCloseTimeout    = 5 * time.Second
 )
 
 // Handler serves a socket mount: <mount>/websocket and <mount>/longpoll.
 type Handler struct {
 	opts      Options
+	hosts     []string // Options.Hosts, lower case, without ports
 	log       *slog.Logger
 	connector Connector
 	upgrader  websocket.Upgrader
@@ -90,6 +115,9 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = defaultWriteTimeout
 	}
+	if opts.CloseTimeout <= 0 {
+		opts.CloseTimeout = defaultCloseTimeout
+	}
 	switch {
 	case opts.ReadBufferSize < 0:
 		opts.ReadBufferSize = -1 // keep the HTTP server's reader
@@ -108,7 +136,10 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	if log == nil {
 		log = ep.Logger()
 	}
-	h := &Handler{opts: opts, log: log, connector: Connector{Endpoint: ep, Connect: opts.Connect}}
+	h := &Handler{opts: opts, log: log, connector: Connector{Endpoint: ep, Connect: opts.Connect, Limits: opts.ParamLimits}}
+	for _, host := range opts.Hosts {
+		h.hosts = append(h.hosts, strings.ToLower(hostOnly(strings.TrimSpace(host))))
+	}
 	h.batches = batches{bufs: pool, size: opts.WriteBufferSize}
 	h.writers = connPool{handoff: make(chan *wsConn), do: (*wsConn).write}
 	h.readers = connPool{handoff: make(chan *wsConn), do: (*wsConn).readReady}
@@ -123,7 +154,7 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 		// The origin is checked before the upgrade, in ServeHTTP.
 		CheckOrigin: func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-			http.Error(w, reason.Error(), status)
+			refuse(w, status, reason.Error())
 		},
 	}
 	return h
@@ -142,16 +173,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// checkOrigin applies Options.CheckOrigin or the same-host default.
+// checkOrigin applies Options.CheckOrigin or the same-host default, with
+// Options.Hosts as the server's host names when set.
 func (h *Handler) checkOrigin(r *http.Request) bool {
 	if h.opts.CheckOrigin != nil {
 		return h.opts.CheckOrigin(r)
 	}
-	return SameHost(r)
+	if len(h.hosts) == 0 {
+		return SameHost(r)
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	oh, ok := originHost(origin)
+	return ok && slices.Contains(h.hosts, strings.ToLower(oh))
 }
 
 // SameHost allows requests without an Origin header and those whose Origin
-// host (port ignored, as Phoenix) equals the request's host.
+// host (port ignored, as Phoenix) equals the request's host. The Host header
+// comes from the client: see Options.Hosts for DNS rebinding.
 func SameHost(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -166,28 +207,36 @@ func SameHost(r *http.Request) bool {
 
 func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
-		http.Error(w, "method not allowed", http.StatusBadRequest)
+		refuse(w, http.StatusBadRequest, "method not allowed")
 		return
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
-		http.Error(w, "expected a WebSocket upgrade", http.StatusBadRequest)
+		refuse(w, http.StatusBadRequest, "expected a WebSocket upgrade")
 		return
 	}
 	if !h.checkOrigin(r) {
 		h.log.Info("handler: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
-		w.WriteHeader(http.StatusForbidden)
+		refuse(w, http.StatusForbidden, "")
 		return
 	}
 	protocols := subprotocols(r)
 	token, rest, _ := AuthTokenFromProtocols(protocols)
 	if len(protocols) > 0 && !contains(rest, "phoenix") {
-		w.WriteHeader(http.StatusForbidden)
+		refuse(w, http.StatusForbidden, "")
+		return
+	}
+	if err := h.connector.CheckQuery(r); err != nil {
+		// The limits' reasons are ours and safe to show; a connect hook's
+		// refusal below stays a bare status.
+		he := err.(*HTTPError)
+		h.log.Info("handler: connection refused", "status", he.Status, "error", err, "remote", r.RemoteAddr)
+		refuse(w, he.Status, he.Reason)
 		return
 	}
 	sess, status, err := h.connector.Open(r, "websocket", token, true)
 	if err != nil {
 		h.log.Info("handler: connection refused", "status", status, "error", err, "remote", r.RemoteAddr)
-		w.WriteHeader(status)
+		refuse(w, status, "")
 		return
 	}
 	wmu := new(sync.Mutex)
@@ -204,7 +253,7 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// Serve the connection on a goroutine of its own and return, so that
 	// neither the request nor the HTTP server's goroutine (and its grown
 	// stack) stays alive for the connection's life.
-	c := &wsConn{h: h, conn: conn, nc: conn.NetConn(), wmu: wmu, sess: sess, done: make(chan struct{})}
+	c := &wsConn{h: h, conn: conn, nc: conn.NetConn(), wmu: wmu, sess: sess, done: make(chan struct{}), readEnd: make(chan struct{})}
 	if hw != nil && hw.nc != nil {
 		c.nc = hw.nc
 		if hw.br != nil {
@@ -224,6 +273,21 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.turn = make(chan bool)
 	conn.SetReadDeadline(time.Now().Add(h.opts.IdleTimeout))
 	go c.waitLoop()
+}
+
+// refuse answers a WebSocket upgrade that is not served, with
+// "Connection: close": the HTTP server then closes the connection after the
+// response. A client that asked for an upgrade does not send another
+// request on it, and under an http.Server without IdleTimeout the
+// connection would otherwise stay open for good. An empty msg sends no
+// body.
+func refuse(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Connection", "close")
+	if msg == "" {
+		w.WriteHeader(status)
+		return
+	}
+	http.Error(w, msg, status)
 }
 
 // waitLoop is the connection's goroutine in idle-wait mode: it waits until
@@ -296,6 +360,10 @@ type wsConn struct {
 	sess *phx.Session
 	done chan struct{} // closed when the writer has closed the connection
 
+	readEnd chan struct{} // closed when the reader has stopped, after readErr is set
+	readErr error         // why the reader stopped
+	closeBy time.Time     // the close deadline, once closing (writer only, wmu held)
+
 	// Idle wait (see idlewait_linux.go): the connection's own goroutine
 	// only waits for the socket to become readable, which keeps its stack
 	// at the runtime's minimum; reading and handling the messages runs on a
@@ -332,6 +400,8 @@ func (c *wsConn) run() {
 // detaches the session.
 func (c *wsConn) end(reason error) {
 	defer c.sess.Detach()
+	c.readErr = reason
+	close(c.readEnd)
 	c.sess.Close(reason) // wakes the writer, which closes the connection
 	<-c.done
 }
@@ -344,7 +414,9 @@ func (c *wsConn) end(reason error) {
 func (c *wsConn) wake(broadcast bool) {
 	if ce := c.sess.Err(); ce != nil && ce.Code == phx.ClosePolicyViolation {
 		// A slow consumer's queue is dropped at once; do not let the
-		// writer sit in a blocked write until WriteTimeout either.
+		// writer sit in a blocked write until WriteTimeout either: it goes
+		// on to finish the frame in flight and write the close frame
+		// (writeBlocking).
 		c.nc.SetWriteDeadline(time.Now())
 	}
 	c.mu.Lock()

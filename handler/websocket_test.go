@@ -360,10 +360,10 @@ func TestBinaryOverWebSocket(t *testing.T) {
 
 // TestSlowConsumer: a client that never reads is disconnected when its
 // outbound queue overflows; its session and goroutines go away (goleak in
-// TestMain checks the goroutines) at once, not after WriteTimeout.
+// TestMain checks the goroutines) after CloseTimeout, not after WriteTimeout.
 func TestSlowConsumer(t *testing.T) {
 	ep, terms := testEndpoint(t, phx.Config{QueueLength: 8})
-	srv := serve(t, newHandler(ep, handler.Options{WriteTimeout: time.Hour}))
+	srv := serve(t, newHandler(ep, handler.Options{WriteTimeout: time.Hour, CloseTimeout: 100 * time.Millisecond}))
 	conn, _ := mustDial(t, wsURL(srv, "/socket/websocket?vsn=2.0.0"), nil)
 	joinResponse(t, conn, "room:1")
 	// Frames big enough to fill the kernel's socket buffers, so the writer

@@ -3,7 +3,9 @@ package handler
 import (
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -22,6 +24,17 @@ import (
 // gorilla still reads, and on a protocol error it writes a close frame
 // itself. Those writes go through guardedConn, whose lock the handler's
 // own writes hold too, so that frames never interleave.
+//
+// A client that stops reading, or reads too slowly, is closed with 1008
+// once its session's queue overflows or a write times out. Its socket is
+// then full, possibly with a frame half written, so the close frame cannot
+// simply be written: the queue is dropped, the writer finishes only the
+// frame in flight, then writes the close frame, all within
+// Options.CloseTimeout, and gives the client the rest of that time to
+// receive it (see linger). A client that reads again within that time reads
+// the frames already in the socket buffers, then the close frame. One that
+// does not has its TCP connection closed without a close frame (1006 for
+// a browser).
 
 // WebSocket opcodes of the frames the server writes.
 const (
@@ -83,12 +96,16 @@ type batch struct {
 	all    net.Buffers // every segment, for releasing references
 	rest   net.Buffers // what is still to write
 	iov    []syscall.Iovec
+	ends   []int // where each frame ends, in bytes from the batch's start
+	total  int   // bytes in the batch
 }
 
 // add appends one frame.
 func (b *batch) add(op byte, payload []byte) {
 	var hdr [10]byte
 	h := appendHeader(hdr[:0], op, len(payload))
+	b.total += len(h) + len(payload)
+	b.ends = append(b.ends, b.total)
 	copyIt := len(payload) <= copyMax
 	need := len(h)
 	if copyIt {
@@ -137,6 +154,34 @@ func (b *batch) consume(n int) {
 
 func (b *batch) done() bool { return len(b.rest) == 0 }
 
+// cutAtFrame drops the frames not yet started from rest: what is left to
+// write is the end of the frame in flight, if a write stopped inside one,
+// so that a close frame may follow it.
+func (b *batch) cutAtFrame() {
+	left := 0
+	for _, s := range b.rest {
+		left += len(s)
+	}
+	written := b.total - left
+	i, _ := slices.BinarySearch(b.ends, written+1) // first frame ending after written
+	start := 0
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	keep := 0
+	if i < len(b.ends) && written > start {
+		keep = b.ends[i] - written
+	}
+	for j, s := range b.rest {
+		if keep <= len(s) {
+			b.rest[j] = s[:keep]
+			b.rest = b.rest[:j+1]
+			return
+		}
+		keep -= len(s)
+	}
+}
+
 // batches recycles batch structs; the byte buffers come from the
 // configured pool.
 type batches struct {
@@ -163,6 +208,10 @@ func (p *batches) put(b *batch) {
 	p.bufs.Put(b.pooled)
 	clear(b.all)
 	b.all, b.rest, b.pooled, b.buf = b.all[:0], nil, nil, nil
+	b.ends, b.total = b.ends[:0], 0
+	if cap(b.ends) > 64 {
+		b.ends = nil
+	}
 	if cap(b.all) > 64 {
 		b.all = nil // a burst's long list is left to the collector
 	}
@@ -219,16 +268,19 @@ func (c *wsConn) flush() {
 		}
 		c.wmu.Lock()
 		err := writeNow(c.raw, b)
-		if err != nil {
+		if err != nil && !c.slowConsumer() {
 			c.wmu.Unlock()
 			c.h.batches.put(b)
 			c.sess.Close(phx.ErrDisconnected)
 			c.finish()
 			return
 		}
-		if !b.done() {
-			// The socket is full: the writer finishes the batch, still
-			// holding the write lock so that nothing interleaves.
+		if err != nil || !b.done() {
+			// The socket is full, or the session was just closed as a
+			// slow consumer (whose write deadline stops writeNow): the
+			// writer finishes the batch, or the frame in flight and the
+			// close frame, still holding the write lock so that nothing
+			// interleaves.
 			c.pending = b
 			c.h.writers.run(c)
 			return
@@ -260,7 +312,9 @@ func (c *wsConn) write() {
 			ce = c.sess.Err()
 		}
 		if ce != nil {
-			c.writeClose(ce)
+			if c.writeClose(ce) == nil {
+				c.linger()
+			}
 			c.finish()
 			return
 		}
@@ -301,15 +355,57 @@ func (c *wsConn) writeBatch(b *batch, held bool) bool {
 	return true
 }
 
-// writeBlocking writes the rest of b within Options.WriteTimeout.
+// writeBlocking writes the rest of b within Options.WriteTimeout. When
+// the client does not keep up (the write times out, or the session was
+// closed as a slow consumer, which also interrupts a blocked write: see
+// wake), only the frame in flight is finished, within CloseTimeout, so that
+// the close frame can follow it.
 func (c *wsConn) writeBlocking(b *batch) error {
 	c.nc.SetWriteDeadline(time.Now().Add(c.h.opts.WriteTimeout))
-	_, err := b.rest.WriteTo(c.nc)
-	return err
+	// Checked after setting the deadline: a slow-consumer close that
+	// comes later resets the deadline to now (wake), so the write below
+	// cannot block past it.
+	if !c.slowConsumer() {
+		_, err := b.rest.WriteTo(c.nc)
+		if err == nil || !isTimeout(err) {
+			return err
+		}
+		// The client took nothing for WriteTimeout: a slow consumer too.
+		c.sess.Close(phx.ErrSlowConsumer)
+	}
+	b.cutAtFrame()
+	return c.writeClosing(&b.rest)
 }
 
-// writeClose sends the close frame, waiting at most a second.
-func (c *wsConn) writeClose(ce *phx.CloseError) {
+// slowConsumer reports whether the session was closed for not reading.
+func (c *wsConn) slowConsumer() bool {
+	ce := c.sess.Err()
+	return ce != nil && ce.Code == phx.ClosePolicyViolation
+}
+
+// writeClosing writes bufs before the connection's close deadline, set
+// CloseTimeout from the first call. A deadline set to now by wake (racing
+// with this write) does not cut it short. The caller holds wmu.
+func (c *wsConn) writeClosing(bufs *net.Buffers) error {
+	if c.closeBy.IsZero() {
+		c.closeBy = time.Now().Add(c.h.opts.CloseTimeout)
+	}
+	for {
+		c.nc.SetWriteDeadline(c.closeBy)
+		_, err := bufs.WriteTo(c.nc)
+		if err == nil || !isTimeout(err) || !time.Now().Before(c.closeBy) {
+			return err
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// writeClose sends the close frame before the close deadline.
+func (c *wsConn) writeClose(ce *phx.CloseError) error {
 	payload := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(ce.Reason)), uint16(ce.Code))
 	payload = append(payload, ce.Reason...)
 	if len(payload) > 125 {
@@ -318,9 +414,65 @@ func (c *wsConn) writeClose(ce *phx.CloseError) {
 	frame := append(appendHeader(make([]byte, 0, 2+len(payload)), opClose, len(payload)), payload...)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	c.nc.Write(frame)
+	return c.writeClosing(&net.Buffers{frame})
 }
+
+// maxDrain bounds what linger reads and discards from a client that goes on
+// sending after a protocol error.
+const maxDrain = 1 << 20
+
+// linger runs after the close frame is written, before the connection is
+// closed. Closing a socket that still has unread input resets it, and a
+// reset discards what the socket has not delivered yet: the close frame
+// itself, for a client that reads slowly (or is merely sending a heartbeat
+// at that moment). So the write side is shut down (the client reads the
+// close frame, then the end of the stream), and the socket stays open until
+// the client has acknowledged everything written, has answered or closed,
+// or the close deadline passes. Where the unacknowledged bytes cannot be
+// counted (off Linux), it is closed at once, as before. When the reader
+// stopped on a protocol error, the client's remaining input is then read
+// and discarded until it closes, so that it reads the close frame before
+// any reset.
+func (c *wsConn) linger() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	for wait := time.Millisecond; ; wait = min(2*wait, lingerPoll) {
+		if n, ok := unsent(c.nc); !ok || n == 0 {
+			break
+		}
+		left := time.Until(c.closeBy)
+		if left <= 0 {
+			return
+		}
+		t := time.NewTimer(min(wait, left))
+		select {
+		case <-c.readEnd:
+		case <-t.C:
+		}
+		t.Stop()
+		select {
+		case <-c.readEnd:
+		default:
+			continue
+		}
+		break // the reader saw the client's answer, or its end
+	}
+	select {
+	case <-c.readEnd:
+	default:
+		return
+	}
+	var ce *phx.CloseError
+	if errors.As(c.readErr, &ce) && ce.Code != phx.CloseGoingAway {
+		c.nc.SetReadDeadline(c.closeBy)
+		io.Copy(io.Discard, io.LimitReader(c.nc, maxDrain))
+	}
+}
+
+// lingerPoll is the longest pause between two looks at what the client has
+// not acknowledged yet.
+const lingerPoll = 50 * time.Millisecond
 
 // queuePong answers a client's ping through the handler's writes.
 func (c *wsConn) queuePong(data string) error {

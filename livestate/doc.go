@@ -21,13 +21,17 @@
 //     Init error pushes an `error` event ({"message": …}) and the join stays.
 //  3. lvs_evt:NAME runs HandleEvent; events emitted with [Socket.Emit] are
 //     pushed in order under their own names, then one state:patch
-//     {patch, version} (or a state:change when the patch would not be smaller
-//     than the state). lvs_refresh gets state:change with the current state
-//     and version.
+//     {patch, version} with the next version, as live_state sends it: the
+//     patch is [] when nothing changed. lvs_refresh gets state:change with the
+//     current state and version.
 //  4. Values sent with [Socket.Send], broadcasts on the channel's topic and
 //     on topics it subscribed to reach [MessageHandler] with the same output.
 //
 // Versions count 0, 1, … MaxVersion, 0, … per channel.
+//
+// [Options].CompactWire trades this exact wire for fewer bytes: a callback
+// that changes nothing sends nothing, and a patch not smaller than the
+// state is replaced by a state:change.
 //
 // # What an update costs
 //
@@ -55,9 +59,7 @@
 //
 // # Differences from live_state
 //
-// A handler that leaves the synced state unchanged and emits nothing sends
-// nothing: live_state sends an empty patch and bumps the version. Handler
-// errors are pushed as `error` events instead of crashing the channel, and
-// [Socket.Reply] answers the client's push with a phx_reply (Synq-style
-// status replies); live_state never replies to lvs_evt pushes.
+// Handler errors are pushed as `error` events instead of crashing the
+// channel, and [Socket.Reply] answers the client's push with a phx_reply
+// (Synq-style status replies); live_state never replies to lvs_evt pushes.
 package livestate

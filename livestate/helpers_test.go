@@ -191,3 +191,15 @@ func (c *client) update(m *mirror, topic string, n names) string {
 	}
 	return f.Event
 }
+
+// expectEmptyPatch reads the next frame, which must be the empty
+// state:patch live_state sends after a callback that changed nothing, and
+// returns its version.
+func (c *client) expectEmptyPatch(topic string) int {
+	c.T.Helper()
+	p := c.expectEvent(topic, "state:patch")
+	if ops, ok := p["patch"].([]any); !ok || len(ops) != 0 {
+		c.T.Fatalf("state:patch %v, want an empty patch", p)
+	}
+	return int(p["version"].(float64))
+}

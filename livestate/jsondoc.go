@@ -41,6 +41,103 @@ type Doc struct {
 	size     int    // len of the document's encoding (0 means the zero Doc: null)
 	ops      []byte // pending operations, each with a leading comma
 	overflow bool   // the pending patch outgrew the document and was dropped
+
+	// While a shared channel's callback runs (checkpoint to TakePatch),
+	// every edit also records how to undo it, so that a panicking handler's
+	// half-made change can be rolled back.
+	undoing bool
+	undo    []undoStep
+	mark    docMark
+}
+
+// docMark is what a checkpoint saves besides the undo steps.
+type docMark struct {
+	size     int
+	ops      int
+	overflow bool
+}
+
+// undoStep reverses one edit.
+type undoStep struct {
+	kind   undoKind
+	parent any // map[string]any or *jarray; nil for the root
+	key    string
+	index  int
+	old    any
+	had    bool // the object member existed
+}
+
+type undoKind uint8
+
+const (
+	undoRoot     undoKind = iota // restore the root
+	undoMember                   // restore (or delete) an object member
+	undoElement                  // restore an array element
+	undoInserted                 // remove the element inserted at index
+	undoRemoved                  // insert old back at index
+)
+
+// checkpoint starts recording undo steps; TakePatch or rollback ends it.
+func (d *Doc) checkpoint() {
+	d.undoing = true
+	d.undo = d.undo[:0]
+	d.mark = docMark{size: d.size, ops: len(d.ops), overflow: d.overflow}
+}
+
+// rollback undoes every edit since checkpoint, pending patch included.
+func (d *Doc) rollback() {
+	if !d.undoing {
+		return
+	}
+	for i := len(d.undo) - 1; i >= 0; i-- {
+		u := d.undo[i]
+		switch u.kind {
+		case undoRoot:
+			d.root = u.old
+		case undoMember:
+			m := u.parent.(map[string]any)
+			if u.had {
+				m[u.key] = u.old
+			} else {
+				delete(m, u.key)
+			}
+		case undoElement:
+			u.parent.(*jarray).items[u.index] = u.old
+		case undoInserted:
+			a := u.parent.(*jarray)
+			copy(a.items[u.index:], a.items[u.index+1:])
+			a.items[len(a.items)-1] = nil
+			a.items = a.items[:len(a.items)-1]
+		case undoRemoved:
+			a := u.parent.(*jarray)
+			a.items = append(a.items, nil)
+			copy(a.items[u.index+1:], a.items[u.index:])
+			a.items[u.index] = u.old
+		}
+	}
+	d.size = d.mark.size
+	if d.mark.ops == 0 || !d.overflow || d.mark.overflow {
+		d.ops = d.ops[:d.mark.ops]
+	} else {
+		// The operations before the checkpoint were dropped with the
+		// overflow: the document will be sent whole.
+		d.ops = d.ops[:0]
+		d.mark.overflow = true
+	}
+	d.overflow = d.mark.overflow
+	d.endUndo()
+}
+
+func (d *Doc) endUndo() {
+	clear(d.undo)
+	d.undo = d.undo[:0]
+	d.undoing = false
+}
+
+func (d *Doc) saveUndo(u undoStep) {
+	if d.undoing {
+		d.undo = append(d.undo, u)
+	}
 }
 
 // NewDoc returns a document holding the JSON encoding of v (a
@@ -245,11 +342,14 @@ func (d *Doc) Set(ptr string, v any) error {
 	n := treeLen(node)
 	switch p := c.(type) {
 	case nil: // the root
+		d.saveUndo(undoStep{kind: undoRoot, old: d.root})
 		d.root, d.size = node, n
 		d.record("replace", ptr, text)
 	case map[string]any:
 		op := "replace"
-		if old, ok := p[last]; ok {
+		old, ok := p[last]
+		d.saveUndo(undoStep{kind: undoMember, parent: p, key: last, old: old, had: ok})
+		if ok {
 			d.size += n - treeLen(old)
 		} else {
 			op = "add"
@@ -264,9 +364,11 @@ func (d *Doc) Set(ptr string, v any) error {
 		i, ok := arrayIndex(last)
 		switch {
 		case last == "-" || ok && i == len(p.items):
+			d.saveUndo(undoStep{kind: undoInserted, parent: p, index: len(p.items)})
 			d.insert(p, len(p.items), node, n)
 			d.record("add", ptr, text)
 		case ok && i < len(p.items):
+			d.saveUndo(undoStep{kind: undoElement, parent: p, index: i, old: p.items[i]})
 			d.size += n - treeLen(p.items[i])
 			p.items[i] = node
 			d.record("replace", ptr, text)
@@ -299,6 +401,7 @@ func (d *Doc) Insert(ptr string, v any) error {
 	if err != nil {
 		return err
 	}
+	d.saveUndo(undoStep{kind: undoInserted, parent: p, index: i})
 	d.insert(p, i, node, treeLen(node))
 	d.record("add", ptr, text)
 	return nil
@@ -329,6 +432,7 @@ func (d *Doc) Remove(ptr string) error {
 		if !ok {
 			return notFound(ptr)
 		}
+		d.saveUndo(undoStep{kind: undoMember, parent: p, key: last, old: old, had: true})
 		d.size -= stringLen(last) + 1 + treeLen(old)
 		if len(p) > 1 {
 			d.size--
@@ -339,6 +443,7 @@ func (d *Doc) Remove(ptr string) error {
 		if !ok || i >= len(p.items) {
 			return notFound(ptr)
 		}
+		d.saveUndo(undoStep{kind: undoRemoved, parent: p, index: i, old: p.items[i]})
 		d.size -= treeLen(p.items[i])
 		if len(p.items) > 1 {
 			d.size--
@@ -383,11 +488,12 @@ func (d *Doc) resetOps() {
 // TakePatch implements [PatchRecorder]: it returns the operations recorded
 // since the last call as one RFC 6902 patch and starts a new one. It
 // returns ok false when the patch would not be smaller than the document,
-// which is then sent whole.
+// which is then sent whole (see [PatchRecorder]).
 func (d *Doc) TakePatch() (patch []byte, ok bool) {
 	if d == nil {
 		return nil, true
 	}
+	d.endUndo()
 	if d.overflow {
 		d.overflow = false
 		return nil, false

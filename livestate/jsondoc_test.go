@@ -476,8 +476,8 @@ func (docTodos) HandleEvent(ctx context.Context, s *livestate.Socket, event stri
 }
 
 // TestDocChannel: a Channel[*Doc] sends the recorded operations as its
-// patches, the whole state when they are not smaller or the Doc was
-// replaced, and nothing when nothing was recorded.
+// patches, a patch replacing the whole document when they are not smaller
+// or the Doc was replaced, and an empty patch when nothing was recorded.
 func TestDocChannel(t *testing.T) {
 	reg := newRegistry(t)
 	reg.Handle("doc:*", livestate.New(func() livestate.Channel[*livestate.Doc] { return docTodos{} }, livestate.Options{}))
@@ -488,18 +488,45 @@ func TestDocChannel(t *testing.T) {
 	c.SendEvent("add", map[string]string{"title": "three"})
 	c.AssertStatePatch(`[{"op":"add","path":"/todos/-","value":{"id":3,"title":"three","done":false}}]`)
 	c.SendEvent("noop", nil)
-	c.AssertNoMessage()
+	c.AssertStatePatch(`[]`) // nothing recorded: an empty patch (live_state)
 	ref := c.SendEvent("bad", nil)
+	c.AssertEvent("error", map[string]string{"message": `livestate: "/nope": livestate: no value at JSON pointer`})
+	c.AssertStatePatch(`[{"op":"replace","path":"/note","value":"set before the error"}]`)
+	c.AssertReply(ref, "error", map[string]string{"reason": `livestate: "/nope": livestate: no value at JSON pointer`})
+	c.SendEvent("clear", nil) // the recorded patch outgrew the state: replaced whole
+	c.AssertStatePatch(`[{"op":"replace","path":"","value":{"note":"set before the error","todos":[]}}]`)
+	c.Refresh()
+	c.AssertStateChange(`{"note":"set before the error","todos":[]}`)
+	c.SendEvent("replace", nil)
+	c.AssertStatePatch(`[{"op":"replace","path":"","value":{"replaced":"yes"}}]`)
+	if c.Version() != 6 {
+		t.Errorf("version %d, want 6", c.Version())
+	}
+	c.AssertNoMessage()
+}
+
+// TestDocChannelCompact: with CompactWire a Doc sends nothing when nothing
+// was recorded and the whole state when the patch is not smaller or the
+// Doc was replaced.
+func TestDocChannelCompact(t *testing.T) {
+	reg := newRegistry(t)
+	reg.Handle("doc:*", livestate.New(func() livestate.Channel[*livestate.Doc] { return docTodos{} }, livestate.Options{CompactWire: true}))
+	c := livestatetest.Join(t, reg, "doc:1", livestatetest.Options{})
+	c.AssertStateChange(`{"note":"a note long enough that small patches are smaller","todos":[{"id":1,"title":"one","done":false},{"id":2,"title":"two","done":false}]}`)
+	c.SendEvent("noop", nil)
+	c.AssertNoMessage()
+	c.SendEvent("toggle", map[string]int{"id": 2})
+	c.AssertStatePatch(`[{"op":"replace","path":"/todos/1/done","value":true}]`)
+	ref := c.SendEvent("bad", nil) // shortens the note
 	c.AssertEvent("error", map[string]string{"message": `livestate: "/nope": livestate: no value at JSON pointer`})
 	c.AssertStatePatch(`[{"op":"replace","path":"/note","value":"set before the error"}]`)
 	c.AssertReply(ref, "error", map[string]string{"reason": `livestate: "/nope": livestate: no value at JSON pointer`})
 	c.SendEvent("clear", nil) // the patch would be larger than the state
 	c.AssertStateChange(`{"note":"set before the error","todos":[]}`)
-	c.Refresh()
-	c.AssertStateChange(`{"note":"set before the error","todos":[]}`)
 	c.SendEvent("replace", nil)
 	c.AssertStateChange(`{"replaced":"yes"}`)
-	if c.Version() != 5 {
-		t.Errorf("version %d, want 5", c.Version())
+	if c.Version() != 4 {
+		t.Errorf("version %d, want 4", c.Version())
 	}
+	c.AssertNoMessage()
 }

@@ -24,8 +24,9 @@ type Config struct {
 	// nil allows requests without Origin and those from the request's own
 	// host (Phoenix's default check_origin).
 	Origin *cors.Policy
-	// LongPoll configures the long-poll transport; its Connect, Origin and
-	// Logger default to Socket.Connect, Origin and Socket.Logger.
+	// LongPoll configures the long-poll transport; its Connect, Origin,
+	// Logger and ParamLimits default to Socket.Connect, Origin,
+	// Socket.Logger and Socket.ParamLimits.
 	LongPoll longpoll.Options
 	// DisableLongPoll turns <mount>/longpoll off (404).
 	DisableLongPoll bool
@@ -53,6 +54,9 @@ func NewRegistry(cfg Config) *Registry {
 		if lp.Logger == nil {
 			lp.Logger = cfg.Socket.Logger
 		}
+		if lp.ParamLimits == (handler.ParamLimits{}) {
+			lp.ParamLimits = cfg.Socket.ParamLimits
+		}
 		r.lp = longpoll.New(r.ep, lp)
 	}
 	return r
@@ -68,7 +72,8 @@ func (r *Registry) Endpoint() *phx.Endpoint { return r.ep }
 // Broadcast publishes an event on topic from anywhere (REST handlers,
 // background goroutines): LiveState channels of the topic receive it in
 // HandleMessage as a *phx.Broadcast, plain channels' clients as a frame
-// encoded once for all of them. With a PubSub adapter it reaches every node.
+// encoded once for all of them. With a PubSub adapter it reaches every node,
+// without waiting for them (see phx.Endpoint.Broadcast).
 func (r *Registry) Broadcast(ctx context.Context, topic, event string, payload any) (int, error) {
 	return r.ep.Broadcast(ctx, topic, event, payload)
 }

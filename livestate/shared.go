@@ -8,7 +8,6 @@ import (
 	"sync"
 	"weak"
 
-	"github.com/seance-go/seance/diff"
 	"github.com/seance-go/seance/phx"
 )
 
@@ -23,6 +22,13 @@ import (
 // run one at a time for a topic, whichever client they come from, and each
 // change is encoded and diffed once — the same patch frame is queued to
 // every client of the topic, in order.
+//
+// A handler that panics crashes the channel of the client it runs for (as
+// a per-join channel does, which loses its state with it), and the topic's
+// state is rolled back to what the clients last received: nothing of the
+// half-made change is sent and the version does not move. A [Doc] undoes
+// its edits; any other state is decoded again from the JSON last sent, so
+// it should survive an encoding/json round trip.
 //
 // The state lives on one node: with a PubSub adapter each node holds its
 // own copy per topic. Keep the copies in step by broadcasting changes on the
@@ -93,9 +99,10 @@ func (t *Topic) Emit(name string, detail any) {
 //   - on join: state:change {state, version} with the topic's current
 //     version (0 only for the client whose join ran Init): phx-live-state
 //     accepts a full state at any version;
-//   - on every change: one state:patch {patch, version} (or state:change
-//     when the patch would not be smaller than the state), the same bytes
-//     for every client. The version counts the topic's changes, so it is
+//   - after every HandleEvent and HandleMessage: one state:patch
+//     {patch, version} (an empty patch when nothing changed; with
+//     CompactWire nothing then, and a state:change when the patch would not
+//     be smaller than the state), the same bytes for every client. The version counts the topic's changes, so it is
 //     correct for every client: each has seen every change since its
 //     state:change;
 //   - lvs_refresh: state:change with the current state and version.
@@ -106,15 +113,7 @@ func (t *Topic) Emit(name string, detail any) {
 // client's join_ref. Socket.Send and Socket.Subscribe are not available to
 // shared channels (they return an error): use broadcasts on the topic.
 func NewShared[S any](ch SharedChannel[S], opts Options) phx.Handler {
-	if opts.MaxVersion <= 0 {
-		opts.MaxVersion = 1000
-	}
-	if opts.Messages == nil {
-		opts.Messages = LiveStateDialect()
-	}
-	if opts.Differ == nil {
-		opts.Differ = diff.Default()
-	}
+	opts.defaults()
 	h := &sharedHandler[S]{impl: ch, opts: opts, topics: map[string]*topicState[S]{}, closing: map[string]chan struct{}{}}
 	if mh, ok := ch.(SharedMessageHandler[S]); ok {
 		h.mh = mh
@@ -284,11 +283,11 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	}
 	s := &m.sock
 	s.begin(msg.Ref, true)
-	err := h.impl.HandleEvent(ctx, s, name, payload, &ts.state)
+	err := h.guarded(ts, ch, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
 	for _, e := range s.emits {
 		ev, p := h.opts.Messages.Emit(e.name, e.detail)
 		if perr := ch.Push(ev, p); perr != nil {
-			ch.Endpoint().Logger().Warn("livestate: emitted event not sent", "topic", ts.name, "event", e.name, "error", perr)
+			ch.Endpoint().Logger().Log(ctx, emitLevel(perr), "livestate: emitted event not sent", "topic", ts.name, "event", e.name, "error", perr)
 		}
 	}
 	s.emits = s.emits[:0]
@@ -327,7 +326,7 @@ func (h *sharedMessages[S]) HandleOut(ctx context.Context, ch *phx.Channel, b *p
 		return nil
 	}
 	t := &Topic{name: ts.name, members: len(ts.members)}
-	err := h.mh.HandleMessage(context.WithoutCancel(ctx), t, b, &ts.state)
+	err := h.guarded(ts, ch, func() error { return h.mh.HandleMessage(context.WithoutCancel(ctx), t, b, &ts.state) })
 	for _, e := range t.emits {
 		ev, p := h.opts.Messages.Emit(e.name, e.detail)
 		h.publish(ts, ev, p)
@@ -401,6 +400,27 @@ func (h *sharedHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reaso
 	if ready {
 		sc.CloseTopic(ctx, ts.name, state)
 	}
+}
+
+// guarded runs a callback that may change the topic's state. If it panics,
+// the state is rolled back to what every client last received before the
+// panic goes on (it crashes ch's channel, as it would crash a per-join
+// channel and its state with it): the other clients see nothing of the
+// half-made change, and the version does not move. Called with ts.mu held.
+func (h *sharedHandler[S]) guarded(ts *topicState[S], ch *phx.Channel, fn func() error) error {
+	ts.sync.checkpoint(&ts.state)
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		if err := ts.sync.rollback(&ts.state); err != nil {
+			ch.Endpoint().Logger().Error("livestate: shared state not rolled back after a panic", "topic", ts.name, "error", err)
+		}
+	}()
+	err := fn()
+	returned = true
+	return err
 }
 
 // publishUpdate sends the change made by the last callback to every member

@@ -38,8 +38,8 @@ type board struct {
 	events   chan string // "init" and "closed" in order
 }
 
-// boardName makes the state larger than its patches (a patch not smaller
-// than the state is sent as the state).
+// boardName makes the state larger than its patches (with CompactWire a
+// patch not smaller than the state is sent as the state).
 const boardName = "the board of the shared channel tests"
 
 func newBoard() *board {
@@ -98,6 +98,10 @@ func (b *board) HandleMessage(ctx context.Context, t *livestate.Topic, msg *phx.
 	t.Emit("notice", map[string]any{"event": msg.Event, "members": t.Members()})
 	if msg.Event == "bad" {
 		return errors.New("bad news")
+	}
+	if msg.Event == "explode" {
+		st.Count += 5000
+		panic("broadcast exploded")
 	}
 	return nil
 }
@@ -226,18 +230,22 @@ func TestSharedSenderOnly(t *testing.T) {
 	c1.update(m1, "board:1", lvsNames)
 
 	ref = c1.push("board:1", "lvs_evt:reply", `{}`)
+	c1.update(m1, "board:1", lvsNames) // an empty patch, as live_state
+	c2.update(m2, "board:1", lvsNames)
 	c1.expect(`["1","` + ref + `","board:1","phx_reply",{"status":"ok","response":{"count":101}}]`)
 
-	ref = c1.push("board:1", "lvs_evt:send", `{}`)
+	c1.push("board:1", "lvs_evt:send", `{}`)
 	c1.expectEvent("board:1", "error") // Send is not available to shared channels
-	c1.next()                          // its error reply
+	c1.update(m1, "board:1", lvsNames)
+	c2.update(m2, "board:1", lvsNames)
+	c1.next() // its error reply
 
 	ref = c2.push("board:1", "other", `{}`)
 	c2.expect(`["1","` + ref + `","board:1","phx_reply",{"status":"error","response":{"reason":"unknown event other"}}]`)
 	for _, c := range []*client{c1, c2} {
 		c.expectNothing()
 	}
-	if boardOf(t, m1).Count != 101 || m1.version != 2 || m2.version != 2 {
+	if boardOf(t, m1).Count != 101 || m1.version != 4 || m2.version != 4 {
 		t.Errorf("count %d versions %d %d", boardOf(t, m1).Count, m1.version, m2.version)
 	}
 }
@@ -272,10 +280,33 @@ func TestSharedRefreshAndWrap(t *testing.T) {
 	if m3.version != 1 {
 		t.Errorf("late joiner version %d", m3.version)
 	}
-	// nothing changed: nothing sent, version kept
+	// nothing changed: an empty patch with the next version, to everyone
+	c1.push("board:1", "lvs_evt:noop", `{}`)
+	for _, c := range []*client{c1, c2} {
+		if v := c.expectEmptyPatch("board:1"); v != 2 {
+			t.Errorf("no-op update version %d, want 2", v)
+		}
+		c.expectNothing()
+	}
+}
+
+// TestSharedCompactWire: with CompactWire a no-op sends nothing and keeps
+// the version (the syncer's other saving is tested in TestLargePatch).
+func TestSharedCompactWire(t *testing.T) {
+	reg, _ := setupShared(t, livestate.Options{CompactWire: true})
+	c1, m1 := joinShared(t, reg, "board:1")
+	c2, m2 := joinShared(t, reg, "board:1")
 	c1.push("board:1", "lvs_evt:noop", `{}`)
 	c1.expectNothing()
 	c2.expectNothing()
+	c1.push("board:1", "lvs_evt:inc", `{}`)
+	c1.update(m1, "board:1", lvsNames)
+	c2.update(m2, "board:1", lvsNames)
+	for i, m := range []*mirror{m1, m2} {
+		if m.version != 1 || boardOf(t, m).Count != 1 {
+			t.Errorf("client %d: version %d count %d, want 1 and 1", i+1, m.version, boardOf(t, m).Count)
+		}
+	}
 }
 
 // TestSharedLeaveRejoin: the state outlives its first clients while one is
@@ -485,23 +516,122 @@ func TestSharedConcurrentEvents(t *testing.T) {
 	}
 }
 
-// TestSharedCrash: a panicking event crashes its client's channel only;
-// the change it made before reaches the others with the next update.
+// TestSharedCrash: a panicking event crashes its client's channel only,
+// and the change it made before panicking is rolled back: the other
+// clients receive nothing, and state and version are as before.
 func TestSharedCrash(t *testing.T) {
 	reg, b := setupShared(t, livestate.Options{})
-	c1, _ := joinShared(t, reg, "board:1")
+	c1, m1 := joinShared(t, reg, "board:1")
 	c2, m2 := joinShared(t, reg, "board:1")
-	c1.push("board:1", "lvs_evt:panic", `{}`)
+	c1.push("board:1", "lvs_evt:add", `{"title":"before"}`)
+	c1.update(m1, "board:1", lvsNames)
+	c2.update(m2, "board:1", lvsNames)
+
+	c1.push("board:1", "lvs_evt:panic", `{}`) // adds 1000 to the count, then panics
 	c1.expect(`["1","1","board:1","phx_error",{"reason":"channel_crash"}]`)
 	if err := recv(t, b.left); !errors.Is(err, phx.ErrCrashed) {
 		t.Errorf("Closed reason %v", err)
 	}
+	c2.expectNothing()
+	c2.push("board:1", "lvs_refresh", `{}`)
+	p := c2.expectEvent("board:1", "state:change")
+	want := Board{Name: boardName, Items: []Todo{{ID: 1, Title: "before"}}}
+	if d := cmp.Diff(want, boardOf(t, &mirror{state: p["state"]})); d != "" || p["version"] != 1.0 {
+		t.Errorf("after the panic: version %v, state (-want +got)\n%s", p["version"], d)
+	}
 	c2.push("board:1", "lvs_evt:inc", `{}`)
 	c2.update(m2, "board:1", lvsNames)
-	if got := boardOf(t, m2).Count; got != 1001 {
-		t.Errorf("count %d, want 1001", got)
+	if got := boardOf(t, m2); got.Count != 1 || m2.version != 2 {
+		t.Errorf("count %d version %d, want 1 and 2", got.Count, m2.version)
 	}
 	c2.expectNothing()
+}
+
+// TestSharedMessageCrash: a HandleMessage that panics crashes the channel
+// of the member that ran it, and the topic's state is rolled back.
+func TestSharedMessageCrash(t *testing.T) {
+	reg, b := setupShared(t, livestate.Options{})
+	c1, m1 := joinShared(t, reg, "board:1")
+	c2, m2 := joinShared(t, reg, "board:1")
+	c1.push("board:1", "lvs_evt:inc", `{}`)
+	c1.update(m1, "board:1", lvsNames)
+	c2.update(m2, "board:1", lvsNames)
+	want := boardOf(t, m1)
+
+	if _, err := reg.Broadcast(context.Background(), "board:1", "explode", map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := recv(t, b.left); !errors.Is(err, phx.ErrCrashed) {
+		t.Fatalf("Closed reason %v", err)
+	}
+	// The member that ran the handler gets phx_error; the other one nothing
+	// until it asks for the state, which is as before the broadcast.
+	crashed, survived := 0, 0
+	var survivor *client
+	var mirrorOf *mirror
+	for i, c := range []*client{c1, c2} {
+		c.push("board:1", "lvs_refresh", `{}`)
+		switch f := c.next(); f.Event {
+		case "phx_error":
+			crashed++
+		case "state:change":
+			survived++
+			survivor, mirrorOf = c, []*mirror{m1, m2}[i]
+			p := f.Payload.(map[string]any)
+			if d := cmp.Diff(want, boardOf(t, &mirror{state: p["state"]})); d != "" || p["version"] != 1.0 {
+				t.Errorf("after the panic: version %v, state (-want +got)\n%s", p["version"], d)
+			}
+		default:
+			t.Errorf("got %s %v", f.Event, f.Payload)
+		}
+	}
+	if crashed != 1 || survived != 1 {
+		t.Fatalf("%d crashed, %d survived; want 1 and 1", crashed, survived)
+	}
+	// The next change carries nothing of the half-made one.
+	survivor.push("board:1", "lvs_evt:inc", `{}`)
+	survivor.update(mirrorOf, "board:1", lvsNames)
+	want.Count++
+	if d := cmp.Diff(want, boardOf(t, mirrorOf)); d != "" || mirrorOf.version != 2 {
+		t.Errorf("next update: version %d, state (-want +got)\n%s", mirrorOf.version, d)
+	}
+}
+
+// TestSharedDocCrash: a shared Doc is rolled back by undoing the edits of
+// the handler that panicked, whatever they were.
+func TestSharedDocCrash(t *testing.T) {
+	reg := newRegistry(t)
+	reg.Handle("doc:*", livestate.NewShared[*livestate.Doc](docShared{}, livestate.Options{}))
+	a := livestatetest.Join(t, reg, "doc:1", livestatetest.Options{})
+	a.AssertStateChange(`{"items":[],"title":"a shared document with a title long enough for patches"}`)
+	b := livestatetest.Join(t, reg, "doc:1", livestatetest.Options{})
+	b.AssertStateChange(`{"items":[],"title":"a shared document with a title long enough for patches"}`)
+	for _, text := range []string{"one", "two", "three"} {
+		a.SendEvent("add", map[string]string{"text": text})
+		for _, c := range []*livestatetest.Client{a, b} {
+			c.AssertStatePatch(`[{"op":"add","path":"/items/-","value":{"text":"` + text + `"}}]`)
+		}
+	}
+	before := b.State()
+	for _, ev := range []string{"mess_then_panic", "replace_then_panic"} {
+		c := livestatetest.Join(t, reg, "doc:1", livestatetest.Options{})
+		c.AssertStateChange(before)
+		c.SendEvent(ev, nil)
+		c.AssertEvent("phx_error", map[string]string{"reason": "channel_crash"})
+	}
+	b.AssertNoMessage()
+	b.Refresh()
+	b.AssertStateChange(before)
+	if b.Version() != 3 {
+		t.Errorf("version %d, want 3", b.Version())
+	}
+	a.SendEvent("own", map[string]string{"text": "ann"})
+	for _, c := range []*livestatetest.Client{a, b} {
+		c.AssertStatePatch(`[{"op":"add","path":"/owner","value":"ann"}]`)
+	}
+	if d := cmp.Diff(a.State(), b.State()); d != "" || b.Version() != 4 {
+		t.Errorf("version %d, (-a +b)\n%s", b.Version(), d)
+	}
 }
 
 // TestSharedDoc: a shared channel over a Doc sends the recorded patches.
@@ -525,9 +655,9 @@ func TestSharedDoc(t *testing.T) {
 	if late.Version() != 2 || a.Version() != 2 {
 		t.Errorf("versions %d %d", late.Version(), a.Version())
 	}
-	a.SendEvent("reset", nil) // replaces the Doc: the whole state is sent
+	a.SendEvent("reset", nil) // replaces the Doc: a patch replacing the whole state
 	for _, c := range []*livestatetest.Client{a, b, late} {
-		c.AssertStateChange(`{"fresh":true}`)
+		c.AssertStatePatch(`[{"op":"replace","path":"","value":{"fresh":true}}]`)
 	}
 	if d := cmp.Diff(a.State(), late.State()); d != "" {
 		t.Errorf("(-a +late)\n%s", d)
@@ -560,6 +690,22 @@ func (docShared) HandleEvent(ctx context.Context, s *livestate.Socket, event str
 		nd, err := livestate.NewDoc(map[string]bool{"fresh": true})
 		*d = nd
 		return err
+	case "mess_then_panic": // every kind of edit, then a panic
+		(*d).Set("/title", "changed")
+		(*d).Set("/owner", "new member")
+		(*d).Insert("/items/0", "inserted")
+		(*d).Set("/items/-", "appended")
+		(*d).Set("/items/2", "replaced")
+		(*d).Remove("/items/3")
+		(*d).Set("/items/1/text", "edited")
+		(*d).Remove("/items")
+		(*d).Set("", map[string]int{"root": 1})
+		(*d).Set("/more", "after the root")
+		panic("doc exploded")
+	case "replace_then_panic":
+		nd, _ := livestate.NewDoc(map[string]bool{"other": true})
+		*d = nd
+		panic("doc exploded")
 	}
 	return fmt.Errorf("unknown event %q", event)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/seance-go/seance/diff"
 	"github.com/seance-go/seance/phx"
@@ -25,20 +26,37 @@ type Options struct {
 	// trees, which costs a decode of the state per update. States that
 	// record their own patches ([PatchRecorder], [Doc]) are not diffed.
 	Differ diff.Differ
+	// CompactWire trades live_state's exact wire for fewer bytes. By
+	// default (false) the wire is live_state's: every callback that handled
+	// an event or a message is followed by a state:patch with the next
+	// version, even when the patch is empty ([]) or larger than the state,
+	// so phx-live-state's livestate-patch listeners see every update and a
+	// lost update shows as a version gap (the client then asks for
+	// lvs_refresh). With CompactWire a callback that leaves the state
+	// unchanged sends nothing and keeps the version, and an update whose
+	// patch would not be smaller than the state goes out whole as a
+	// state:change (phx-live-state applies it, but dispatches no
+	// livestate-patch for it).
+	CompactWire bool
+}
+
+// defaults fills in the zero fields of o.
+func (o *Options) defaults() {
+	if o.MaxVersion <= 0 {
+		o.MaxVersion = 1000
+	}
+	if o.Messages == nil {
+		o.Messages = LiveStateDialect()
+	}
+	if o.Differ == nil {
+		o.Differ = diff.Default()
+	}
 }
 
 // New returns the phx.Handler of a LiveState channel kind; newChannel makes
 // the per-join value. Register it with [Registry.Handle].
 func New[S any](newChannel func() Channel[S], opts Options) phx.Handler {
-	if opts.MaxVersion <= 0 {
-		opts.MaxVersion = 1000
-	}
-	if opts.Messages == nil {
-		opts.Messages = LiveStateDialect()
-	}
-	if opts.Differ == nil {
-		opts.Differ = diff.Default()
-	}
+	opts.defaults()
 	return &stateHandler[S]{newChannel: newChannel, opts: opts}
 }
 
@@ -177,17 +195,47 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 	if cbErr != nil {
 		h.pushError(c, cbErr)
 	}
-	if err := h.sync(c); err != nil {
-		c.sock.ch.Endpoint().Logger().Error("livestate: state not synced", "topic", c.sock.Topic(), "error", err)
+	log := c.sock.ch.Endpoint().Logger()
+	ev, payload, err := c.sync.update(&c.state)
+	if err != nil {
+		log.Error("livestate: state not synced", "topic", c.sock.Topic(), "error", err)
 		h.pushError(c, errors.New("state could not be encoded"))
+		return
 	}
+	if ev == "" {
+		return
+	}
+	if err := c.sock.ch.PushEncoded(ev, payload); err != nil {
+		if clientGone(err) {
+			// An ordinary disconnect racing the update: nobody to tell.
+			log.Debug("livestate: state update not sent, the client is gone", "topic", c.sock.Topic(), "error", err)
+			return
+		}
+		log.Error("livestate: state not synced", "topic", c.sock.Topic(), "error", err)
+	}
+}
+
+// emitLevel is the level of a failed push: Debug when the client is gone,
+// Warn otherwise.
+func emitLevel(err error) slog.Level {
+	if clientGone(err) {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}
+
+// clientGone reports whether a push failed only because the client left
+// or its connection ended (a slow consumer is logged where it is cut off).
+func clientGone(err error) bool {
+	return errors.Is(err, phx.ErrChannelClosed) || errors.Is(err, phx.ErrDisconnected) ||
+		errors.Is(err, phx.ErrSlowConsumer) || errors.Is(err, phx.ErrNotJoined)
 }
 
 func (h *stateHandler[S]) flushEmits(c *conn[S]) {
 	for _, e := range c.sock.emits {
 		ev, payload := h.opts.Messages.Emit(e.name, e.detail)
 		if err := c.sock.ch.Push(ev, payload); err != nil {
-			c.sock.ch.Endpoint().Logger().Warn("livestate: emitted event not sent", "topic", c.sock.Topic(), "event", e.name, "error", err)
+			c.sock.ch.Endpoint().Logger().Log(context.Background(), emitLevel(err), "livestate: emitted event not sent", "topic", c.sock.Topic(), "event", e.name, "error", err)
 		}
 	}
 	c.sock.emits = c.sock.emits[:0]
@@ -196,15 +244,6 @@ func (h *stateHandler[S]) flushEmits(c *conn[S]) {
 func (h *stateHandler[S]) pushError(c *conn[S], err error) {
 	ev, payload := h.opts.Messages.Error(err)
 	c.sock.ch.Push(ev, payload)
-}
-
-// sync sends the change made by the last callback, if any.
-func (h *stateHandler[S]) sync(c *conn[S]) error {
-	ev, payload, err := c.sync.update(&c.state)
-	if err != nil || ev == "" {
-		return err
-	}
-	return c.sock.ch.PushEncoded(ev, payload)
 }
 
 func (s *Socket) begin(ref phx.Ref, inEvent bool) {

@@ -109,9 +109,9 @@ func (c *todoChannel) HandleEvent(ctx context.Context, s *livestate.Socket, even
 		s.Emit("hello", map[string]string{"to": "you"})
 	case "noop":
 	case "internal":
-		st.internal++ // not synced: nothing is sent
+		st.internal++ // not synced: the patch is empty
 	case "secret":
-		c.secret = p.Title // server-only: nothing is sent
+		c.secret = p.Title // server-only: the patch is empty
 	case "bump":
 		st.Rev.N++
 	case "replace_all":
@@ -286,24 +286,60 @@ func TestEventPatch(t *testing.T) {
 	c.expectNothing()
 }
 
-func TestLargePatchSendsChange(t *testing.T) {
-	_, c, _ := setup(t, livestate.Options{})
-	m := joinTodos(t, c, "todo:1", `{"todos":20}`)
-	c.push("todo:1", "lvs_evt:replace_all", `{}`)
-	p := c.expectEvent("todo:1", "state:change")
-	m.change(p)
-	if m.version != 1 {
-		t.Errorf("version %d, want 1", m.version)
-	}
-	if d := cmp.Diff(decode(t, `{"todos":[{"id":99,"title":"x","done":false}],"rev":"rev-0"}`), m.state); d != "" {
-		t.Errorf("(-want +got)\n%s", d)
+// TestLargePatch: by default a patch larger than the state is still sent as
+// a state:patch (live_state); with CompactWire the whole state is sent.
+func TestLargePatch(t *testing.T) {
+	for _, tc := range []struct {
+		compact bool
+		event   string
+	}{{false, "state:patch"}, {true, "state:change"}} {
+		t.Run(tc.event, func(t *testing.T) {
+			_, c, _ := setup(t, livestate.Options{CompactWire: tc.compact})
+			m := joinTodos(t, c, "todo:1", `{"todos":20}`)
+			c.push("todo:1", "lvs_evt:replace_all", `{}`)
+			if ev := c.update(m, "todo:1", lvsNames); ev != tc.event {
+				t.Errorf("update sent as %s, want %s", ev, tc.event)
+			}
+			if m.version != 1 {
+				t.Errorf("version %d, want 1", m.version)
+			}
+			if d := cmp.Diff(decode(t, `{"todos":[{"id":99,"title":"x","done":false}],"rev":"rev-0"}`), m.state); d != "" {
+				t.Errorf("(-want +got)\n%s", d)
+			}
+		})
 	}
 }
 
-// TestNothingChanged: no change and no emits send nothing (not even an
-// empty patch); server-only values never produce traffic.
+// TestNothingChanged: as live_state, a callback that changes nothing still
+// sends an empty patch with the next version, after the events it emitted.
 func TestNothingChanged(t *testing.T) {
 	_, c, _ := setup(t, livestate.Options{})
+	m := joinTodos(t, c, "todo:1", `{"todos":1}`)
+	for i, ev := range []string{"noop", "internal", "secret"} {
+		c.push("todo:1", "lvs_evt:"+ev, `{"title":"s3cr3t"}`)
+		if v := c.expectEmptyPatch("todo:1"); v != i+1 {
+			t.Errorf("after %s: version %d, want %d", ev, v, i+1)
+		}
+	}
+	c.push("todo:1", "lvs_evt:emit_only", `{}`)
+	c.expect(`["1",null,"todo:1","hello",{"to":"you"}]`)
+	if v := c.expectEmptyPatch("todo:1"); v != 4 {
+		t.Errorf("after emit_only: version %d, want 4", v)
+	}
+	c.expectNothing()
+	c.push("todo:1", "lvs_evt:toggle", `{"id":1}`)
+	m.version = 4
+	m.patch(c.expectEvent("todo:1", "state:patch"), "patch")
+	if m.version != 5 || m.state.(map[string]any)["todos"].([]any)[0].(map[string]any)["done"] != true {
+		t.Errorf("version %d state %v", m.version, m.state)
+	}
+}
+
+// TestNothingChangedCompact: with CompactWire no change and no emits send
+// nothing (not even an empty patch); server-only values never produce
+// traffic.
+func TestNothingChangedCompact(t *testing.T) {
+	_, c, _ := setup(t, livestate.Options{CompactWire: true})
 	joinTodos(t, c, "todo:1", `{"todos":1}`)
 	for _, ev := range []string{"noop", "internal", "secret"} {
 		c.push("todo:1", "lvs_evt:"+ev, `{"title":"s3cr3t"}`)
@@ -324,6 +360,7 @@ func TestServerOnlyValuesNeverSynced(t *testing.T) {
 	_, c, _ := setup(t, livestate.Options{})
 	m := joinTodos(t, c, "todo:1", `{}`)
 	ref := c.push("todo:1", "lvs_evt:whoami", `{}`)
+	c.expectEmptyPatch("todo:1")
 	c.expect(`["1","` + ref + `","todo:1","phx_reply",{"status":"ok","response":{"identity":"ann","topic":"todo:1","transport":"test","secret_len":7}}]`)
 	c.push("todo:1", "lvs_refresh", `{}`)
 	p := c.expectEvent("todo:1", "state:change")
@@ -363,9 +400,10 @@ func TestUnknownEvent(t *testing.T) {
 	c.expect(`["1","` + ref + `","todo:1","phx_reply",{"status":"error","response":{"reason":"unknown event something_else"}}]`)
 	// an event name the handler does not know is the handler's error
 	ref = c.push("todo:1", "lvs_evt:nope", `{}`)
+	c.expect(`["1",null,"todo:1","error",{"message":"unknown event \"nope\""}]`)
+	c.expectEmptyPatch("todo:1")
 	c.expect(
-		`["1",null,"todo:1","error",{"message":"unknown event \"nope\""}]`,
-		`["1","`+ref+`","todo:1","phx_reply",{"status":"error","response":{"reason":"unknown event \"nope\""}}]`,
+		`["1","` + ref + `","todo:1","phx_reply",{"status":"error","response":{"reason":"unknown event \"nope\""}}]`,
 	)
 	c.expectNothing()
 }
@@ -383,9 +421,10 @@ func TestHandlerError(t *testing.T) {
 		t.Errorf("state %v", m.state)
 	}
 	ref = c.push("todo:1", "lvs_evt:fail_payload", `{}`)
+	c.expect(`["1",null,"todo:1","error",{"code":7,"message":"with payload"}]`)
+	c.expectEmptyPatch("todo:1")
 	c.expect(
-		`["1",null,"todo:1","error",{"code":7,"message":"with payload"}]`,
-		`["1","`+ref+`","todo:1","phx_reply",{"status":"error","response":{"reason":"with payload"}}]`,
+		`["1","` + ref + `","todo:1","phx_reply",{"status":"error","response":{"reason":"with payload"}}]`,
 	)
 	// a payload the handler cannot decode is its error too
 	ref = c.push("todo:1", "lvs_evt:add", `"not an object"`)
@@ -393,6 +432,7 @@ func TestHandlerError(t *testing.T) {
 	if !strings.HasPrefix(msg, "json: cannot unmarshal string") {
 		t.Errorf("error message %q", msg)
 	}
+	c.expectEmptyPatch("todo:1")
 	c.expect(`["1","` + ref + `","todo:1","phx_reply",{"status":"error","response":{"reason":` + strconvQuote(msg) + `}}]`)
 	c.expectNothing()
 }
@@ -405,8 +445,10 @@ func TestReplies(t *testing.T) {
 	c.update(m, "todo:1", lvsNames)
 	c.expect(`["1","` + ref + `","todo:1","phx_reply",{"status":"ok","response":{"id":1}}]`)
 	ref = c.push("todo:1", "lvs_evt:reply_error", `{}`)
+	c.expectEmptyPatch("todo:1")
 	c.expect(`["1","` + ref + `","todo:1","phx_reply",{"status":"error","response":{"reason":"nope"}}]`)
 	ref = c.push("todo:1", "lvs_evt:reply_error_map", `{}`)
+	c.expectEmptyPatch("todo:1")
 	c.expect(`["1","` + ref + `","todo:1","phx_reply",{"status":"error","response":{"code":3}}]`)
 	// without Reply, a successful event gets no reply (as live_state)
 	c.push("todo:1", "lvs_evt:toggle", `{"id":1}`)
@@ -418,7 +460,8 @@ func TestSendReachesHandleMessage(t *testing.T) {
 	_, c, _ := setup(t, livestate.Options{})
 	m := joinTodos(t, c, "todo:1", `{}`)
 	c.push("todo:1", "lvs_evt:send", `{"title":"hi"}`)
-	c.update(m, "todo:1", lvsNames)
+	c.update(m, "todo:1", lvsNames) // the event's own (empty) update
+	c.update(m, "todo:1", lvsNames) // HandleMessage's
 	if got := m.state.(map[string]any)["filter"]; got != "sent:hi" {
 		t.Errorf("filter %v, want sent:hi", got)
 	}
@@ -446,6 +489,7 @@ func TestBroadcast(t *testing.T) {
 	// a state channel broadcasting to the plain room
 	c.push("todo:1", "lvs_evt:broadcast", `{"topic":"room:lobby","title":"hello"}`)
 	c.expect(`[null,null,"room:lobby","from_channel",{"title":"hello"}]`)
+	c.expectEmptyPatch("todo:1")
 	c.expectNothing()
 }
 
@@ -456,6 +500,7 @@ func TestSubscribe(t *testing.T) {
 	c.expect(`["1",null,"todo:1","got_broadcast",{"event":"flash"}]`)
 	c.update(m, "todo:1", lvsNames)
 	ref := c.push("todo:1", "lvs_evt:subscribe", `{"topic":"more"}`)
+	c.update(m, "todo:1", lvsNames)
 	c.expect(`["1","` + ref + `","todo:1","phx_reply",{"status":"ok","response":{"subscribed":"more"}}]`)
 	reg.Broadcast(context.Background(), "more", "flash", map[string]string{"title": "B"})
 	c.expect(`["1",null,"todo:1","got_broadcast",{"event":"flash"}]`)
@@ -499,6 +544,7 @@ func TestClosedReasons(t *testing.T) {
 		_, c, closed := setup(t, livestate.Options{})
 		joinTodos(t, c, "todo:1", `{}`)
 		c.push("todo:1", "lvs_evt:close", `{}`)
+		c.expectEmptyPatch("todo:1")
 		c.expect(`["1","1","todo:1","phx_close",{}]`)
 		if err := waitClosed(t, closed); !errors.Is(err, phx.ErrServerClose) {
 			t.Errorf("reason %v, want ErrServerClose", err)
@@ -552,6 +598,7 @@ func TestDialects(t *testing.T) {
 		}
 		c.push("todo:1", "lvs_evt:fail_payload", `{}`)
 		c.expectEvent("todo:1", "synq:error")
+		c.update(m, "todo:1", names{"synq:change", "synq:patch", "patch"})
 		c.next() // the error reply
 		c.push("todo:1", "lvs_refresh", `{}`)
 		c.expectEvent("todo:1", "synq:change")

@@ -3,6 +3,8 @@ package livestate
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 
@@ -16,9 +18,12 @@ import (
 //   - ok with a non-empty patch (a JSON array of RFC 6902 operations, which
 //     the channel sends as is and does not keep): the operations turn the
 //     state last taken into the current one;
-//   - ok with an empty patch: nothing changed, nothing is sent;
+//   - ok with an empty patch: nothing changed: an empty patch is sent
+//     (nothing with Options.CompactWire);
 //   - not ok: the change cannot be described (or not compactly): the whole
-//     state is encoded with encoding/json and sent as a state:change.
+//     state is encoded with encoding/json and sent whole, as a patch
+//     replacing the document ("path": "") or, with Options.CompactWire, as
+//     a state:change.
 //
 // The channel also calls TakePatch, discarding the result, when it sends
 // the whole state (on join, and when the state value was replaced by
@@ -36,6 +41,7 @@ type syncer[S any] struct {
 	differ  diff.Differ
 	text    diff.BytesDiffer // differ's text form; nil for tree-only differs
 	max     int
+	compact bool // Options.CompactWire
 	version int
 	// sent is the JSON of the state as last synced; nil when unknown
 	// (recorded states after a patch: it is encoded again when needed).
@@ -45,7 +51,7 @@ type syncer[S any] struct {
 }
 
 func newSyncer[S any](o *Options) syncer[S] {
-	y := syncer[S]{msgs: o.Messages, differ: o.Differ, max: o.MaxVersion}
+	y := syncer[S]{msgs: o.Messages, differ: o.Differ, max: o.MaxVersion, compact: o.CompactWire}
 	y.text, _ = o.Differ.(diff.BytesDiffer)
 	return y
 }
@@ -84,14 +90,18 @@ func (y *syncer[S]) full(st *S) ([]byte, error) {
 }
 
 // update returns the message carrying the change made since the last sync,
-// with the next version; event is "" when there is nothing to send.
+// with the next version. By default there always is one (live_state's
+// wire); with CompactWire, event is "" when there is nothing to send.
 func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 	if r, ok := any(*st).(PatchRecorder); ok {
 		if y.rec != nil && sameRecorder(r, y.rec) {
 			patch, ok := r.TakePatch()
 			if ok {
 				if len(patch) == 0 {
-					return "", nil, nil
+					if y.compact {
+						return "", nil, nil
+					}
+					patch = emptyPatch
 				}
 				y.forget()
 				event, payload = y.msgs.Patch(patch, y.bump())
@@ -107,7 +117,7 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 		}
 		y.forget()
 		y.sent = trim(data)
-		event, payload = y.msgs.Change(y.sent, y.bump())
+		event, payload = y.whole(y.sent, y.bump())
 		return event, payload, nil
 	}
 	wasRecorder := y.rec != nil
@@ -120,12 +130,12 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 		if err := y.keep(data); err != nil {
 			return "", nil, err
 		}
-		event, payload = y.msgs.Change(y.sent, y.bump())
+		event, payload = y.whole(y.sent, y.bump())
 		return event, payload, nil
 	}
 	if bytes.Equal(data, y.sent) {
 		putBuf(data)
-		return "", nil, nil
+		return y.unchanged()
 	}
 	var patch []byte
 	var tree any
@@ -140,16 +150,84 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 	}
 	if len(patch) == 0 {
 		y.replace(data, tree)
-		return "", nil, nil
+		return y.unchanged()
 	}
 	version := y.bump()
-	if len(patch) >= len(data) {
+	if y.compact && len(patch) >= len(data) {
 		event, payload = y.msgs.Change(data, version)
 	} else {
 		event, payload = y.msgs.Patch(patch, version)
 	}
 	y.replace(data, tree)
 	return event, payload, nil
+}
+
+// emptyPatch is the patch of a callback that changed nothing.
+var emptyPatch = []byte("[]")
+
+// unchanged is the update of a callback that left the state as it was: an
+// empty patch with the next version (live_state), or nothing (CompactWire).
+func (y *syncer[S]) unchanged() (string, []byte, error) {
+	if y.compact {
+		return "", nil, nil
+	}
+	event, payload := y.msgs.Patch(emptyPatch, y.bump())
+	return event, payload, nil
+}
+
+// whole returns the update carrying the whole state data when no patch
+// from the previous state is known: a state:change with CompactWire,
+// otherwise (live_state's wire: every update is a patch) a patch replacing
+// the whole document.
+func (y *syncer[S]) whole(data []byte, version int) (string, []byte) {
+	if y.compact {
+		return y.msgs.Change(data, version)
+	}
+	const head, tail = `[{"op":"replace","path":"","value":`, `}]`
+	patch := make([]byte, 0, len(head)+len(data)+len(tail))
+	patch = append(append(append(patch, head...), data...), tail...)
+	return y.msgs.Patch(patch, version)
+}
+
+// checkpoint marks the state as it is before a callback, for rollback.
+// Plain states need nothing (the JSON last synced is the checkpoint); a
+// [Doc] starts recording how to undo its edits.
+func (y *syncer[S]) checkpoint(st *S) {
+	if d, ok := any(*st).(*Doc); ok && d != nil && y.rec != nil && sameRecorder(d, y.rec) {
+		d.checkpoint()
+	}
+}
+
+// rollback puts the state back as it was last synced, after a callback
+// that did not return (a panic). The version is not touched: nothing of
+// the change was sent. A plain state is decoded again from the JSON last
+// synced, so it must survive an encoding/json round trip (fields that are
+// not encoded come back as zero values); a Doc undoes its edits. A state
+// that can be neither (another PatchRecorder, or JSON that does not
+// decode) is kept as the callback left it, and its next update sends it
+// whole so that every client still agrees with the server.
+func (y *syncer[S]) rollback(st *S) error {
+	if y.rec != nil {
+		if d, ok := y.rec.(*Doc); ok {
+			d.rollback()
+			if s, ok := any(d).(S); ok {
+				*st = s // the callback may have replaced the Doc
+				return nil
+			}
+		}
+		y.rec = nil // the next update sends the state whole
+		return errors.New("livestate: the state records its own patches and cannot be rolled back")
+	}
+	if y.sent == nil {
+		return errors.New("livestate: no synced state to roll back to")
+	}
+	var fresh S
+	if err := json.Unmarshal(y.sent, &fresh); err != nil {
+		y.forget() // the next update sends the state whole
+		return fmt.Errorf("livestate: decoding the state last synced: %w", err)
+	}
+	*st = fresh
+	return nil
 }
 
 // keep makes data (a pooled buffer) the JSON last sent, decoding it when

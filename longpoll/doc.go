@@ -21,6 +21,9 @@
 //	POST, unknown/expired session  {"status":410}
 //	POST, malformed frame or line  {"status":400}   the session is closed
 //	POST, body over MaxBodyBytes   {"status":413}   nothing processed
+//	POST, body not valid UTF-8     {"status":400}   nothing processed, the session is closed
+//	GET, past MaxSessions(PerIP)   {"status":500}   phoenix.js reconnects with backoff
+//	query past ParamLimits (any)   {"status":403}
 //	origin refused (any method)    {"status":403}
 //
 // A GET whose session ends while it waits is answered as a GET with an

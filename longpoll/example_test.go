@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 
 	"github.com/seance-go/seance/handler"
@@ -50,4 +51,17 @@ func Example() {
 	// open: 410
 	// send: 200
 	// poll: 200 [["1","1","room:1","phx_reply",{"status":"ok","response":{}}]]
+}
+
+// Behind a reverse proxy every request comes from the proxy: name clients
+// by the X-Forwarded-For address your proxy appends, for MaxSessionsPerIP.
+func ExampleForwardedFor() {
+	clientIP := longpoll.ForwardedFor(netip.MustParsePrefix("10.0.0.0/8")) // the proxies' addresses
+	_ = longpoll.Options{ClientIP: clientIP, MaxSessionsPerIP: 20}
+
+	r := httptest.NewRequest("GET", "/socket/longpoll?vsn=2.0.0", nil)
+	r.RemoteAddr = "10.0.0.5:41000"                              // the proxy
+	r.Header.Set("X-Forwarded-For", "203.0.113.9, 198.51.100.7") // a client's claim, then what the proxy saw
+	fmt.Println(clientIP(r))
+	// Output: 198.51.100.7
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/seance-go/seance/cors"
 	"github.com/seance-go/seance/handler"
@@ -42,6 +43,27 @@ type Options struct {
 	// deployment the same secret (at least 32 random bytes); tokens of other
 	// secrets are refused with 410. nil picks a random secret per Handler.
 	Secret []byte
+	// MaxSessions caps the sessions this handler holds at once (default
+	// 10,000; an idle session costs about 2 KB until IdleTimeout reaps
+	// it). MaxSessionsPerIP caps those of one client address, as ClientIP
+	// gives it (default 100; IPv6 addresses count by their /64). Past
+	// either, a GET that would open a session is answered {"status":500},
+	// on which phoenix.js closes the transport and reconnects with its
+	// backoff; the connect hook does not run.
+	MaxSessions      int
+	MaxSessionsPerIP int
+	// ClientIP names the client a request comes from, for
+	// MaxSessionsPerIP (default [RemoteIP], the TCP peer's address). Behind
+	// a reverse proxy every client has the proxy's address: set ClientIP
+	// to read the proxy's header ([ForwardedFor] reads X-Forwarded-For
+	// behind given proxies), trusting only what your proxies set, or all
+	// clients share one cap.
+	ClientIP func(r *http.Request) string
+	// ParamLimits bounds the query string of every request (its size,
+	// parameter count and bracket depth), checked before anything of it is
+	// parsed; past them the request is refused with {"status":403} (see
+	// [handler.ParamLimits] for the defaults).
+	ParamLimits handler.ParamLimits
 	// Logger receives the transport's logs (default: the endpoint's).
 	Logger *slog.Logger
 }
@@ -62,10 +84,12 @@ type Handler struct {
 	cors      http.Handler
 	tokens    tokens
 
-	mu       sync.Mutex
-	sessions map[string]*session
-	closed   bool
-	wg       sync.WaitGroup // one per registered session, until its cleanup ran
+	mu        sync.Mutex
+	sessions  map[string]*session
+	reserved  int            // sessions opening or registered (limits.go)
+	perClient map[string]int // of them, per client key
+	closed    bool
+	wg        sync.WaitGroup // one per registered session, until its cleanup ran
 
 	// test hooks (nil outside tests)
 	onPoll    func() // a GET became the session's poller
@@ -84,6 +108,15 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = defaultMaxBodyBytes
 	}
+	if opts.MaxSessions <= 0 {
+		opts.MaxSessions = defaultMaxSessions
+	}
+	if opts.MaxSessionsPerIP <= 0 {
+		opts.MaxSessionsPerIP = defaultMaxSessionsPerIP
+	}
+	if opts.ClientIP == nil {
+		opts.ClientIP = RemoteIP
+	}
 	secret := opts.Secret
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
@@ -101,22 +134,30 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 		ep:        ep,
 		opts:      opts,
 		log:       log,
-		connector: handler.Connector{Endpoint: ep, Connect: opts.Connect},
+		connector: handler.Connector{Endpoint: ep, Connect: opts.Connect, Limits: opts.ParamLimits},
 		policy:    policy,
 		tokens:    tokens{secret: append([]byte(nil), secret...)},
 		sessions:  map[string]*session{},
+		perClient: map[string]int{},
 	}
 	h.cors = policy.Handler(http.HandlerFunc(h.serve))
 	return h
 }
 
-// ServeHTTP checks the origin (refusal: {"status":403}, any method), adds
+// ServeHTTP checks the origin (refusal: {"status":403}, any method) and the
+// query string (Options.ParamLimits; refusal: {"status":403}), adds
 // CORS headers, answers preflights, then serves GET (poll, or create a
 // session), POST (send frames) and OPTIONS. Other methods get HTTP 400.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.policy.Allowed(r) {
 		h.log.Info("longpoll: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		writeJSON(w, statusReply{Status: 403})
+		return
+	}
+	if err := h.connector.CheckQuery(r); err != nil {
+		// before the token is looked up, which parses the query
+		h.log.Info("longpoll: query refused", "error", err, "remote", r.RemoteAddr)
+		writeJSON(w, statusReply{Status: refusalStatus(http.StatusBadRequest)})
 		return
 	}
 	h.cors.ServeHTTP(w, r)
@@ -224,19 +265,27 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, stripToken bool) 
 		writeJSON(w, statusReply{Status: 500})
 		return
 	}
+	client := clientKey(h.opts.ClientIP(r))
+	if !h.reserve(client) {
+		h.log.Info("longpoll: session cap reached", "client", client, "remote", r.RemoteAddr)
+		writeJSON(w, statusReply{Status: 500})
+		return
+	}
 	if stripToken {
 		r = withoutLastToken(r)
 	}
 	sess, status, err := h.connector.Open(r, "longpoll", r.Header.Get("X-Phoenix-AuthToken"), false)
 	if err != nil {
+		h.unreserve(client)
 		h.log.Info("longpoll: connection refused", "status", status, "error", err, "remote", r.RemoteAddr)
 		writeJSON(w, statusReply{Status: refusalStatus(status)})
 		return
 	}
-	s := &session{h: h, id: newID(), sess: sess, last: time.Now()}
+	s := &session{h: h, id: newID(), client: client, sess: sess, last: time.Now()}
 	s.token = h.tokens.sign(s.id)
 	h.mu.Lock()
 	if h.closed {
+		h.unreserveLocked(client)
 		h.mu.Unlock()
 		sess.Detach()
 		writeJSON(w, statusReply{Status: 500})
@@ -345,6 +394,15 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, statusReply{Status: 413})
 			return
 		}
+		writeJSON(w, statusReply{Status: 400})
+		return
+	}
+	if !utf8.Valid(body) {
+		// Every frame of a batch is text (JSON or base64): a body that is
+		// not UTF-8 is refused whole, and ends the session as a WebSocket
+		// text frame that is not UTF-8 closes it (1007).
+		h.log.Info("longpoll: body is not valid UTF-8, closing the session", "remote", r.RemoteAddr)
+		s.sess.Close(&phx.CloseError{Code: phx.CloseInvalidData, Reason: "invalid UTF-8"})
 		writeJSON(w, statusReply{Status: 400})
 		return
 	}

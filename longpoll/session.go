@@ -12,11 +12,12 @@ import (
 // the state of its polls. No goroutine runs for an idle session: reaping is
 // a timer, release is a context.AfterFunc.
 type session struct {
-	h     *Handler
-	id    string
-	token string
-	sess  *phx.Session
-	timer *time.Timer // reaps the session when idle
+	h      *Handler
+	id     string
+	client string // its key for Options.MaxSessionsPerIP
+	token  string
+	sess   *phx.Session
+	timer  *time.Timer // reaps the session when idle
 
 	recv sync.Mutex // one POST (Receive) at a time
 
@@ -91,6 +92,7 @@ func (s *session) cleanup() {
 	if h.sessions[s.id] == s {
 		delete(h.sessions, s.id)
 	}
+	h.unreserveLocked(s.client)
 	h.mu.Unlock()
 	s.mu.Lock()
 	s.dead = true

@@ -3,6 +3,7 @@ package phx_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/seance-go/seance/phx"
@@ -16,6 +17,24 @@ func BenchmarkV2DecodeText(b *testing.B) {
 		if _, err := phx.V2JSON().Decode(frame, false); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkV2DecodeTextLarge decodes a 4 KiB ASCII frame and one of the
+// same size full of multi-byte characters (UTF-8 validation's two paths).
+func BenchmarkV2DecodeTextLarge(b *testing.B) {
+	for _, tc := range []struct{ name, unit string }{{"ascii", "abcd"}, {"utf8", "né€😀"}} {
+		body := strings.Repeat(tc.unit, 4096/len(tc.unit))
+		frame := []byte(`["3","4","room:42","new_msg",{"body":"` + body + `"}]`)
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(frame)))
+			for i := 0; i < b.N; i++ {
+				if _, err := phx.V2JSON().Decode(frame, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

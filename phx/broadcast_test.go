@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -282,6 +283,8 @@ func TestPubSubSeam(t *testing.T) {
 	b1.next()
 	b2.send(`["5","5","room:1","phx_join",{}]`)
 	b2.next()
+	// Interest reaches the adapter asynchronously, once per topic.
+	landed(t, epA, epB)
 	if d := cmp.Diff([]string{"sub room:1"}, psB.callLog()); d != "" {
 		t.Errorf("interest calls on b after two joins (-want +got)\n%s", d)
 	}
@@ -309,20 +312,17 @@ func TestPubSubSeam(t *testing.T) {
 	// extra subscriptions declare interest as well
 	b1.send(`["1","3","room:1","subscribe",{"topic":"news"}]`)
 	b1.expect(`["1","3","room:1","phx_reply",` + okEmpty + `]`)
+	landed(t, epB)
 	epA.Broadcast(context.Background(), "news", "headline", nil)
 	b1.expect(`["1",null,"room:1","sub",{"topic":"news","event":"headline","payload":{}}]`)
 
 	// the last local subscriber leaving withdraws the interest, once
 	b1.send(`["1","4","room:1","phx_leave",{}]`)
 	b1.expect(`["1","4","room:1","phx_reply",`+okEmpty+`]`, `["1","1","room:1","phx_close",{}]`)
-	if d := cmp.Diff([]string{"sub room:1", "sub news", "unsub news"}, psB.callLog()); d != "" {
-		t.Errorf("interest calls on b after the first leave (-want +got)\n%s", d)
-	}
+	waitCalls(t, psB.callLog, "sub room:1", "sub news", "unsub news")
 	b2.send(`["5","6","room:1","phx_leave",{}]`)
 	b2.expect(`["5","6","room:1","phx_reply",`+okEmpty+`]`, `["5","5","room:1","phx_close",{}]`)
-	if d := cmp.Diff([]string{"sub room:1", "sub news", "unsub news", "unsub room:1"}, psB.callLog()); d != "" {
-		t.Errorf("interest calls on b after the last leave (-want +got)\n%s", d)
-	}
+	waitCalls(t, psB.callLog, "sub room:1", "sub news", "unsub news", "unsub room:1")
 	epA.Broadcast(context.Background(), "room:1", "after", nil)
 	a.expect(`[null,null,"room:1","after",{}]`)
 	for _, c := range []*client{a, b1, b2} {
@@ -333,34 +333,57 @@ func TestPubSubSeam(t *testing.T) {
 	}
 }
 
-// hookPubSub calls onSubscribe from the endpoint's interest declaration,
-// which happens while a join subscribes its channel.
-type hookPubSub struct {
-	*fakePubSub
-	onSubscribe func(topic string)
+// landed waits until every topic with local subscribers on the endpoints
+// has its subscription confirmed by the adapter.
+func landed(t *testing.T, eps ...*phx.Endpoint) {
+	t.Helper()
+	waitFor(t, "subscriptions confirmed", func() bool {
+		for _, ep := range eps {
+			if ep.PubSubStats().Pending != 0 {
+				return false
+			}
+		}
+		return true
+	})
 }
 
-func (h *hookPubSub) Subscribe(ctx context.Context, topic string) error {
-	h.onSubscribe(topic)
-	return h.fakePubSub.Subscribe(ctx, topic)
+// waitCalls waits until the adapter's interest calls are exactly want.
+func waitCalls(t *testing.T, callLog func() []string, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !slices.Equal(callLog(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("interest calls (-want +got)\n%s", cmp.Diff(want, callLog()))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitFor polls cond until it holds, failing after waitTimeout.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestJoinSubscribesBeforeReply: the channel is subscribed before its join
 // reply is queued (a client that saw the reply gets every later broadcast),
 // and a broadcast landing in between is sent right after the reply.
 func TestJoinSubscribesBeforeReply(t *testing.T) {
-	bus := &fakeBus{}
-	ps := &hookPubSub{fakePubSub: bus.node("a")}
-	var ep *phx.Endpoint
+	ep, _ := newEndpoint(t, phx.Config{})
 	var c *client
 	pendingAtSubscribe := -1
-	ps.onSubscribe = func(topic string) {
+	phx.SetOnFirst(ep, func(topic string) {
 		pendingAtSubscribe = c.Sess.Pending()
 		if _, err := ep.Broadcast(context.Background(), topic, "early", map[string]int{"n": 1}); err != nil {
 			t.Error(err)
 		}
-	}
-	ep, _ = newEndpoint(t, phx.Config{PubSub: ps})
+	})
 	c = open(t, ep)
 	c.send(`["1","1","room:after","phx_join",{}]`)
 	if pendingAtSubscribe != 0 {
@@ -378,11 +401,8 @@ func TestJoinSubscribesBeforeReply(t *testing.T) {
 // TestAfterJoinRunsFirst: AfterJoin runs before intercepted broadcasts
 // that arrived before the join reply.
 func TestAfterJoinRunsFirst(t *testing.T) {
-	bus := &fakeBus{}
-	ps := &hookPubSub{fakePubSub: bus.node("a")}
-	var ep *phx.Endpoint
-	ps.onSubscribe = func(topic string) { ep.Broadcast(context.Background(), topic, "early", nil) }
-	ep, _ = newEndpoint(t, phx.Config{PubSub: ps})
+	ep, _ := newEndpoint(t, phx.Config{})
+	phx.SetOnFirst(ep, func(topic string) { ep.Broadcast(context.Background(), topic, "early", nil) })
 	ep.Handle("after:*", afterOut{})
 	c := open(t, ep)
 	c.send(`["1","1","after:1","phx_join",{}]`)

@@ -30,6 +30,9 @@ type Channel struct {
 	early   []Frame // broadcasts received between subscription and start
 
 	values map[any]any // touched only from callbacks (one at a time)
+
+	ended bool              // the end hooks ran (or are running)
+	onEnd []func(err error) // OnEnd hooks, guarded by mu
 }
 
 func newChannel(s *Session, topic string, joinRef Ref, h Handler) *Channel {
@@ -120,8 +123,9 @@ func (c *Channel) Reply(ref Ref, r *Reply) error {
 }
 
 // Broadcast publishes an event to every subscriber of the channel's topic,
-// this channel's client included. Publishing to other nodes is bounded by
-// the connection's context.
+// this channel's client included, as [Endpoint.Broadcast] does: it never
+// waits for other nodes, and once the connection has ended it reaches this
+// node's subscribers only.
 func (c *Channel) Broadcast(event string, payload any) error {
 	_, err := c.sess.ep.publish(c.sess.ctx, c.topic, event, payload, nil)
 	return err
@@ -411,7 +415,42 @@ func (c *Channel) sendClose() {
 	c.sess.send(&Outgoing{Kind: KindPush, JoinRef: c.joinRef, Ref: c.joinRef, Topic: c.topic, Event: "phx_close", Payload: []byte("{}")})
 }
 
+// OnEnd registers f to run once when the channel ends, whatever the reason
+// (the reasons a [Terminator] receives; [ErrJoinRefused] when its join was
+// refused), right after its Terminator. f must not block for long. OnEnd
+// reports false, without registering f, when the channel has already
+// ended. Packages that keep per-channel state outside the channel (presence
+// tracking) use it to clean up without the handler's help.
+func (c *Channel) OnEnd(f func(reason error)) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return false
+	}
+	c.onEnd = append(c.onEnd, f)
+	return true
+}
+
+// runEnd runs the OnEnd hooks once.
+func (c *Channel) runEnd(reason error) {
+	c.mu.Lock()
+	hooks := c.onEnd
+	c.onEnd, c.ended = nil, true
+	c.mu.Unlock()
+	for _, f := range hooks {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					c.sess.log().Error("phx: channel end hook panicked", "topic", c.topic, "panic", fmt.Sprint(p))
+				}
+			}()
+			f(reason)
+		}()
+	}
+}
+
 func (c *Channel) callTerminate(reason error) {
+	defer c.runEnd(reason)
 	if c.term == nil {
 		return
 	}

@@ -34,13 +34,17 @@
 //   - phx_leave gets an ok reply followed by phx_close;
 //   - a panic in a channel callback sends phx_error {"reason":"channel_crash"}
 //     for that channel only; the connection and its other channels go on;
-//   - refs are echoed exactly as received; payloads sent are never null.
+//   - refs are echoed exactly as received; payloads sent are never null;
+//   - a message whose topic or event name is longer than
+//     [Config.MaxTopicBytes] or [Config.MaxEventBytes] gets
+//     {"reason":"topic too long"} or {"reason":"event too long"}.
 //
 // # Malformed input
 //
 // A text frame that is not a JSON array of five elements with string or null
 // refs and string topic and event, or a binary frame whose header does not fit
-// its length, makes [Session.Receive] return a [*CloseError] with code 1007
-// (invalid frame payload data); transports close the connection with it. The
-// session never panics on input.
+// its length, or a text frame (or the refs, topic or event of a binary frame)
+// that is not valid UTF-8, makes [Session.Receive] return a [*CloseError]
+// with code 1007 (invalid frame payload data); transports close the
+// connection with it. The session never panics on input.
 package phx

@@ -12,6 +12,14 @@ type Config struct {
 	// MaxChannels is how many channels one connection may join (default 100,
 	// as Phoenix); further joins get {"reason":"too many channels joined"}.
 	MaxChannels int
+	// MaxTopicBytes is the longest topic a client may send (default 1024
+	// bytes; v2 binary frames carry at most 255). A message with a longer
+	// topic, a join included, is answered {"reason":"topic too long"}.
+	MaxTopicBytes int
+	// MaxEventBytes is the longest event name a client may send (default
+	// 255 bytes, the most a v2 binary frame carries). A message with a
+	// longer one is answered {"reason":"event too long"}.
+	MaxEventBytes int
 	// QueueLength is how many outbound frames may wait for a slow client
 	// (default 1024). Past it (or QueueBytes) the client is disconnected
 	// (WebSocket close 1008) and its queue released.
@@ -27,14 +35,53 @@ type Config struct {
 	BeforeJoin func(ctx context.Context, ch *Channel, params Payload) error
 	// PubSub connects the endpoint to other nodes (default: none, this
 	// process only). The endpoint runs its receive loop until Shutdown.
+	// Joins and broadcasts never wait on it: see [PubSub].
 	PubSub PubSub
+	// PublishQueue is how many broadcasts may wait to be handed to PubSub
+	// (default 4096). Past it a broadcast still reaches this node's
+	// subscribers but not the other nodes: it is dropped, counted in
+	// [PubSubStats].Dropped and the broadcast returns [ErrPublishQueueFull].
+	PublishQueue int
+	// SubscribeConcurrency is how many PubSub Subscribe and Unsubscribe
+	// calls may run at once (default 8); further topics wait their turn.
+	SubscribeConcurrency int
 }
 
 const (
 	defaultMaxChannels = 100
+	defaultMaxTopic    = 1024
+	defaultMaxEvent    = 255
 	defaultQueueLength = 1024
 	defaultQueueBytes  = 16 << 20
 )
+
+// setDefaults fills the zero fields of c.
+func (c *Config) setDefaults() {
+	if c.MaxChannels <= 0 {
+		c.MaxChannels = defaultMaxChannels
+	}
+	if c.MaxTopicBytes <= 0 {
+		c.MaxTopicBytes = defaultMaxTopic
+	}
+	if c.MaxEventBytes <= 0 {
+		c.MaxEventBytes = defaultMaxEvent
+	}
+	if c.QueueLength <= 0 {
+		c.QueueLength = defaultQueueLength
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = defaultQueueBytes
+	}
+	if c.PublishQueue <= 0 {
+		c.PublishQueue = defaultPublishQueue
+	}
+	if c.SubscribeConcurrency <= 0 {
+		c.SubscribeConcurrency = defaultSubscribeConcurrency
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
 
 // Endpoint routes topics to handlers, owns the connections' sessions and the
 // publish/subscribe hub. It is the engine behind every transport.
@@ -54,33 +101,22 @@ type Endpoint struct {
 	idleOnce sync.Once
 	workers  workerPool
 
-	psCancel context.CancelFunc
-	psDone   chan struct{}
+	broker *broker       // nil without PubSub
+	psDone chan struct{} // closed when PubSub.Run returned
 }
 
 // NewEndpoint returns an endpoint with the given limits.
 func NewEndpoint(cfg Config) *Endpoint {
-	if cfg.MaxChannels <= 0 {
-		cfg.MaxChannels = defaultMaxChannels
-	}
-	if cfg.QueueLength <= 0 {
-		cfg.QueueLength = defaultQueueLength
-	}
-	if cfg.QueueBytes <= 0 {
-		cfg.QueueBytes = defaultQueueBytes
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	e := &Endpoint{cfg: cfg, log: log, sessions: map[*Session]struct{}{}, idle: make(chan struct{})}
+	cfg.setDefaults()
+	e := &Endpoint{cfg: cfg, log: cfg.Logger, sessions: map[*Session]struct{}{}, idle: make(chan struct{})}
 	e.workers.handoff = make(chan *Channel)
 	e.workers.stop = make(chan struct{})
 	e.hub.ep = e
 	if cfg.PubSub != nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		e.psCancel, e.psDone = cancel, make(chan struct{})
-		go e.runPubSub(ctx)
+		e.broker = newBroker(cfg.PubSub, e.log, cfg.PublishQueue, cfg.SubscribeConcurrency)
+		e.hub.broker = e.broker
+		e.psDone = make(chan struct{})
+		go e.runPubSub(e.broker.ctx)
 	}
 	return e
 }
@@ -166,8 +202,14 @@ func (e *Endpoint) Sessions() int {
 // plain channels receive one frame encoded once for all of them; channels
 // with an [OutHandler] (LiveState channels among them) get it as a
 // *Broadcast. The payload is JSON-encoded ({} for nil) or a [Binary].
-// It returns how many local channels it reached. With a PubSub adapter it
-// also publishes to the other nodes, which may block until ctx ends.
+// It returns how many local channels it reached.
+//
+// With a PubSub adapter it then queues the broadcast for the other nodes
+// and returns without waiting for the adapter, so a slow or hung broker
+// never delays it: broadcasts of one node go out in the order they were
+// queued. ctx only decides whether to queue (an ended ctx reaches local
+// subscribers only, and its error is returned); a full queue
+// ([Config.PublishQueue]) returns [ErrPublishQueueFull].
 func (e *Endpoint) Broadcast(ctx context.Context, topic, event string, payload any) (int, error) {
 	return e.publish(ctx, topic, event, payload, nil)
 }
@@ -179,19 +221,31 @@ func (e *Endpoint) publish(ctx context.Context, topic, event string, payload any
 	}
 	b := &p.b
 	n := e.hub.publish(b, except)
-	if ps := e.cfg.PubSub; ps != nil {
-		env := &Envelope{FromNode: ps.NodeName(), Topic: topic, Event: event, Payload: b.Payload.Data, Binary: b.Payload.Binary}
-		if err := ps.Publish(ctx, env); err != nil {
+	if e.broker != nil {
+		env := &Envelope{FromNode: e.broker.ps.NodeName(), Topic: topic, Event: event, Payload: b.Payload.Data, Binary: b.Payload.Binary}
+		if err := e.broker.enqueue(ctx, env); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
 
+// PubSubStats returns the counters of the endpoint's link to its PubSub
+// adapter (zero without one).
+func (e *Endpoint) PubSubStats() PubSubStats {
+	if e.broker == nil {
+		return PubSubStats{}
+	}
+	return e.broker.stats()
+}
+
 // Shutdown closes every connection with [ErrShutdown] (WebSocket close
 // 1012, so clients reconnect elsewhere or later), refuses new ones, and
 // waits until every channel's Terminator has run and every transport has let
-// go of its session, or ctx ends.
+// go of its session, or ctx ends. With a PubSub adapter it then hands the
+// queued broadcasts to the adapter (until ctx ends; the rest are counted
+// as dropped) and stops the receive loop and the adapter calls under way,
+// which get their context cancelled.
 func (e *Endpoint) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	if !e.stopping.Load() {
@@ -217,12 +271,9 @@ func (e *Endpoint) Shutdown(ctx context.Context) error {
 	}
 	// The receive loop from other nodes stops either way: the endpoint is
 	// closed to new work even when some sessions did not end in time.
-	if e.psCancel != nil {
-		e.psCancel()
-		select {
-		case <-e.psDone:
-		case <-ctx.Done():
-			err = ctx.Err()
+	if e.broker != nil {
+		if berr := e.broker.stop(ctx, e.psDone); err == nil {
+			err = berr
 		}
 	}
 	return err

@@ -64,6 +64,9 @@ var (
 	// ErrSlowConsumer: the client did not read fast enough and its outbound
 	// queue overflowed.
 	ErrSlowConsumer = errors.New("phx: outbound queue full (slow consumer)")
+	// ErrJoinRefused: the join was refused (Join or BeforeJoin returned an
+	// error, or Join panicked); only [Channel.OnEnd] hooks see it.
+	ErrJoinRefused = errors.New("phx: join refused")
 )
 
 // Errors returned by [Channel] methods.

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/seance-go/seance/phx"
@@ -35,6 +36,9 @@ func FuzzV2Decode(f *testing.F) {
 		checkDecodeErr(t, err)
 		if err != nil {
 			return
+		}
+		if !utf8.Valid(data) {
+			t.Fatalf("accepted %q which is not valid UTF-8", data)
 		}
 		var in []any
 		if err := json.Unmarshal(data, &in); err != nil || len(in) < 5 {
@@ -73,6 +77,11 @@ func FuzzV2DecodeBinary(f *testing.F) {
 		}
 		if !m.Payload.Binary {
 			t.Fatal("binary payload not marked binary")
+		}
+		for _, s := range []string{m.JoinRef.String(), m.Ref.String(), m.Topic, m.Event} {
+			if !utf8.ValidString(s) {
+				t.Fatalf("accepted binary frame %x whose text part %q is not valid UTF-8", data, s)
+			}
 		}
 		again := binaryPush(m.JoinRef.String(), m.Ref.String(), m.Topic, m.Event, m.Payload.Data)
 		if !bytes.Equal(again, data) {

@@ -1,7 +1,6 @@
 package phx
 
 import (
-	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,8 +12,13 @@ import (
 // rebuilt (once) by the first publish after a change.
 type hub struct {
 	ep     *Endpoint
+	broker *broker // nil without PubSub
 	mu     sync.Mutex
 	topics sync.Map // string → *topicSubs
+
+	// onFirst, set by tests only, runs (outside the lock) when a topic
+	// gains its first local subscriber.
+	onFirst func(topic string)
 }
 
 // topicSubs is one topic's subscribers. subs and index are guarded by the
@@ -25,24 +29,6 @@ type topicSubs struct {
 	snap  atomic.Pointer[[]subscription]
 }
 
-// interest tells the PubSub adapter that a topic gained its first or lost
-// its last local subscriber. It runs outside the hub's lock.
-func (h *hub) interest(topic string, on bool) {
-	ps := h.ep.cfg.PubSub
-	if ps == nil {
-		return
-	}
-	var err error
-	if on {
-		err = ps.Subscribe(context.Background(), topic)
-	} else {
-		err = ps.Unsubscribe(context.Background(), topic)
-	}
-	if err != nil {
-		h.ep.log.Warn("phx: pubsub subscription change failed", "topic", topic, "subscribe", on, "error", err)
-	}
-}
-
 type subscription struct {
 	ch  *Channel
 	own bool // the channel's own topic (fastlane unless it intercepts)
@@ -51,9 +37,14 @@ type subscription struct {
 func (h *hub) subscribe(topic string, ch *Channel, own bool) {
 	h.mu.Lock()
 	first := h.subscribeLocked(topic, ch, own)
+	if first && h.broker != nil {
+		// Under the lock, so that the broker sees the changes of a topic
+		// in order; it never blocks.
+		h.broker.set(topic, true)
+	}
 	h.mu.Unlock()
-	if first {
-		h.interest(topic, true)
+	if first && h.onFirst != nil {
+		h.onFirst(topic)
 	}
 }
 
@@ -76,11 +67,10 @@ func (h *hub) subscribeLocked(topic string, ch *Channel, own bool) (first bool) 
 
 func (h *hub) unsubscribe(topic string, ch *Channel) {
 	h.mu.Lock()
-	last := h.unsubscribeLocked(topic, ch)
-	h.mu.Unlock()
-	if last {
-		h.interest(topic, false)
+	if h.unsubscribeLocked(topic, ch) && h.broker != nil {
+		h.broker.set(topic, false)
 	}
+	h.mu.Unlock()
 }
 
 func (h *hub) unsubscribeLocked(topic string, ch *Channel) (last bool) {

@@ -9,10 +9,31 @@ import (
 // The default (Config.PubSub nil) is in-process only. Adapters for Redis and
 // NATS live in their own modules (pubsub/redis, pubsub/nats).
 //
-// The endpoint calls Subscribe when a topic gets its first local subscriber
-// and Unsubscribe when it loses its last one, so adapters that subscribe per
-// topic carry only the traffic this node needs; adapters that share one bus
-// channel may ignore both.
+// The endpoint declares local interest per topic: Subscribe when a topic
+// gets its first local subscriber, Unsubscribe when it loses its last one,
+// so adapters that subscribe per topic carry only the traffic this node
+// needs; adapters that share one bus channel may ignore both. These calls
+// never run on a connection's path: joins succeed at once, and broadcasts
+// from other nodes on a new topic arrive once Subscribe has returned nil.
+//
+// What the endpoint guarantees and expects:
+//
+//   - For one topic, calls come one at a time and in order, and alternate
+//     (Subscribe, Unsubscribe, Subscribe, ...) except after an error: a
+//     failed call is retried with backoff (100ms doubling to 5s) while it
+//     is still wanted, so Subscribe and Unsubscribe must be idempotent.
+//     Interest that flips while a call is under way is coalesced: only the
+//     calls that change the outcome are made. Calls for different topics
+//     run concurrently (Config.SubscribeConcurrency).
+//   - Subscribe returns nil once the subscription is in place (broadcasts
+//     published after that reach this node), or an error; an adapter may
+//     keep a failed subscription and make it by itself when the broker is
+//     back.
+//   - Publish is called from one goroutine, in the order the broadcasts
+//     were made on this node. A slow Publish delays only the broadcasts
+//     queued behind it (Config.PublishQueue), never the caller of
+//     Broadcast.
+//   - Every call must return soon after its ctx ends: Shutdown cancels it.
 type PubSub interface {
 	// NodeName names this node uniquely in the cluster.
 	NodeName() string

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Frame is one encoded outbound frame: JSON text, or bytes for a binary
@@ -48,7 +49,9 @@ type Outgoing struct {
 type Serializer interface {
 	// Version is the protocol version served, such as "2.0.0".
 	Version() string
-	// Decode parses one inbound frame.
+	// Decode parses one inbound frame. Malformed frames, text frames that
+	// are not valid UTF-8 and binary frames whose refs, topic or event are
+	// not, are refused with a [*CloseError] of code 1007.
 	Decode(data []byte, binary bool) (Message, error)
 	// Encode renders one outbound message.
 	Encode(m *Outgoing) (Frame, error)
@@ -121,6 +124,14 @@ func malformed(format string, args ...any) error {
 	return &CloseError{Code: CloseInvalidData, Reason: "malformed frame: " + fmt.Sprintf(format, args...)}
 }
 
+// errInvalidUTF8 closes a connection whose text frame, or the text parts
+// of whose binary frame (refs, topic, event), are not valid UTF-8 (RFC 6455
+// requires 1007 for text frames; browsers fail on such frames, so relaying
+// one would disconnect every browser subscriber of a topic).
+func errInvalidUTF8() error {
+	return &CloseError{Code: CloseInvalidData, Reason: "invalid UTF-8"}
+}
+
 type v2 struct{}
 
 func (v2) Version() string { return "2.0.0" }
@@ -128,6 +139,9 @@ func (v2) Version() string { return "2.0.0" }
 func (v2) Decode(data []byte, binary bool) (Message, error) {
 	if binary {
 		return decodeBinaryPush(data)
+	}
+	if !utf8.Valid(data) {
+		return Message{}, errInvalidUTF8()
 	}
 	if m, ok := decodeV2Compact(data); ok {
 		return m, nil
@@ -271,6 +285,14 @@ func decodeBinaryPush(data []byte) (Message, error) {
 	if 5+jl+rl+tl+el > len(data) {
 		return Message{}, malformed("binary header lengths exceed the frame")
 	}
+	// each part on its own: a character must not straddle two of them
+	for p, i := 5, 1; i <= 4; i++ {
+		n := int(data[i])
+		if !utf8.Valid(data[p : p+n]) {
+			return Message{}, errInvalidUTF8()
+		}
+		p += n
+	}
 	p := 5
 	next := func(n int) string { s := string(data[p : p+n]); p += n; return s }
 	var m Message
@@ -362,6 +384,9 @@ func (v1) Version() string { return "1.0.0" }
 func (v1) Decode(data []byte, binary bool) (Message, error) {
 	if binary {
 		return Message{}, malformed("binary frames need vsn 2.0.0")
+	}
+	if !utf8.Valid(data) {
+		return Message{}, errInvalidUTF8()
 	}
 	var obj struct {
 		Topic   json.RawMessage `json:"topic"`

@@ -101,6 +101,11 @@ func TestV2DecodeBinary(t *testing.T) {
 	if err != nil || m.Topic != "été" || m.Event != "é" || !m.JoinRef.IsNull() || len(m.Payload.Data) != 0 {
 		t.Errorf("non-ASCII binary decode = %+v, %v", m, err)
 	}
+	// a binary payload is arbitrary bytes: only the text parts are UTF-8
+	m, err = phx.V2JSON().Decode(binaryPush("1", "2", "room:1", "up", []byte{0xff, 0xfe, 0xc0}), true)
+	if err != nil || string(m.Payload.Data) != "\xff\xfe\xc0" {
+		t.Errorf("binary payload of invalid UTF-8 = %+v, %v; want it accepted", m, err)
+	}
 }
 
 // TestV2EncodeBinary checks the three server layouts byte by byte.
@@ -253,6 +258,19 @@ func TestMalformedFrames(t *testing.T) {
 		{"v1 missing topic", phx.V1JSON(), `{"event":"echo","payload":{},"ref":"1"}`, false},
 		{"v1 object ref", phx.V1JSON(), `{"topic":"room:1","event":"echo","payload":{},"ref":{}}`, false},
 		{"v1 null", phx.V1JSON(), `null`, false},
+		// Invalid UTF-8 anywhere in a text frame, or in a binary frame's
+		// text parts, closes the connection (RFC 6455: 1007).
+		{"invalid UTF-8 in the payload", phx.V2JSON(), "[\"1\",\"2\",\"room:1\",\"echo\",{\"body\":\"hi \xff\xfe\"}]", false},
+		{"invalid UTF-8 in a ref", phx.V2JSON(), "[\"1\",\"\xc3\",\"room:1\",\"echo\",{}]", false},
+		{"invalid UTF-8 in a heartbeat ref", phx.V2JSON(), "[null,\"\xed\xa0\x80\",\"phoenix\",\"heartbeat\",{}]", false},
+		{"invalid UTF-8 in the topic", phx.V2JSON(), "[\"1\",\"1\",\"room:\xff\",\"phx_join\",{}]", false},
+		{"overlong UTF-8 in the event", phx.V2JSON(), "[\"1\",\"1\",\"room:1\",\"ec\xc0\xafho\",{}]", false},
+		{"invalid UTF-8 with whitespace (general path)", phx.V2JSON(), "[ \"1\", \"1\", \"room:1\", \"echo\", {\"a\":\"\xff\"} ]", false},
+		{"v1 invalid UTF-8", phx.V1JSON(), "{\"topic\":\"room:1\",\"event\":\"echo\",\"payload\":{\"a\":\"\xfe\"},\"ref\":\"1\"}", false},
+		{"binary invalid UTF-8 ref", phx.V2JSON(), "\x00\x01\x01\x06\x04" + "1\xff" + "room:1echo", true},
+		{"binary invalid UTF-8 topic", phx.V2JSON(), "\x00\x01\x01\x06\x04" + "11" + "room:\xff" + "echo", true},
+		{"binary invalid UTF-8 event", phx.V2JSON(), "\x00\x01\x01\x06\x04" + "11" + "room:1" + "ec\x80o", true},
+		{"binary character straddling topic and event", phx.V2JSON(), "\x00\x01\x01\x06\x01" + "00" + "0000\xe9\x94" + "\x99", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

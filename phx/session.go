@@ -83,6 +83,9 @@ func (s *Session) Receive(data []byte, binary bool) error {
 }
 
 func (s *Session) dispatch(m *Message) {
+	if s.tooLong(m) {
+		return
+	}
 	if m.Topic == "phoenix" && m.Event == "heartbeat" {
 		s.reply(Ref{}, m.Ref, m.Topic, Ok(nil))
 		return
@@ -121,6 +124,25 @@ func (s *Session) dispatch(m *Message) {
 	}
 	msg := *m
 	ch.enqueue(func(ctx context.Context) { ch.handleIn(ctx, &msg) })
+}
+
+// tooLong answers a message whose topic or event name passes the
+// endpoint's limits with an error reply, and reports whether it did. The
+// reply carries the topic back, which phoenix.js needs to match it.
+func (s *Session) tooLong(m *Message) bool {
+	cfg := &s.ep.cfg
+	var reason string
+	switch {
+	case len(m.Topic) > cfg.MaxTopicBytes:
+		reason = "topic too long"
+	case len(m.Event) > cfg.MaxEventBytes:
+		reason = "event too long"
+	default:
+		return false
+	}
+	s.log().Debug("phx: message refused: "+reason, "topic_bytes", len(m.Topic), "event_bytes", len(m.Event), "remote", s.info.RemoteAddr)
+	s.reply(m.JoinRef, m.Ref, m.Topic, Err(map[string]string{"reason": reason}))
+	return true
 }
 
 func (c *Channel) handleIn(ctx context.Context, m *Message) {
@@ -188,6 +210,7 @@ func (s *Session) join(m *Message) {
 		default:
 			s.reply(m.JoinRef, m.Ref, m.Topic, Err(map[string]string{"reason": err.Error()}))
 		}
+		ch.runEnd(ErrJoinRefused)
 		return
 	}
 	s.mu.Lock()

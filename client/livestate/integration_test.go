@@ -47,23 +47,32 @@ func TestMirrorMatchesServerWithGaps(t *testing.T) {
 	}{{"tree", diff.Tree()}, {"jsondiff", diff.JSONDiff()}, {"jsonpatch", diff.JSONPatch()}}
 	for _, tr := range []client.Transport{client.WebSocket, client.LongPoll} {
 		for _, df := range differs {
-			t.Run(tr.String()+"/"+df.name, func(t *testing.T) {
-				runMirrorFuzz(t, seed, events, tr, df.d)
-			})
+			for _, compact := range []bool{false, true} {
+				name := tr.String() + "/" + df.name
+				if compact {
+					name += "/compact"
+				}
+				t.Run(name, func(t *testing.T) {
+					runMirrorFuzz(t, seed, events, tr, df.d, compact)
+				})
+			}
 		}
 	}
 }
 
-func runMirrorFuzz(t *testing.T, seed uint64, events int, tr client.Transport, differ diff.Differ) {
+// runMirrorFuzz runs one fuzz session; compact sets the server's
+// Options.CompactWire (the mirror must handle both wires).
+func runMirrorFuzz(t *testing.T, seed uint64, events int, tr client.Transport, differ diff.Differ, compact bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	fz := &fuzzState{rng: rand.New(rand.NewPCG(seed, 0x5eed))}
 
 	reg := server.NewRegistry(server.Config{Engine: phx.Config{Logger: slog.New(slog.DiscardHandler)}})
 	reg.Handle("fuzz:*", server.New(func() server.Channel[map[string]any] { return &fuzzChannel{fz: fz} }, server.Options{
-		MaxVersion: 120, // wraps to 0 a few times
-		Messages:   &gappyMessages{Dialect: server.LiveStateDialect(), fz: fz},
-		Differ:     &forcingDiffer{d: differ, fz: fz},
+		MaxVersion:  120, // wraps to 0 a few times
+		Messages:    &gappyMessages{Dialect: server.LiveStateDialect(), fz: fz},
+		Differ:      &forcingDiffer{d: differ, fz: fz},
+		CompactWire: compact,
 	}))
 	srv := httptest.NewServer(server.Handler(reg))
 	t.Cleanup(func() {
@@ -135,7 +144,14 @@ func runMirrorFuzz(t *testing.T, seed uint64, events int, tr client.Transport, d
 	syncRound()
 	syncRound()
 
+	// "synced" is pushed before the sync event's own state update (an
+	// empty patch on live_state's wire): wait until the mirror has the
+	// version last sent.
 	st := fz.snapshot()
+	for v, _ := m.Version(); v != st.wireVersion && ctx.Err() == nil; v, _ = m.Version() {
+		time.Sleep(5 * time.Millisecond)
+		st = fz.snapshot()
+	}
 	t.Logf("%d events, %d sync rounds: %d patches, %d skipped versions, %d dropped patches, %d forced state:change, %d lvs_refresh, final version %d",
 		events, round, st.patches, st.skips, st.drops, st.forced, st.refreshes, st.wireVersion)
 	if d := cmp.Diff(normalize(t, st.state), normalize(t, m.State())); d != "" {
@@ -313,8 +329,8 @@ func (g *gappyMessages) Patch(patch []byte, version int) (string, []byte) {
 }
 
 // forcingDiffer now and then returns a patch replacing the whole document,
-// which is never smaller than the state, so the server sends a
-// state:change instead.
+// which is never smaller than the state: with CompactWire the server sends
+// a state:change instead.
 type forcingDiffer struct {
 	d  diff.Differ
 	fz *fuzzState

@@ -13,8 +13,9 @@
 import { ALL_TRANSPORTS, scenarioURL, skipReason } from '../conformance/core.mjs';
 import { scenarios as phoenixScenarios } from '../conformance/scenarios/phoenix.mjs';
 import { scenarios as liveStateScenarios } from '../conformance/scenarios/livestate.mjs';
+import { scenarios as presenceScenarios } from '../conformance/scenarios/presence.mjs';
 
-const suites = { phoenix: phoenixScenarios, livestate: liveStateScenarios };
+const suites = { phoenix: [...phoenixScenarios, ...presenceScenarios], livestate: liveStateScenarios };
 
 /** Default per-scenario deadline, as in the Node suite. */
 const SCENARIO_TIMEOUT_MS = 15000;

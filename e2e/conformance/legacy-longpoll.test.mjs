@@ -7,13 +7,14 @@ import * as phoenix17 from 'phoenix17';
 import { runScenarios } from './lib.mjs';
 import { scenarios as phoenixScenarios } from './scenarios/phoenix.mjs';
 import { scenarios as liveStateScenarios } from './scenarios/livestate.mjs';
+import { scenarios as presenceScenarios } from './scenarios/presence.mjs';
 
 console.debug = () => {};
 console.log = () => {};
 
 runScenarios([
   { name: 'phoenix 1.7.21 (XMLHttpRequest)', lib: phoenix17, transports: ['longpoll'], authToken: false },
-], phoenixScenarios);
+], [...phoenixScenarios, ...presenceScenarios]);
 
 const bundles = JSON.parse(process.env.SEANCE_LVS_BUNDLES || '[]');
 const legacy = bundles.filter((b) => b.name.endsWith('0.11.2'));

@@ -79,6 +79,7 @@ func newApp(cfg config) (*app, error) {
 	a.reg.Handle("todo:*", livestate.New(func() livestate.Channel[TodoState] {
 		return &todoChannel{todos: a.todos, log: log}
 	}, livestate.Options{}))
+	registerViewers(a.reg, log) // who is viewing each list (presence.go)
 	a.reg.Handle(contactTopic, livestate.New(func() livestate.Channel[ContactFormState] {
 		return &contactChannel{store: a.contacts, log: log, now: time.Now}
 	}, livestate.Options{}))

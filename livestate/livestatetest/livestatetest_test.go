@@ -101,12 +101,19 @@ func TestHelpers(t *testing.T) {
 
 	ref = c.SendEvent("add", map[string]string{"title": "  "})
 	c.AssertReply(ref, "error", map[string]string{"reason": "title required"})
+	c.AssertStatePatch(`[]`) // every handled event is an update (live_state)
 
 	c.SendEvent("nothing", nil)
-	c.AssertNoMessage()
+	c.AssertStatePatch(`[]`)
 
-	c.SendEvent("bogus", nil)
+	ref = c.SendEvent("bogus", nil)
 	c.AssertEvent("error", map[string]string{"message": "unknown event bogus"})
+	c.AssertStatePatch(`[]`)
+	c.AssertReply(ref, "error", map[string]string{"reason": "unknown event bogus"})
+	c.AssertNoMessage()
+	if c.Version() != 5 {
+		t.Fatalf("version %d, want 5", c.Version())
+	}
 
 	c.Refresh()
 	c.AssertStateChange(c.State())

@@ -22,7 +22,8 @@
 // default), so a short outage loses fewer broadcasts; Publish fails only
 // when that buffer is full or the connection is closed. A Subscribe made
 // while connected returns once the server has registered the subscription
-// (a flush round trip). Received messages wait in a buffer of
+// (a flush round trip); made while disconnected it returns an error and the
+// subscription is made on reconnect (the endpoint retries until then). Received messages wait in a buffer of
 // Options.Buffer messages for the receive loop; NATS drops what overflows
 // it, and receivers count such losses in [Stats].Lost.
 //

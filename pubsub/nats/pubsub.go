@@ -141,42 +141,46 @@ func (p *PubSub) Publish(ctx context.Context, m *phx.Envelope) error {
 	return p.core.Published(m, p.nc.Publish(subj, p.core.Encode(subj, m)))
 }
 
-// Subscribe declares local interest in topic. In Topics mode the first call
-// for a topic subscribes to its subject and, when connected, waits (up to
-// SubscribeTimeout) until the server has registered it. Calls are counted
-// as in pubsub/redis. In Bus mode it does nothing.
+// Subscribe declares local interest in topic. In Topics mode it subscribes
+// to the topic's subject and waits (up to SubscribeTimeout) until the
+// server has registered it, so that broadcasts made after it returns nil
+// reach this node. It is idempotent: calling it again for a subscribed
+// topic only waits for the server again (the endpoint retries after an
+// error). While the connection is down the subscription is kept, made on
+// reconnect, and an error is returned. In Bus mode it does nothing.
 func (p *PubSub) Subscribe(ctx context.Context, topic string) error {
 	if p.opts.Mode == Bus {
 		return nil
 	}
-	return p.change(ctx, p.opts.Namespace+".t."+token(topic), +1)
+	return p.change(ctx, p.opts.Namespace+".t."+token(topic), true)
 }
 
-// Unsubscribe withdraws interest declared with Subscribe. In Bus mode it
-// does nothing.
+// Unsubscribe withdraws the interest declared with Subscribe and removes
+// the subscription (idempotent). In Bus mode it does nothing.
 func (p *PubSub) Unsubscribe(ctx context.Context, topic string) error {
 	if p.opts.Mode == Bus {
 		return nil
 	}
-	return p.change(ctx, p.opts.Namespace+".t."+token(topic), -1)
+	return p.change(ctx, p.opts.Namespace+".t."+token(topic), false)
 }
 
-func (p *PubSub) change(ctx context.Context, subj string, delta int) error {
+func (p *PubSub) change(ctx context.Context, subj string, on bool) error {
 	var (
-		added   bool
 		removed *natsgo.Subscription
 		err     error
 	)
-	p.core.Change(subj, delta, func(on bool) {
+	p.core.Set(subj, on, func(on bool) bool {
 		if !on {
 			removed = p.subs[subj]
 			delete(p.subs, subj)
-			return
+			return true
 		}
 		var sub *natsgo.Subscription
-		if sub, err = p.nc.ChanSubscribe(subj, p.msgs); err == nil {
-			p.subs[subj], added = sub, true
+		if sub, err = p.nc.ChanSubscribe(subj, p.msgs); err != nil {
+			return false // not recorded: a retry subscribes again
 		}
+		p.subs[subj] = sub
+		return true
 	})
 	switch {
 	case err != nil:
@@ -185,7 +189,9 @@ func (p *PubSub) change(ctx context.Context, subj string, delta int) error {
 		if err := removed.Unsubscribe(); err != nil {
 			return p.core.Errorf("unsubscribe %s: %w", subj, err)
 		}
-	case added && p.nc.IsConnected(): // else sent on reconnect
+	case on && !p.nc.IsConnected():
+		return p.core.Errorf("subscription to %s not confirmed: not connected (made on reconnect)", subj)
+	case on:
 		ctx, cancel := context.WithTimeout(ctx, p.opts.SubscribeTimeout)
 		defer cancel()
 		if err := p.nc.FlushWithContext(ctx); err != nil {

@@ -13,11 +13,15 @@ import (
 
 	"github.com/seance-go/seance/pubsub/internal/adapter"
 	"github.com/seance-go/seance/pubsub/internal/adaptertest"
+	"github.com/seance-go/seance/pubsub/internal/presencetest"
 	psnats "github.com/seance-go/seance/pubsub/nats"
 	"github.com/seance-go/seance/pubsub/nats/internal/natstest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	presencetest.NodeMain(presenceNode) // a presence node process: runs and exits
+	goleak.VerifyTestMain(m)
+}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -101,13 +105,13 @@ func TestSharedConn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	check("Subscribe x, y, x", 4)
-	for _, topic := range []string{"x", "y"} {
+	check("Subscribe x, y, x", 4) // idempotent
+	for _, topic := range []string{"x", "x"} {
 		if err := ps.Unsubscribe(ctx, topic); err != nil {
 			t.Fatal(err)
 		}
 	}
-	check("Unsubscribe x, y", 3)
+	check("Unsubscribe x, x", 3)
 	if st := ps.Stats(); st.Topics != 1 || !st.Connected {
 		t.Errorf("stats = %+v, want 1 topic, connected", st)
 	}

@@ -57,7 +57,9 @@
 // against Topics; Topics carries each broadcast only to the nodes serving
 // its topic. Topics pays at joins instead: a topic's first subscriber on a
 // node costs one SUBSCRIBE round trip to Redis (BenchmarkSubscribe: about
-// 75µs for a subscribe/unsubscribe pair on loopback), later subscribers of
+// 75µs for a subscribe/unsubscribe pair on loopback; the endpoint makes it
+// after the join, so broadcasts from other nodes reach a new topic's first
+// subscriber once it is confirmed), later subscribers of
 // that topic on that node nothing. Topics is the default because the
 // common Seance workload is many small rooms (a document, a user, a
 // LiveState counter) whose traffic should not grow with the number
@@ -68,12 +70,17 @@
 //
 // Redis pub/sub delivers at most once and keeps nothing for a subscriber
 // that is not connected. When Redis goes away, Publish fails (the error is
-// returned to the caller — Endpoint.Broadcast still delivers locally and
-// returns it — and counted in [Stats].PublishErrors), and the receive loop
+// returned to the endpoint's publishing goroutine — Endpoint.Broadcast has
+// delivered locally and returned already — and counted in
+// [Stats].PublishErrors), and the receive loop
 // logs the outage and retries with backoff; once back it resubscribes every
 // channel this node wants, logs how long the outage lasted and how many
 // publishes failed meanwhile, and carries broadcasts again. Subscriptions
-// made during the outage are applied on reconnection. A connection that
+// made during the outage are applied on reconnection (Subscribe returns an
+// error meanwhile, and the endpoint retries it until Redis confirms). When
+// Redis hangs (the process stopped, connections open) every Publish and
+// Subscribe waits for its timeout, but only the endpoint's own goroutines
+// wait: joins, heartbeats and local delivery go on. A connection that
 // silently stops answering (a network partition) is pinged after
 // HealthCheckInterval of silence and replaced when the ping goes
 // unanswered. Every message carries its sender's sequence number on its

@@ -69,7 +69,13 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the wait between reconnection attempts
 	// (defaults 50ms and 1s).
 	MinBackoff, MaxBackoff time.Duration
-	// Logger receives connection changes and losses (default slog.Default()).
+	// Logger receives connection changes and losses (default slog.Default()),
+	// and, at most one a second, the lines go-redis itself logs about this
+	// PubSub's calls and about the client New creates (its pool's failed
+	// dials). go-redis has one logger per process (goredis.SetLogger): the
+	// first New installs one that routes each line to the PubSub it is
+	// about and writes other clients' lines to stderr, as go-redis does by
+	// default. Calling goredis.SetLogger afterwards replaces it.
 	Logger *slog.Logger
 }
 

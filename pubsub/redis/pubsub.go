@@ -32,15 +32,19 @@ type PubSub struct {
 	ps   *goredis.PubSub // the receive subscription while Run runs
 	runs int             // Run calls so far
 
-	// mu guards the subscription waiters and the connection state.
-	mu        sync.Mutex
-	waiters   map[string][]chan struct{}
-	connected bool
-	everUp    bool
+	// mu guards the subscription waiters, the confirmed subscriptions of
+	// the current connection and the connection state.
+	mu         sync.Mutex
+	waiters    map[string][]chan struct{}
+	confirmed  map[string]bool
+	unanswered map[string]int // SUBSCRIBE commands sent and not yet confirmed
+	connected  bool
+	everUp     bool
 
 	live atomic.Bool // connected, for the receive loop's fast path
 
 	connLog adapter.Limiter
+	route   *logRoute // where go-redis's lines about this PubSub go (log.go)
 }
 
 // New returns a PubSub for the given options. It does not connect: the
@@ -59,17 +63,23 @@ func New(opts Options) (*PubSub, error) {
 		topicPrefix: opts.Namespace + ":t:",
 		nodePrefix:  opts.Namespace + ":n:",
 		waiters:     map[string][]chan struct{}{},
+		confirmed:   map[string]bool{},
+		unanswered:  map[string]int{},
 	}
 	p.nodeCh = p.nodePrefix + opts.Node
+	p.route = &logRoute{log: p.core.Log}
+	useLogRouter()
 	if p.client == nil {
-		p.client = goredis.NewClient(&goredis.Options{
+		co := &goredis.Options{
 			Addr:                  opts.Addr,
 			ContextTimeoutEnabled: true,
 			// The receive loop reconnects with its own backoff; a publish
 			// fails fast instead of retrying into its timeout.
 			MaxRetries:    -1,
 			DialerRetries: 1,
-		})
+		}
+		co.Dialer = routedDialer(co, p.route)
+		p.client = goredis.NewClient(co)
 		p.owned = true
 	}
 	return p, nil
@@ -108,63 +118,86 @@ func (p *PubSub) channelOf(m *phx.Envelope) string {
 func (p *PubSub) Publish(ctx context.Context, m *phx.Envelope) error {
 	ch := p.channelOf(m)
 	buf := p.core.Encode(ch, m)
-	ctx, cancel := context.WithTimeout(ctx, p.opts.PublishTimeout)
+	ctx, cancel := context.WithTimeout(withRoute(ctx, p.route), p.opts.PublishTimeout)
 	defer cancel()
 	return p.core.Published(m, p.client.Publish(ctx, ch, buf).Err())
 }
 
-// Subscribe declares local interest in topic. In Topics mode the first call
-// for a topic subscribes this node to the topic's Redis channel and waits
-// (up to SubscribeTimeout) for Redis to confirm it, so that broadcasts made
-// after it returns reach this node. Calls are counted: the channel stays
-// subscribed while Subscribe calls outnumber Unsubscribe calls, in whatever
-// order concurrent calls arrive. When Redis is unreachable the interest is
-// kept, an error is returned, and the subscription is made on reconnect. In
-// Bus mode it does nothing.
+// Subscribe declares local interest in topic. In Topics mode it subscribes
+// this node to the topic's Redis channel and waits (up to
+// SubscribeTimeout) for Redis to confirm it, so that broadcasts made after
+// it returns nil reach this node. It is idempotent: calling it again for a
+// subscribed topic only waits for the confirmation again (the endpoint
+// retries after an error). When Redis is unreachable or does not answer,
+// the interest is kept, an error is returned, and the subscription is made
+// on reconnect. Before Run starts it only records the interest and returns
+// nil: Run subscribes. In Bus mode it does nothing.
 func (p *PubSub) Subscribe(ctx context.Context, topic string) error {
 	if p.opts.Mode == Bus {
 		return nil
 	}
-	return p.change(ctx, p.topicPrefix+topic, +1)
+	return p.change(ctx, p.topicPrefix+topic, true)
 }
 
-// Unsubscribe withdraws interest declared with Subscribe; the Redis channel
-// is unsubscribed when the count drops to zero. In Bus mode it does nothing.
+// Unsubscribe withdraws the interest declared with Subscribe and
+// unsubscribes the topic's Redis channel (idempotent). In Bus mode it does
+// nothing.
 func (p *PubSub) Unsubscribe(ctx context.Context, topic string) error {
 	if p.opts.Mode == Bus {
 		return nil
 	}
-	return p.change(ctx, p.topicPrefix+topic, -1)
+	return p.change(ctx, p.topicPrefix+topic, false)
 }
 
-func (p *PubSub) change(ctx context.Context, ch string, delta int) error {
-	ctx, cancel := context.WithTimeout(ctx, p.opts.SubscribeTimeout)
+func (p *PubSub) change(ctx context.Context, ch string, on bool) error {
+	ctx, cancel := context.WithTimeout(withRoute(ctx, p.route), p.opts.SubscribeTimeout)
 	defer cancel()
 	var (
-		op   string
-		wait chan struct{}
-		err  error
+		err     error
+		running bool
 	)
-	p.core.Change(ch, delta, func(on bool) {
+	p.core.Set(ch, on, func(on bool) bool {
+		if !on {
+			p.unconfirm(ch)
+		}
 		if p.ps == nil {
 			// No receive loop yet: Run subscribes to what is wanted when
 			// it starts.
-			return
+			return true
 		}
 		if on {
-			op, wait = "subscribe", p.addWaiter(ch)
+			p.mu.Lock()
+			p.unanswered[ch]++
+			p.mu.Unlock()
 			err = p.ps.Subscribe(ctx, ch)
 		} else {
-			op, err = "unsubscribe", p.ps.Unsubscribe(ctx, ch)
+			err = p.ps.Unsubscribe(ctx, ch)
 		}
+		// go-redis has recorded the change even on error, and applies it
+		// on reconnect.
+		return true
 	})
-	if err != nil {
-		p.dropWaiter(ch, wait)
-		// go-redis has recorded the change and applies it on reconnect.
-		return p.core.Errorf("%s %q (applied on reconnect): %w", op, ch, err)
-	}
-	if wait == nil {
+	if !on {
+		if err != nil {
+			return p.core.Errorf("unsubscribe %q (applied on reconnect): %w", ch, err)
+		}
 		return nil
+	}
+	if err != nil {
+		return p.core.Errorf("subscribe %q (applied on reconnect): %w", ch, err)
+	}
+	p.core.SubMu.Lock()
+	running = p.ps != nil
+	p.core.SubMu.Unlock()
+	if !running {
+		return nil
+	}
+	wait, done := p.addWaiter(ch)
+	switch {
+	case done:
+		return nil
+	case wait == nil:
+		return p.core.Errorf("subscription to %q not confirmed: not connected (made on reconnect)", ch)
 	}
 	select {
 	case <-wait:
@@ -176,16 +209,27 @@ func (p *PubSub) change(ctx context.Context, ch string, delta int) error {
 }
 
 // addWaiter registers a wait for Redis to confirm a subscription to ch. It
-// returns nil when the receive loop is not connected: nothing would confirm.
-func (p *PubSub) addWaiter(ch string) chan struct{} {
+// reports done when Redis has confirmed it already, and returns nil when
+// the receive loop is not connected: nothing would confirm.
+func (p *PubSub) addWaiter(ch string) (wait chan struct{}, done bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.confirmed[ch] {
+		return nil, true
+	}
 	if !p.connected {
-		return nil
+		return nil, false
 	}
 	w := make(chan struct{})
 	p.waiters[ch] = append(p.waiters[ch], w)
-	return w
+	return w, false
+}
+
+// unconfirm forgets the confirmation of ch, which is being unsubscribed.
+func (p *PubSub) unconfirm(ch string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.confirmed, ch)
 }
 
 func (p *PubSub) dropWaiter(ch string, w chan struct{}) {
@@ -208,9 +252,18 @@ func (p *PubSub) dropWaiter(ch string, w chan struct{}) {
 	}
 }
 
-// confirm wakes the waiters of a subscription Redis confirmed.
+// confirm records a subscription Redis confirmed and wakes its waiters,
+// once Redis has answered every SUBSCRIBE sent for ch (an earlier one may
+// belong to a subscription unsubscribed since).
 func (p *PubSub) confirm(ch string) {
 	p.mu.Lock()
+	if n := p.unanswered[ch] - 1; n > 0 {
+		p.unanswered[ch] = n
+		p.mu.Unlock()
+		return
+	}
+	delete(p.unanswered, ch)
+	p.confirmed[ch] = true
 	ws := p.waiters[ch]
 	delete(p.waiters, ch)
 	p.mu.Unlock()

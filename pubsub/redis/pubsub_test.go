@@ -12,11 +12,15 @@ import (
 
 	"github.com/seance-go/seance/pubsub/internal/adapter"
 	"github.com/seance-go/seance/pubsub/internal/adaptertest"
+	"github.com/seance-go/seance/pubsub/internal/presencetest"
 	psredis "github.com/seance-go/seance/pubsub/redis"
 	"github.com/seance-go/seance/pubsub/redis/internal/redistest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	presencetest.NodeMain(presenceNode) // a presence node process: runs and exits
+	goleak.VerifyTestMain(m)
+}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 

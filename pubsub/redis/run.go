@@ -23,6 +23,7 @@ func (p *PubSub) Run(ctx context.Context, deliver func(*phx.Envelope)) error {
 		return ErrRunning
 	}
 	defer p.core.EndRun()
+	ctx = withRoute(ctx, p.route) // go-redis's lines about these calls go to Options.Logger
 
 	p.core.SubMu.Lock()
 	p.runs++
@@ -86,8 +87,11 @@ func (p *PubSub) Run(ctx context.Context, deliver func(*phx.Envelope)) error {
 		p.up()
 		switch m := msg.(type) {
 		case *goredis.Subscription:
-			if m.Kind == "subscribe" {
+			switch m.Kind {
+			case "subscribe":
 				p.confirm(m.Channel)
+			case "unsubscribe":
+				p.unconfirm(m.Channel)
 			}
 		case *goredis.Message:
 			p.core.Deliver(m.Channel, []byte(m.Payload), deliver)
@@ -122,6 +126,9 @@ func (p *PubSub) reopen(ctx context.Context) *goredis.PubSub {
 func (p *PubSub) down(err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// The subscriptions are confirmed again once back.
+	clear(p.confirmed)
+	clear(p.unanswered)
 	if !p.connected {
 		if !p.everUp {
 			p.connLog.Warn(p.core.Log, "redis pubsub: cannot reach Redis; retrying", "addr", p.addr(), "error", err)

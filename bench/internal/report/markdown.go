@@ -295,6 +295,10 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 		w("| raw gorilla client, one reader goroutine | %s | %.1f | %.0f | %.1f | %.1f |\n\n", num(c.Gorilla.Conns), c.GorillaKiB, c.GorillaHeap, c.GorillaGor, c.Gorilla.Seconds)
 	}
 
+	for _, sec := range handSections() {
+		w("%s", sec)
+	}
+
 	w("## How to reproduce\n\n```sh\nmake bench                                   # full run, ≈ 5–10 min: results/latest.json, charts, this file\n")
 	w("cd bench && go run ./cmd/seance-bench -quick   # smoke run, < 60 s, writes bench/results/quick.*\n")
 	w("cd bench && go run ./cmd/seance-bench -rows roundtrip,fanout -profiles   # some rows, with pprof files\n")

@@ -25,8 +25,9 @@ import (
 )
 
 // Counter is the state of counter:* topics: a counter with a few fields
-// beside it, so that a change is sent as a state:patch (a patch as long as
-// the whole state is sent as a state:change instead).
+// beside it, so that a change is a state:patch smaller than the state (with
+// livestate.Options.CompactWire too, which would send a larger patch as a
+// state:change).
 type Counter struct {
 	Count int    `json:"count"`
 	Step  int    `json:"step"`
@@ -61,6 +62,10 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
+// maxLongPollSessions caps the long-poll sessions of the server under test
+// in total and per client address (the load runs on one host).
+const maxLongPollSessions = 100_000
+
 // Server is the registry and its HTTP mux.
 type Server struct {
 	Reg *livestate.Registry
@@ -84,6 +89,9 @@ func New(opts Options) *Server {
 		Engine: phx.Config{Logger: log},
 		// The load holds idle sockets without heartbeats for minutes.
 		Socket: handler.Options{IdleTimeout: 30 * time.Minute},
+		// Every load session comes from this host: lift the per-client
+		// cap to the total one.
+		LongPoll: longpoll.Options{MaxSessionsPerIP: maxLongPollSessions, MaxSessions: maxLongPollSessions},
 	})
 	reg.Handle("counter:*", livestate.New(func() livestate.Channel[Counter] { return counterChannel{} }, livestate.Options{}))
 	reg.Handle("big:*", bigstate.Handler(opts.BigStateSize))
@@ -101,7 +109,7 @@ func New(opts Options) *Server {
 	case opts.LongPoll == "native":
 		s.LongPoll = "none"
 	default:
-		s.lp = longpoll.New(reg.Endpoint(), longpoll.Options{Logger: log})
+		s.lp = longpoll.New(reg.Endpoint(), longpoll.Options{Logger: log, MaxSessionsPerIP: maxLongPollSessions, MaxSessions: maxLongPollSessions})
 		s.Mux.Handle("/socket/longpoll", s.lp)
 		s.LongPoll = "bench-wired"
 	}

@@ -9,7 +9,7 @@ import {
   transportOption, Recorder, uniq, show, reply, postBroadcast, FAST,
 } from '../core.mjs';
 
-/** A padding note makes counter updates travel as patches, not full states. */
+/** A padding note makes counter updates travel as patches, not full states, with CompactWire. */
 const NOTE = 'padding that makes a full state longer than a one-operation patch';
 
 /**
@@ -77,14 +77,53 @@ export const scenarios = [
     },
   },
   {
-    name: 'noop sends nothing: the next update is still version 1',
+    name: 'every update is a livestate-patch: counter 0 to 10 gets 10 patches',
     async run(ctx) {
       const { ls, events, frames } = live(ctx, uniq('counter'));
+      await nextChange(events, 0);
+      const n = 10;
+      for (let i = 1; i <= n; i++) ls.pushEvent('increment', {});
+      assert.deepEqual(await nextChange(events, n), { state: { count: n }, version: n });
+      const patches = events.all((e) => e.type === 'livestate-patch');
+      assert.deepEqual(patches.map((e) => e.detail.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], show(patches));
+      for (const p of patches) {
+        assert.deepEqual(p.detail.patch, [{ op: 'replace', path: '/count', value: p.detail.version }]);
+      }
+      assert.deepEqual(stateFrames(frames).map((m) => m.event),
+        ['state:change', ...Array(n).fill('state:patch')], 'only the join sends a state:change');
+      assert.deepEqual(ls.state, { count: n });
+    },
+  },
+  {
+    name: 'noop: an empty livestate-patch with the next version (as live_state)',
+    async run(ctx) {
+      const { ls, events, frames } = live(ctx, uniq('counter'));
+      await nextChange(events, 0);
+      // One at a time: phoenix 1.6's long-poll sends each push in its own
+      // POST, which may overtake the previous one.
+      ls.pushEvent('noop', {});
+      assert.deepEqual(await nextChange(events, 1), { state: { count: 0 }, version: 1 });
+      ls.pushEvent('increment', {});
+      assert.deepEqual(await nextChange(events, 2), { state: { count: 1 }, version: 2 });
+      const patches = events.all((e) => e.type === 'livestate-patch').map((e) => e.detail);
+      assert.deepEqual(patches, [
+        { patch: [], version: 1 },
+        { patch: [{ op: 'replace', path: '/count', value: 1 }], version: 2 },
+      ]);
+      assert.deepEqual(stateFrames(frames).map((m) => m.payload.version), [0, 1, 2], show(stateFrames(frames)));
+    },
+  },
+  {
+    name: 'CompactWire: noop sends nothing, the next update is still version 1',
+    async run(ctx) {
+      const { ls, events, frames } = live(ctx, uniq('compact'));
       await nextChange(events, 0);
       ls.pushEvent('noop', {});
       ls.pushEvent('increment', {});
       assert.deepEqual(await nextChange(events, 1), { state: { count: 1 }, version: 1 });
       assert.deepEqual(stateFrames(frames).map((m) => m.payload.version), [0, 1], show(stateFrames(frames)));
+      // a patch as large as the tiny state travels as a whole state: no livestate-patch
+      assert.deepEqual(events.all((e) => e.type === 'livestate-patch'), []);
     },
   },
   {
@@ -144,6 +183,26 @@ export const scenarios = [
       assert.deepEqual(await nextChange(events, 2), { state: { count: 2, note: NOTE }, version: 2 });
       ls.pushEvent('increment', {});
       assert.deepEqual(await nextChange(events, 3), { state: { count: 3, note: NOTE }, version: 3 });
+      assert.deepEqual(stateFrames(frames).map((m) => [m.event, m.payload.version]), [
+        ['state:change', 0], ['state:patch', 1], ['state:patch', 3], ['state:change', 2], ['state:patch', 3],
+      ]);
+    },
+  },
+  {
+    name: 'gap on a tiny state: lvs_refresh, then the client equals the server',
+    async run(ctx) {
+      const { ls, events, frames } = live(ctx, uniq('gap'));
+      await nextChange(events, 0);
+      ls.pushEvent('increment', {});
+      assert.deepEqual(await nextChange(events, 1), { state: { count: 1 }, version: 1 });
+      ls.pushEvent('increment', {}); // real version 2, sent as 3: a gap
+      await events.next((e) => e.type === 'livestate-patch' && e.detail.version === 3, 'the patch with a gap');
+      assert.deepEqual(await nextChange(events, 2), { state: { count: 2 }, version: 2 });
+      // the server's own count, from its reply, is the client's
+      const r = await reply(ls.channel.push('lvs_evt:reply_ok', {}));
+      assert.deepEqual(r, { status: 'ok', response: { count: 3 } });
+      assert.deepEqual(await nextChange(events, 3), { state: { count: 3 }, version: 3 });
+      assert.deepEqual(ls.state, { count: r.response.count });
       assert.deepEqual(stateFrames(frames).map((m) => [m.event, m.payload.version]), [
         ['state:change', 0], ['state:patch', 1], ['state:patch', 3], ['state:change', 2], ['state:patch', 3],
       ]);

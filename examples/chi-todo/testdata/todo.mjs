@@ -31,6 +31,10 @@ await run(async (browser) => {
   await live(b);
   await expectTitles(a, [], 'A');
 
+  step('both pages are listed as viewers of the list (presence)');
+  await until('A to show one viewer with two tabs', async () => same(
+    await a.locator('todo-viewers .viewer').allTextContents(), ['guest ×2']));
+
   step('add in A shows in B');
   await add(a, 'Buy milk');
   await add(a, 'Walk the dog');

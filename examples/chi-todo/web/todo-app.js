@@ -5,6 +5,7 @@
 import { LitElement, html, css } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { newLiveState, errorMessage } from '../../web/live.js';
+import './todo-viewers.js';
 
 class TodoList extends LitElement {
   static properties = {
@@ -66,6 +67,7 @@ class TodoList extends LitElement {
         <h1>Todos <span class="list">${this.list}</span></h1>
         <span class="badge ${this.status}">${statusText[this.status]}</span>
       </header>
+      <todo-viewers list=${this.list} .url=${this.url} .transport=${this.transport}></todo-viewers>
       <form @submit=${this.add}>
         <input name="title" placeholder="What needs doing?" autocomplete="off" aria-label="New todo">
         <button>Add</button>

@@ -66,27 +66,39 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
-// apply runs exactly when a key's count crosses zero, with SubMu held; the
-// keys with a positive count are the wanted ones.
-func TestChange(t *testing.T) {
+// apply runs exactly when a key's wanted state changes, with SubMu held;
+// repeated calls change nothing; a refused apply records nothing.
+func TestSet(t *testing.T) {
 	c := newCore(t, &bytes.Buffer{})
 	var calls []string
-	change := func(key string, delta int) {
-		c.Change(key, delta, func(on bool) {
+	set := func(key string, on, ok bool) bool {
+		return c.Set(key, on, func(on bool) bool {
 			if c.SubMu.TryLock() {
 				t.Error("apply ran without SubMu held")
 			}
 			calls = append(calls, fmt.Sprint(key, on))
+			return ok
 		})
 	}
-	change("a", +1)
-	change("a", +1)
-	change("b", -1) // an Unsubscribe overtaking its Subscribe
-	change("b", +1)
-	change("b", +1)
-	change("a", -1)
-	change("a", -1)
-	if want := []string{"atrue", "btrue", "afalse"}; !slices.Equal(calls, want) {
+	steps := []struct {
+		key     string
+		on, ok  bool
+		changed bool
+	}{
+		{"a", true, true, true},
+		{"a", true, true, false}, // idempotent
+		{"b", false, true, false},
+		{"b", true, false, false}, // refused: not recorded
+		{"b", true, true, true},   // so the retry applies
+		{"a", false, true, true},
+		{"a", false, true, false},
+	}
+	for i, s := range steps {
+		if got := set(s.key, s.on, s.ok); got != s.changed {
+			t.Errorf("step %d: Set(%s, %v) = %v, want %v", i, s.key, s.on, got, s.changed)
+		}
+	}
+	if want := []string{"atrue", "btrue", "btrue", "afalse"}; !slices.Equal(calls, want) {
 		t.Errorf("apply calls = %v, want %v", calls, want)
 	}
 	c.SubMu.Lock()
@@ -100,24 +112,28 @@ func TestChange(t *testing.T) {
 	}
 }
 
-func TestChangeConcurrent(t *testing.T) {
+// Concurrent calls leave the broker state (what apply was last told)
+// equal to the recorded one.
+func TestSetConcurrent(t *testing.T) {
 	c := newCore(t, &bytes.Buffer{})
-	subscribed := 0
+	subscribed := false
 	var wg sync.WaitGroup
-	for range 64 {
-		wg.Add(2)
+	for i := range 128 {
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.Change("k", -1, func(on bool) { subscribed += map[bool]int{true: 1, false: -1}[on] })
-		}()
-		go func() {
-			defer wg.Done()
-			c.Change("k", +1, func(on bool) { subscribed += map[bool]int{true: 1, false: -1}[on] })
+			c.Set("k", i%2 == 0, func(on bool) bool {
+				if subscribed == on {
+					t.Errorf("apply(%v) while already %v", on, subscribed)
+				}
+				subscribed = on
+				return true
+			})
 		}()
 	}
 	wg.Wait()
-	if subscribed != 0 || c.Stats(false).Topics != 0 {
-		t.Errorf("after balanced changes: subscribed %d, %d topics", subscribed, c.Stats(false).Topics)
+	if want := map[bool]int{true: 1}[subscribed]; c.Stats(false).Topics != want {
+		t.Errorf("broker subscribed %v but %d topics recorded", subscribed, c.Stats(false).Topics)
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package adapter is the broker-independent half of Seance's PubSub
 // adapters (pubsub/redis, pubsub/nats): option defaults, the per-topic
-// interest counts that decide when to subscribe, message numbering and
+// wanted keys that decide when to subscribe, message numbering and
 // encoding on publish, decoding, filtering and loss counting on receipt,
 // the counters behind Stats and the outage bookkeeping. An adapter keeps a
 // [Core] and adds only what talks to its broker.
@@ -32,15 +32,15 @@ type Core struct {
 	tracker wire.Tracker
 	running atomic.Bool
 
-	// SubMu orders subscription changes: [Core.Change] holds it while the
+	// SubMu orders subscription changes: [Core.Set] holds it while the
 	// adapter applies a change to the broker, so that the broker ends up
-	// subscribed exactly to the keys with a positive count whatever the
-	// order of concurrent calls. Adapters guard their own subscription
-	// state (the broker subscriptions) with it too, and must not hold it
-	// while receiving.
+	// subscribed exactly to the wanted keys whatever the order of
+	// concurrent calls. Adapters guard their own subscription state (the
+	// broker subscriptions) with it too, and must not hold it while
+	// receiving.
 	SubMu    sync.Mutex
-	interest map[string]int // key → Subscribe calls minus Unsubscribe calls
-	topics   atomic.Int64   // len(interest), for Stats
+	interest map[string]struct{} // the wanted keys
+	topics   atomic.Int64        // len(interest), for Stats
 
 	outageMu                  sync.Mutex
 	outageStart               time.Time
@@ -56,7 +56,7 @@ func NewCore(cfg Config) *Core {
 		Log:      cfg.Logger.With("pubsub", cfg.Name, "node", cfg.Node),
 		cfg:      cfg,
 		prefix:   cfg.Name + " pubsub: ",
-		interest: map[string]int{},
+		interest: map[string]struct{}{},
 	}
 }
 
@@ -147,36 +147,36 @@ func (c *Core) Deliver(key string, data []byte, deliver func(*phx.Envelope)) {
 	deliver(&phx.Envelope{FromNode: w.From, ToNode: w.To, Topic: w.Topic, Event: w.Event, Payload: w.Payload, Binary: w.Binary})
 }
 
-// Change counts one Subscribe (delta +1) or Unsubscribe (delta -1) of key.
-// When the count turns positive (on) or stops being positive (off), it
-// calls apply(on) with SubMu held for the adapter to change its broker
-// subscription; after an off change it forgets the key's loss tracking.
-func (c *Core) Change(key string, delta int, apply func(on bool)) {
+// Set records whether key is wanted (Subscribe: on, Unsubscribe: off).
+// When that changes it calls apply(on) with SubMu held for the adapter to
+// change its broker subscription; if apply reports false (the adapter
+// could not record the subscription, so that a retry must try again) the
+// change is not recorded. After an off change it forgets the key's loss
+// tracking. Set reports whether the change was recorded; repeating a call
+// changes nothing, so Subscribe and Unsubscribe are idempotent.
+func (c *Core) Set(key string, on bool, apply func(on bool) bool) bool {
 	c.SubMu.Lock()
-	before := c.interest[key]
-	after := before + delta
-	if after == 0 {
-		delete(c.interest, key)
-	} else {
-		c.interest[key] = after
-	}
-	c.topics.Store(int64(len(c.interest)))
-	on, off := before <= 0 && after > 0, before > 0 && after <= 0
-	if on || off {
-		apply(on)
+	_, was := c.interest[key]
+	changed := was != on && apply(on)
+	if changed {
+		if on {
+			c.interest[key] = struct{}{}
+		} else {
+			delete(c.interest, key)
+		}
+		c.topics.Store(int64(len(c.interest)))
 	}
 	c.SubMu.Unlock()
-	if off {
+	if changed && !on {
 		c.tracker.Forget(key)
 	}
+	return changed
 }
 
-// Wanted appends to dst the keys with a positive count. Callers hold SubMu.
+// Wanted appends to dst the wanted keys. Callers hold SubMu.
 func (c *Core) Wanted(dst []string) []string {
-	for key, n := range c.interest {
-		if n > 0 {
-			dst = append(dst, key)
-		}
+	for key := range c.interest {
+		dst = append(dst, key)
 	}
 	return dst
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -136,6 +137,23 @@ func (s *Server) Stop() {
 	}
 	_ = s.cmd.Process.Kill()
 	<-s.done
+}
+
+// Pause stops the server process (SIGSTOP) without closing anything, as a
+// hung broker: connections stay open, the kernel still accepts new ones
+// and buffers what is sent, and nothing answers until Resume.
+func (s *Server) Pause() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("pause %s: %v", s.c.Name, err)
+	}
+}
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() {
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Errorf("resume %s: %v", s.c.Name, err)
+	}
 }
 
 // Restart starts the server again on the same port after Stop.

@@ -14,7 +14,9 @@
 //     counter of the topic, on every node, adds n when it receives it.
 //   - POST /broadcast?topic=T&event=E with a JSON body (default {}):
 //     broadcasts to every node; answers {"node": …, "local": n} where n is
-//     how many channels of this node it reached.
+//     how many channels of this node it reached. The other nodes get it
+//     asynchronously (a Redis failure is counted in /stats); 502 means it
+//     could not even be queued for them.
 //   - GET /stats: the Redis adapter's counters as JSON.
 //
 // It prints "seance-node: listening on http://HOST:PORT" once it accepts
@@ -201,7 +203,7 @@ func broadcast(w http.ResponseWriter, r *http.Request, reg *livestate.Registry, 
 	}
 	n, err := reg.Broadcast(r.Context(), topic, event, payload)
 	if err != nil {
-		// Delivered locally, but not to the other nodes.
+		// Delivered locally, but not queued for the other nodes.
 		writeJSON(w, http.StatusBadGateway, map[string]any{"node": node, "local": n, "error": err.Error()})
 		return
 	}
