@@ -49,6 +49,33 @@ func wantLPStatus(status int, contentType, body string) func(t *testing.T, s *se
 	}
 }
 
+// wantRefused asserts that an upgrade with the extra query is refused
+// with status (before the connect step).
+func wantRefused(status int, query string) func(t *testing.T, s *server) {
+	return func(t *testing.T, s *server) {
+		c, got, err := tryDial(s.wsURL(query))
+		if err == nil {
+			c.Close()
+			t.Fatal("upgrade accepted")
+		}
+		if got != status {
+			t.Fatalf("HTTP %d, want %d", got, status)
+		}
+	}
+}
+
+// manyParams is a query of n distinct parameters.
+func manyParams(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		fmt.Fprintf(&b, "p%d=1", i)
+	}
+	return b.String()
+}
+
 func catalogue() []hostileCase {
 	deep := strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
 	return []hostileCase{
@@ -67,6 +94,53 @@ func catalogue() []hostileCase {
 				t.Fatalf("close code %d, want 1007", got)
 			}
 		}},
+		{"ws/invalid UTF-8 in a payload", "close 1007; the room's other subscribers keep their connection", func(t *testing.T, s *server) {
+			peer := dial(t, s.wsURL(""))
+			peer.join("room:utf8", "1")
+			c := dial(t, s.wsURL(""))
+			c.join("room:utf8", "1")
+			c.send("[\"1\",\"2\",\"room:utf8\",\"shout\",{\"body\":\"hi \xff\xfe\"}]")
+			if got := c.closed(); got != 1007 {
+				t.Fatalf("close code %d, want 1007", got)
+			}
+			peer.send(`["1","3","room:utf8","echo",{"still":"here"}]`)
+			if r := peer.reply("3"); r.ReplyStatus != "ok" {
+				t.Fatalf("the other subscriber: %s", r.raw)
+			}
+		}},
+		{"ws/invalid UTF-8 in a ref", "close 1007, the ref never echoed", wantClose(1007, "[\"1\",\"\xc3\x28\",\"phoenix\",\"heartbeat\",{}]")},
+		{"ws/invalid UTF-8 in a binary frame's topic", "close 1007", func(t *testing.T, s *server) {
+			c := dial(t, s.wsURL(""))
+			// push: kind 0, join_ref, ref, topic, event sizes, then the parts.
+			f := []byte{0, 1, 1, 3, 4, '1', '2', 'a', 0xff, 'b', 'e', 'c', 'h', 'o', 'x'}
+			c.sendBinary(f)
+			if got := c.closed(); got != 1007 {
+				t.Fatalf("close code %d, want 1007", got)
+			}
+		}},
+		// --- WebSocket: names and connect params ---
+		{"ws/topic past MaxTopicBytes", `reply {"reason":"topic too long"}, connection kept`, func(t *testing.T, s *server) {
+			c := dial(t, s.wsURL(""))
+			r := c.join("room:"+strings.Repeat("t", maxTopicBytes), "1")
+			if r.ReplyStatus != "error" || !strings.Contains(string(r.ReplyResponse), "topic too long") {
+				t.Fatalf("long topic: %.200s", r.raw)
+			}
+			if r := c.join("room:ok", "2"); r.ReplyStatus != "ok" {
+				t.Fatalf("join after: %s", r.raw)
+			}
+		}},
+		{"ws/event past MaxEventBytes", `reply {"reason":"event too long"}, connection kept`, func(t *testing.T, s *server) {
+			c := dial(t, s.wsURL(""))
+			c.join("room:ev", "1")
+			c.send(`["1","2","room:ev","` + strings.Repeat("e", maxEventBytes+1) + `",{}]`)
+			if r := c.reply("2"); r.ReplyStatus != "error" || !strings.Contains(string(r.ReplyResponse), "event too long") {
+				t.Fatalf("long event: %.200s", r.raw)
+			}
+		}},
+		{"ws/query past MaxQueryBytes", "HTTP 414 on the upgrade", wantRefused(414, "pad="+strings.Repeat("q", maxQueryBytes))},
+		{"ws/query past MaxParams", "HTTP 400 on the upgrade", wantRefused(400, manyParams(maxParams+1))},
+		{"ws/query nested past MaxDepth (the 870 KB bomb, shortened)", "HTTP 400 on the upgrade",
+			wantRefused(400, "a"+strings.Repeat("[b]", maxDepth+1)+"=1")},
 		// --- WebSocket: sizes and framing ---
 		{"ws/oversize frame", "close 1009", wantClose(1009,
 			`["1","1","room:a","echo",{"pad":"`+strings.Repeat("x", maxFrameSize)+`"}]`)},
@@ -195,6 +269,47 @@ func catalogue() []hostileCase {
 		{"lp/bad base64 line", "{status:400}, session ended", wantLPStatus(400, "application/x-ndjson", "not*base64!")},
 		{"lp/deep nesting", "{status:400}, session ended", wantLPStatus(400, "application/x-ndjson",
 			`["1","1","room:a","phx_join",{}]`+"\n"+`["1","2","room:a","echo",{"a":`+deep+`}]`)},
+		{"lp/invalid UTF-8 body", "{status:400}, nothing processed, session ended", wantLPStatus(400, "application/x-ndjson",
+			"[\"1\",\"1\",\"room:a\",\"phx_join\",{\"x\":\"\xff\"}]")},
+		{"lp/hostile query", "{status:403} before the connect hook", func(t *testing.T, s *server) {
+			lp := newLP(t, s, "/socket")
+			code, r := lp.do(http.MethodGet, lp.base+"&a"+strings.Repeat("[b]", 2000)+"=1", "", nil)
+			if code != http.StatusOK || r.Status != 403 {
+				t.Fatalf("HTTP %d %+v, want {status:403}", code, r)
+			}
+		}},
+		{"lp/sessions past MaxSessionsPerIP", "{status:500} for the session past the cap; a freed slot is reused", func(t *testing.T, s *server) {
+			var open []*lpClient
+			for range maxSessionsPerIP {
+				lp := newLP(t, s, "/capped/socket")
+				lp.open()
+				open = append(open, lp)
+			}
+			extra := newLP(t, s, "/capped/socket")
+			code, r := extra.do(http.MethodGet, extra.base, "", nil)
+			if code != http.StatusOK || r.Status != 500 {
+				t.Fatalf("session past the cap: HTTP %d %+v, want {status:500}", code, r)
+			}
+			// A malformed frame ends one session; its slot is free again.
+			open[0].post("not json")
+			deadline := time.Now().Add(waitTimeout)
+			for {
+				code, r = extra.do(http.MethodGet, extra.base, "", nil)
+				if r.Status == 410 && r.Token != "" {
+					extra.token = r.Token
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("slot not freed: HTTP %d %+v", code, r)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			for _, lp := range append(open[1:], extra) {
+				if lp.token != "" {
+					lp.post(`["1","1","x","bad"]`) // end the session now rather than at IdleTimeout
+				}
+			}
+		}},
 		{"lp/wrong method", "HTTP 400", func(t *testing.T, s *server) {
 			lp := newLP(t, s, "/socket")
 			if code, _ := lp.do(http.MethodPut, lp.base, "", nil); code != http.StatusBadRequest {

@@ -37,6 +37,13 @@ const (
 	maxFrameSize = 64 << 10 // handler.Options.MaxFrameSize
 	maxBodyBytes = 64 << 10 // longpoll.Options.MaxBodyBytes
 	maxChannels  = 100      // phx.Config.MaxChannels (the default)
+	// The defaults of the limits below are exercised as they are.
+	maxTopicBytes    = 1 << 10 // phx.Config.MaxTopicBytes
+	maxEventBytes    = 255     // phx.Config.MaxEventBytes
+	maxQueryBytes    = 8 << 10 // handler.ParamLimits.MaxQueryBytes
+	maxParams        = 100     // handler.ParamLimits.MaxParams
+	maxDepth         = 8       // handler.ParamLimits.MaxDepth
+	maxSessionsPerIP = 3       // longpoll.Options.MaxSessionsPerIP of /capped/socket
 )
 
 // server is the system under attack: a livestate registry with a plain
@@ -44,9 +51,9 @@ const (
 // registry with a very short long-poll idle timeout at /short/socket (for
 // expired tokens).
 type server struct {
-	reg, short *livestate.Registry
-	srv        *httptest.Server
-	logs       *bytes.Buffer
+	reg, short, capped *livestate.Registry
+	srv                *httptest.Server
+	logs               *bytes.Buffer
 }
 
 func newServer(t *testing.T) *server {
@@ -65,9 +72,16 @@ func newServer(t *testing.T) *server {
 		LongPoll: longpoll.Options{IdleTimeout: 100 * time.Millisecond, Secret: []byte(strings.Repeat("s", 32))},
 	})
 	s.short.Handle("room:*", room{})
+	s.capped = livestate.NewRegistry(livestate.Config{
+		Engine:   phx.Config{Logger: logger},
+		Socket:   handler.Options{Logger: logger},
+		LongPoll: longpoll.Options{MaxSessionsPerIP: maxSessionsPerIP},
+	})
+	s.capped.Handle("room:*", room{})
 	mux := http.NewServeMux()
 	mux.Handle("/socket/", livestate.Handler(s.reg))
 	mux.Handle("/short/socket/", livestate.Handler(s.short))
+	mux.Handle("/capped/socket/", livestate.Handler(s.capped))
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
@@ -78,6 +92,9 @@ func newServer(t *testing.T) *server {
 			t.Errorf("shutdown: %v", err)
 		}
 		if err := s.short.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := s.capped.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
