@@ -147,10 +147,19 @@ func runMirrorFuzz(t *testing.T, seed uint64, events int, tr client.Transport, d
 	// "synced" is pushed before the sync event's own state update (an
 	// empty patch on live_state's wire): wait until the mirror has the
 	// version last sent.
+	// The server may still be sending that update when the mirror first
+	// matches an earlier snapshot: wait until the mirror has the version
+	// last sent and the server has sent nothing more for a few polls.
 	st := fz.snapshot()
-	for v, _ := m.Version(); v != st.wireVersion && ctx.Err() == nil; v, _ = m.Version() {
-		time.Sleep(5 * time.Millisecond)
-		st = fz.snapshot()
+	for quiet := 0; quiet < 3 && ctx.Err() == nil; {
+		time.Sleep(10 * time.Millisecond)
+		next := fz.snapshot()
+		if v, _ := m.Version(); v == next.wireVersion && next.wireVersion == st.wireVersion && next.patches == st.patches {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		st = next
 	}
 	t.Logf("%d events, %d sync rounds: %d patches, %d skipped versions, %d dropped patches, %d forced state:change, %d lvs_refresh, final version %d",
 		events, round, st.patches, st.skips, st.drops, st.forced, st.refreshes, st.wireVersion)
