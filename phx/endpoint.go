@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Config holds an endpoint's limits. Zero fields take the defaults.
@@ -28,12 +29,22 @@ type Config struct {
 	// PubSub connects the endpoint to other nodes (default: none, this
 	// process only). The endpoint runs its receive loop until Shutdown.
 	PubSub PubSub
+	// DrainBatchSize is how many connections Shutdown closes at a time
+	// (default 10000, as Phoenix's drainer); DrainInterval is the pause
+	// between two batches (default 2s). A rolling deploy then moves clients
+	// to the other nodes in waves instead of all in the same instant. The
+	// Shutdown context bounds the whole drain: when it ends, the connections
+	// left are closed at once.
+	DrainBatchSize int
+	DrainInterval  time.Duration
 }
 
 const (
 	defaultMaxChannels = 100
 	defaultQueueLength = 1024
 	defaultQueueBytes  = 16 << 20
+	defaultDrainBatch  = 10000
+	defaultDrainPause  = 2 * time.Second
 )
 
 // Endpoint routes topics to handlers, owns the connections' sessions and the
@@ -56,6 +67,9 @@ type Endpoint struct {
 
 	psCancel context.CancelFunc
 	psDone   chan struct{}
+
+	ids  idIndex  // socket ids → sessions (ids.go)
+	taps sync.Map // topic → func(*Envelope) (ids.go, Intercept)
 }
 
 // NewEndpoint returns an endpoint with the given limits.
@@ -69,6 +83,12 @@ func NewEndpoint(cfg Config) *Endpoint {
 	if cfg.QueueBytes <= 0 {
 		cfg.QueueBytes = defaultQueueBytes
 	}
+	if cfg.DrainBatchSize <= 0 {
+		cfg.DrainBatchSize = defaultDrainBatch
+	}
+	if cfg.DrainInterval <= 0 {
+		cfg.DrainInterval = defaultDrainPause
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -80,6 +100,7 @@ func NewEndpoint(cfg Config) *Endpoint {
 	if cfg.PubSub != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		e.psCancel, e.psDone = cancel, make(chan struct{})
+		e.ids.kick = make(chan struct{}, 1)
 		go e.runPubSub(ctx)
 	}
 	return e
@@ -88,12 +109,21 @@ func NewEndpoint(cfg Config) *Endpoint {
 // runPubSub delivers messages from other nodes to local subscribers.
 func (e *Endpoint) runPubSub(ctx context.Context) {
 	defer close(e.psDone)
+	idsDone := make(chan struct{})
+	go func() {
+		defer close(idsDone)
+		e.ids.run(ctx, e)
+	}()
+	defer func() { <-idsDone }()
 	err := e.cfg.PubSub.Run(ctx, func(m *Envelope) {
-		if m.FromNode == e.cfg.PubSub.NodeName() {
+		if m.FromNode == e.cfg.PubSub.NodeName() || e.intercepted(m) {
 			return
 		}
 		b := &broadcast{Broadcast: Broadcast{Topic: m.Topic, Event: m.Event, Payload: Payload{Data: m.Payload, Binary: m.Binary}}}
 		e.hub.publish(b, nil)
+		if m.Event == DisconnectEvent {
+			e.closeID(m.Topic)
+		}
 	})
 	if err != nil && ctx.Err() == nil {
 		e.log.Error("phx: pubsub receive loop ended", "error", err)
@@ -133,6 +163,7 @@ func (e *Endpoint) Open(info ConnectInfo, ser Serializer, binary bool) (*Session
 	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel}
 	e.sessions[s] = struct{}{}
 	e.hold()
+	e.ids.add(e.cfg.PubSub, s)
 	return s, nil
 }
 
@@ -151,6 +182,7 @@ func (e *Endpoint) removeSession(s *Session) {
 	delete(e.sessions, s)
 	e.mu.Unlock()
 	if ok {
+		e.ids.remove(e.cfg.PubSub, s)
 		e.release()
 	}
 }
@@ -179,6 +211,9 @@ func (e *Endpoint) publish(ctx context.Context, topic, event string, payload any
 	}
 	b := &p.b
 	n := e.hub.publish(b, except)
+	if event == DisconnectEvent {
+		e.closeID(topic)
+	}
 	if ps := e.cfg.PubSub; ps != nil {
 		env := &Envelope{FromNode: ps.NodeName(), Topic: topic, Event: event, Payload: b.Payload.Data, Binary: b.Payload.Binary}
 		if err := ps.Publish(ctx, env); err != nil {
@@ -189,7 +224,8 @@ func (e *Endpoint) publish(ctx context.Context, topic, event string, payload any
 }
 
 // Shutdown closes every connection with [ErrShutdown] (WebSocket close
-// 1012, so clients reconnect elsewhere or later), refuses new ones, and
+// 1012, so clients reconnect elsewhere or later) in batches of
+// Config.DrainBatchSize every Config.DrainInterval, refuses new ones, and
 // waits until every channel's Terminator has run and every transport has let
 // go of its session, or ctx ends.
 func (e *Endpoint) Shutdown(ctx context.Context) error {
@@ -203,9 +239,7 @@ func (e *Endpoint) Shutdown(ctx context.Context) error {
 		sessions = append(sessions, s)
 	}
 	e.mu.Unlock()
-	for _, s := range sessions {
-		s.Close(ErrShutdown)
-	}
+	e.drain(ctx, sessions)
 	if e.active.Load() == 0 {
 		e.idleOnce.Do(func() { close(e.idle) })
 	}
