@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seance-go/seance/pubsub/internal/adaptertest"
+	"github.com/seance-go/seance/pubsub/internal/clustertest"
 	psredis "github.com/seance-go/seance/pubsub/redis"
 	"github.com/seance-go/seance/pubsub/redis/internal/redistest"
 )
@@ -413,3 +414,21 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Three seance-node processes on one Redis behind a round-robin proxy that
+// alternates nodes per request: phoenix.js long-poll works without sticky
+// sessions, survives its owner's death, and a disconnect by socket id on
+// one node closes the user's sockets on the others, both transports.
+func TestCluster(t *testing.T) {
+	bin := buildNode(t, t.TempDir())
+	for _, pkg := range []string{"phoenix", "phoenix17"} {
+		t.Run(pkg, func(t *testing.T) {
+			srv := redistest.Start(t)
+			clustertest.Scenario(t, pkg, func(name string) *clustertest.Proc {
+				return clustertest.Start(t, bin, name, "-redis", srv.Addr, "-secret", clusterSecret)
+			})
+		})
+	}
+}
+
+const clusterSecret = "a test secret of at least thirty-two bytes"
