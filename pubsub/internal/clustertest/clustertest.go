@@ -333,3 +333,14 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// CheckAlive fails the test when the process has exited.
+func (p *Proc) CheckAlive(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		t.Fatalf("%s exited: %v\n%s", p.Name, err, p.logs.String())
+	default:
+	}
+}
