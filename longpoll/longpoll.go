@@ -117,6 +117,9 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	}
 	h.cors = policy.Handler(http.HandlerFunc(h.serve))
 	if opts.Cluster != nil {
+		if len(opts.Secret) == 0 {
+			log.Warn("longpoll: Cluster set without a Secret: other nodes cannot verify this node's tokens, every request they get opens a new session")
+		}
 		opts.Cluster.Handle(relayService, h.serveRelayed)
 	}
 	return h
@@ -407,7 +410,8 @@ func (h *Handler) Sessions() int {
 
 // Shutdown refuses new sessions, closes every session with phx.ErrShutdown
 // (held GETs answer at once) and waits until they are released, or ctx
-// ends. phx.Endpoint.Shutdown closes the sessions too; calling both is fine.
+// ends. phx.Endpoint.Shutdown closes the sessions too, in batches
+// (phx.Config.DrainBatchSize): call it first, then this.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
