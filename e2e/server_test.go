@@ -49,7 +49,7 @@ type conformanceServer struct {
 	mux     *http.ServeMux
 	logs    *syncBuffer
 
-	nodes  int // main registries behind the round robin
+	nodes int // main registries behind the round robin
 
 	mu     sync.Mutex
 	tokens []string // auth tokens offered to the connect hook, in order
