@@ -285,18 +285,20 @@ func (n *Node) serve(from string, w wire) {
 	if closed {
 		return
 	}
+	// Past MaxInFlight only a goroutine answering "busy" starts (it must
+	// not publish from the receive loop); those end at once.
+	busy := n.serving.Add(1) > int64(n.opts.MaxInFlight)
 	go func() {
 		defer n.wg.Done()
+		defer n.serving.Add(-1)
 		switch {
+		case busy:
+			answer(nil, wireBusy)
+			return
 		case fn == nil:
 			answer(nil, wireNoHandler)
 			return
-		case n.serving.Add(1) > int64(n.opts.MaxInFlight):
-			n.serving.Add(-1)
-			answer(nil, wireBusy)
-			return
 		}
-		defer n.serving.Add(-1)
 		type result struct {
 			body []byte
 			err  error
