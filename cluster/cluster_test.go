@@ -22,8 +22,14 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // pair starts two endpoints on one in-memory bus with a Node each.
 func pair(t *testing.T, opts cluster.Options) (a, b *cluster.Node, bus *membus.Bus) {
 	t.Helper()
+	return pairWith(t, opts, opts)
+}
+
+// pairWith is pair with different options for a and b.
+func pairWith(t *testing.T, optsA, optsB cluster.Options) (a, b *cluster.Node, bus *membus.Bus) {
+	t.Helper()
 	bus = membus.New()
-	mk := func(name string) *cluster.Node {
+	mk := func(name string, opts cluster.Options) *cluster.Node {
 		ep := phx.NewEndpoint(phx.Config{PubSub: bus.Node(name), Logger: quiet})
 		n := cluster.New(ep, opts)
 		t.Cleanup(func() {
@@ -38,7 +44,7 @@ func pair(t *testing.T, opts cluster.Options) (a, b *cluster.Node, bus *membus.B
 		})
 		return n
 	}
-	return mk("a"), mk("b"), bus
+	return mk("a", optsA), mk("b", optsB), bus
 }
 
 func TestRequest(t *testing.T) {
@@ -137,6 +143,34 @@ func TestMaxInFlight(t *testing.T) {
 	<-entered
 	if _, err := a.Request(context.Background(), "b", "block", nil); !errors.Is(err, cluster.ErrBusy) {
 		t.Errorf("second request: %v, want ErrBusy", err)
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Errorf("first request: %v", err)
+	}
+}
+
+// The serving node answers "busy" past its own MaxInFlight.
+func TestMaxInFlightServed(t *testing.T) {
+	a, b, _ := pairWith(t, cluster.Options{}, cluster.Options{MaxInFlight: 1})
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	b.Handle("block", func(ctx context.Context, from string, req []byte) ([]byte, error) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return []byte("ok"), nil
+	})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Request(context.Background(), "b", "block", nil)
+		errc <- err
+	}()
+	<-entered
+	if _, err := a.Request(context.Background(), "b", "block", nil); !errors.Is(err, cluster.ErrBusy) {
+		t.Errorf("second request: %v, want ErrBusy from b", err)
 	}
 	close(release)
 	if err := <-errc; err != nil {
