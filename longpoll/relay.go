@@ -79,7 +79,7 @@ func (h *Handler) relayed(w http.ResponseWriter, r *http.Request) bool {
 		hd.Set("Content-Type", "application/json; charset=utf-8")
 		hd.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
-		w.Write(rep.Body)
+		w.Write(append(rep.Body, '\n')) // as writeJSON's encoder
 	case err == nil, errors.Is(err, cluster.ErrUnreachable), errors.Is(err, cluster.ErrNoHandler), errors.Is(err, cluster.ErrClosed):
 		// The owner is gone, or the session is: as for an expired session,
 		// a GET opens a new one here and a POST gets 410.
@@ -150,7 +150,7 @@ func (h *Handler) serveRelayed(ctx context.Context, from string, payload []byte)
 	} else {
 		h.receive(&rec, r, s, req.Body)
 	}
-	return json.Marshal(relayReply{Body: bytes.TrimSpace(rec.buf.Bytes())})
+	return json.Marshal(relayReply{Body: rec.buf.Bytes()})
 }
 
 // recorder keeps the body a handler writes for a relayed request; the
