@@ -166,6 +166,9 @@ func (n *Node) Request(ctx context.Context, node, service string, req []byte) ([
 	if n.ps == nil {
 		return nil, ErrUnreachable
 	}
+	// A node-liveness view (heartbeats) can plug in here later: fail at once
+	// for a node known to be down instead of after RelayTimeout, and fail
+	// the pending calls to a node when it goes down.
 	id := n.seq.Add(1)
 	c := &call{acked: make(chan struct{}), done: make(chan reply, 1)}
 	n.mu.Lock()
