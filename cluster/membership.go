@@ -1,6 +1,3 @@
-// Package cluster holds what the nodes of a deployment share over the
-// endpoint's PubSub adapter; [Membership] tells which nodes are alive
-// (heartbeats, up and down events).
 package cluster
 
 import (

@@ -53,10 +53,23 @@ type browserClient struct {
 // served) with phoenix.js's LongPoll — the only place phoenix 1.7's
 // long-poll can run. Transports: SEANCE_TRANSPORTS, default both.
 func TestBrowserConformance(t *testing.T) {
+	testBrowserConformance(t, 1)
+}
+
+// TestBrowserConformanceCluster runs them against three cluster nodes
+// behind a round robin that sends each request to the next node (no sticky
+// sessions): phoenix 1.7 and 1.8 long-poll in Chromium with every request
+// of a session possibly relayed to its owner.
+func TestBrowserConformanceCluster(t *testing.T) {
+	testBrowserConformance(t, 3)
+}
+
+func testBrowserConformance(t *testing.T, nodes int) {
+	t.Helper()
 	node := requireNode(t, "playwright-core")
 	chromium := requireChromium(t)
 	transports := browserTransports(t)
-	srv := newConformanceServer(t)
+	srv := newClusterConformanceServer(t, nodes)
 
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()

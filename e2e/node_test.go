@@ -122,8 +122,20 @@ func stale(dst, src string) bool {
 // conformance/*.test.mjs over both transports (SEANCE_TRANSPORTS in the
 // environment narrows it).
 func TestNodeConformance(t *testing.T) {
+	testNodeConformance(t, newConformanceServer(t))
+}
+
+// TestNodeConformanceCluster runs the same suite against three cluster
+// nodes behind a round robin that sends each request to the next node, as
+// a load balancer without sticky sessions: every long-poll request of a
+// session may reach another node than its owner and is relayed.
+func TestNodeConformanceCluster(t *testing.T) {
+	testNodeConformance(t, newClusterConformanceServer(t, 3))
+}
+
+func testNodeConformance(t *testing.T, srv *conformanceServer) {
+	t.Helper()
 	node := requireNode(t)
-	srv := newConformanceServer(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()

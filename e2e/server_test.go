@@ -13,10 +13,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/seance-go/seance/handler"
+	"github.com/seance-go/seance/internal/membus"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
 )
@@ -47,6 +49,8 @@ type conformanceServer struct {
 	mux     *http.ServeMux
 	logs    *syncBuffer
 
+	nodes int // main registries behind the round robin
+
 	mu     sync.Mutex
 	tokens []string // auth tokens offered to the connect hook, in order
 }
@@ -55,14 +59,42 @@ type conformanceServer struct {
 // shutdown with t.Cleanup.
 func newConformanceServer(t *testing.T) *conformanceServer {
 	t.Helper()
-	s := &conformanceServer{logs: &syncBuffer{}}
+	return newClusterConformanceServer(t, 1)
+}
+
+// newClusterConformanceServer is newConformanceServer with the main registry
+// replaced by nodes registries (cluster nodes on an in-memory PubSub, one
+// long-poll secret) behind a round robin that sends each HTTP request to
+// the next node: long-poll requests of one session reach every node.
+func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
+	t.Helper()
+	s := &conformanceServer{logs: &syncBuffer{}, nodes: nodes}
 	logger := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	s.reg = livestate.NewRegistry(livestate.Config{
-		Engine: phx.Config{Logger: logger},
-		Socket: handler.Options{Connect: s.connect, Logger: logger},
-	})
-	registerChannels(s.reg)
+	var (
+		regs     []*livestate.Registry
+		handlers []http.Handler
+		bus      = membus.New()
+	)
+	for i := range nodes {
+		cfg := livestate.Config{
+			Engine: phx.Config{Logger: logger},
+			Socket: handler.Options{Connect: s.connect, Logger: logger},
+		}
+		if nodes > 1 {
+			cfg.Engine.PubSub = bus.Node(fmt.Sprintf("n%d", i+1))
+			cfg.LongPoll.Secret = []byte("one long-poll secret for every node")
+		}
+		reg := livestate.NewRegistry(cfg)
+		registerChannels(reg)
+		regs = append(regs, reg)
+		handlers = append(handlers, livestate.Handler(reg))
+	}
+	s.reg = regs[0]
+	var next atomic.Uint64
+	main := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handlers[(next.Add(1)-1)%uint64(len(handlers))].ServeHTTP(w, r)
+	}))
 
 	s.limited = livestate.NewRegistry(livestate.Config{
 		Engine: phx.Config{MaxChannels: 2, Logger: logger},
@@ -71,9 +103,9 @@ func newConformanceServer(t *testing.T) *conformanceServer {
 	s.limited.Handle("room:*", roomChannel{})
 
 	s.mux = http.NewServeMux()
-	s.mux.Handle(socketPath+"/", livestate.Handler(s.reg))
+	s.mux.Handle(socketPath+"/", main)
 	s.mux.Handle(limitedSocketPath+"/", livestate.Handler(s.limited))
-	s.mux.Handle(blockedSocketPath+"/", blockWebSocket(livestate.Handler(s.reg)))
+	s.mux.Handle(blockedSocketPath+"/", blockWebSocket(main))
 	s.mux.HandleFunc("POST /broadcast", s.broadcast)
 	registerPresence(t, s)
 	s.srv = httptest.NewServer(s.mux)
@@ -81,8 +113,10 @@ func newConformanceServer(t *testing.T) *conformanceServer {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := s.reg.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown of the main registry: %v", err)
+		for _, reg := range regs {
+			if err := reg.Shutdown(ctx); err != nil {
+				t.Errorf("shutdown of the main registry: %v", err)
+			}
 		}
 		if err := s.limited.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown of the limited registry: %v", err)
@@ -180,7 +214,7 @@ func (s *conformanceServer) broadcast(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"reached":%d}`, n)
+	fmt.Fprintf(w, `{"reached":%d,"nodes":%d}`, n, s.nodes)
 }
 
 // roomChannel is a plain Phoenix channel with one event per behaviour.

@@ -15,7 +15,8 @@ import (
 // ConnectFunc is the socket-level connect hook (Phoenix's connect/3). It runs
 // once per connection, before any channel is joined, with the HTTP request
 // (headers, cookies, context values set by middleware) and the decoded
-// connect info. It may set info.Identity. A non-nil error refuses the
+// connect info. It may set info.Identity, and info.ID to name the
+// connection for phx.Endpoint.DisconnectID. A non-nil error refuses the
 // connection: HTTP 403 on the WebSocket upgrade, {"status":403} on long-poll,
 // or the status of an [*HTTPError].
 type ConnectFunc func(r *http.Request, info *phx.ConnectInfo) error

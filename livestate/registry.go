@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/cors"
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/longpoll"
@@ -30,6 +31,11 @@ type Config struct {
 	LongPoll longpoll.Options
 	// DisableLongPoll turns <mount>/longpoll off (404).
 	DisableLongPoll bool
+	// Cluster configures the node-to-node relay the registry starts when
+	// Engine.PubSub is set, so that long-poll needs no sticky sessions
+	// (unless LongPoll.Cluster is set already). Give every node the same
+	// LongPoll.Secret.
+	Cluster cluster.Options
 }
 
 // Registry routes topics to channels and serves them; it is the
@@ -38,6 +44,7 @@ type Registry struct {
 	cfg Config
 	ep  *phx.Endpoint
 	lp  *longpoll.Handler // nil when disabled
+	cn  *cluster.Node     // nil without a PubSub adapter
 }
 
 // NewRegistry returns an empty registry.
@@ -56,6 +63,10 @@ func NewRegistry(cfg Config) *Registry {
 		}
 		if lp.ParamLimits == (handler.ParamLimits{}) {
 			lp.ParamLimits = cfg.Socket.ParamLimits
+		}
+		if lp.Cluster == nil && cfg.Engine.PubSub != nil {
+			r.cn = cluster.New(r.ep, cfg.Cluster)
+			lp.Cluster = r.cn
 		}
 		r.lp = longpoll.New(r.ep, lp)
 	}
@@ -78,15 +89,29 @@ func (r *Registry) Broadcast(ctx context.Context, topic, event string, payload a
 	return r.ep.Broadcast(ctx, topic, event, payload)
 }
 
+// DisconnectID closes every connection whose connect hook set
+// phx.ConnectInfo.ID to id, on every node, both transports (see
+// phx.Endpoint.DisconnectID). It returns how many local connections it
+// closed.
+func (r *Registry) DisconnectID(ctx context.Context, id string) (int, error) {
+	return r.ep.DisconnectID(ctx, id)
+}
+
 // Shutdown closes every connection (WebSocket close 1012, long-poll
-// sessions ended) and waits for the channels' close hooks, or until ctx
-// ends.
+// sessions ended) in batches (phx.Config.DrainBatchSize, DrainInterval)
+// and waits for the channels' close hooks, or until ctx ends.
 func (r *Registry) Shutdown(ctx context.Context) error {
-	var lpErr error
+	// The engine drains in batches; the long-poll handler then releases
+	// whatever is left.
+	epErr := r.ep.Shutdown(ctx)
+	var lpErr, cnErr error
 	if r.lp != nil {
 		lpErr = r.lp.Shutdown(ctx)
 	}
-	return errors.Join(lpErr, r.ep.Shutdown(ctx))
+	if r.cn != nil {
+		cnErr = r.cn.Close(ctx)
+	}
+	return errors.Join(epErr, lpErr, cnErr)
 }
 
 // Handler returns the http.Handler of the registry's socket: it serves

@@ -5,13 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/cors"
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/phx"
@@ -66,6 +66,15 @@ type Options struct {
 	ParamLimits handler.ParamLimits
 	// Logger receives the transport's logs (default: the endpoint's).
 	Logger *slog.Logger
+	// Cluster, when set, serves long-poll on every node of a cluster
+	// without sticky sessions: tokens name the node owning the session, and
+	// a request arriving at another node is relayed to the owner through
+	// PubSub (relay.go). An owner that does not answer within the node's
+	// RelayTimeout counts as gone: the GET opens a new session here
+	// ({"status":410} and a token), a POST gets {"status":410}; past the
+	// node's MaxInFlight a request gets {"status":500}. Every node needs the
+	// same Secret. nil: sessions are reachable only on their own node.
+	Cluster *cluster.Node
 }
 
 const (
@@ -136,11 +145,17 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 		log:       log,
 		connector: handler.Connector{Endpoint: ep, Connect: opts.Connect, Limits: opts.ParamLimits},
 		policy:    policy,
-		tokens:    tokens{secret: append([]byte(nil), secret...)},
+		tokens:    tokens{secret: append([]byte(nil), secret...), node: ep.NodeName()},
 		sessions:  map[string]*session{},
 		perClient: map[string]int{},
 	}
 	h.cors = policy.Handler(http.HandlerFunc(h.serve))
+	if opts.Cluster != nil {
+		if len(opts.Secret) == 0 {
+			log.Warn("longpoll: Cluster set without a Secret: other nodes cannot verify this node's tokens, every request they get opens a new session")
+		}
+		opts.Cluster.Handle(relayService, h.serveRelayed)
+	}
 	return h
 }
 
@@ -164,6 +179,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	if h.relayed(w, r) {
+		return
+	}
 	switch r.Method {
 	case http.MethodGet:
 		h.get(w, r)
@@ -255,7 +273,9 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 		h.open(w, r, strip)
 		return
 	}
-	h.poll(w, r, s)
+	if h.poll(w, r, s) {
+		h.open(w, r, h.queryTokenIsOurs(r))
+	}
 }
 
 // open runs the connect step and registers a new session, answering 410
@@ -332,8 +352,10 @@ func withoutLastToken(r *http.Request) *http.Request {
 
 // poll serves a GET of a live session: the queued frames (200), or 204 when
 // none came within PollTimeout. A newer GET of the same session replaces
-// this one, which then answers 204.
-func (h *Handler) poll(w http.ResponseWriter, r *http.Request, s *session) {
+// this one, which then answers 204. When the session ended while the GET
+// waited it writes nothing and reports gone: the caller starts over as for
+// an unknown token (phoenix.js ≥ 1.8.2 then reconnects and rejoins).
+func (h *Handler) poll(w http.ResponseWriter, r *http.Request, s *session) (gone bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.PollTimeout)
 	defer cancel()
 	prev, mine := s.beginPoll(cancel)
@@ -367,12 +389,11 @@ func (h *Handler) poll(w http.ResponseWriter, r *http.Request, s *session) {
 	case len(frames) > 0:
 		writeJSON(w, pollReply{Status: 200, Token: s.token, Messages: msgs})
 	case errors.As(err, &ce):
-		// The session ended while the GET waited: start over as for an
-		// unknown token (phoenix.js ≥ 1.8.2 then reconnects and rejoins).
-		h.open(w, r, h.queryTokenIsOurs(r))
+		return true
 	default:
 		writeJSON(w, pollReply{Status: 204, Token: s.token, Messages: []string{}})
 	}
+	return false
 }
 
 // post hands the frames of a POST body to the session, in order, one POST
@@ -383,20 +404,18 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, statusReply{Status: 410})
 		return
 	}
-	if r.ContentLength > h.opts.MaxBodyBytes {
-		writeJSON(w, statusReply{Status: 413})
+	body, status := h.readBody(w, r)
+	if status != 0 {
+		writeJSON(w, statusReply{Status: status})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeJSON(w, statusReply{Status: 413})
-			return
-		}
-		writeJSON(w, statusReply{Status: 400})
-		return
-	}
+	h.receive(w, r, s, body)
+}
+
+// receive hands the frames of a POST body to the session s. body is the
+// request's own buffer, never reused: the session may keep references into
+// it (phx.Session.Receive).
+func (h *Handler) receive(w http.ResponseWriter, r *http.Request, s *session, body []byte) {
 	if !utf8.Valid(body) {
 		// Every frame of a batch is text (JSON or base64): a body that is
 		// not UTF-8 is refused whole, and ends the session as a WebSocket
@@ -406,11 +425,9 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, statusReply{Status: 400})
 		return
 	}
-	// body is this request's own buffer, never reused: the session may keep
-	// references into it (phx.Session.Receive).
 	s.recv.Lock()
 	defer s.recv.Unlock()
-	err = eachFrame(body, isNDJSON(r.Header.Get("Content-Type")), func(data []byte, binary bool) error {
+	err := eachFrame(body, isNDJSON(r.Header.Get("Content-Type")), func(data []byte, binary bool) error {
 		if s.sess.Context().Err() != nil {
 			return errGone
 		}
@@ -451,7 +468,8 @@ func (h *Handler) Sessions() int {
 
 // Shutdown refuses new sessions, closes every session with phx.ErrShutdown
 // (held GETs answer at once) and waits until they are released, or ctx
-// ends. phx.Endpoint.Shutdown closes the sessions too; calling both is fine.
+// ends. phx.Endpoint.Shutdown closes the sessions too, in batches
+// (phx.Config.DrainBatchSize): call it first, then this.
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true

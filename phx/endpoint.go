@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Config holds an endpoint's limits. Zero fields take the defaults.
@@ -45,6 +46,14 @@ type Config struct {
 	// SubscribeConcurrency is how many PubSub Subscribe and Unsubscribe
 	// calls may run at once (default 8); further topics wait their turn.
 	SubscribeConcurrency int
+	// DrainBatchSize is how many connections Shutdown closes at a time
+	// (default 10000, as Phoenix's drainer); DrainInterval is the pause
+	// between two batches (default 2s). A rolling deploy then moves clients
+	// to the other nodes in waves instead of all in the same instant. The
+	// Shutdown context bounds the whole drain: when it ends, the connections
+	// left are closed at once.
+	DrainBatchSize int
+	DrainInterval  time.Duration
 }
 
 const (
@@ -53,6 +62,8 @@ const (
 	defaultMaxEvent    = 255
 	defaultQueueLength = 1024
 	defaultQueueBytes  = 16 << 20
+	defaultDrainBatch  = 10000
+	defaultDrainPause  = 2 * time.Second
 )
 
 // setDefaults fills the zero fields of c.
@@ -68,6 +79,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.QueueLength <= 0 {
 		c.QueueLength = defaultQueueLength
+	}
+	if c.DrainBatchSize <= 0 {
+		c.DrainBatchSize = defaultDrainBatch
+	}
+	if c.DrainInterval <= 0 {
+		c.DrainInterval = defaultDrainPause
 	}
 	if c.QueueBytes <= 0 {
 		c.QueueBytes = defaultQueueBytes
@@ -103,6 +120,9 @@ type Endpoint struct {
 
 	broker *broker       // nil without PubSub
 	psDone chan struct{} // closed when PubSub.Run returned
+
+	ids  idIndex  // socket ids → sessions (ids.go)
+	taps sync.Map // topic → func(*Envelope) (ids.go, Intercept)
 }
 
 // NewEndpoint returns an endpoint with the given limits.
@@ -116,6 +136,7 @@ func NewEndpoint(cfg Config) *Endpoint {
 		e.broker = newBroker(cfg.PubSub, e.log, cfg.PublishQueue, cfg.SubscribeConcurrency)
 		e.hub.broker = e.broker
 		e.psDone = make(chan struct{})
+		e.ids.kick = make(chan struct{}, 1)
 		go e.runPubSub(e.broker.ctx)
 	}
 	return e
@@ -124,12 +145,21 @@ func NewEndpoint(cfg Config) *Endpoint {
 // runPubSub delivers messages from other nodes to local subscribers.
 func (e *Endpoint) runPubSub(ctx context.Context) {
 	defer close(e.psDone)
+	idsDone := make(chan struct{})
+	go func() {
+		defer close(idsDone)
+		e.ids.run(ctx, e)
+	}()
+	defer func() { <-idsDone }()
 	err := e.cfg.PubSub.Run(ctx, func(m *Envelope) {
-		if m.FromNode == e.cfg.PubSub.NodeName() {
+		if m.FromNode == e.cfg.PubSub.NodeName() || e.intercepted(m) {
 			return
 		}
 		b := &broadcast{Broadcast: Broadcast{Topic: m.Topic, Event: m.Event, Payload: Payload{Data: m.Payload, Binary: m.Binary}}}
 		e.hub.publish(b, nil)
+		if m.Event == DisconnectEvent {
+			e.closeID(m.Topic)
+		}
 	})
 	if err != nil && ctx.Err() == nil {
 		e.log.Error("phx: pubsub receive loop ended", "error", err)
@@ -169,6 +199,7 @@ func (e *Endpoint) Open(info ConnectInfo, ser Serializer, binary bool) (*Session
 	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel}
 	e.sessions[s] = struct{}{}
 	e.hold()
+	e.ids.add(e.cfg.PubSub, s)
 	return s, nil
 }
 
@@ -187,6 +218,7 @@ func (e *Endpoint) removeSession(s *Session) {
 	delete(e.sessions, s)
 	e.mu.Unlock()
 	if ok {
+		e.ids.remove(e.cfg.PubSub, s)
 		e.release()
 	}
 }
@@ -221,6 +253,9 @@ func (e *Endpoint) publish(ctx context.Context, topic, event string, payload any
 	}
 	b := &p.b
 	n := e.hub.publish(b, except)
+	if event == DisconnectEvent {
+		e.closeID(topic)
+	}
 	if e.broker != nil {
 		env := &Envelope{FromNode: e.broker.ps.NodeName(), Topic: topic, Event: event, Payload: b.Payload.Data, Binary: b.Payload.Binary}
 		if err := e.broker.enqueue(ctx, env); err != nil {
@@ -240,7 +275,8 @@ func (e *Endpoint) PubSubStats() PubSubStats {
 }
 
 // Shutdown closes every connection with [ErrShutdown] (WebSocket close
-// 1012, so clients reconnect elsewhere or later), refuses new ones, and
+// 1012, so clients reconnect elsewhere or later) in batches of
+// Config.DrainBatchSize every Config.DrainInterval, refuses new ones, and
 // waits until every channel's Terminator has run and every transport has let
 // go of its session, or ctx ends. With a PubSub adapter it then hands the
 // queued broadcasts to the adapter (until ctx ends; the rest are counted
@@ -257,9 +293,7 @@ func (e *Endpoint) Shutdown(ctx context.Context) error {
 		sessions = append(sessions, s)
 	}
 	e.mu.Unlock()
-	for _, s := range sessions {
-		s.Close(ErrShutdown)
-	}
+	e.drain(ctx, sessions)
 	if e.active.Load() == 0 {
 		e.idleOnce.Do(func() { close(e.idle) })
 	}

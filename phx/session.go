@@ -25,6 +25,11 @@ type ConnectInfo struct {
 	RemoteAddr string
 	// Identity is whatever the connect hook attached (a user, claims…).
 	Identity any
+	// ID names the connection for [Endpoint.DisconnectID] (Phoenix's
+	// socket id/1, e.g. "user_socket:42"); the connect hook sets it, empty
+	// means anonymous. A broadcast of event "disconnect" to the topic ID,
+	// from any node, closes every connection with that id.
+	ID string
 }
 
 // Session is the engine side of one client connection, whichever transport

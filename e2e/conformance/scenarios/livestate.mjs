@@ -251,8 +251,10 @@ export const scenarios = [
       const topic = uniq('counter');
       const { events } = live(ctx, topic, { start: 1 });
       await nextChange(events, 0);
-      const { reached } = await postBroadcast(ctx, topic, 'bump', { by: 10 });
-      assert.equal(reached, 1);
+      const { reached, nodes } = await postBroadcast(ctx, topic, 'bump', { by: 10 });
+      // reached counts the channels of the node that broadcast; in a cluster
+      // the subscriber may be on another one.
+      if (!(nodes > 1)) assert.equal(reached, 1);
       assert.deepEqual(await nextChange(events, 1), { state: { count: 11 }, version: 1 });
     },
   },

@@ -1,25 +1,21 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
 	"github.com/seance-go/seance/pubsub/internal/adaptertest"
+	"github.com/seance-go/seance/pubsub/internal/clustertest"
 	psredis "github.com/seance-go/seance/pubsub/redis"
 	"github.com/seance-go/seance/pubsub/redis/internal/redistest"
 )
@@ -28,86 +24,23 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const wait = 20 * time.Second
 
-// buildNode compiles this command into dir.
-func buildNode(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "seance-node")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildNode(t *testing.T, dir string) string { return clustertest.Build(t, dir) }
 
 // proc is one seance-node process.
-type proc struct {
-	name string
-	url  string // http://host:port
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	done chan error
-}
+type proc struct{ *clustertest.Proc }
 
 func startProc(t *testing.T, bin, redisAddr, name, mode string) *proc {
 	t.Helper()
-	p := &proc{name: name, logs: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "-addr", "127.0.0.1:0", "-node", name, "-redis", redisAddr, "-mode", mode)
-	p.cmd.Stderr = p.logs
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	listening := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "seance-node: listening on "); ok {
-				listening <- u
-			}
-		}
-		p.done <- p.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		select {
-		case err := <-p.done:
-			t.Errorf("%s exited early: %v", name, err)
-		default:
-			// Graceful shutdown must succeed.
-			_ = p.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case err := <-p.done:
-				if err != nil {
-					t.Errorf("%s shutdown: %v", name, err)
-				}
-			case <-time.After(wait):
-				_ = p.cmd.Process.Kill()
-				<-p.done
-				t.Errorf("%s did not shut down on SIGTERM", name)
-			}
-		}
-		if t.Failed() {
-			t.Logf("%s log:\n%s", name, p.logs.String())
-		}
-	})
-	select {
-	case p.url = <-listening:
-	case err := <-p.done:
-		t.Fatalf("%s exited: %v\n%s", name, err, p.logs.String())
-	case <-time.After(wait):
-		t.Fatalf("%s did not start\n%s", name, p.logs.String())
-	}
+	p := &proc{clustertest.Start(t, bin, name, "-redis", redisAddr, "-mode", mode)}
 	adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
 	return p
 }
 
 func (p *proc) stats(t *testing.T) psredis.Stats {
 	t.Helper()
-	resp, err := http.Get(p.url + "/stats")
+	resp, err := http.Get(p.URL + "/stats")
 	if err != nil {
-		t.Fatalf("%s /stats: %v", p.name, err)
+		t.Fatalf("%s /stats: %v", p.Name, err)
 	}
 	defer resp.Body.Close()
 	var st psredis.Stats
@@ -120,160 +53,15 @@ func (p *proc) stats(t *testing.T) psredis.Stats {
 // broadcast posts to /broadcast and returns the HTTP status.
 func (p *proc) broadcast(t *testing.T, topic, event, body string) int {
 	t.Helper()
-	resp, err := http.Post(p.url+"/broadcast?topic="+topic+"&event="+event, "application/json", strings.NewReader(body))
+	resp, err := http.Post(p.URL+"/broadcast?topic="+topic+"&event="+event, "application/json", strings.NewReader(body))
 	if err != nil {
-		t.Fatalf("%s /broadcast: %v", p.name, err)
+		t.Fatalf("%s /broadcast: %v", p.Name, err)
 	}
 	resp.Body.Close()
 	return resp.StatusCode
 }
 
-func (p *proc) alive(t *testing.T) {
-	t.Helper()
-	select {
-	case err := <-p.done:
-		p.done <- err
-		t.Fatalf("%s exited: %v\n%s", p.name, err, p.logs.String())
-	default:
-	}
-}
-
-// client is a raw Phoenix Channels v2 WebSocket client.
-type client struct {
-	t      *testing.T
-	name   string
-	conn   *websocket.Conn
-	frames chan frame
-	ref    int
-}
-
-type frame struct {
-	JoinRef, Ref *string
-	Topic, Event string
-	Payload      json.RawMessage
-}
-
-func dial(t *testing.T, p *proc, name string) *client {
-	t.Helper()
-	url := "ws" + strings.TrimPrefix(p.url, "http") + "/socket/websocket?vsn=2.0.0"
-	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	c := &client{t: t, name: name, conn: conn, frames: make(chan frame, 256)}
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		defer close(c.frames)
-		for {
-			_, data, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			var arr []json.RawMessage
-			if err := json.Unmarshal(data, &arr); err != nil || len(arr) != 5 {
-				continue
-			}
-			var f frame
-			_ = json.Unmarshal(arr[0], &f.JoinRef)
-			_ = json.Unmarshal(arr[1], &f.Ref)
-			_ = json.Unmarshal(arr[2], &f.Topic)
-			_ = json.Unmarshal(arr[3], &f.Event)
-			f.Payload = arr[4]
-			c.frames <- f
-		}
-	}()
-	t.Cleanup(func() {
-		conn.Close()
-		<-readerDone
-	})
-	return c
-}
-
-func (c *client) push(joinRef, topic, event string, payload any) string {
-	c.t.Helper()
-	c.ref++
-	ref := fmt.Sprint(c.ref)
-	var jr any
-	if joinRef != "" {
-		jr = joinRef
-	}
-	if err := c.conn.WriteJSON([]any{jr, ref, topic, event, payload}); err != nil {
-		c.t.Fatalf("%s push: %v", c.name, err)
-	}
-	return ref
-}
-
-// expect reads frames until one matches, failing after the deadline.
-func (c *client) expect(what string, match func(frame) bool) frame {
-	c.t.Helper()
-	timeout := time.After(wait)
-	for {
-		select {
-		case f, ok := <-c.frames:
-			if !ok {
-				c.t.Fatalf("%s: connection closed while waiting for %s", c.name, what)
-			}
-			if match(f) {
-				return f
-			}
-		case <-timeout:
-			c.t.Fatalf("%s: no %s within %v", c.name, what, wait)
-		}
-	}
-}
-
-// join joins topic and returns the join ref after an ok reply.
-func (c *client) join(topic string) string {
-	c.t.Helper()
-	ref := c.push("", topic, "phx_join", map[string]any{})
-	joinRef := ref
-	// The join's own ref is its join_ref.
-	f := c.expect("join reply on "+topic, func(f frame) bool {
-		return f.Event == "phx_reply" && f.Topic == topic && f.Ref != nil && *f.Ref == ref
-	})
-	var r struct{ Status string }
-	_ = json.Unmarshal(f.Payload, &r)
-	if r.Status != "ok" {
-		c.t.Fatalf("%s: join %s: %s", c.name, topic, f.Payload)
-	}
-	return joinRef
-}
-
-func event(topic, name string) func(frame) bool {
-	return func(f frame) bool { return f.Topic == topic && f.Event == name }
-}
-
-// counterValue follows a LiveState counter: it reads state:change and
-// state:patch frames until the count equals want.
-func (c *client) counterValue(topic string, want int64) {
-	c.t.Helper()
-	c.expect(fmt.Sprintf("count %d on %s", want, topic), func(f frame) bool {
-		if f.Topic != topic {
-			return false
-		}
-		switch f.Event {
-		case "state:change":
-			var p struct{ State struct{ Count int64 } }
-			_ = json.Unmarshal(f.Payload, &p)
-			return p.State.Count == want
-		case "state:patch":
-			var p struct {
-				Patch []struct {
-					Op, Path string
-					Value    json.RawMessage
-				}
-			}
-			_ = json.Unmarshal(f.Payload, &p)
-			for _, op := range p.Patch {
-				if op.Op == "replace" && op.Path == "/count" && string(op.Value) == fmt.Sprint(want) {
-					return true
-				}
-			}
-		}
-		return false
-	})
-}
+func (p *proc) alive(t *testing.T) { t.Helper(); p.CheckAlive(t) }
 
 // waitSubscribed waits until both nodes are subscribed to topic in Redis
 // (Topics mode): the engine subscribes a node after it has queued the join
@@ -309,46 +97,46 @@ func testTwoNodes(t *testing.T, bin, mode string) {
 	n1 := startProc(t, bin, srv.Addr, "n1", mode)
 	n2 := startProc(t, bin, srv.Addr, "n2", mode)
 
-	c1 := dial(t, n1, "c1")
-	c2 := dial(t, n2, "c2")
+	c1 := clustertest.Dial(t, n1.Proc, "c1")
+	c2 := clustertest.Dial(t, n2.Proc, "c2")
 	const room = "room:lobby"
-	j1, j2 := c1.join(room), c2.join(room)
+	j1, j2 := c1.Join(room), c2.Join(room)
 	waitSubscribed(t, rdb, mode, room, 2)
 
 	// A client on each node sees the other's broadcast.
-	c1.push(j1, room, "shout", map[string]string{"body": "from c1"})
-	f := c2.expect("c1's shout", event(room, "shout"))
+	c1.Push(j1, room, "shout", map[string]string{"body": "from c1"})
+	f := c2.Expect("c1's shout", clustertest.IsEvent(room, "shout"))
 	if !bytes.Contains(f.Payload, []byte("from c1")) {
 		t.Errorf("c2 got %s", f.Payload)
 	}
-	c2.push(j2, room, "shout", map[string]string{"body": "from c2"})
-	c1.expect("c2's shout", func(f frame) bool {
-		return event(room, "shout")(f) && bytes.Contains(f.Payload, []byte("from c2"))
+	c2.Push(j2, room, "shout", map[string]string{"body": "from c2"})
+	c1.Expect("c2's shout", func(f clustertest.Frame) bool {
+		return clustertest.IsEvent(room, "shout")(f) && bytes.Contains(f.Payload, []byte("from c2"))
 	})
 
 	// A REST broadcast on node 2 reaches node 1's client.
 	if st := n2.broadcast(t, room, "news", `{"headline":"rest"}`); st != http.StatusOK {
 		t.Fatalf("REST broadcast: HTTP %d", st)
 	}
-	f = c1.expect("REST broadcast from n2", event(room, "news"))
+	f = c1.Expect("REST broadcast from n2", clustertest.IsEvent(room, "news"))
 	if !bytes.Contains(f.Payload, []byte(`"rest"`)) {
 		t.Errorf("c1 got %s", f.Payload)
 	}
 
 	// LiveState counters on both nodes react to one broadcast.
 	const counter = "counter:shared"
-	k1, _ := c1.join(counter), c2.join(counter)
+	k1, _ := c1.Join(counter), c2.Join(counter)
 	waitSubscribed(t, rdb, mode, counter, 2)
-	c1.counterValue(counter, 0)
-	c2.counterValue(counter, 0)
+	c1.CounterValue(counter, 0)
+	c2.CounterValue(counter, 0)
 	if st := n2.broadcast(t, counter, "inc", `{"by":5}`); st != http.StatusOK {
 		t.Fatalf("REST inc: HTTP %d", st)
 	}
-	c1.counterValue(counter, 5)
-	c2.counterValue(counter, 5)
-	c1.push(k1, counter, "lvs_evt:inc", map[string]int{"by": 2})
-	c1.counterValue(counter, 7)
-	c2.counterValue(counter, 7)
+	c1.CounterValue(counter, 5)
+	c2.CounterValue(counter, 5)
+	c1.Push(k1, counter, "lvs_evt:inc", map[string]int{"by": 2})
+	c1.CounterValue(counter, 7)
+	c2.CounterValue(counter, 7)
 
 	// Redis dies: no crash; a REST broadcast is delivered locally at once
 	// and its lost fan-out is counted.
@@ -367,21 +155,21 @@ func testTwoNodes(t *testing.T, bin, mode string) {
 	adaptertest.WaitFor(t, wait, "both nodes to reconnect", func() bool {
 		return n1.stats(t).Reconnects == 1 && n2.stats(t).Reconnects == 1
 	})
-	resumed := func(from *proc, to *client, topic string) {
+	resumed := func(from *proc, to *clustertest.Client, topic string) {
 		t.Helper()
 		deadline := time.Now().Add(wait)
 		for i := 0; ; i++ {
 			ev := fmt.Sprintf("after%d", i)
 			from.broadcast(t, topic, ev, `{}`)
 			select {
-			case f := <-to.frames:
+			case f := <-to.Frames:
 				if f.Topic == topic && strings.HasPrefix(f.Event, "after") {
 					return
 				}
 			case <-time.After(50 * time.Millisecond):
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("broadcasts on %s from %s did not resume", topic, from.name)
+				t.Fatalf("broadcasts on %s from %s did not resume", topic, from.Name)
 			}
 		}
 	}
@@ -390,28 +178,29 @@ func testTwoNodes(t *testing.T, bin, mode string) {
 	if st := n1.broadcast(t, counter, "inc", `{"by":10}`); st != http.StatusOK {
 		t.Fatalf("REST inc after the restart: HTTP %d", st)
 	}
-	c1.counterValue(counter, 17)
-	c2.counterValue(counter, 17)
+	c1.CounterValue(counter, 17)
+	c2.CounterValue(counter, 17)
 	n1.alive(t)
 	n2.alive(t)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// Three seance-node processes on one Redis behind a round-robin proxy that
+// alternates nodes per request: phoenix.js long-poll works without sticky
+// sessions, survives its owner's death, and a disconnect by socket id on
+// one node closes the user's sockets on the others, both transports.
+func TestCluster(t *testing.T) {
+	bin := buildNode(t, t.TempDir())
+	for _, pkg := range []string{"phoenix", "phoenix17"} {
+		t.Run(pkg, func(t *testing.T) {
+			srv := redistest.Start(t)
+			clustertest.Scenario(t, pkg, func(name string) *clustertest.Proc {
+				return clustertest.Start(t, bin, name, "-redis", srv.Addr, "-secret", clusterSecret)
+			})
+		})
+	}
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+const clusterSecret = "a test secret of at least thirty-two bytes"
 
 // A hung Redis (the process stopped, its connections open) stalls nothing
 // a client waits for: over real WebSockets, joins of three new topics and a
@@ -426,10 +215,10 @@ func TestHungRedis(t *testing.T) {
 	defer rdb.Close()
 	n1 := startProc(t, bin, srv.Addr, "n1", "topics")
 	n2 := startProc(t, bin, srv.Addr, "n2", "topics")
-	c1, c2 := dial(t, n1, "c1"), dial(t, n2, "c2")
+	c1, c2 := clustertest.Dial(t, n1.Proc, "c1"), clustertest.Dial(t, n2.Proc, "c2")
 	const room = "room:lobby"
-	c1.join(room)
-	c2.join(room)
+	c1.Join(room)
+	c2.Join(room)
 	waitSubscribed(t, rdb, "topics", room, 2)
 
 	srv.Pause()
@@ -457,16 +246,16 @@ func TestHungRedis(t *testing.T) {
 
 	var refs []string
 	for i := range 3 {
-		refs = append(refs, c1.push("", fmt.Sprintf("room:new%d", i), "phx_join", map[string]any{}))
+		refs = append(refs, c1.Push("", fmt.Sprintf("room:new%d", i), "phx_join", map[string]any{}))
 	}
-	hb := c1.push("", "phoenix", "heartbeat", map[string]any{})
+	hb := c1.Push("", "phoenix", "heartbeat", map[string]any{})
 	for i, ref := range refs {
 		topic := fmt.Sprintf("room:new%d", i)
-		c1.expect("join reply on "+topic, func(f frame) bool {
+		c1.Expect("join reply on "+topic, func(f clustertest.Frame) bool {
 			return f.Topic == topic && f.Event == "phx_reply" && f.Ref != nil && *f.Ref == ref
 		})
 	}
-	c1.expect("heartbeat reply", func(f frame) bool {
+	c1.Expect("heartbeat reply", func(f clustertest.Frame) bool {
 		return f.Topic == "phoenix" && f.Event == "phx_reply" && f.Ref != nil && *f.Ref == hb
 	})
 	stillStopped("the joins and the heartbeat were answered")
@@ -476,7 +265,7 @@ func TestHungRedis(t *testing.T) {
 		n := 0
 		for n < 250 {
 			select {
-			case f, ok := <-c1.frames:
+			case f, ok := <-c1.Frames:
 				if !ok {
 					received <- n
 					return
@@ -504,20 +293,20 @@ func TestHungRedis(t *testing.T) {
 	if stall.Stop() {
 		srv.Resume()
 	}
-	after := func(from *proc, to *client, topic string) {
+	after := func(from *proc, to *clustertest.Client, topic string) {
 		t.Helper()
 		deadline := time.Now().Add(wait)
 		for {
 			from.broadcast(t, topic, "after", `{}`)
 			select {
-			case f := <-to.frames:
+			case f := <-to.Frames:
 				if f.Topic == topic && f.Event == "after" {
 					return
 				}
 			case <-time.After(50 * time.Millisecond):
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("broadcasts on %s from %s did not resume", topic, from.name)
+				t.Fatalf("broadcasts on %s from %s did not resume", topic, from.Name)
 			}
 		}
 	}

@@ -1,0 +1,179 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/seance-go/seance/cluster"
+	"github.com/seance-go/seance/internal/membus"
+	"github.com/seance-go/seance/phx"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// pair starts two endpoints on one in-memory bus with a Node each.
+func pair(t *testing.T, opts cluster.Options) (a, b *cluster.Node, bus *membus.Bus) {
+	t.Helper()
+	return pairWith(t, opts, opts)
+}
+
+// pairWith is pair with different options for a and b.
+func pairWith(t *testing.T, optsA, optsB cluster.Options) (a, b *cluster.Node, bus *membus.Bus) {
+	t.Helper()
+	bus = membus.New()
+	mk := func(name string, opts cluster.Options) *cluster.Node {
+		ep := phx.NewEndpoint(phx.Config{PubSub: bus.Node(name), Logger: quiet})
+		n := cluster.New(ep, opts)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := n.Close(ctx); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			if err := ep.Shutdown(ctx); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+		})
+		return n
+	}
+	return mk("a", optsA), mk("b", optsB), bus
+}
+
+func TestRequest(t *testing.T) {
+	a, b, _ := pair(t, cluster.Options{RelayTimeout: 300 * time.Millisecond})
+	b.Handle("echo", func(ctx context.Context, from string, req []byte) ([]byte, error) {
+		return append([]byte(from+":"), req...), nil
+	})
+	b.Handle("fail", func(ctx context.Context, from string, req []byte) ([]byte, error) {
+		return nil, errors.New("no such thing")
+	})
+	// Slower than RelayTimeout: the acknowledgement keeps the caller waiting.
+	b.Handle("slow", func(ctx context.Context, from string, req []byte) ([]byte, error) {
+		select {
+		case <-time.After(900 * time.Millisecond):
+			return []byte("late"), nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	})
+	ctx := context.Background()
+	got, err := a.Request(ctx, "b", "echo", []byte("hi"))
+	if err != nil || string(got) != "a:hi" {
+		t.Fatalf("echo = %q, %v", got, err)
+	}
+	if _, err := a.Request(ctx, "b", "fail", nil); err == nil || err.Error() != "no such thing" {
+		t.Errorf("fail: %v", err)
+	}
+	if _, err := a.Request(ctx, "b", "nothing", nil); !errors.Is(err, cluster.ErrNoHandler) {
+		t.Errorf("unknown service: %v, want ErrNoHandler", err)
+	}
+	if got, err := a.Request(ctx, "b", "slow", nil); err != nil || string(got) != "late" {
+		t.Errorf("slow = %q, %v", got, err)
+	}
+	if _, err := a.Request(ctx, "nobody", "echo", nil); !errors.Is(err, cluster.ErrUnreachable) {
+		t.Errorf("unknown node: %v, want ErrUnreachable", err)
+	}
+	// Its own name runs the local handler.
+	a.Handle("self", func(ctx context.Context, from string, req []byte) ([]byte, error) { return []byte("me"), nil })
+	if got, err := a.Request(ctx, "a", "self", nil); err != nil || string(got) != "me" {
+		t.Errorf("self = %q, %v", got, err)
+	}
+	// The caller's context bounds the wait once acknowledged.
+	cctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	if _, err := a.Request(cctx, "b", "slow", nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("slow with a short context: %v", err)
+	}
+}
+
+// A node that dies is unreachable after RelayTimeout, even mid-request.
+func TestRequestNodeGone(t *testing.T) {
+	a, b, bus := pair(t, cluster.Options{RelayTimeout: 200 * time.Millisecond})
+	started := make(chan struct{})
+	b.Handle("hang", func(ctx context.Context, from string, req []byte) ([]byte, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	// Cut b while it works on the request, before its acknowledgement.
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Request(context.Background(), "b", "hang", nil)
+		errc <- err
+	}()
+	<-started
+	cutNode(bus, "b")
+	select {
+	case err := <-errc:
+		if !errors.Is(err, cluster.ErrUnreachable) {
+			t.Errorf("got %v, want ErrUnreachable", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Request did not fail")
+	}
+}
+
+func cutNode(bus *membus.Bus, name string) { bus.Lookup(name).Cut() }
+
+func TestMaxInFlight(t *testing.T) {
+	a, b, _ := pair(t, cluster.Options{MaxInFlight: 1, RelayTimeout: 2 * time.Second})
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	b.Handle("block", func(ctx context.Context, from string, req []byte) ([]byte, error) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return []byte("ok"), nil
+	})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Request(context.Background(), "b", "block", nil)
+		errc <- err
+	}()
+	<-entered
+	if _, err := a.Request(context.Background(), "b", "block", nil); !errors.Is(err, cluster.ErrBusy) {
+		t.Errorf("second request: %v, want ErrBusy", err)
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Errorf("first request: %v", err)
+	}
+}
+
+// The serving node answers "busy" past its own MaxInFlight.
+func TestMaxInFlightServed(t *testing.T) {
+	a, b, _ := pairWith(t, cluster.Options{}, cluster.Options{MaxInFlight: 1})
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	b.Handle("block", func(ctx context.Context, from string, req []byte) ([]byte, error) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return []byte("ok"), nil
+	})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Request(context.Background(), "b", "block", nil)
+		errc <- err
+	}()
+	<-entered
+	if _, err := a.Request(context.Background(), "b", "block", nil); !errors.Is(err, cluster.ErrBusy) {
+		t.Errorf("second request: %v, want ErrBusy from b", err)
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Errorf("first request: %v", err)
+	}
+}

@@ -1,0 +1,165 @@
+package phx
+
+import (
+	"context"
+	"sync"
+)
+
+// DisconnectEvent is the event that, broadcast to a socket id's topic, closes
+// every connection with that id on every node (Phoenix's
+// Endpoint.broadcast(id, "disconnect", %{})). See [ConnectInfo.ID].
+const DisconnectEvent = "disconnect"
+
+// idIndex maps socket ids ([ConnectInfo.ID]) to their open sessions, and
+// keeps this node subscribed (through the PubSub adapter) to the topic of
+// every id that has a local session, so that a "disconnect" broadcast from
+// any node reaches them. Subscription changes go through one ordered queue
+// served by one goroutine: opening a session never waits on the broker.
+type idIndex struct {
+	mu    sync.Mutex
+	ids   map[string]map[*Session]struct{}
+	queue []idChange
+	kick  chan struct{} // one token: the queue is not empty
+}
+
+type idChange struct {
+	id string
+	on bool
+}
+
+func (x *idIndex) add(ps PubSub, s *Session) {
+	id := s.info.ID
+	if id == "" {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.ids == nil {
+		x.ids = map[string]map[*Session]struct{}{}
+	}
+	set := x.ids[id]
+	if set == nil {
+		set = map[*Session]struct{}{}
+		x.ids[id] = set
+		x.queueLocked(ps, id, true)
+	}
+	set[s] = struct{}{}
+}
+
+func (x *idIndex) remove(ps PubSub, s *Session) {
+	id := s.info.ID
+	if id == "" {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	set := x.ids[id]
+	if _, ok := set[s]; !ok {
+		return
+	}
+	delete(set, s)
+	if len(set) == 0 {
+		delete(x.ids, id)
+		x.queueLocked(ps, id, false)
+	}
+}
+
+func (x *idIndex) queueLocked(ps PubSub, id string, on bool) {
+	if ps == nil || x.kick == nil {
+		return
+	}
+	x.queue = append(x.queue, idChange{id, on})
+	select {
+	case x.kick <- struct{}{}:
+	default:
+	}
+}
+
+// sessions returns the open sessions with id.
+func (x *idIndex) sessions(id string) []*Session {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make([]*Session, 0, len(x.ids[id]))
+	for s := range x.ids[id] {
+		out = append(out, s)
+	}
+	return out
+}
+
+// run applies subscription changes in order until ctx ends.
+func (x *idIndex) run(ctx context.Context, e *Endpoint) {
+	ps := e.cfg.PubSub
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-x.kick:
+		}
+		x.mu.Lock()
+		batch := x.queue
+		x.queue = nil
+		x.mu.Unlock()
+		for _, c := range batch {
+			var err error
+			if c.on {
+				err = ps.Subscribe(ctx, c.id)
+			} else {
+				err = ps.Unsubscribe(ctx, c.id)
+			}
+			if err != nil && ctx.Err() == nil {
+				e.log.Warn("phx: pubsub subscription of a socket id failed", "id", c.id, "subscribe", c.on, "error", err)
+			}
+		}
+	}
+}
+
+// closeID closes the local sessions with socket id id, as Phoenix's socket
+// does on a "disconnect" broadcast to its id: the connection ends
+// ([ErrDisconnected], WebSocket close 1001; a long-poll session is gone and
+// its next request gets 410) and the client reconnects. It returns how many
+// sessions it closed.
+func (e *Endpoint) closeID(id string) int {
+	ss := e.ids.sessions(id)
+	for _, s := range ss {
+		s.Close(ErrDisconnected)
+	}
+	return len(ss)
+}
+
+// DisconnectID closes every connection whose connect hook set
+// [ConnectInfo.ID] to id, on this node and, through the PubSub adapter, on
+// every other node — on logout, a ban or a password change. It is
+// Broadcast(ctx, id, "disconnect", nil), exactly what Phoenix applications
+// call, and returns how many local connections it closed. The connections
+// of other nodes close when the broadcast reaches them; an error means it
+// may not have.
+func (e *Endpoint) DisconnectID(ctx context.Context, id string) (int, error) {
+	n := e.closeID(id)
+	if ps := e.cfg.PubSub; ps != nil {
+		env := &Envelope{FromNode: ps.NodeName(), Topic: id, Event: DisconnectEvent, Payload: []byte("{}")}
+		if err := ps.Publish(ctx, env); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Intercept hands every message from another node whose Envelope.Topic is
+// topic to fn instead of the topic's local subscribers. It is the seam for
+// node-to-node protocols (package cluster): addressed messages (ToNode) reach
+// fn without any Subscribe; for messages to every node, the caller
+// subscribes topic through the adapter itself. fn runs on the receive loop
+// and must not block. Registering a topic twice replaces its function.
+func (e *Endpoint) Intercept(topic string, fn func(*Envelope)) {
+	e.taps.Store(topic, fn)
+}
+
+// intercepted delivers m to its topic's interceptor, if any.
+func (e *Endpoint) intercepted(m *Envelope) bool {
+	fn, ok := e.taps.Load(m.Topic)
+	if !ok {
+		return false
+	}
+	fn.(func(*Envelope))(m)
+	return true
+}

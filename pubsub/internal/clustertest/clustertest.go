@@ -1,0 +1,346 @@
+// Package clustertest is the test kit for several seance-node processes
+// behind a round-robin reverse proxy: it builds and runs the nodes, proxies
+// requests to them in turn, and runs the phoenix.js cluster scenario
+// (testdata/cluster.cjs) against them. The Redis and NATS seance-node
+// commands share it.
+package clustertest
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Wait bounds every wait of the kit.
+const Wait = 30 * time.Second
+
+// Build compiles the command in the current directory into dir.
+func Build(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "seance-node")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// Proc is one seance-node process.
+type Proc struct {
+	Name string
+	URL  string // http://host:port
+
+	cmd    *exec.Cmd
+	logs   *syncBuffer
+	done   chan error
+	killed atomic.Bool
+}
+
+// Start runs bin with -addr 127.0.0.1:0 -node name and args, and returns
+// once it listens. At the end of the test a process that was not killed
+// must shut down gracefully on SIGTERM.
+func Start(t *testing.T, bin, name string, args ...string) *Proc {
+	t.Helper()
+	p := &Proc{Name: name, logs: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-node", name}, args...)...)
+	p.cmd.Stderr = p.logs
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "seance-node: listening on "); ok {
+				listening <- u
+			}
+		}
+		p.done <- p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if p.killed.Load() {
+			<-p.done
+			return
+		}
+		select {
+		case err := <-p.done:
+			t.Errorf("%s exited early: %v", name, err)
+		default:
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case err := <-p.done:
+				if err != nil {
+					t.Errorf("%s shutdown: %v", name, err)
+				}
+			case <-time.After(Wait):
+				_ = p.cmd.Process.Kill()
+				<-p.done
+				t.Errorf("%s did not shut down on SIGTERM", name)
+			}
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, p.logs.String())
+		}
+	})
+	select {
+	case p.URL = <-listening:
+	case err := <-p.done:
+		t.Fatalf("%s exited: %v\n%s", name, err, p.logs.String())
+	case <-time.After(Wait):
+		t.Fatalf("%s did not start\n%s", name, p.logs.String())
+	}
+	return p
+}
+
+// Kill ends the process at once (SIGKILL), as a crashed node.
+func (p *Proc) Kill() {
+	p.killed.Store(true)
+	_ = p.cmd.Process.Kill()
+}
+
+// Alive reports whether the process is still running.
+func (p *Proc) Alive() bool { return !p.killed.Load() }
+
+// Post posts to path (with query) and decodes the JSON answer into out.
+func (p *Proc) Post(t *testing.T, path string, out any) int {
+	t.Helper()
+	resp, err := http.Post(p.URL+path, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatalf("%s POST %s: %v", p.Name, path, err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s POST %s: %v", p.Name, path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// Get fetches path and decodes the JSON answer into out.
+func (p *Proc) Get(t *testing.T, path string, out any) {
+	t.Helper()
+	resp, err := http.Get(p.URL + path)
+	if err != nil {
+		t.Fatalf("%s GET %s: %v", p.Name, path, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("%s GET %s: %v", p.Name, path, err)
+	}
+}
+
+// Proxy is a reverse proxy that sends each request to the next live node
+// in turn, as a round-robin load balancer without sticky sessions whose
+// health check has removed the killed nodes.
+type Proxy struct {
+	*httptest.Server
+	procs []*Proc
+	next  atomic.Uint64
+
+	mu     sync.Mutex
+	served map[string]int // node name → requests
+}
+
+// RoundRobin starts a proxy over procs, closed at the end of the test.
+func RoundRobin(t *testing.T, procs ...*Proc) *Proxy {
+	t.Helper()
+	p := &Proxy{procs: procs, served: map[string]int{}}
+	targets := make([]*httputil.ReverseProxy, len(procs))
+	for i, pr := range procs {
+		u, err := url.Parse(pr.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets[i] = httputil.NewSingleHostReverseProxy(u)
+		targets[i].ErrorLog = nil
+	}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for range len(procs) {
+			i := int(p.next.Add(1) % uint64(len(procs)))
+			if !procs[i].Alive() {
+				continue
+			}
+			p.mu.Lock()
+			p.served[procs[i].Name]++
+			p.mu.Unlock()
+			targets[i].ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "no live node", http.StatusBadGateway)
+	}))
+	t.Cleanup(p.Server.Close)
+	return p
+}
+
+// Served returns how many requests each node was sent.
+func (p *Proxy) Served() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int, len(p.served))
+	for k, v := range p.served {
+		out[k] = v
+	}
+	return out
+}
+
+// Event is one line printed by the scenario script.
+type Event map[string]any
+
+// Str returns a string field.
+func (e Event) Str(k string) string { s, _ := e[k].(string); return s }
+
+// Num returns a number field.
+func (e Event) Num(k string) int { f, _ := e[k].(float64); return int(f) }
+
+// Script is a running phoenix.js scenario.
+type Script struct {
+	t       *testing.T
+	events  chan Event
+	stdin   io.WriteCloser
+	done    chan error
+	seen    []Event
+	backlog []Event // read but not yet matched
+}
+
+// here is this package's directory.
+func here() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}
+
+// RunScript starts testdata/cluster.cjs with phoenix package pkg ("phoenix"
+// is 1.8, "phoenix17" is 1.7): its LongPoll socket connects to lpURL, its
+// WebSocket to wsURL, both as user "alice". Without node or the e2e
+// packages the test is skipped, unless CI=true, where it fails.
+func RunScript(t *testing.T, lpURL, wsURL, pkg string) *Script {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	e2e := filepath.Join(here(), "..", "..", "..", "e2e")
+	_, statErr := os.Stat(filepath.Join(e2e, "node_modules", pkg, "package.json"))
+	if err != nil || statErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("node or e2e/node_modules/%s missing: %v %v", pkg, err, statErr)
+		}
+		t.Skipf("node or e2e/node_modules/%s missing: %v %v", pkg, err, statErr)
+	}
+	cmd := exec.Command(node, filepath.Join(here(), "testdata", "cluster.cjs"), lpURL, wsURL, pkg)
+	cmd.Env = append(os.Environ(), "E2E_DIR="+e2e)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &Script{t: t, events: make(chan Event, 1024), stdin: stdin, done: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var ev Event
+			if json.Unmarshal(sc.Bytes(), &ev) != nil {
+				ev = Event{"event": "garbage", "line": sc.Text()}
+			}
+			s.events <- ev
+		}
+		close(s.events)
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		select {
+		case err := <-s.done:
+			if err != nil {
+				t.Errorf("node script: %v", err)
+			}
+		case <-time.After(Wait):
+			_ = cmd.Process.Kill()
+			t.Errorf("node script did not exit")
+		}
+	})
+	return s
+}
+
+// Expect returns the first event named name not returned yet for which
+// match holds (nil: any), failing after Wait.
+func (s *Script) Expect(name string, match func(Event) bool) Event {
+	s.t.Helper()
+	matches := func(ev Event) bool { return ev.Str("event") == name && (match == nil || match(ev)) }
+	for i, ev := range s.backlog {
+		if matches(ev) {
+			s.backlog = append(s.backlog[:i], s.backlog[i+1:]...)
+			return ev
+		}
+	}
+	timeout := time.After(Wait)
+	for {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				s.t.Fatalf("script ended while waiting for %s; saw %v", name, s.seen)
+			}
+			s.seen = append(s.seen, ev)
+			if matches(ev) {
+				return ev
+			}
+			s.backlog = append(s.backlog, ev)
+		case <-timeout:
+			s.t.Fatalf("no %s within %v; saw %v", name, Wait, s.seen)
+		}
+	}
+}
+
+// Seen returns the events consumed so far.
+func (s *Script) Seen() []Event { return s.seen }
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// CheckAlive fails the test when the process has exited.
+func (p *Proc) CheckAlive(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		t.Fatalf("%s exited: %v\n%s", p.Name, err, p.logs.String())
+	default:
+	}
+}

@@ -1,0 +1,221 @@
+// Package nodeapp is the server behind the seance-node commands of the
+// PubSub adapters (pubsub/redis/cmd/seance-node, pubsub/nats/cmd/seance-node):
+// the same channels, REST endpoints and shutdown whatever the broker.
+package nodeapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/seance-go/seance/handler"
+	"github.com/seance-go/seance/livestate"
+	"github.com/seance-go/seance/longpoll"
+	"github.com/seance-go/seance/phx"
+)
+
+// Config is what a command passes: its adapter and settings.
+type Config struct {
+	// Addr is the listen address (port 0 picks a free port).
+	Addr string
+	// PubSub is the adapter, already created.
+	PubSub phx.PubSub
+	// Stats returns the adapter's counters for GET /stats.
+	Stats func() any
+	// Secret keys long-poll tokens; the same on every node.
+	Secret string
+	// DrainBatch and DrainInterval configure the shutdown drain.
+	DrainBatch    int
+	DrainInterval time.Duration
+	// ShutdownTimeout bounds the graceful shutdown (default 10s).
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	Stdout          io.Writer
+}
+
+// Run serves until SIGINT or SIGTERM, then shuts down gracefully.
+func Run(cfg Config) error {
+	log := cfg.Logger.With("node", cfg.PubSub.NodeName())
+	node := cfg.PubSub.NodeName()
+	reg := livestate.NewRegistry(livestate.Config{
+		Engine: phx.Config{PubSub: cfg.PubSub, Logger: log, DrainBatchSize: cfg.DrainBatch, DrainInterval: cfg.DrainInterval},
+		Socket: handler.Options{Logger: log, Connect: connect},
+		LongPoll: longpoll.Options{
+			Secret: []byte(cfg.Secret),
+		},
+	})
+	reg.Handle("room:*", room(node))
+	reg.Handle("counter:*", livestate.New(func() livestate.Channel[counterState] { return counter{} }, livestate.Options{}))
+
+	mux := http.NewServeMux()
+	mux.Handle("/socket/", livestate.Handler(reg))
+	mux.HandleFunc("POST /broadcast", func(w http.ResponseWriter, r *http.Request) {
+		broadcast(w, r, reg, node)
+	})
+	mux.HandleFunc("POST /disconnect", func(w http.ResponseWriter, r *http.Request) {
+		n, err := reg.DisconnectID(r.Context(), r.URL.Query().Get("id"))
+		if err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]any{"node": node, "local": n, "error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"node": node, "local": n})
+	})
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, cfg.Stats())
+	})
+	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"node": node, "sessions": reg.Endpoint().Sessions()})
+	})
+
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(l) }()
+	fmt.Fprintf(cfg.Stdout, "seance-node: listening on http://%s\n", l.Addr())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	timeout := cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// Close the sockets first (clients reconnect elsewhere), then HTTP.
+	errReg := reg.Shutdown(sctx)
+	errSrv := srv.Shutdown(sctx)
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return errors.Join(errReg, errSrv)
+}
+
+// connect names a connection with a "user" connect parameter
+// "user_socket:<user>", so that POST /disconnect?id=user_socket:<user>
+// closes it on every node.
+func connect(r *http.Request, info *phx.ConnectInfo) error {
+	if u, ok := info.Params["user"].(string); ok && u != "" {
+		info.ID = "user_socket:" + u
+	}
+	return nil
+}
+
+// room is a plain channel: "shout" broadcasts its payload to the topic,
+// "echo" replies with its payload and the node that served it.
+func room(node string) phx.Handler {
+	return phx.HandlerFuncs{
+		JoinFunc: func(ctx context.Context, ch *phx.Channel, params phx.Payload) (any, error) {
+			return map[string]string{"node": node}, nil
+		},
+		InFunc: func(ctx context.Context, ch *phx.Channel, msg *phx.Message) (*phx.Reply, error) {
+			switch msg.Event {
+			case "echo":
+				return phx.Ok(map[string]any{"node": node, "echo": json.RawMessage(msg.Payload.Data)}), nil
+			case "shout":
+			default:
+				return phx.Err(map[string]string{"reason": "unknown event"}), nil
+			}
+			var payload any = msg.Payload
+			if msg.Payload.Binary {
+				payload = phx.Binary(msg.Payload.Data)
+			}
+			if err := ch.Broadcast(msg.Event, payload); err != nil {
+				return phx.Err(map[string]string{"reason": err.Error()}), nil
+			}
+			return phx.Ok(map[string]string{"node": node}), nil
+		},
+	}
+}
+
+type counterState struct {
+	Count int64 `json:"count"`
+}
+
+type incPayload struct {
+	By int64 `json:"by"`
+}
+
+// counter is a LiveState counter that counts "inc" broadcasts on its topic.
+type counter struct{}
+
+func (counter) Init(ctx context.Context, s *livestate.Socket, params phx.Payload) (counterState, error) {
+	return counterState{}, nil
+}
+
+// HandleEvent broadcasts "inc": every counter of the topic, on every node,
+// including this one, applies it in HandleMessage.
+func (counter) HandleEvent(ctx context.Context, s *livestate.Socket, event string, payload phx.Payload, st *counterState) error {
+	if event != "inc" {
+		return fmt.Errorf("unknown event %q", event)
+	}
+	var in incPayload
+	if err := payload.Decode(&in); err != nil {
+		return err
+	}
+	return s.Broadcast(ctx, s.Topic(), "inc", in)
+}
+
+func (counter) HandleMessage(ctx context.Context, s *livestate.Socket, msg any, st *counterState) error {
+	b, ok := msg.(*phx.Broadcast)
+	if !ok || b.Event != "inc" {
+		return nil
+	}
+	var in incPayload
+	if err := b.Payload.Decode(&in); err != nil {
+		return err
+	}
+	st.Count += in.By
+	return nil
+}
+
+func broadcast(w http.ResponseWriter, r *http.Request, reg *livestate.Registry, node string) {
+	topic, event := r.URL.Query().Get("topic"), r.URL.Query().Get("event")
+	if topic == "" || event == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "topic and event are required"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": err.Error()})
+		return
+	}
+	payload := json.RawMessage("{}")
+	if len(body) > 0 {
+		if !json.Valid(body) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body is not JSON"})
+			return
+		}
+		payload = body
+	}
+	n, err := reg.Broadcast(r.Context(), topic, event, payload)
+	if err != nil {
+		// Delivered locally, but not to the other nodes.
+		writeJSON(w, http.StatusBadGateway, map[string]any{"node": node, "local": n, "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"node": node, "local": n})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
