@@ -42,6 +42,8 @@ type Message struct {
 	Event   string
 	Ref     string // set for replies
 	Payload json.RawMessage
+
+	state json.RawMessage // the mirrored state after a state message
 }
 
 // Client is a joined test client.
@@ -148,6 +150,9 @@ func (c *Client) receive(f phx.Frame) {
 	m := Message{Event: event, Ref: ref, Payload: parts[4]}
 	c.mu.Lock()
 	c.mirror(m)
+	if c.hasState && c.applyErr == nil && (m.Event == c.dialect.ChangeEvent || m.Event == c.dialect.PatchEvent) {
+		m.state, _ = json.Marshal(c.state)
+	}
 	c.inbox = append(c.inbox, m)
 	c.mu.Unlock()
 	select {
@@ -314,6 +319,23 @@ func (c *Client) AssertStatePatch(want any) {
 	var body map[string]json.RawMessage
 	json.Unmarshal(m.Payload, &body)
 	c.compare("patch", body[c.dialect.PatchKey], want)
+}
+
+// AssertState waits for the next state message, a full state or a patch
+// (whichever the channel chose: a patch no smaller than the state is sent
+// as the state), and checks the client's state after it against want (any
+// value that encodes to the expected JSON).
+func (c *Client) AssertState(want any) {
+	c.t.Helper()
+	m := c.take(func(m Message) bool { return m.Event == c.dialect.ChangeEvent || m.Event == c.dialect.PatchEvent })
+	if m == nil {
+		c.t.Fatalf("livestatetest: no state message within %v; received: %s", c.timeout, c.pending())
+	}
+	if m.state == nil {
+		c.State() // fails the test with the patch's error
+		c.t.Fatalf("livestatetest: %s %s left no state", m.Event, m.Payload)
+	}
+	c.compare("state", m.state, want)
 }
 
 // AssertEvent waits for a push of the named event whose payload equals want.
