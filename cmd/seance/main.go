@@ -61,6 +61,9 @@ func (e *env) writeOutput(name string, text []byte) error {
 		_, err := e.stdout.Write(text)
 		return err
 	}
+	if err := os.MkdirAll(filepath.Dir(e.path(name)), 0o755); err != nil {
+		return err
+	}
 	if err := os.WriteFile(e.path(name), text, 0o644); err != nil {
 		return err
 	}

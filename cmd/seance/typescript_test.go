@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// requireNodeModules returns node and the repository's e2e/node_modules
+// (absolute), or skips the test — fails it under CI=true, where every tool
+// must be installed.
+func requireNodeModules(t *testing.T, deps ...string) (node, modules string) {
+	t.Helper()
+	missing := func(what string) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s; CI=true, so this is a failure", what)
+		}
+		t.Skipf("%s; skipping", what)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node is not installed")
+	}
+	modules, err = filepath.Abs(filepath.Join("..", "..", "e2e", "node_modules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dep := range deps {
+		if _, err := os.Stat(filepath.Join(modules, dep, "package.json")); err != nil {
+			missing("e2e/node_modules/" + dep + " is missing (run `npm ci` in e2e/)")
+		}
+	}
+	return node, modules
+}
+
+// runIn runs a program in dir and returns its combined output and whether
+// it succeeded.
+func runIn(t *testing.T, dir, prog string, args ...string) (string, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("%s %s: %v", prog, strings.Join(args, " "), ctx.Err())
+	}
+	return string(out), err == nil
+}
+
+const tsconfig = `{
+  "compilerOptions": {
+    "target": "ES2022",
+    "module": "ES2022",
+    "moduleResolution": "bundler",
+    "lib": ["ES2022", "DOM"],
+    "strict": true,
+    "noEmit": true,
+    "skipLibCheck": true
+  },
+  "files": ["board-view.ts", "counter-view.ts"]
+}
+`
+
+// TestElementTypeChecksAgainstTypes: tsc --noEmit accepts the generated
+// elements with the declarations gen types wrote for the Go state, and
+// rejects the element once the state loses a field it renders; esbuild
+// bundles the element with the printed bundling line's flags.
+func TestElementTypeChecksAgainstTypes(t *testing.T) {
+	node, modules := requireNodeModules(t, "typescript", "phx-live-state", "phoenix", "esbuild")
+	dir := t.TempDir()
+	here := cwd(t)
+	mustSeance(t, here, "gen", "types", "-o", filepath.Join(dir, "state.ts"), "./testdata/state")
+	mustSeance(t, here, "gen", "element", "-dir", dir, "-pkg", "./testdata/state", "-state", "Board", "board-view")
+	mustSeance(t, dir, "gen", "element", "counter-view")
+	if err := os.Symlink(modules, filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tsconfig.json"), []byte(tsconfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tsc := filepath.Join(modules, "typescript", "bin", "tsc")
+	if out, ok := runIn(t, dir, node, tsc, "--noEmit", "-p", "."); !ok {
+		t.Fatalf("tsc --noEmit rejects the generated elements:\n%s", out)
+	}
+
+	// The Go field behind "title" is renamed: the element no longer checks.
+	statePath := filepath.Join(dir, "state.ts")
+	ts := string(readFile(t, statePath))
+	renamed := strings.Replace(ts, "  title: string;\n", "  heading: string;\n", 1)
+	if renamed == ts {
+		t.Fatal("state.ts has no title field")
+	}
+	if err := os.WriteFile(statePath, []byte(renamed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, ok := runIn(t, dir, node, tsc, "--noEmit", "-p", ".")
+	if ok || !strings.Contains(out, "Property 'title' does not exist on type 'Board'") {
+		t.Fatalf("tsc accepted an element that renders a field the state lacks (ok=%v):\n%s", ok, out)
+	}
+
+	esbuild := filepath.Join(modules, ".bin", "esbuild")
+	bundle := filepath.Join(dir, "static", "counter-view.js")
+	if out, ok := runIn(t, dir, esbuild, "counter-view.ts", "--bundle", "--format=esm", "--minify",
+		"--outfile="+bundle, "--log-level=warning"); !ok {
+		t.Fatalf("esbuild: %s", out)
+	}
+	if js := string(readFile(t, bundle)); !strings.Contains(js, "counter-view") || !strings.Contains(js, "lvs_evt:") {
+		t.Fatalf("the bundle lacks the element or phx-live-state (%d bytes)", len(js))
+	}
+}
