@@ -228,7 +228,7 @@ func TestSharedSenderOnly(t *testing.T) {
 	ref = c1.push("board:1", "lvs_evt:reply", `{}`)
 	c1.expect(`["1","` + ref + `","board:1","phx_reply",{"status":"ok","response":{"count":101}}]`)
 
-	ref = c1.push("board:1", "lvs_evt:send", `{}`)
+	c1.push("board:1", "lvs_evt:send", `{}`)
 	c1.expectEvent("board:1", "error") // Send is not available to shared channels
 	c1.next()                          // its error reply
 

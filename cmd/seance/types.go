@@ -527,12 +527,12 @@ func jsonFields(st *types.Struct) []jsonField {
 		index    []int
 		optional bool // reached through an embedded pointer
 	}
-	current := []level{}
 	next := []level{{st: st}}
 	visited := map[*types.Struct]bool{}
 	var fields []jsonField
 	for len(next) > 0 {
-		current, next = next, nil
+		current := next
+		next = nil
 		count := map[string]int{}
 		var found []jsonField
 		for _, lv := range current {
