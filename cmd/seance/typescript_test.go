@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seance-go/seance/cmd/seance/testdata/state"
 )
 
 // requireNodeModules returns node and the repository's e2e/node_modules
@@ -63,12 +68,55 @@ const tsconfig = `{
     "noEmit": true,
     "skipLibCheck": true
   },
-  "files": ["board-view.ts", "counter-view.ts"]
+  "files": ["board-view.ts", "counter-view.ts", "values.ts"]
 }
 `
 
+// writeValues writes what encoding/json makes of zero and filled values of
+// the state types as TypeScript constants of the declared types: tsc then
+// checks the declarations against encoding/json itself (missing or extra
+// properties, null where none is declared, wrong types).
+func writeValues(t *testing.T, path string) {
+	t.Helper()
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	card := &state.Card{ID: 1, Text: "x", Tags: []string{"a"}}
+	full := state.Board{
+		Title: "t", Columns: []state.Column{{Name: "c", Cards: []*state.Card{card, nil}}, {}},
+		Labels: map[string]state.Label{"l": {}}, ByID: map[int]*state.Card{1: card, 2: nil},
+		Owner: &state.User{Name: "o"}, Editor: &state.User{}, Updated: now, Deadline: &now,
+		Version: 3, Public: true, Secret: "s", Dash: "d", Extra: json.RawMessage(`{"a":[1]}`),
+		Score: "1.5", Any: map[string]any{"x": 1}, Matrix: [2][3]float64{{1, 2, 3}}, Raw: []byte("hi"),
+		Digest: [4]byte{1, 2, 3, 4}, Server: netip.MustParseAddr("::1"),
+		ByAddr: map[netip.Addr]int{netip.MustParseAddr("10.0.0.1"): 1}, Page: state.Page[state.Card]{Items: []state.Card{*card}, More: true},
+		Tree: &state.Node{Children: []state.Node{{}}}, Kind: "k", Zero: state.Column{Name: "z"}, Odd: 7,
+		Audit: state.Audit{CreatedBy: "me", Title: "hidden"}, Paging: &state.Paging{Cursor: "p"},
+		Named: state.Audit{CreatedBy: "a", Title: "b"},
+	}
+	full.Meta.Views = 2
+	var b strings.Builder
+	b.WriteString("import type { Board, Lobby } from \"./state\";\n")
+	for i, v := range []any{state.Board{}, full} {
+		j, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "export const board%d: Board = %s;\n", i, j)
+	}
+	for i, v := range []state.Lobby{nil, {}, {{Name: "u"}}} {
+		j, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "export const lobby%d: Lobby = %s;\n", i, j)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestElementTypeChecksAgainstTypes: tsc --noEmit accepts the generated
 // elements with the declarations gen types wrote for the Go state, and
+// encoding/json's output for values of the state as those types, and
 // rejects the element once the state loses a field it renders; esbuild
 // bundles the element with the printed bundling line's flags.
 func TestElementTypeChecksAgainstTypes(t *testing.T) {
@@ -78,6 +126,7 @@ func TestElementTypeChecksAgainstTypes(t *testing.T) {
 	mustSeance(t, here, "gen", "types", "-o", filepath.Join(dir, "state.ts"), "./testdata/state")
 	mustSeance(t, here, "gen", "element", "-dir", dir, "-pkg", "./testdata/state", "-state", "Board", "board-view")
 	mustSeance(t, dir, "gen", "element", "counter-view")
+	writeValues(t, filepath.Join(dir, "values.ts"))
 	if err := os.Symlink(modules, filepath.Join(dir, "node_modules")); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +135,7 @@ func TestElementTypeChecksAgainstTypes(t *testing.T) {
 	}
 	tsc := filepath.Join(modules, "typescript", "bin", "tsc")
 	if out, ok := runIn(t, dir, node, tsc, "--noEmit", "-p", "."); !ok {
-		t.Fatalf("tsc --noEmit rejects the generated elements:\n%s", out)
+		t.Fatalf("tsc --noEmit rejects the generated elements or encoding/json's values:\n%s", out)
 	}
 
 	// The Go field behind "title" is renamed: the element no longer checks.
