@@ -363,9 +363,10 @@ func (c *Client) AssertReply(ref, status string, want any) {
 	c.compare("reply response", resp, want)
 }
 
-// AssertNoMessage checks that nothing else was sent: it sends a heartbeat
-// and expects only its reply, proving the channel handled everything sent
-// before without output.
+// AssertNoMessage checks that nothing else was sent: it pushes an event
+// that is not a LiveState event, which the channel answers with an error
+// reply after handling everything sent before, and expects only that
+// reply.
 func (c *Client) AssertNoMessage() {
 	c.t.Helper()
 	// A message on the channel is ordered after the earlier ones: ask for an
