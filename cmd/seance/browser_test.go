@@ -42,7 +42,7 @@ func (browserChannel) HandleEvent(ctx context.Context, s *livestate.Socket, even
 // for the state to render, pushes an event through the element, waits for
 // the new state, then for the error of an unknown event.
 const browserScript = `import { chromium } from "playwright-core";
-const [page_url, executablePath] = process.argv.slice(2);
+const [page_url, executablePath, ...tags] = process.argv.slice(2);
 const browser = await chromium.launch({ executablePath, headless: true,
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"] });
 let code = 1;
@@ -50,16 +50,20 @@ try {
   const page = await browser.newPage();
   page.on("pageerror", (e) => console.log("[page error] " + e.message));
   await page.goto(page_url);
-  const text = () => page.evaluate(() => document.querySelector("counter-view")?.shadowRoot?.textContent ?? "");
-  const until = async (want) => {
-    await page.waitForFunction((w) => (document.querySelector("counter-view")?.shadowRoot?.textContent ?? "").includes(w), want, { timeout: 20000, polling: 50 });
-    console.log("rendered: " + await text());
-  };
-  await until("titleclickscount0");
-  await page.evaluate(() => document.querySelector("counter-view").pushEvent("increment", {}));
-  await until("count1");
-  await page.evaluate(() => document.querySelector("counter-view").pushEvent("nope", {}));
-  await until('error: unknown event "nope"');
+  // The element's text without whitespace (Lit templates add some).
+  const text = (tag) => page.evaluate((tag) => (document.querySelector(tag)?.shadowRoot?.textContent ?? "").replace(/\s+/g, ""), tag);
+  for (const tag of tags) {
+    const until = async (want) => {
+      await page.waitForFunction(([tag, w]) => (document.querySelector(tag)?.shadowRoot?.textContent ?? "").replace(/\s+/g, "").includes(w),
+        [tag, want], { timeout: 20000, polling: 50 });
+      console.log(tag + " rendered: " + await text(tag));
+    };
+    await until("titleclickscount0");
+    await page.evaluate((tag) => document.querySelector(tag).pushEvent("increment", {}), tag);
+    await until("count1");
+    await page.evaluate((tag) => document.querySelector(tag).pushEvent("nope", {}), tag);
+    await until('error:unknownevent"nope"');
+  }
   code = 0;
 } catch (e) {
   console.log("failed: " + (e.stack ?? e));
@@ -74,7 +78,7 @@ process.exit(code);
 // LiveState channel over a WebSocket: it renders the state, its pushEvent
 // reaches HandleEvent, and a handler error is shown.
 func TestElementInBrowser(t *testing.T) {
-	node, modules := requireNodeModules(t, "phx-live-state", "phoenix", "esbuild", "playwright-core")
+	node, modules := requireNodeModules(t, "phx-live-state", "phoenix", "esbuild", "playwright-core", "lit")
 	chromium := cmp.Or(os.Getenv("SEANCE_CHROMIUM"), "/usr/bin/chromium")
 	if _, err := exec.LookPath(chromium); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -85,13 +89,17 @@ func TestElementInBrowser(t *testing.T) {
 
 	dir := t.TempDir()
 	mustSeance(t, dir, "gen", "element", "counter-view")
+	mustSeance(t, dir, "gen", "element", "-lit", "counter-lit")
 	if err := os.Symlink(modules, filepath.Join(dir, "node_modules")); err != nil {
 		t.Fatal(err)
 	}
 	static := filepath.Join(dir, "static")
-	if out, ok := runIn(t, dir, filepath.Join(modules, ".bin", "esbuild"), "counter-view.ts", "--bundle",
-		"--format=esm", "--minify", "--outfile="+filepath.Join(static, "counter-view.js"), "--log-level=warning"); !ok {
-		t.Fatalf("esbuild: %s", out)
+	tags := []string{"counter-view", "counter-lit"}
+	for _, tag := range tags {
+		if out, ok := runIn(t, dir, filepath.Join(modules, ".bin", "esbuild"), tag+".ts", "--bundle",
+			"--format=esm", "--minify", "--outfile="+filepath.Join(static, tag+".js"), "--log-level=warning"); !ok {
+			t.Fatalf("esbuild: %s", out)
+		}
 	}
 
 	reg := livestate.NewRegistry(livestate.Config{Engine: phx.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}})
@@ -101,8 +109,10 @@ func TestElementInBrowser(t *testing.T) {
 	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir(static))))
 	var socketURL string
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<!doctype html><meta charset="utf-8"><script type="module" src="/static/counter-view.js"></script>
-<counter-view url=%q topic="counter:1"></counter-view>`, socketURL)
+		fmt.Fprint(w, `<!doctype html><meta charset="utf-8">`)
+		for _, tag := range tags {
+			fmt.Fprintf(w, `<script type="module" src="/static/%s.js"></script><%s url=%q topic="counter:1"></%s>`, tag, tag, socketURL, tag)
+		}
 	})
 	srv := httptest.NewServer(mux)
 	socketURL = "ws" + strings.TrimPrefix(srv.URL, "http") + "/socket"
@@ -118,7 +128,7 @@ func TestElementInBrowser(t *testing.T) {
 	if err := os.WriteFile(script, []byte(browserScript), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, ok := runIn(t, dir, node, script, srv.URL+"/", chromium); !ok {
+	if out, ok := runIn(t, dir, node, append([]string{script, srv.URL + "/", chromium}, tags...)...); !ok {
 		t.Fatalf("the element did not work in Chromium:\n%s", out)
 	} else {
 		t.Logf("%s", out)

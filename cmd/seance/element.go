@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"go/types"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/template"
 )
@@ -23,12 +23,14 @@ func cmdElement(ctx context.Context, e *env, args []string) error {
 	pkg := fset.String("pkg", ".", "Go `package` that declares the -state type")
 	typesFrom := fset.String("types", "./state", "module `specifier` the element imports the -state type from (the file gen types wrote)")
 	force := fset.Bool("f", false, "overwrite an existing file")
+	lit := fset.Bool("lit", false, "write a Lit element (LitElement, lit templates) instead of a dependency-free one")
 	fset.Usage = func() {
 		fmt.Fprint(fset.Output(), `Usage: seance gen element [flags] TAG
 
 Writes TAG.ts: a custom element <TAG> without dependencies beyond
-phx-live-state that joins a LiveState channel and renders its state. Its
-url and topic attributes choose the socket and the topic. With -state, it
+phx-live-state (or, with -lit, a Lit element) that joins a LiveState channel
+and renders its state. Its url and topic attributes choose the socket and
+the topic. With -state, it
 renders the fields of that Go type and imports the type from the
 declarations that "seance gen types" writes, so tsc checks the element
 against the Go state.
@@ -63,8 +65,13 @@ Flags:
 		}
 		data.State, data.Fields = *state, fields
 	}
+	tmpl, deps := elementTmpl, "phx-live-state phoenix esbuild"
+	if *lit {
+		tmpl, deps = litElementTmpl, "lit phx-live-state phoenix esbuild"
+	}
+	data.Deps = deps
 	var b bytes.Buffer
-	if err := elementTmpl.Execute(&b, data); err != nil {
+	if err := tmpl.Execute(&b, data); err != nil {
 		return err
 	}
 	file := filepath.Join(*dir, tag+".ts")
@@ -84,14 +91,14 @@ Flags:
 	}
 	fmt.Fprintf(e.stdout, `Bundle it for the browser (phx-live-state's imports need a bundler):
 
-	npm install phx-live-state phoenix esbuild
+	npm install %s
 	npx esbuild %s --bundle --format=esm --minify --outfile=static/%s.js
 
 and use it from any page:
 
 	<script type="module" src="/static/%s.js"></script>
 	<%s url="%s" topic="%s"></%s>
-`, file, tag, tag, tag, data.URL, data.Topic, tag)
+`, deps, file, tag, tag, tag, data.URL, data.Topic, tag)
 	return nil
 }
 
@@ -135,7 +142,7 @@ func stateFields(ctx context.Context, e *env, pattern, typeName string) ([]eleme
 	for _, f := range jsonFields(st) {
 		access := "." + f.name
 		if propName(f.name) != f.name {
-			access = "[" + strconv.Quote(f.name) + "]"
+			access = "[" + jsString(f.name) + "]"
 		}
 		fields = append(fields, elementField{Name: f.name, Access: access})
 	}
@@ -144,6 +151,7 @@ func stateFields(ctx context.Context, e *env, pattern, typeName string) ([]eleme
 
 type elementData struct {
 	Tag, Class, URL, Topic string
+	Deps                   string // the npm packages to install
 	State, TypesFrom       string
 	Fields                 []elementField
 }
@@ -153,14 +161,22 @@ type elementField struct {
 	Access string // .name or ["name"]
 }
 
-func (d elementData) JS(s string) string { return strconv.Quote(s) }
+// JS quotes s as a JavaScript string literal.
+func (d elementData) JS(s string) string { return jsString(s) }
+
+// jsString quotes s as a JSON string, which is also a JavaScript and
+// TypeScript string literal (strconv.Quote's \U escapes are not).
+func jsString(s string) string {
+	b, _ := json.Marshal(s) // a string always encodes
+	return string(b)
+}
 
 var elementTmpl = template.Must(template.New("element").Parse(`// <{{.Tag}}>: shows the state of a LiveState channel (written by
 // "seance gen element"; make it yours).
 //
 // Bundle it for the browser (phx-live-state's imports need a bundler):
 //
-//   npm install phx-live-state phoenix esbuild
+//   npm install {{.Deps}}
 //   npx esbuild {{.Tag}}.ts --bundle --format=esm --minify --outfile=static/{{.Tag}}.js
 //
 // and use it from any page:
@@ -251,6 +267,122 @@ function el(tag: string, text: string): HTMLElement {
   const e = document.createElement(tag);
   e.textContent = text;
   return e;
+}
+
+function show(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value) ?? "";
+}
+
+if (!customElements.get({{.JS .Tag}})) {
+  customElements.define({{.JS .Tag}}, {{.Class}});
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    {{.JS .Tag}}: {{.Class}};
+  }
+}
+`))
+
+// litElementTmpl writes {{bt}} for the backticks of JavaScript template
+// literals, which a Go raw string cannot hold.
+var litElementTmpl = template.Must(template.New("lit").Funcs(template.FuncMap{"bt": func() string { return "`" }}).Parse(`// <{{.Tag}}>: a Lit element that shows the state of a LiveState channel
+// (written by "seance gen element -lit"; make it yours).
+//
+// Bundle it for the browser (phx-live-state's imports need a bundler):
+//
+//   npm install {{.Deps}}
+//   npx esbuild {{.Tag}}.ts --bundle --format=esm --minify --outfile=static/{{.Tag}}.js
+//
+// and use it from any page:
+//
+//   <script type="module" src="/static/{{.Tag}}.js"></script>
+//   <{{.Tag}} url="{{.URL}}" topic="{{.Topic}}"></{{.Tag}}>
+import { LitElement, html } from "lit";
+import { LiveState } from "phx-live-state";
+import type { LiveStateChange, LiveStateError } from "phx-live-state";
+{{- if .State}}
+import type { {{.State}} } from {{.JS .TypesFrom}};
+
+type State = {{.State}};
+{{- else}}
+
+type State = Record<string, unknown>;
+{{- end}}
+
+export class {{.Class}} extends LitElement {
+  // Reactive properties without decorators: no compiler flags needed.
+  static override properties = {
+    url: { type: String },
+    topic: { type: String },
+    state: { state: true },
+    error: { state: true },
+  };
+
+  /** The socket URL (attribute url). */
+  declare url: string;
+  /** The channel's topic (attribute topic). */
+  declare topic: string;
+  /** The channel's state, as last received (undefined until joined). */
+  declare state?: State;
+  /** The last error the socket, the channel or the server reported. */
+  declare error: string;
+  #liveState?: LiveState;
+
+  constructor() {
+    super();
+    this.url = {{.JS .URL}};
+    this.topic = {{.JS .Topic}};
+    this.error = "";
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    const liveState = new LiveState({ url: this.url, topic: this.topic });
+    // state:change and state:patch both end in a livestate-change event.
+    liveState.addEventListener("livestate-change", (e: Event) => {
+      this.state = (e as CustomEvent<LiveStateChange>).detail.state as State;
+      this.error = "";
+    });
+    liveState.addEventListener("livestate-error", (e: Event) => {
+      this.error = (e as CustomEvent<LiveStateError>).detail.message;
+    });
+    // Errors returned by the channel's HandleEvent arrive as "error" events.
+    liveState.addEventListener("error", (e: Event) => {
+      this.error = String((e as CustomEvent<{ message?: string }>).detail?.message ?? "error");
+    });
+    liveState.connect();
+    this.#liveState = liveState;
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#liveState?.disconnect();
+    this.#liveState = undefined;
+  }
+
+  /** Sends the event name to the channel's HandleEvent with payload. */
+  pushEvent(name: string, payload: object = {}): void {
+    this.#liveState?.pushEvent(name, payload);
+  }
+
+  override render() {
+    const state = this.state;
+    return html{{bt}}
+      ${this.error ? html{{bt}}<p>error: ${this.error}</p>{{bt}} : ""}
+      ${state === undefined
+        ? html{{bt}}<p>connecting…</p>{{bt}}
+        : html{{bt}}<dl>
+{{- if .State}}
+{{- range .Fields}}
+            <dt>${ {{- $.JS .Name -}} }</dt><dd>${show(state{{.Access}})}</dd>
+{{- end}}
+{{- else}}
+            ${Object.entries(state).map(([name, value]) => html{{bt}}<dt>${name}</dt><dd>${show(value)}</dd>{{bt}})}
+{{- end}}
+          </dl>{{bt}}}
+    {{bt}};
+  }
 }
 
 function show(value: unknown): string {

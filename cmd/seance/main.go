@@ -3,6 +3,7 @@
 //	seance gen channel NAME   a LiveState channel and its livestatetest test,
 //	                          in the package of the current directory
 //	seance gen element TAG    a custom element that uses phx-live-state
+//	                          (dependency-free, or Lit with -lit)
 //	seance gen types          TypeScript declarations of the state types of
 //	                          the package's LiveState channels
 //

@@ -114,6 +114,14 @@ func TestGenElementGolden(t *testing.T) {
 		t.Errorf("the gen types line is not printed:\n%s", stdout)
 	}
 	golden(t, "board-view.ts", readFile(t, filepath.Join(dir, "board-view.ts")))
+
+	stdout = mustSeance(t, dir, "gen", "element", "-lit", "counter-lit")
+	if !strings.Contains(stdout, "npm install lit phx-live-state phoenix esbuild") {
+		t.Errorf("the install line does not name lit:\n%s", stdout)
+	}
+	golden(t, "counter-lit.ts", readFile(t, filepath.Join(dir, "counter-lit.ts")))
+	mustSeance(t, cwd(t), "gen", "element", "-lit", "-dir", dir, "-pkg", "./testdata/state", "-state", "Board", "board-lit")
+	golden(t, "board-lit.ts", readFile(t, filepath.Join(dir, "board-lit.ts")))
 }
 
 func TestNameSpellings(t *testing.T) {

@@ -382,11 +382,11 @@ func isPointer(t types.Type) bool {
 func propName(name string) string {
 	for i, r := range name {
 		if !(r == '_' || r == '$' || unicode.IsLetter(r) || (i > 0 && unicode.IsDigit(r))) {
-			return strconv.Quote(name)
+			return jsString(name)
 		}
 	}
 	if name == "" {
-		return `""`
+		return jsString(name)
 	}
 	return name
 }

@@ -68,7 +68,7 @@ const tsconfig = `{
     "noEmit": true,
     "skipLibCheck": true
   },
-  "files": ["board-view.ts", "counter-view.ts", "values.ts"]
+  "files": ["board-view.ts", "counter-view.ts", "board-lit.ts", "counter-lit.ts", "values.ts"]
 }
 `
 
@@ -120,12 +120,14 @@ func writeValues(t *testing.T, path string) {
 // rejects the element once the state loses a field it renders; esbuild
 // bundles the element with the printed bundling line's flags.
 func TestElementTypeChecksAgainstTypes(t *testing.T) {
-	node, modules := requireNodeModules(t, "typescript", "phx-live-state", "phoenix", "esbuild")
+	node, modules := requireNodeModules(t, "typescript", "phx-live-state", "phoenix", "esbuild", "lit")
 	dir := t.TempDir()
 	here := cwd(t)
 	mustSeance(t, here, "gen", "types", "-o", filepath.Join(dir, "state.ts"), "./testdata/state")
 	mustSeance(t, here, "gen", "element", "-dir", dir, "-pkg", "./testdata/state", "-state", "Board", "board-view")
 	mustSeance(t, dir, "gen", "element", "counter-view")
+	mustSeance(t, here, "gen", "element", "-lit", "-dir", dir, "-pkg", "./testdata/state", "-state", "Board", "board-lit")
+	mustSeance(t, dir, "gen", "element", "-lit", "counter-lit")
 	writeValues(t, filepath.Join(dir, "values.ts"))
 	if err := os.Symlink(modules, filepath.Join(dir, "node_modules")); err != nil {
 		t.Fatal(err)
@@ -149,17 +151,19 @@ func TestElementTypeChecksAgainstTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, ok := runIn(t, dir, node, tsc, "--noEmit", "-p", ".")
-	if ok || !strings.Contains(out, "Property 'title' does not exist on type 'Board'") {
+	if ok || strings.Count(out, "Property 'title' does not exist on type 'Board'") != 2 {
 		t.Fatalf("tsc accepted an element that renders a field the state lacks (ok=%v):\n%s", ok, out)
 	}
 
 	esbuild := filepath.Join(modules, ".bin", "esbuild")
-	bundle := filepath.Join(dir, "static", "counter-view.js")
-	if out, ok := runIn(t, dir, esbuild, "counter-view.ts", "--bundle", "--format=esm", "--minify",
-		"--outfile="+bundle, "--log-level=warning"); !ok {
-		t.Fatalf("esbuild: %s", out)
-	}
-	if js := string(readFile(t, bundle)); !strings.Contains(js, "counter-view") || !strings.Contains(js, "lvs_evt:") {
-		t.Fatalf("the bundle lacks the element or phx-live-state (%d bytes)", len(js))
+	for _, tag := range []string{"counter-view", "counter-lit"} {
+		bundle := filepath.Join(dir, "static", tag+".js")
+		if out, ok := runIn(t, dir, esbuild, tag+".ts", "--bundle", "--format=esm", "--minify",
+			"--outfile="+bundle, "--log-level=warning"); !ok {
+			t.Fatalf("esbuild: %s", out)
+		}
+		if js := string(readFile(t, bundle)); !strings.Contains(js, tag) || !strings.Contains(js, "lvs_evt:") {
+			t.Fatalf("the bundle lacks the element or phx-live-state (%d bytes)", len(js))
+		}
 	}
 }
