@@ -74,7 +74,7 @@ func loadPackages(ctx context.Context, dir, pattern string) ([]loadedPackage, er
 			return nil, fmt.Errorf("go list output: %w", err)
 		}
 		if p.Error != nil {
-			return nil, fmt.Errorf("package %s: %s", p.ImportPath, p.Error.Err)
+			return nil, fmt.Errorf("package %s: %s", p.ImportPath, strings.TrimSpace(p.Error.Err))
 		}
 		exports[p.ImportPath] = p.Export
 		if !p.DepOnly {

@@ -360,11 +360,13 @@ func (c *Channel) AssertNoMessage() {
 	}
 }
 
-// Leave leaves the topic (phx_leave) and waits for its ok reply.
+// Leave leaves the topic (phx_leave) and waits for its ok reply and the
+// phx_close that follows it.
 func (c *Channel) Leave() {
 	c.s.t.Helper()
 	ref := c.s.send(c.joinRef, c.topic, "phx_leave", nil, false)
 	c.AssertReply(ref, "ok", nil)
+	c.AssertClose()
 }
 
 // compare checks a message's payload against want; a nil want checks

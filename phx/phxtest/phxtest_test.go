@@ -157,7 +157,9 @@ func TestLeaveCloseAndDisconnect(t *testing.T) {
 	s := phxtest.Connect(t, ep, phxtest.Options{})
 
 	ch := s.Join("room:a", joinParams)
+	ch.AssertPush("welcome", nil)
 	ch.Leave()
+	ch.AssertNoMessage()
 	if err := waitEnded(t, r); !errors.Is(err, phx.ErrLeft) {
 		t.Fatalf("Leave: Terminate reason %v", err)
 	}
