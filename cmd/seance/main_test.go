@@ -246,3 +246,31 @@ func TestGeneratedChannelPassesItsTest(t *testing.T) {
 		}
 	}
 }
+
+// Another package's type named like one of the package's keeps its
+// package's name as a prefix, whichever is reached first.
+func TestGenTypesNameClash(t *testing.T) {
+	golden(t, "clash.ts", []byte(mustSeance(t, cwd(t), "gen", "types", "-type", "State", "./testdata/clash")))
+}
+
+// Types encoding/json cannot encode are errors naming the JSON path;
+// fields it skips are no errors.
+func TestGenTypesUnencodable(t *testing.T) {
+	code, stdout, stderr := seance(t, cwd(t), "gen", "types", "-type", "Bad", "./testdata/bad")
+	for _, want := range []string{
+		"Bad.events: encoding/json cannot encode type chan int",
+		"Bad.by_point: encoding/json cannot encode a map with key type struct{X int}",
+		"Bad.nested.f: encoding/json cannot encode type func()",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != 1 || stdout != "" || strings.Contains(stderr, "Skipped") {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = seance(t, cwd(t), "gen", "types", "-type", "Page", "./testdata/bad")
+	if code != 1 || !strings.Contains(stderr, "Page is generic") {
+		t.Errorf("generic Page: exit %d, stderr:\n%s", code, stderr)
+	}
+}

@@ -160,6 +160,10 @@ func generateTypes(pkg loadedPackage, roots []types.Type) ([]byte, error) {
 			g.errs = append(g.errs, fmt.Errorf("state type %s is not a named type", t))
 			continue
 		}
+		if named.TypeParams().Len() > 0 && named.TypeArgs().Len() == 0 {
+			g.errs = append(g.errs, fmt.Errorf("%s is generic: name a type that instantiates it (type P = %s[Item])", named.Obj().Name(), named.Obj().Name()))
+			continue
+		}
 		if _, isStruct := named.Underlying().(*types.Struct); isStruct && !g.special(named) {
 			g.structName(named)
 			continue
@@ -264,8 +268,12 @@ func (g *tsGen) claim(named *types.Named) string {
 	for i := 0; i < named.TypeArgs().Len(); i++ {
 		base += "_" + typeArgName(named.TypeArgs().At(i))
 	}
+	// The package's own types keep their names; another package's type
+	// whose name is taken (or declared here) is prefixed with its package.
 	if tn.Pkg() != nil && tn.Pkg() != g.pkg.Types {
-		if prev, ok := g.taken[base]; ok && prev != tn {
+		prev, taken := g.taken[base]
+		_, local := g.pkg.Types.Scope().Lookup(base).(*types.TypeName)
+		if (taken && prev != tn) || local {
 			base = exportedName(tn.Pkg().Name()) + base
 		}
 	}
