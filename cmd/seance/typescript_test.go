@@ -94,7 +94,7 @@ func writeValues(t *testing.T, path string) {
 	}
 	full.Meta.Views = 2
 	var b strings.Builder
-	b.WriteString("import type { Board, Lobby } from \"./state\";\n")
+	b.WriteString("import type { Board, CardsState, Lobby } from \"./state\";\n")
 	for i, v := range []any{state.Board{}, full} {
 		j, err := json.Marshal(v)
 		if err != nil {
@@ -108,6 +108,13 @@ func writeValues(t *testing.T, path string) {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&b, "export const lobby%d: Lobby = %s;\n", i, j)
+	}
+	for i, v := range [][]state.Card{nil, {*card}} {
+		j, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "export const cards%d: CardsState = %s;\n", i, j)
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

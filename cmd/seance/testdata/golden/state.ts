@@ -39,6 +39,13 @@ export interface Board {
   B: number;
 }
 
+/** Card is one card. */
+export interface Card {
+  id: number;
+  text: string;
+  tags?: string[];
+}
+
 /** User is someone on the board. */
 export interface User {
   name: string;
@@ -53,13 +60,6 @@ export interface Column {
 /** Label colors cards. */
 export interface Label {
   color: unknown;
-}
-
-/** Card is one card. */
-export interface Card {
-  id: number;
-  text: string;
-  tags?: string[];
 }
 
 /** Page is a page of items. */
@@ -79,6 +79,8 @@ export interface Audit {
   /** hidden by Board.Title */
   title: string;
 }
+
+export type CardsState = Card[] | null;
 
 /** Lobby is the state of a shared channel. */
 export type Lobby = User[] | null;

@@ -149,3 +149,14 @@ func (lobbyChannel) HandleEvent(ctx context.Context, s *livestate.Socket, event 
 type notAChannel struct{}
 
 func (notAChannel) Init(ctx context.Context) (Card, error) { return Card{}, nil }
+
+// cardsChannel's state is not a named type: it is declared as CardsState.
+type cardsChannel struct{}
+
+func (cardsChannel) Init(ctx context.Context, s *livestate.Socket, params phx.Payload) ([]Card, error) {
+	return nil, nil
+}
+
+func (cardsChannel) HandleEvent(ctx context.Context, s *livestate.Socket, event string, payload phx.Payload, st *[]Card) error {
+	return nil
+}
