@@ -23,12 +23,14 @@ func cmdChannel(ctx context.Context, e *env, args []string) error {
 	pkgName := fset.String("pkg", "", "Go package `name` of the new files (default: the package already in the directory, else the directory's name)")
 	dir := fset.String("dir", ".", "`directory` to write into")
 	force := fset.Bool("f", false, "overwrite existing files")
+	shared := fset.Bool("shared", false, "one state per topic shared by all its clients (livestate.NewShared) instead of one per client")
 	fset.Usage = func() {
-		fmt.Fprint(fset.Output(), `Usage: seance gen channel [-dir d] [-pkg name] [-f] NAME
+		fmt.Fprint(fset.Output(), `Usage: seance gen channel [-dir d] [-pkg name] [-shared] [-f] NAME
 
 Writes NAME_channel.go (a LiveState channel served on the topics "NAME:*",
 its state type and a function that registers it) and NAME_channel_test.go
-(its test with livestatetest) into the Go package of the directory. NAME is
+(its test with livestatetest) into the Go package of the directory. With
+-shared, the state is one per topic, shared by all its clients. NAME is
 a word like counter, todo_list or shoppingCart. The files compile and the
 test passes as generated; then make the state and the events yours.
 
@@ -66,6 +68,9 @@ Flags:
 	}{
 		{n.Snake + "_channel.go", channelTmpl},
 		{n.Snake + "_channel_test.go", channelTestTmpl},
+	}
+	if *shared {
+		files[0].tmpl, files[1].tmpl = sharedChannelTmpl, sharedChannelTestTmpl
 	}
 	out := make([][]byte, len(files))
 	for i, f := range files {
@@ -264,5 +269,106 @@ func Test{{.Name.Camel}}Channel(t *testing.T) {
 	if st.Count != 42 {
 		t.Errorf("count = %d, want 42", st.Count)
 	}
+}
+`))
+
+var sharedChannelTmpl = template.Must(template.New("shared").Parse(`package {{.Pkg}}
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/seance-go/seance/livestate"
+	"github.com/seance-go/seance/phx"
+)
+
+// {{.Name.Camel}}State is the state of a {{.Name.Snake}} topic, shared by all
+// its clients. They receive it as encoding/json encodes it, then JSON
+// patches of each change.
+type {{.Name.Camel}}State struct {
+	Count int ` + "`json:\"count\"`" + `
+}
+
+// {{.Name.Camel}}Channel serves the topics "{{.Name.Snake}}:*": one state per
+// topic, made by Init when its first client joins, changed by any client's
+// events and synced to all of them.
+type {{.Name.Camel}}Channel struct{}
+
+// Handle{{.Name.Camel}} registers the channel in reg for the topics
+// "{{.Name.Snake}}:*".
+func Handle{{.Name.Camel}}(reg *livestate.Registry) {
+	reg.Handle("{{.Name.Snake}}:*", livestate.NewShared[{{.Name.Camel}}State](&{{.Name.Camel}}Channel{}, livestate.Options{}))
+}
+
+// Init builds the state of a topic when its first client joins.
+func (c *{{.Name.Camel}}Channel) Init(ctx context.Context, topic string) ({{.Name.Camel}}State, error) {
+	return {{.Name.Camel}}State{}, nil
+}
+
+// HandleEvent applies a client's event (lvs_evt:NAME in the protocol,
+// pushEvent(NAME, payload) in phx-live-state) to the topic's state; every
+// client of the topic receives the change. An error is pushed to the
+// sender as an "error" event.
+func (c *{{.Name.Camel}}Channel) HandleEvent(ctx context.Context, s *livestate.Socket, event string, payload phx.Payload, state *{{.Name.Camel}}State) error {
+	switch event {
+	case "increment":
+		var p struct {
+			By int ` + "`json:\"by\"`" + `
+		}
+		if err := payload.Decode(&p); err != nil {
+			return fmt.Errorf("increment: %w", err)
+		}
+		if p.By == 0 {
+			p.By = 1
+		}
+		state.Count += p.By
+	default:
+		return fmt.Errorf("unknown event %q", event)
+	}
+	return nil
+}
+`))
+
+var sharedChannelTestTmpl = template.Must(template.New("sharedtest").Parse(`package {{.Pkg}}
+
+import (
+	"context"
+	"testing"
+
+	"github.com/seance-go/seance/livestate"
+	"github.com/seance-go/seance/livestate/livestatetest"
+)
+
+func Test{{.Name.Camel}}Channel(t *testing.T) {
+	reg := livestate.NewRegistry(livestate.Config{})
+	Handle{{.Name.Camel}}(reg)
+	t.Cleanup(func() {
+		if err := reg.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+
+	// Two clients of one topic share its state.
+	a := livestatetest.Join(t, reg, "{{.Name.Snake}}:1", livestatetest.Options{})
+	a.AssertState(` + "`" + `{"count":0}` + "`" + `)
+	b := livestatetest.Join(t, reg, "{{.Name.Snake}}:1", livestatetest.Options{})
+	b.AssertState(` + "`" + `{"count":0}` + "`" + `)
+
+	a.SendEvent("increment", nil)
+	a.AssertState(` + "`" + `{"count":1}` + "`" + `)
+	b.AssertState(` + "`" + `{"count":1}` + "`" + `)
+
+	b.SendEvent("increment", map[string]int{"by": 41})
+	a.AssertState(` + "`" + `{"count":42}` + "`" + `)
+	b.AssertState(` + "`" + `{"count":42}` + "`" + `)
+
+	// An error goes to the sender only.
+	b.SendEvent("no_such_event", nil)
+	b.AssertEvent("error", map[string]string{"message": ` + "`" + `unknown event "no_such_event"` + "`" + `})
+	a.AssertNoMessage()
+
+	// Another topic has its own state.
+	c := livestatetest.Join(t, reg, "{{.Name.Snake}}:2", livestatetest.Options{})
+	c.AssertState(` + "`" + `{"count":0}` + "`" + `)
 }
 `))

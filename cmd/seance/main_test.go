@@ -98,6 +98,10 @@ func TestGenChannelGolden(t *testing.T) {
 	}
 	golden(t, "shopping_cart_channel.go", readFile(t, filepath.Join(dir, "shopping_cart_channel.go")))
 	golden(t, "shopping_cart_channel_test.go", readFile(t, filepath.Join(dir, "shopping_cart_channel_test.go")))
+
+	mustSeance(t, dir, "gen", "channel", "-shared", "lobby")
+	golden(t, "lobby_channel.go", readFile(t, filepath.Join(dir, "lobby_channel.go")))
+	golden(t, "lobby_channel_test.go", readFile(t, filepath.Join(dir, "lobby_channel_test.go")))
 }
 
 func TestGenElementGolden(t *testing.T) {
@@ -230,17 +234,18 @@ func TestGeneratedChannelPassesItsTest(t *testing.T) {
 	}
 	mustSeance(t, dir, "gen", "channel", "counter")
 	mustSeance(t, dir, "gen", "channel", "todo-list")
+	mustSeance(t, dir, "gen", "channel", "-shared", "lobby")
 	env := []string{"GOWORK=off", "GOPROXY=off", "GOFLAGS=-mod=mod"}
 	goCmd(t, dir, env, "vet", "./...")
 	out := goCmd(t, dir, env, "test", "-count=1", "-v", "./...")
-	for _, want := range []string{"--- PASS: TestCounterChannel", "--- PASS: TestTodoListChannel"} {
+	for _, want := range []string{"--- PASS: TestCounterChannel", "--- PASS: TestTodoListChannel", "--- PASS: TestLobbyChannel"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("go test output lacks %q:\n%s", want, out)
 		}
 	}
 	// gen types finds the generated channels' states.
 	ts := mustSeance(t, dir, "gen", "types")
-	for _, want := range []string{"export interface CounterState {\n", "export interface TodoListState {\n", "  count: number;\n"} {
+	for _, want := range []string{"export interface CounterState {\n", "export interface TodoListState {\n", "export interface LobbyState {\n", "  count: number;\n"} {
 		if !strings.Contains(ts, want) {
 			t.Errorf("gen types output lacks %q:\n%s", want, ts)
 		}
