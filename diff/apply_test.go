@@ -79,9 +79,3 @@ func normalize(v any) any {
 	}
 	return v
 }
-
-func sameJSON(a, b any) bool {
-	x, err1 := json.Marshal(normalize(a))
-	y, err2 := json.Marshal(normalize(b))
-	return err1 == nil && err2 == nil && bytes.Equal(x, y)
-}

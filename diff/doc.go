@@ -1,34 +1,43 @@
-// Package diff computes RFC 6902 JSON Patch documents between two decoded
-// JSON trees, as sent in LiveState "state:patch" messages.
+// Package diff computes the RFC 6902 JSON patches that LiveState channels
+// send as "state:patch": given the state a client holds and the next one,
+// it writes the operations that turn one into the other.
 //
-// The server keeps the last state it sent to a client as a decoded tree
-// (the any that encoding/json.Unmarshal produces: map[string]any, []any,
-// string, float64 or json.Number, bool, nil) and diffs it against the next
-// state's tree:
+// Most applications never call it: livestate diffs every update with
+// [Default] unless livestate.Options.Differ names another differ. Use this
+// package to plug in a differ of your own (implement [Differ]) or to diff
+// JSON outside a channel.
 //
-//	patch, err := diff.Default().Diff(prevTree, nextTree)
-//	if err != nil { ... }
-//	if len(patch) == 0 { /* nothing changed */ }
+// # Which differ
 //
-// Every Differ returns the patch already encoded as a JSON array, returns
-// nil (never the bytes null) when the trees are equal, and leaves its inputs
-// untouched. Patches are plain RFC 6902 and apply with json-joy (the
-// applier of the phx-live-state client) and fast-json-patch.
-//
-// Tree also implements [BytesDiffer]: its DiffBytes compares two JSON
-// texts directly, so that a server keeping the encoded state it last sent
-// needs no decoded tree at all, and it reads of a large text little more
-// than the part before the first difference:
+// Use [Default], which is [Tree], the package's own differ. It is the
+// fastest of the three on LiveState-shaped states, deterministic, and the
+// only one that also compares JSON texts directly ([BytesDiffer]), which
+// is how livestate uses it: the state's encoding is compared with the text
+// last sent, with no decoding, reading little more than the part before
+// the first change:
 //
 //	patch, err := diff.Default().(diff.BytesDiffer).DiffBytes(prevJSON, nextJSON)
 //
-// Three implementations are offered: Tree, written for this package;
-// JSONDiff, backed by github.com/wI2L/jsondiff; and JSONPatch, backed by
-// gomodules.xyz/jsonpatch/v2. Default returns the one the kit uses.
+// or, on decoded trees (the any that encoding/json.Unmarshal produces:
+// map[string]any, []any, string, float64 or json.Number, bool, nil):
 //
-// Index-wise array diffs can be larger than the state itself (removing the
-// first of 1,000 items rewrites every element), and even Tree's keyed array
-// diff only helps arrays of objects with ids. Callers that may send the
-// full state instead (livestate.Options.CompactWire) compare the patch size
-// with the size of the encoded state.
+//	patch, err := diff.Default().Diff(prevTree, nextTree)
+//
+// [JSONDiff] (github.com/wI2L/jsondiff) and [JSONPatch]
+// (gomodules.xyz/jsonpatch/v2) are kept as references that the tests and
+// benchmarks compare Tree with; they work on trees only and are slower.
+//
+// # Contract
+//
+// Every Differ returns the patch already encoded as a JSON array, returns
+// nil (never the bytes null) when the two values are equal, and leaves its
+// inputs untouched. Patches are plain RFC 6902 and apply with json-joy (the
+// applier of the phx-live-state client) and fast-json-patch.
+//
+// A patch can be larger than the state: an array rewritten index by index
+// (Tree pairs the items of arrays of objects with ids, but not others) or
+// most of a small state changed. Callers that may send the whole state
+// instead compare the patch's size with the encoded state's, as livestate
+// does with Options.CompactWire (its default wire, live_state's, always
+// sends the patch).
 package diff

@@ -28,9 +28,9 @@ type Authorizer interface {
 	Authorize(ctx context.Context, s *Socket, params phx.Payload) error
 }
 
-// MessageHandler receives values sent with [Socket.Send] or
-// [Registry.Send], and broadcasts (as *phx.Broadcast) on the channel's topic
-// or on topics it subscribed to with [Socket.Subscribe]. Changes to *state
+// MessageHandler receives values sent with [Socket.Send], and broadcasts
+// (as *phx.Broadcast, from [Registry.Broadcast] for one) on the channel's
+// topic or on topics it subscribed to with [Socket.Subscribe]. Changes to *state
 // and emitted events are synced as for client events.
 type MessageHandler[S any] interface {
 	HandleMessage(ctx context.Context, s *Socket, msg any, state *S) error

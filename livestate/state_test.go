@@ -38,7 +38,6 @@ type Todos struct {
 type todoChannel struct {
 	secret string
 	closed chan<- error
-	ctx    context.Context
 }
 
 func (c *todoChannel) Authorize(ctx context.Context, s *livestate.Socket, params phx.Payload) error {

@@ -247,7 +247,7 @@ func (h *Handler) queryTokenIsOurs(r *http.Request) bool {
 }
 
 // lookup returns the live session a request's token names, or nil; strip
-// tells whether the query's token is ours ([Handler.queryTokenIsOurs]).
+// tells whether the query's token is ours (h.queryTokenIsOurs).
 func (h *Handler) lookup(r *http.Request) (s *session, strip bool) {
 	strip = h.queryTokenIsOurs(r)
 	token := sessionToken(r)

@@ -32,7 +32,7 @@ type session struct {
 // beginPoll makes the calling GET the session's poller and cancels the
 // previous one. It returns the previous GET's done channel (nil if none),
 // which the caller waits on before reading frames, and its own, which
-// [session.endPoll] closes. The reaper holds off while a GET is served.
+// endPoll closes. The reaper holds off while a GET is served.
 func (s *session) beginPoll(cancel context.CancelFunc) (prev, mine chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

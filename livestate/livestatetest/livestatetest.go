@@ -42,6 +42,8 @@ type Message struct {
 	Event   string
 	Ref     string // set for replies
 	Payload json.RawMessage
+
+	state json.RawMessage // the mirrored state after a state message
 }
 
 // Client is a joined test client.
@@ -148,6 +150,9 @@ func (c *Client) receive(f phx.Frame) {
 	m := Message{Event: event, Ref: ref, Payload: parts[4]}
 	c.mu.Lock()
 	c.mirror(m)
+	if c.hasState && c.applyErr == nil && (m.Event == c.dialect.ChangeEvent || m.Event == c.dialect.PatchEvent) {
+		m.state, _ = json.Marshal(c.state)
+	}
 	c.inbox = append(c.inbox, m)
 	c.mu.Unlock()
 	select {
@@ -316,6 +321,23 @@ func (c *Client) AssertStatePatch(want any) {
 	c.compare("patch", body[c.dialect.PatchKey], want)
 }
 
+// AssertState waits for the next state message, a full state or a patch
+// (whichever the channel chose: a patch no smaller than the state is sent
+// as the state), and checks the client's state after it against want (any
+// value that encodes to the expected JSON).
+func (c *Client) AssertState(want any) {
+	c.t.Helper()
+	m := c.take(func(m Message) bool { return m.Event == c.dialect.ChangeEvent || m.Event == c.dialect.PatchEvent })
+	if m == nil {
+		c.t.Fatalf("livestatetest: no state message within %v; received: %s", c.timeout, c.pending())
+	}
+	if m.state == nil {
+		c.State() // fails the test with the patch's error
+		c.t.Fatalf("livestatetest: %s %s left no state", m.Event, m.Payload)
+	}
+	c.compare("state", m.state, want)
+}
+
 // AssertEvent waits for a push of the named event whose payload equals want.
 func (c *Client) AssertEvent(event string, want any) {
 	c.t.Helper()
@@ -341,9 +363,10 @@ func (c *Client) AssertReply(ref, status string, want any) {
 	c.compare("reply response", resp, want)
 }
 
-// AssertNoMessage checks that nothing else was sent: it sends a heartbeat
-// and expects only its reply, proving the channel handled everything sent
-// before without output.
+// AssertNoMessage checks that nothing else was sent: it pushes an event
+// that is not a LiveState event, which the channel answers with an error
+// reply after handling everything sent before, and expects only that
+// reply.
 func (c *Client) AssertNoMessage() {
 	c.t.Helper()
 	// A message on the channel is ordered after the earlier ones: ask for an

@@ -172,3 +172,35 @@ func TestJoinRefused(t *testing.T) {
 		t.Fatalf("status %q response %s", status, resp)
 	}
 }
+
+// AssertState checks the state after each update whether the channel sent
+// a patch or, when a patch would not be smaller, the whole state.
+func TestAssertStateAcceptsPatchOrChange(t *testing.T) {
+	reg := newRegistry()
+	c := livestatetest.Join(t, reg, "todo:4", livestatetest.Options{Params: map[string]any{"seed": []string{"a"}}})
+	c.AssertState(`{"todos":[{"id":"1","title":"a","done":false}]}`) // a state:change
+
+	c.SendEvent("toggle", map[string]string{"id": "1"})
+	c.AssertState(`{"todos":[{"id":"1","title":"a","done":true}]}`) // a state:patch
+
+	// The state checked is the one right after that message, even when
+	// later messages were already received.
+	added := c.SendEvent("add", map[string]string{"title": "b"})
+	c.SendEvent("toggle", map[string]string{"id": "2"})
+	last := c.SendEvent("add", map[string]string{"title": " "})
+	c.AssertReply(last, "error", map[string]string{"reason": "title required"}) // all received
+	c.AssertEvent("added", map[string]string{"id": "2"})
+	c.AssertReply(added, "ok", map[string]int{"count": 2})
+	c.AssertState(`{"todos":[{"id":"1","title":"a","done":true},{"id":"2","title":"b","done":false}]}`)
+	c.AssertState(`{"todos":[{"id":"1","title":"a","done":true},{"id":"2","title":"b","done":true}]}`)
+	c.AssertNoMessage()
+
+	r := &recorder{}
+	r.run(func() {
+		c := livestatetest.Join(r, reg, "todo:5", livestatetest.Options{})
+		c.AssertState(`{"todos":[{"id":"9"}]}`)
+	})
+	if !strings.Contains(r.failed, "state mismatch (-want +got)") || !strings.Contains(r.failed, `"9"`) {
+		t.Fatalf("failure message does not show the diff:\n%s", r.failed)
+	}
+}
