@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,10 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seance-go/seance/internal/testenv"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
+	testenv.Announce("e2e TestNodeConformance and TestBrowserConformance (phoenix.js and phx-live-state against this server)",
+		testenv.Missing("node_modules", cmp.Or(os.Getenv("SEANCE_CHROMIUM"), defaultChromium),
+			"phoenix", "phoenix17", "phx-live-state", "phx-live-state-011", "ws", "esbuild", "playwright-core"))
 	goleak.VerifyTestMain(m)
 }
 

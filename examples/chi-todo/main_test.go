@@ -20,11 +20,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/websocket"
+	"github.com/seance-go/seance/examples/internal/browsertest"
 	"github.com/seance-go/seance/examples/internal/wstest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
+	browsertest.Announce("examples/chi-todo TestBrowser* (todo lists and the contact form in Chromium)")
 	goleak.VerifyTestMain(m)
 }
 
