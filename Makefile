@@ -1,13 +1,14 @@
 # Seance for Go — developer commands.
 #   make demo   build the example's web bundle and serve the chi-todo example on :4000
+#   make contact-form  the tutorial's embeddable form on :4010 (SQLite, or DATABASE_URL)
 #   make test   install the pinned JS clients, then vet and run every test with -race
 SHELL := /bin/bash
 GO ?= go
 NPM ?= npm
 E2E := e2e
-NESTED := $(dir $(wildcard pubsub/*/go.mod)) bench/
+NESTED := $(dir $(wildcard pubsub/*/go.mod)) examples/contact-form/ bench/
 
-.PHONY: all demo web test test-go test-nested vet npm fuzz bench bench-quick micro clean
+.PHONY: all demo contact-form web test test-go test-nested vet npm fuzz bench bench-quick micro clean
 
 all: test
 
@@ -24,9 +25,14 @@ ESBUILD := NODE_PATH=$(E2E)/node_modules $(E2E)/node_modules/.bin/esbuild --bund
 web: npm
 	$(ESBUILD) examples/chi-todo/web/todo-app.js examples/chi-todo/web/contact-form.js --outdir=examples/chi-todo/static/dist
 	$(ESBUILD) examples/stdlib/web/counter.js --outdir=examples/stdlib/static/dist
+	$(ESBUILD) examples/contact-form/web/contact-form.js --outdir=examples/contact-form/static/dist
 
 demo: web
 	$(GO) run ./examples/chi-todo
+
+# A nested module (its database drivers stay out of the core's go.mod).
+contact-form: web
+	cd examples/contact-form && $(GO) run .
 
 vet:
 	$(GO) vet ./...
