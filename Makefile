@@ -23,7 +23,7 @@ ESBUILD := NODE_PATH=$(E2E)/node_modules $(E2E)/node_modules/.bin/esbuild --bund
 
 # The examples' browser bundles (embedded into the example binaries).
 web: npm
-	$(ESBUILD) examples/chi-todo/web/todo-app.js examples/chi-todo/web/contact-form.js --outdir=examples/chi-todo/static/dist
+	$(ESBUILD) examples/chi-todo/web/todo-app.js examples/chi-todo/web/contact-form.js examples/chi-todo/web/demo-panel.js --outdir=examples/chi-todo/static/dist
 	$(ESBUILD) examples/stdlib/web/counter.js --outdir=examples/stdlib/static/dist
 	$(ESBUILD) examples/contact-form/web/contact-form.js --outdir=examples/contact-form/static/dist
 

@@ -22,7 +22,19 @@ export function socketURL(base = location.href) {
 export function newLiveState({ url = socketURL(), topic, params, transport } = {}) {
   transport ??= new URLSearchParams(location.search).get('transport');
   const socketOptions = transport === 'longpoll' ? { transport: LongPoll } : {};
-  return new LiveState({ url, topic, params, socketOptions });
+  const liveState = new LiveState({ url, topic, params, socketOptions });
+  announce({ topic, liveState });
+  return liveState;
+}
+
+/**
+ * announce lists a LiveState in window.seanceLiveStates and dispatches a
+ * seance:livestate event on window, so that a page's tools (the demo's
+ * <frame-panel>), bundled separately, can watch its frames.
+ */
+function announce(entry) {
+  (window.seanceLiveStates ??= []).push(entry);
+  window.dispatchEvent(new CustomEvent('seance:livestate', { detail: entry }));
 }
 
 /**
