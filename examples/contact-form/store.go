@@ -114,12 +114,14 @@ func OpenStore(ctx context.Context, databaseURL, sqlitePath string) (*Store, err
 	} else {
 		d = sqliteDialect
 		db, err = sql.Open("sqlite", "file:"+sqlitePath+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
-		// One writer at a time is what SQLite does anyway; one connection
-		// keeps database/sql from meeting SQLITE_BUSY.
-		db.SetMaxOpenConns(1)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if d.name == "sqlite" {
+		// One writer at a time is what SQLite does anyway; one connection
+		// keeps database/sql from meeting SQLITE_BUSY.
+		db.SetMaxOpenConns(1)
 	}
 	for _, stmt := range d.schema {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
