@@ -19,9 +19,14 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testenv.Announce("e2e TestNodeConformance and TestBrowserConformance (phoenix.js and phx-live-state against this server)",
-		testenv.Missing("node_modules", cmp.Or(os.Getenv("SEANCE_CHROMIUM"), defaultChromium),
-			"phoenix", "phoenix17", "phx-live-state", "phx-live-state-011", "ws", "esbuild", "playwright-core"))
+	// One line: the Node suite needs node and the npm packages, the browser
+	// suite Chromium as well.
+	if miss := testenv.Missing("node_modules", "", "phoenix", "phoenix17", "phx-live-state", "phx-live-state-011", "ws", "esbuild", "playwright-core"); miss != "" {
+		testenv.Announce("e2e TestNodeConformance and TestBrowserConformance (phoenix.js and phx-live-state against this server)", miss)
+	} else {
+		testenv.Announce("e2e TestBrowserConformance (the JS clients in Chromium)",
+			testenv.Missing("node_modules", cmp.Or(os.Getenv("SEANCE_CHROMIUM"), defaultChromium)))
+	}
 	goleak.VerifyTestMain(m)
 }
 
