@@ -33,6 +33,7 @@ type ValidationError struct {
 	Fields map[string]string
 }
 
+// Error lists the fields and their messages, sorted by field.
 func (e *ValidationError) Error() string {
 	keys := make([]string, 0, len(e.Fields))
 	for k := range e.Fields {
