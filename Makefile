@@ -1,13 +1,14 @@
 # Seance for Go — developer commands.
 #   make demo   build the example's web bundle and serve the chi-todo example on :4000
+#   make contact-form  the tutorial's embeddable form on :4010 (SQLite, or DATABASE_URL)
 #   make test   install the pinned JS clients, then vet and run every test with -race
 SHELL := /bin/bash
 GO ?= go
 NPM ?= npm
 E2E := e2e
-NESTED := $(dir $(wildcard pubsub/*/go.mod)) bench/
+NESTED := $(dir $(wildcard pubsub/*/go.mod)) examples/contact-form/ bench/
 
-.PHONY: all demo web test test-go test-nested vet npm fuzz bench bench-quick micro clean
+.PHONY: all demo contact-form web test test-go test-nested vet npm fuzz bench bench-quick micro clean
 
 all: test
 
@@ -22,11 +23,21 @@ ESBUILD := NODE_PATH=$(E2E)/node_modules $(E2E)/node_modules/.bin/esbuild --bund
 
 # The examples' browser bundles (embedded into the example binaries).
 web: npm
-	$(ESBUILD) examples/chi-todo/web/todo-app.js examples/chi-todo/web/contact-form.js --outdir=examples/chi-todo/static/dist
+	$(ESBUILD) examples/chi-todo/web/todo-app.js examples/chi-todo/web/contact-form.js examples/chi-todo/web/demo-panel.js --outdir=examples/chi-todo/static/dist
 	$(ESBUILD) examples/stdlib/web/counter.js --outdir=examples/stdlib/static/dist
+	$(ESBUILD) examples/contact-form/web/contact-form.js --outdir=examples/contact-form/static/dist
 
+# Built, then run (not go run, which exits 1 when interrupted): Ctrl-C shuts
+# the server down gracefully and make exits 0. Settings pass through as
+# variables: make demo ADDR=:8000 EMBED_ADDR=:8001 ALLOWED_ORIGINS=https://a.example
 demo: web
-	$(GO) run ./examples/chi-todo
+	$(GO) build -o bin/chi-todo ./examples/chi-todo
+	bin/chi-todo
+
+# A nested module (its database drivers stay out of the core's go.mod).
+contact-form: web
+	cd examples/contact-form && $(GO) build -o ../../bin/contact-form .
+	cd examples/contact-form && ../../bin/contact-form
 
 vet:
 	$(GO) vet ./...

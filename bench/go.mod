@@ -2,11 +2,10 @@ module github.com/seance-go/seance/bench
 
 go 1.24
 
-replace github.com/seance-go/seance => ../
 
 require (
 	github.com/gorilla/websocket v1.5.3
-	github.com/seance-go/seance v0.0.0-00010101000000-000000000000
+	github.com/seance-go/seance v0.0.0-20261203093714-07c6aab7f070
 	go.uber.org/goleak v1.3.0
 	gonum.org/v1/plot v0.15.2
 )

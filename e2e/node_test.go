@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,10 +14,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seance-go/seance/internal/testenv"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
+	// One line: the Node suite needs node and the npm packages, the browser
+	// suite Chromium as well.
+	if miss := testenv.Missing("node_modules", "", "phoenix", "phoenix17", "phx-live-state", "phx-live-state-011", "ws", "esbuild", "playwright-core"); miss != "" {
+		testenv.Announce("e2e TestNodeConformance and TestBrowserConformance (phoenix.js and phx-live-state against this server)", miss)
+	} else {
+		testenv.Announce("e2e TestBrowserConformance (the JS clients in Chromium)",
+			testenv.Missing("node_modules", cmp.Or(os.Getenv("SEANCE_CHROMIUM"), defaultChromium)))
+	}
 	goleak.VerifyTestMain(m)
 }
 

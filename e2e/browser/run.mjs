@@ -6,9 +6,11 @@
 //   node browser/run.mjs <page URL>
 //
 // Environment: SEANCE_CHROMIUM (default /usr/bin/chromium),
-// SEANCE_BROWSER_TIMEOUT_MS (default 90000) bounds the wait for the results.
+// SEANCE_BROWSER_TIMEOUT_MS (default 90000) bounds the wait for the results,
+// SEANCE_SCREENSHOTS names a directory that keeps the screenshot (by default
+// it goes to a temporary directory removed at the end).
 // TestBrowserConformance (../browser_test.go) runs it.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -45,7 +47,9 @@ function report(results) {
 }
 
 const profile = await mkdtemp(join(tmpdir(), 'seance-chromium-profile-'));
-const shots = await mkdtemp(join(tmpdir(), 'seance-browser-'));
+const keepShots = process.env.SEANCE_SCREENSHOTS;
+if (keepShots) await mkdir(keepShots, { recursive: true });
+const shots = keepShots || await mkdtemp(join(tmpdir(), 'seance-browser-'));
 let context;
 let failures = 1;
 try {
@@ -74,5 +78,6 @@ try {
 } finally {
   await context?.close();
   await rm(profile, { recursive: true, force: true });
+  if (!keepShots) await rm(shots, { recursive: true, force: true });
 }
 process.exit(failures === 0 ? 0 : 1);

@@ -17,7 +17,7 @@ import (
 
 // bundleEntries are the esbuild entry points of this example, relative to
 // the repository root (the same as in the Makefile).
-var bundleEntries = []string{"examples/chi-todo/web/todo-app.js", "examples/chi-todo/web/contact-form.js"}
+var bundleEntries = []string{"examples/chi-todo/web/todo-app.js", "examples/chi-todo/web/contact-form.js", "examples/chi-todo/web/demo-panel.js"}
 
 var transports = []string{"websocket", "longpoll"}
 

@@ -10,8 +10,11 @@
 //	-addr             todo app address (ADDR, default :4000)
 //	-embed-addr       address of the plain "other site" page embedding <contact-form>
 //	                  ("" turns it off) (EMBED_ADDR, default :4001)
-//	-allowed-origins  comma-separated origins allowed to open the socket besides the
-//	                  app's own (ALLOWED_ORIGINS, default http://localhost:4001,http://127.0.0.1:4001)
+//	-allowed-origins  comma-separated origins allowed to open the socket, added to the
+//	                  app's own and the embedding page's (http://localhost:4001 and
+//	                  http://127.0.0.1:4001 by default) (ALLOWED_ORIGINS)
+//
+// make demo passes these variables through: make demo ADDR=:8000 EMBED_ADDR=:8001.
 package main
 
 import (
@@ -75,8 +78,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	var origins string
 	fset.StringVar(&cfg.Addr, "addr", env("ADDR", ":4000"), "address of the todo app `host:port` (env ADDR)")
 	fset.StringVar(&cfg.EmbedAddr, "embed-addr", env("EMBED_ADDR", ":4001"), "address of the page embedding <contact-form> from another origin; empty turns it off (env EMBED_ADDR)")
-	fset.StringVar(&origins, "allowed-origins", env("ALLOWED_ORIGINS", "http://localhost:4001,http://127.0.0.1:4001"),
-		"comma-separated `origins` that may open the socket besides the app's own (env ALLOWED_ORIGINS)")
+	fset.StringVar(&origins, "allowed-origins", getenv("ALLOWED_ORIGINS"),
+		"comma-separated `origins` that may open the socket besides the app's own and the embedding page's (env ALLOWED_ORIGINS)")
 	if err := fset.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -85,6 +88,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		fmt.Fprintln(out, err)
 		return config{}, err
 	}
+	cfg.AllowedOrigins = embedOrigins(cfg.EmbedAddr)
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			cfg.AllowedOrigins = append(cfg.AllowedOrigins, strings.TrimSuffix(o, "/"))
@@ -129,6 +133,7 @@ func serve(ctx context.Context, a *app, ln, embedLn net.Listener) error {
 	listeners := []net.Listener{ln}
 	a.log.Info("todo app listening", "url", "http://"+displayAddr(ln)+"/")
 	if embedLn != nil {
+		a.embedPort = strconv.Itoa(embedLn.Addr().(*net.TCPAddr).Port)
 		servers = append(servers, newHTTPServer(embedHandler(port, a.log), a.log))
 		listeners = append(listeners, embedLn)
 		a.log.Info("contact form embedded from another origin", "url", "http://"+displayAddr(embedLn)+"/")

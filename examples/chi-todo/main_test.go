@@ -20,11 +20,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/websocket"
+	"github.com/seance-go/seance/examples/internal/browsertest"
 	"github.com/seance-go/seance/examples/internal/wstest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
+	browsertest.Announce("examples/chi-todo TestBrowser* (todo lists and the contact form in Chromium)")
 	goleak.VerifyTestMain(m)
 }
 
@@ -263,6 +265,16 @@ func TestParseConfig(t *testing.T) {
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("env and flags (-want +got):\n%s", diff)
 	}
+
+	// ALLOWED_ORIGINS adds to the embedding page's origins.
+	env["EMBED_ADDR"] = "example.test:5001"
+	cfg, _ = parseConfig(nil, getenv, io.Discard)
+	want = config{Addr: "127.0.0.1:9000", EmbedAddr: "example.test:5001", AllowedOrigins: []string{
+		"http://localhost:5001", "http://127.0.0.1:5001", "http://example.test:5001", "https://a.example", "https://b.example"}}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("ALLOWED_ORIGINS with EMBED_ADDR (-want +got):\n%s", diff)
+	}
+	delete(env, "EMBED_ADDR")
 	cfg, _ = parseConfig([]string{"-addr", ":1"}, getenv, io.Discard)
 	if cfg.Addr != ":1" {
 		t.Errorf("-addr did not override ADDR: %q", cfg.Addr)

@@ -38,6 +38,8 @@ type app struct {
 	contacts ContactStore
 	bundles  fs.FS
 	log      *slog.Logger
+
+	embedPort string // port of the embedding page, set by serve; "" when off
 }
 
 // newApp wires the stores, the socket and the routes. cfg.Todos,
@@ -83,6 +85,8 @@ func newApp(cfg config) (*app, error) {
 	a.reg.Handle(contactTopic, livestate.New(func() livestate.Channel[ContactFormState] {
 		return &contactChannel{store: a.contacts, log: log, now: time.Now}
 	}, livestate.Options{}))
+	// The demo's shared list (board.go): one state for all its clients.
+	a.reg.Handle("board:*", livestate.NewShared[BoardState](&boardChannel{}, livestate.Options{}))
 
 	r := chi.NewRouter()
 	r.Mount("/socket", livestate.Handler(a.reg))
@@ -91,6 +95,7 @@ func newApp(cfg config) (*app, error) {
 		a.page(chi.URLParam(r, "list"))(w, r)
 	})
 	r.Get("/assets/todo-app.js", a.bundle("todo-app.js", false))
+	r.Get("/assets/demo-panel.js", a.bundle("demo-panel.js", false))
 	r.Get("/contact-form.js", a.bundle("contact-form.js", true))
 	r.Route("/api", func(r chi.Router) {
 		r.Get("/lists/{list}/todos", a.listTodos)
@@ -113,7 +118,7 @@ func (a *app) page(list string) http.HandlerFunc {
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := pages.ExecuteTemplate(w, "index.html", map[string]string{"List": list}); err != nil {
+		if err := pages.ExecuteTemplate(w, "index.html", map[string]string{"List": list, "ContactURL": a.contactURL(r)}); err != nil {
 			a.log.Error("page failed", "error", err)
 		}
 	}

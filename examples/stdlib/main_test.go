@@ -13,11 +13,13 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/seance-go/seance/examples/internal/browsertest"
 	"github.com/seance-go/seance/examples/internal/wstest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
+	browsertest.Announce("examples/stdlib TestBrowser* (the counter in Chromium)")
 	goleak.VerifyTestMain(m)
 }
 

@@ -22,7 +22,22 @@ export function socketURL(base = location.href) {
 export function newLiveState({ url = socketURL(), topic, params, transport } = {}) {
   transport ??= new URLSearchParams(location.search).get('transport');
   const socketOptions = transport === 'longpoll' ? { transport: LongPoll } : {};
-  return new LiveState({ url, topic, params, socketOptions });
+  const liveState = new LiveState({ url, topic, params, socketOptions });
+  announce({ topic, liveState });
+  return liveState;
+}
+
+/**
+ * announce lists a LiveState in window.seanceLiveStates and dispatches a
+ * seance:livestate event on window, so that the demo's <frame-panel>,
+ * bundled separately, can watch its frames. Only pages with a <frame-panel>
+ * get this global (module scripts run once the document is parsed): an
+ * element embedded in other sites' pages leaves their window alone.
+ */
+function announce(entry) {
+  if (!document.querySelector('frame-panel')) return;
+  (window.seanceLiveStates ??= []).push(entry);
+  window.dispatchEvent(new CustomEvent('seance:livestate', { detail: entry }));
 }
 
 /**

@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/nats-io/nats.go v1.55.0
-	github.com/seance-go/seance v0.0.0
+	github.com/seance-go/seance v0.0.0-20261203093714-07c6aab7f070
 	go.uber.org/goleak v1.3.0
 )
 
@@ -25,5 +25,3 @@ require (
 	gomodules.xyz/jsonpatch/v2 v2.5.0 // indirect
 )
 
-// Builds against the core module of this repository.
-replace github.com/seance-go/seance => ../..

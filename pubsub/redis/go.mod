@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/seance-go/seance v0.0.0
+	github.com/seance-go/seance v0.0.0-20261203093714-07c6aab7f070
 	go.uber.org/goleak v1.3.0
 )
 
@@ -23,5 +23,3 @@ require (
 	gomodules.xyz/jsonpatch/v2 v2.5.0 // indirect
 )
 
-// Builds against the core module of this repository.
-replace github.com/seance-go/seance => ../..

@@ -9,6 +9,7 @@ package browsertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seance-go/seance/internal/testenv"
 )
 
 // Env locates the tools.
@@ -27,24 +30,46 @@ type Env struct {
 	modules  string // e2e/node_modules
 }
 
-// Root returns the repository root, found upward from the working
-// directory.
+// Root returns the repository root (the directory of the core module's
+// go.mod), found upward from the working directory.
 func Root(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
+	root, err := findRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// findRoot walks up from dir to the directory holding the core module's
+// go.mod (an example may be a module of its own).
+func findRoot(dir string) (string, error) {
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modulePath(data) == coreModule {
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("browsertest: go.mod not found above the working directory")
+			return "", errors.New("browsertest: the go.mod of " + coreModule + " is not above the working directory")
 		}
 		dir = parent
 	}
+}
+
+const coreModule = "github.com/seance-go/seance"
+
+// modulePath returns the module path a go.mod declares.
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
 }
 
 // missing skips t, or fails it under CI=true.
@@ -57,6 +82,32 @@ func missing(t testing.TB, format string, args ...any) {
 	t.Skipf("browsertest: %s", msg)
 }
 
+// npmPackages are the packages the examples' scripts use.
+var npmPackages = []string{"playwright-core", "esbuild", "lit", "phx-live-state", "phoenix"}
+
+// Announce prints one loud line, from a TestMain, when the browser tests
+// named by suites will be skipped because a tool is missing (see
+// testenv.Announce).
+func Announce(suites string) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return
+	}
+	root, err := findRoot(dir)
+	if err != nil {
+		return
+	}
+	testenv.Announce(suites, testenv.Missing(filepath.Join(root, "e2e", "node_modules"), chromium(), npmPackages...))
+}
+
+// chromium is $CHROMIUM, else /usr/bin/chromium.
+func chromium() string {
+	if c := os.Getenv("CHROMIUM"); c != "" {
+		return c
+	}
+	return "/usr/bin/chromium"
+}
+
 // Find locates node, the npm packages and Chromium ($CHROMIUM, else
 // /usr/bin/chromium).
 func Find(t testing.TB) *Env {
@@ -67,15 +118,12 @@ func Find(t testing.TB) *Env {
 	if e.Node, err = exec.LookPath("node"); err != nil {
 		missing(t, "node not found in PATH")
 	}
-	for _, pkg := range []string{"playwright-core", "esbuild", "lit", "phx-live-state", "phoenix"} {
+	for _, pkg := range npmPackages {
 		if _, err := os.Stat(filepath.Join(e.modules, pkg, "package.json")); err != nil {
 			missing(t, "npm package %s not installed: run npm ci in e2e/", pkg)
 		}
 	}
-	e.Chromium = os.Getenv("CHROMIUM")
-	if e.Chromium == "" {
-		e.Chromium = "/usr/bin/chromium"
-	}
+	e.Chromium = chromium()
 	if _, err := os.Stat(e.Chromium); err != nil {
 		missing(t, "chromium not found at %s (apt-get install chromium, or set CHROMIUM)", e.Chromium)
 	}
@@ -101,12 +149,16 @@ func (e *Env) Bundle(t testing.TB, entries ...string) fs.FS {
 	return os.DirFS(out)
 }
 
-// ScreenshotDir returns a new directory that outlives the test, for
-// screenshots to look at afterwards; its path is logged.
+// ScreenshotDir returns the directory for the test's screenshots: the one
+// named by SEANCE_SCREENSHOTS (created if needed, kept afterwards, to look at
+// the pictures), else a temporary one removed with the test.
 func ScreenshotDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "seance-screenshots-")
-	if err != nil {
+	dir := os.Getenv("SEANCE_SCREENSHOTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshots in %s", dir)
