@@ -103,8 +103,16 @@ func TestGoRedisLinesGoToLogger(t *testing.T) {
 		<-ran
 		ps.Close()
 	}()
-	if err := ps.Subscribe(ctx, "room"); err != nil {
-		t.Fatal(err)
+	// Subscribe refuses while the receive loop is still connecting (the
+	// endpoint retries it); wait until it lands.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		err := ps.Subscribe(ctx, "room")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
 	}
 
 	stderr := captureStderr(t)
