@@ -294,7 +294,7 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	if err != nil {
 		h.pushError(ch, err)
 	}
-	h.publishUpdate(ts, ch)
+	h.publishUpdate(ts, ch, err)
 	if s.reply != nil {
 		return s.reply, nil
 	}
@@ -335,7 +335,7 @@ func (h *sharedMessages[S]) HandleOut(ctx context.Context, ch *phx.Channel, b *p
 		ev, p := h.opts.Messages.Error(err)
 		h.publish(ts, ev, p)
 	}
-	h.publishUpdate(ts, ch)
+	h.publishUpdate(ts, ch, err)
 	return nil
 }
 
@@ -423,10 +423,10 @@ func (h *sharedHandler[S]) guarded(ts *topicState[S], ch *phx.Channel, fn func()
 	return err
 }
 
-// publishUpdate sends the change made by the last callback to every member
-// with state. Called with ts.mu held.
-func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel) {
-	ev, payload, err := ts.sync.update(&ts.state)
+// publishUpdate sends the change made by the last callback, which returned
+// cbErr, to every member with state. Called with ts.mu held.
+func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel, cbErr error) {
+	ev, payload, err := ts.sync.updateAfter(&ts.state, cbErr)
 	if err != nil {
 		h.logError(from, err)
 		h.pushError(from, errors.New("state could not be encoded"))

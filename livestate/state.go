@@ -196,7 +196,7 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 		h.pushError(c, cbErr)
 	}
 	log := c.sock.ch.Endpoint().Logger()
-	ev, payload, err := c.sync.update(&c.state)
+	ev, payload, err := c.sync.updateAfter(&c.state, cbErr)
 	if err != nil {
 		log.Error("livestate: state not synced", "topic", c.sock.Topic(), "error", err)
 		h.pushError(c, errors.New("state could not be encoded"))

@@ -42,6 +42,10 @@ type syncer[S any] struct {
 	text    diff.BytesDiffer // differ's text form; nil for tree-only differs
 	max     int
 	compact bool // Options.CompactWire
+	// failed is set while syncing after a callback that returned an error:
+	// when it left the state as it was, the error push is the whole answer
+	// (no empty patch, no version spent), on either wire.
+	failed bool
 	version int
 	// sent is the JSON of the state as last synced; nil when unknown
 	// (recorded states after a patch: it is encoded again when needed).
@@ -98,7 +102,7 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 			patch, ok := r.TakePatch()
 			if ok {
 				if len(patch) == 0 {
-					if y.compact {
+					if y.compact || y.failed {
 						return "", nil, nil
 					}
 					patch = emptyPatch
@@ -162,13 +166,22 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 	return event, payload, nil
 }
 
+// updateAfter is update after a callback that returned cbErr: a failed
+// callback that changed nothing sends nothing.
+func (y *syncer[S]) updateAfter(st *S, cbErr error) (string, []byte, error) {
+	y.failed = cbErr != nil
+	defer func() { y.failed = false }()
+	return y.update(st)
+}
+
 // emptyPatch is the patch of a callback that changed nothing.
 var emptyPatch = []byte("[]")
 
 // unchanged is the update of a callback that left the state as it was: an
-// empty patch with the next version (live_state), or nothing (CompactWire).
+// empty patch with the next version (live_state), or nothing (CompactWire,
+// or a callback that failed).
 func (y *syncer[S]) unchanged() (string, []byte, error) {
-	if y.compact {
+	if y.compact || y.failed {
 		return "", nil, nil
 	}
 	event, payload := y.msgs.Patch(emptyPatch, y.bump())

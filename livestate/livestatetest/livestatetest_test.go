@@ -108,11 +108,11 @@ func TestHelpers(t *testing.T) {
 
 	ref = c.SendEvent("bogus", nil)
 	c.AssertEvent("error", map[string]string{"message": "unknown event bogus"})
-	c.AssertStatePatch(`[]`)
+	// A callback that failed and changed nothing sends no update.
 	c.AssertReply(ref, "error", map[string]string{"reason": "unknown event bogus"})
 	c.AssertNoMessage()
-	if c.Version() != 5 {
-		t.Fatalf("version %d, want 5", c.Version())
+	if c.Version() != 4 {
+		t.Fatalf("version %d, want 4", c.Version())
 	}
 
 	c.Refresh()
@@ -193,6 +193,7 @@ func TestAssertStateAcceptsPatchOrChange(t *testing.T) {
 	c.AssertReply(added, "ok", map[string]int{"count": 2})
 	c.AssertState(`{"todos":[{"id":"1","title":"a","done":true},{"id":"2","title":"b","done":false}]}`)
 	c.AssertState(`{"todos":[{"id":"1","title":"a","done":true},{"id":"2","title":"b","done":true}]}`)
+	c.AssertStatePatch(`[]`) // the refused add was handled: live_state's empty patch
 	c.AssertNoMessage()
 
 	r := &recorder{}
