@@ -7,26 +7,40 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seance-go/seance/cluster"
+	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
 	"github.com/seance-go/seance/presence"
 )
 
 // registerPresence routes "presence:*" to a channel tracked by a presence
-// Tracker (closed when the test ends, after the registry's shutdown), and
-// serves GET /presence?topic=… with the topic's list.
-func registerPresence(t *testing.T, s *conformanceServer) {
-	tr := presence.New(s.reg.Endpoint(), presence.Options{Interval: 20 * time.Millisecond})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tr.Close(ctx); err != nil {
-			t.Errorf("presence Close: %v", err)
+// Tracker on every node's registry (closed when the test ends, after the
+// registries' shutdown), and serves GET /presence?topic=… with the topic's
+// list as the first node sees it. ms holds the nodes' memberships when the
+// server is a cluster (the trackers then replicate through them).
+func registerPresence(t *testing.T, s *conformanceServer, regs []*livestate.Registry, ms []*cluster.Membership) {
+	var first *presence.Tracker
+	for i, reg := range regs {
+		opts := presence.Options{Interval: 20 * time.Millisecond}
+		if ms != nil {
+			opts.Cluster = ms[i]
 		}
-	})
-	s.reg.Handle("presence:*", presenceChannel{tr})
+		tr := presence.New(reg.Endpoint(), opts)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tr.Close(ctx); err != nil {
+				t.Errorf("presence Close: %v", err)
+			}
+		})
+		reg.Handle("presence:*", presenceChannel{tr})
+		if first == nil {
+			first = tr
+		}
+	}
 	s.mux.HandleFunc("GET /presence", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(tr.List(r.URL.Query().Get("topic")))
+		json.NewEncoder(w).Encode(first.List(r.URL.Query().Get("topic")))
 	})
 }
 

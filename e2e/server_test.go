@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/internal/membus"
 	"github.com/seance-go/seance/livestate"
@@ -75,6 +76,7 @@ func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 		regs     []*livestate.Registry
 		handlers []http.Handler
 		bus      = membus.New()
+		members  []*cluster.Membership // nil on one node
 	)
 	for i := range nodes {
 		cfg := livestate.Config{
@@ -82,7 +84,9 @@ func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 			Socket: handler.Options{Connect: s.connect, Logger: logger},
 		}
 		if nodes > 1 {
-			cfg.Engine.PubSub = bus.Node(fmt.Sprintf("n%d", i+1))
+			m := cluster.NewMembership(bus.Node(fmt.Sprintf("n%d", i+1)), cluster.MembershipOptions{Logger: logger})
+			members = append(members, m)
+			cfg.Engine.PubSub = m
 			cfg.LongPoll.Secret = []byte("one long-poll secret for every node")
 		}
 		reg := livestate.NewRegistry(cfg)
@@ -107,7 +111,7 @@ func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 	s.mux.Handle(limitedSocketPath+"/", livestate.Handler(s.limited))
 	s.mux.Handle(blockedSocketPath+"/", blockWebSocket(main))
 	s.mux.HandleFunc("POST /broadcast", s.broadcast)
-	registerPresence(t, s)
+	registerPresence(t, s, regs, members)
 	s.srv = httptest.NewServer(s.mux)
 
 	t.Cleanup(func() {

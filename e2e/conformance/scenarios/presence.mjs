@@ -65,9 +65,12 @@ export const scenarios = [
       await listIs(a1, { alice: ['a1', 'a2'], bob: ['b1'] }, 'alice\'s first tab');
       await listIs(b, { alice: ['a1', 'a2'], bob: ['b1'] }, 'bob');
       const aliceJoins = w.log.joins.filter((j) => j.key === 'alice');
-      assert.equal(aliceJoins.length, 2, `onJoin per tab: ${show(w.log.joins)}`);
+      // One onJoin per diff: the two tabs come in two diffs, or in one when
+      // they joined within one batching interval (on a cluster, a node
+      // relays another's changes together).
+      assert.equal(new Set(aliceJoins.flatMap((j) => j.refs)).size, 2, `onJoin for each tab: ${show(w.log.joins)}`);
       assert.equal(aliceJoins[0].current, undefined, 'first tab: no current presence');
-      assert.equal(aliceJoins[1].current.metas.length, 1, 'second tab: the first is current');
+      if (aliceJoins.length === 2) assert.equal(aliceJoins[1].current.metas.length, 1, 'second tab: the first is current');
       const refs = w.presence.list((k, { metas }) => metas.map((m) => m.phx_ref)).flat();
       assert.equal(new Set(refs).size, 3, `unique phx_refs: ${show(refs)}`);
 
