@@ -266,7 +266,9 @@ func TestOrigin(t *testing.T) {
 
 func TestIdleTimeout(t *testing.T) {
 	ep, terms := testEndpoint(t, phx.Config{})
-	srv := serve(t, newHandler(ep, handler.Options{IdleTimeout: 200 * time.Millisecond}))
+	// Long enough that a loaded machine does not miss a heartbeat's turn.
+	const idle = time.Second
+	srv := serve(t, newHandler(ep, handler.Options{IdleTimeout: idle}))
 
 	t.Run("silent client is closed with 1001", func(t *testing.T) {
 		conn, _ := mustDial(t, wsURL(srv, "/socket/websocket?vsn=2.0.0"), nil)
@@ -281,11 +283,11 @@ func TestIdleTimeout(t *testing.T) {
 
 	t.Run("heartbeats keep it open", func(t *testing.T) {
 		conn, _ := mustDial(t, wsURL(srv, "/socket/websocket?vsn=2.0.0"), nil)
-		tick := time.NewTicker(50 * time.Millisecond)
+		tick := time.NewTicker(idle / 5)
 		defer tick.Stop()
 		start := time.Now()
 		n := 0
-		for time.Since(start) < 500*time.Millisecond {
+		for time.Since(start) < 5*idle/2 {
 			<-tick.C
 			n++
 			ref := strings.Repeat("1", n%5+1)
