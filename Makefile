@@ -51,12 +51,16 @@ test-go:
 test-nested:
 	@for d in $(NESTED); do echo "== $$d"; (cd $$d && $(GO) test -race -count=1 -timeout 10m ./...) || exit 1; done
 
+# Each target for FUZZTIME (20s); -fuzz needs a pattern matching one target.
+FUZZTIME ?= 20s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzV2Decode -fuzztime 20s ./phx/
-	$(GO) test -run '^$$' -fuzz FuzzSessionReceive -fuzztime 20s ./phx/
-	$(GO) test -run '^$$' -fuzz FuzzParseParams -fuzztime 20s ./handler/
-	$(GO) test -run '^$$' -fuzz FuzzEachFrame -fuzztime 20s ./longpoll/
-	$(GO) test -run '^$$' -fuzz FuzzPostBody -fuzztime 20s ./longpoll/
+	$(GO) test -run '^$$' -fuzz '^FuzzV2Decode$$' -fuzztime $(FUZZTIME) ./phx/
+	$(GO) test -run '^$$' -fuzz '^FuzzV2DecodeBinary$$' -fuzztime $(FUZZTIME) ./phx/
+	$(GO) test -run '^$$' -fuzz '^FuzzV1Decode$$' -fuzztime $(FUZZTIME) ./phx/
+	$(GO) test -run '^$$' -fuzz '^FuzzSessionReceive$$' -fuzztime $(FUZZTIME) ./phx/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseParams$$' -fuzztime $(FUZZTIME) ./handler/
+	$(GO) test -run '^$$' -fuzz '^FuzzEachFrame$$' -fuzztime $(FUZZTIME) ./longpoll/
+	$(GO) test -run '^$$' -fuzz '^FuzzPostBody$$' -fuzztime $(FUZZTIME) ./longpoll/
 
 # The load harness: every row of BENCHMARKS.md against its baseline in the
 # same run; writes BENCHMARKS.md, bench/results/latest.json and bench/charts.
