@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// Scenario runs phoenix.js (package pkg) against three nodes started by
-// start(name): a LongPoll socket through a round-robin proxy and a
-// WebSocket to one node, both as user "alice".
+// Scenario runs phoenix.js (package pkg) in leg (RunScript: Node,
+// RunBrowser: Chromium) against three nodes started by start(name): a
+// LongPoll socket through a round-robin proxy and a WebSocket to one node,
+// both as user "alice".
 //
 //  1. Long-poll works without sticky sessions: the proxy sends requests to
 //     every node, and every echo is answered by the session's owner.
@@ -22,7 +23,7 @@ import (
 // carrying on with the new session without rejoining its channels (1.8.2
 // closes, reconnects and rejoins), with Phoenix servers as with this one:
 // for "phoenix17" the long-poll socket is only checked in step 1.
-func Scenario(t *testing.T, pkg string, start func(name string) *Proc) {
+func Scenario(t *testing.T, leg Leg, pkg string, start func(name string) *Proc) {
 	rejoins := pkg != "phoenix17"
 	procs := []*Proc{start("n1"), start("n2"), start("n3")}
 	byName := func(name string) *Proc {
@@ -36,7 +37,7 @@ func Scenario(t *testing.T, pkg string, start func(name string) *Proc) {
 	}
 	proxy := RoundRobin(t, procs...)
 	wsNode := procs[0]
-	s := RunScript(t, proxy.URL+"/socket", "ws"+strings.TrimPrefix(wsNode.URL, "http")+"/socket", pkg)
+	s := leg(t, proxy.URL+"/socket", "ws"+strings.TrimPrefix(wsNode.URL, "http")+"/socket", pkg)
 
 	// 1. Long-poll through the round-robin proxy.
 	j := s.Expect("lp_joined", nil)
