@@ -72,11 +72,20 @@ func Scenario(t *testing.T, leg Leg, pkg string, start func(name string) *Proc) 
 
 	// 3. Kill the long-poll session's owner.
 	byName(owner).Kill()
+	before := proxy.Served()
 	j = s.Expect("lp_joined", func(e Event) bool { return e.Num("n") == 3 })
 	if j.Str("node") == owner {
 		t.Fatalf("rejoined on the killed node %s", owner)
 	}
 	checkEchoes(t, s, 3, j.Str("node"))
+	// The survivors both served the new session's requests: the one that
+	// is not its owner relayed them.
+	after := proxy.Served()
+	for _, p := range procs {
+		if p.Name != owner && after[p.Name] <= before[p.Name] {
+			t.Errorf("after the kill, %s served no request (before %v, after %v)", p.Name, before, after)
+		}
+	}
 	if pkg != "phoenix17" && slices.ContainsFunc(s.Seen(), func(e Event) bool { return e.Str("event") == "lp_stale_channel" }) {
 		t.Errorf("%s left its channel joined on a new long-poll session", pkg)
 	}
