@@ -1,8 +1,8 @@
 // Package clustertest is the test kit for several seance-node processes
 // behind a round-robin reverse proxy: it builds and runs the nodes, proxies
 // requests to them in turn, and runs the phoenix.js cluster scenario
-// (testdata/cluster.cjs) against them. The Redis and NATS seance-node
-// commands share it.
+// (testdata/scenario.mjs) against them, in Node or in headless Chromium.
+// The Redis and NATS seance-node commands share it.
 package clustertest
 
 import (
@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seance-go/seance/internal/testenv"
 )
 
 // Wait bounds every wait of the kit.
@@ -160,6 +162,15 @@ type Proxy struct {
 	served map[string]int // node name → requests
 }
 
+// BlankPage is the path of an empty HTML page the proxy serves itself (not
+// counted in Served): the Chromium leg opens it to run the scenario on the
+// proxy's origin, so that the long-poll requests are same-origin and the
+// page is a loopback one (Chromium's local network access checks block a
+// page of unknown address space from opening a WebSocket to 127.0.0.1).
+const BlankPage = "/__cluster/blank.html"
+
+const blankPage = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>seance cluster</title>`
+
 // RoundRobin starts a proxy over procs, closed at the end of the test.
 func RoundRobin(t *testing.T, procs ...*Proc) *Proxy {
 	t.Helper()
@@ -174,6 +185,11 @@ func RoundRobin(t *testing.T, procs ...*Proc) *Proxy {
 		targets[i].ErrorLog = nil
 	}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == BlankPage {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = io.WriteString(w, blankPage)
+			return
+		}
 		for range len(procs) {
 			i := int(p.next.Add(1) % uint64(len(procs)))
 			if !procs[i].Alive() {
@@ -227,23 +243,71 @@ func here() string {
 	return filepath.Dir(file)
 }
 
-// RunScript starts testdata/cluster.cjs with phoenix package pkg ("phoenix"
-// is 1.8, "phoenix17" is 1.7): its LongPoll socket connects to lpURL, its
-// WebSocket to wsURL, both as user "alice". Without node or the e2e
-// packages the test is skipped, unless CI=true, where it fails.
+// A Leg runs the phoenix.js side of the scenario (testdata/scenario.mjs)
+// with phoenix package pkg ("phoenix" is 1.8, "phoenix17" is 1.7): its
+// LongPoll socket connects to lpURL, its WebSocket to wsURL, both as user
+// "alice". RunScript runs it in Node, RunBrowser in headless Chromium.
+type Leg func(t *testing.T, lpURL, wsURL, pkg string) *Script
+
+// NamedLeg is a Leg with the name of its subtest.
+type NamedLeg struct {
+	Name string
+	Run  Leg
+}
+
+// Legs returns the legs every cluster test runs: Node and Chromium.
+func Legs() []NamedLeg {
+	return []NamedLeg{{"node", RunScript}, {"chromium", RunBrowser}}
+}
+
+// RunScript runs the scenario in Node (testdata/cluster.cjs). Without node
+// or the e2e packages the test is skipped, unless CI=true, where it fails.
 func RunScript(t *testing.T, lpURL, wsURL, pkg string) *Script {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	e2e := filepath.Join(here(), "..", "..", "..", "e2e")
-	_, statErr := os.Stat(filepath.Join(e2e, "node_modules", pkg, "package.json"))
-	if err != nil || statErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("node or e2e/node_modules/%s missing: %v %v", pkg, err, statErr)
-		}
-		t.Skipf("node or e2e/node_modules/%s missing: %v %v", pkg, err, statErr)
+	node, e2e := requireTools(t, "", pkg)
+	return runNode(t, node, []string{filepath.Join(here(), "testdata", "cluster.cjs"), lpURL, wsURL, pkg}, "E2E_DIR="+e2e)
+}
+
+// RunBrowser runs the scenario in headless Chromium (testdata/browser.mjs
+// drives it with playwright-core; $SEANCE_CHROMIUM, else /usr/bin/chromium),
+// on a page of lpURL's origin. Without node, Chromium or the e2e packages
+// the test is skipped, unless CI=true, where it fails.
+func RunBrowser(t *testing.T, lpURL, wsURL, pkg string) *Script {
+	t.Helper()
+	chromium := os.Getenv("SEANCE_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
 	}
-	cmd := exec.Command(node, filepath.Join(here(), "testdata", "cluster.cjs"), lpURL, wsURL, pkg)
-	cmd.Env = append(os.Environ(), "E2E_DIR="+e2e)
+	node, e2e := requireTools(t, chromium, pkg, "playwright-core", "esbuild")
+	return runNode(t, node, []string{filepath.Join(here(), "testdata", "browser.mjs"), lpURL, wsURL, pkg},
+		"E2E_DIR="+e2e, "CHROMIUM="+chromium, "BLANK_PAGE="+BlankPage)
+}
+
+// requireTools returns node and the e2e directory, or skips the test (fails
+// it under CI=true) when node, chromium (unless "") or one of the npm
+// packages is missing.
+func requireTools(t *testing.T, chromium string, pkgs ...string) (node, e2e string) {
+	t.Helper()
+	e2e = filepath.Join(here(), "..", "..", "..", "e2e")
+	if miss := testenv.Missing(filepath.Join(e2e, "node_modules"), chromium, pkgs...); miss != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("missing %s (required under CI=true)", miss)
+		}
+		t.Skipf("missing %s", miss)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node, e2e
+}
+
+// runNode starts a Node script printing one JSON event per line; closing
+// its stdin at the end of the test ends it.
+func runNode(t *testing.T, node string, args []string, env ...string) *Script {
+	t.Helper()
+	cmd := exec.Command(node, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -275,11 +339,12 @@ func RunScript(t *testing.T, lpURL, wsURL, pkg string) *Script {
 		select {
 		case err := <-s.done:
 			if err != nil {
-				t.Errorf("node script: %v", err)
+				t.Errorf("node %s: %v", filepath.Base(args[0]), err)
 			}
 		case <-time.After(Wait):
 			_ = cmd.Process.Kill()
-			t.Errorf("node script did not exit")
+			<-s.done
+			t.Errorf("node %s did not exit", filepath.Base(args[0]))
 		}
 	})
 	return s

@@ -146,17 +146,20 @@ func TestTwoNodes(t *testing.T) {
 }
 
 // Three seance-node processes on one NATS server behind a round-robin proxy
-// that alternates nodes per request: phoenix.js long-poll works without
-// sticky sessions, survives its owner's death, and a disconnect by socket
-// id on one node closes the user's sockets on the others, both transports.
+// that alternates nodes per request: phoenix.js long-poll, in Node and in
+// headless Chromium, works without sticky sessions, survives its owner's
+// death, and a disconnect by socket id on one node closes the user's
+// sockets on the others, both transports.
 func TestCluster(t *testing.T) {
 	bin := clustertest.Build(t, t.TempDir())
-	for _, pkg := range []string{"phoenix", "phoenix17"} {
-		t.Run(pkg, func(t *testing.T) {
-			srv := natstest.Start(t)
-			clustertest.Scenario(t, pkg, func(name string) *clustertest.Proc {
-				return startProc(t, bin, srv, name).Proc
+	for _, leg := range clustertest.Legs() {
+		for _, pkg := range []string{"phoenix", "phoenix17"} {
+			t.Run(leg.Name+"/"+pkg, func(t *testing.T) {
+				srv := natstest.Start(t)
+				clustertest.Scenario(t, leg.Run, pkg, func(name string) *clustertest.Proc {
+					return startProc(t, bin, srv, name).Proc
+				})
 			})
-		})
+		}
 	}
 }

@@ -185,18 +185,21 @@ func testTwoNodes(t *testing.T, bin, mode string) {
 }
 
 // Three seance-node processes on one Redis behind a round-robin proxy that
-// alternates nodes per request: phoenix.js long-poll works without sticky
-// sessions, survives its owner's death, and a disconnect by socket id on
-// one node closes the user's sockets on the others, both transports.
+// alternates nodes per request: phoenix.js long-poll, in Node and in
+// headless Chromium, works without sticky sessions, survives its owner's
+// death, and a disconnect by socket id on one node closes the user's
+// sockets on the others, both transports.
 func TestCluster(t *testing.T) {
 	bin := buildNode(t, t.TempDir())
-	for _, pkg := range []string{"phoenix", "phoenix17"} {
-		t.Run(pkg, func(t *testing.T) {
-			srv := redistest.Start(t)
-			clustertest.Scenario(t, pkg, func(name string) *clustertest.Proc {
-				return clustertest.Start(t, bin, name, "-redis", srv.Addr, "-secret", clusterSecret)
+	for _, leg := range clustertest.Legs() {
+		for _, pkg := range []string{"phoenix", "phoenix17"} {
+			t.Run(leg.Name+"/"+pkg, func(t *testing.T) {
+				srv := redistest.Start(t)
+				clustertest.Scenario(t, leg.Run, pkg, func(name string) *clustertest.Proc {
+					return clustertest.Start(t, bin, name, "-redis", srv.Addr, "-secret", clusterSecret)
+				})
 			})
-		})
+		}
 	}
 }
 
