@@ -151,4 +151,3 @@ func (c *Client) CounterValue(topic string, want int64) {
 		return false
 	})
 }
-
