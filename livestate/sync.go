@@ -45,7 +45,7 @@ type syncer[S any] struct {
 	// failed is set while syncing after a callback that returned an error:
 	// when it left the state as it was, the error push is the whole answer
 	// (no empty patch, no version spent), on either wire.
-	failed bool
+	failed  bool
 	version int
 	// sent is the JSON of the state as last synced; nil when unknown
 	// (recorded states after a patch: it is encoded again when needed).
