@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/seance-go/seance/cors"
 	"github.com/seance-go/seance/handler"
@@ -38,6 +39,9 @@ type Registry struct {
 	cfg Config
 	ep  *phx.Endpoint
 	lp  *longpoll.Handler // nil when disabled
+
+	mu      sync.Mutex
+	keepers []keptDropper // handlers keeping channels for resume
 }
 
 // NewRegistry returns an empty registry.
@@ -64,7 +68,14 @@ func NewRegistry(cfg Config) *Registry {
 
 // Handle routes topics matching pattern ("todo:*" or an exact topic) to h:
 // a LiveState channel from [New] or any plain phx.Handler.
-func (r *Registry) Handle(pattern string, h phx.Handler) { r.ep.Handle(pattern, h) }
+func (r *Registry) Handle(pattern string, h phx.Handler) {
+	if d, ok := h.(keptDropper); ok {
+		r.mu.Lock()
+		r.keepers = append(r.keepers, d)
+		r.mu.Unlock()
+	}
+	r.ep.Handle(pattern, h)
+}
 
 // Endpoint returns the engine behind the registry.
 func (r *Registry) Endpoint() *phx.Endpoint { return r.ep }
@@ -80,13 +91,21 @@ func (r *Registry) Broadcast(ctx context.Context, topic, event string, payload a
 
 // Shutdown closes every connection (WebSocket close 1012, long-poll
 // sessions ended) and waits for the channels' close hooks, or until ctx
-// ends.
+// ends; channels kept for resuming end too (their close hooks get
+// phx.ErrShutdown).
 func (r *Registry) Shutdown(ctx context.Context) error {
 	var lpErr error
 	if r.lp != nil {
 		lpErr = r.lp.Shutdown(ctx)
 	}
-	return errors.Join(lpErr, r.ep.Shutdown(ctx))
+	epErr := r.ep.Shutdown(ctx)
+	r.mu.Lock()
+	keepers := r.keepers
+	r.mu.Unlock()
+	for _, d := range keepers {
+		d.dropKept(ctx)
+	}
+	return errors.Join(lpErr, epErr)
 }
 
 // Handler returns the http.Handler of the registry's socket: it serves
