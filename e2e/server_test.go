@@ -76,6 +76,7 @@ func newConformanceServer(t *testing.T) *conformanceServer {
 	s.mux.Handle(blockedSocketPath+"/", blockWebSocket(livestate.Handler(s.reg)))
 	s.mux.HandleFunc("POST /broadcast", s.broadcast)
 	registerPresence(t, s)
+	registerResume(s)
 	s.srv = httptest.NewServer(s.mux)
 
 	t.Cleanup(func() {
