@@ -153,7 +153,7 @@ func PrepareRef(topic, event, ref string, payload any) (*Prepared, error) {
 // serializer version, however many subscribers receive it (fastlane).
 type broadcast struct {
 	Broadcast
-	ref Ref // PrepareRef
+	ref    Ref // PrepareRef
 	once   [2]sync.Once
 	frames [2]Frame
 	errs   [2]error
