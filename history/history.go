@@ -105,8 +105,17 @@ type stream struct {
 	mu      sync.Mutex
 	top     uint64  // offset of the last message
 	entries []entry // oldest first, offsets top-len+1 … top
-	subs    map[*phx.Channel]struct{}
+	subs    map[*phx.Channel]*sub
 	dropped bool // removed from the History: publish to a new stream
+}
+
+// sub is a channel attached to a stream. From its Join to its AfterJoin it
+// is pending: messages are held for it, to follow the position event.
+type sub struct {
+	pending bool
+	start   uint64    // the stream's top at the join
+	recover *Position // the client's position, when it asked to recover
+	held    []*phx.Prepared
 }
 
 type entry struct {
@@ -134,7 +143,7 @@ func (h *History) stream(topic string, create bool) *stream {
 	if h.lru.Len() >= h.opts.MaxTopics {
 		h.evictLocked()
 	}
-	s := &stream{topic: topic, epoch: newEpoch(), subs: map[*phx.Channel]struct{}{}}
+	s := &stream{topic: topic, epoch: newEpoch(), subs: map[*phx.Channel]*sub{}}
 	h.streams[topic] = h.lru.PushBack(s)
 	return s
 }
@@ -185,7 +194,11 @@ func (h *History) Broadcast(ctx context.Context, topic, event string, payload an
 		s.top++
 		s.entries = append(s.entries, entry{at: now, msg: msg})
 		s.prune(now, h.opts)
-		for ch := range s.subs {
+		for ch, sb := range s.subs {
+			if sb.pending {
+				sb.held = append(sb.held, msg)
+				continue
+			}
 			ch.PushPrepared(msg) // fails only for a client going away
 		}
 		s.mu.Unlock()
@@ -259,10 +272,9 @@ type tracked struct {
 	phx.Handler
 }
 
-type recoverKey struct{}
-
-// Join implements phx.Handler: the inner Join, then the recovery request is
-// noted for AfterJoin.
+// Join implements phx.Handler: the inner Join, then the channel is
+// attached to its stream, so that it misses nothing published after its
+// join reply.
 func (t *tracked) Join(ctx context.Context, ch *phx.Channel, params phx.Payload) (any, error) {
 	resp, err := t.Handler.Join(ctx, ch, params)
 	if err != nil {
@@ -271,9 +283,10 @@ func (t *tracked) Join(ctx context.Context, ch *phx.Channel, params phx.Payload)
 	var p struct {
 		Recover *Position `json:"recover"`
 	}
-	if !params.Binary && len(params.Data) > 0 && params.Decode(&p) == nil && p.Recover != nil {
-		ch.Set(recoverKey{}, *p.Recover)
+	if params.Binary || len(params.Data) == 0 || params.Decode(&p) != nil {
+		p.Recover = nil
 	}
+	t.h.register(ch, p.Recover)
 	return resp, nil
 }
 
@@ -289,10 +302,8 @@ func (t *tracked) AfterJoin(ctx context.Context, ch *phx.Channel) error {
 	return nil
 }
 
-// attach subscribes ch to its topic's stream and sends it the position and
-// what it missed, under the stream's lock: every later message goes out
-// after them.
-func (h *History) attach(ch *phx.Channel) error {
+// register attaches ch to its topic's stream as pending.
+func (h *History) register(ch *phx.Channel, recover *Position) {
 	for {
 		s := h.stream(ch.Topic(), true)
 		s.mu.Lock()
@@ -302,31 +313,49 @@ func (h *History) attach(ch *phx.Channel) error {
 			s.mu.Unlock()
 			continue
 		}
-		err := h.attachLocked(s, ch)
+		s.subs[ch] = &sub{pending: true, start: s.top, recover: recover}
 		s.mu.Unlock()
-		return err
+		if !ch.OnEnd(func(error) { h.detach(s, ch) }) {
+			h.detach(s, ch) // already ended
+		}
+		return
 	}
 }
 
-func (h *History) attachLocked(s *stream, ch *phx.Channel) error {
-	reply := map[string]any{"epoch": s.epoch, "offset": s.top}
-	var missed []entry
-	if pos, asked := ch.Value(recoverKey{}).(Position); asked {
-		var ok bool
-		missed, ok = s.since(pos, h.opts)
+// attach sends ch the position and what it missed, then what was published
+// since its join, under the stream's lock: every later message goes out
+// after them.
+func (h *History) attach(ch *phx.Channel) error {
+	s := h.stream(ch.Topic(), true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sb := s.subs[ch]
+	if sb == nil || !sb.pending {
+		return nil // ended (or the stream was dropped, which needs no subscriber)
+	}
+	sb.pending = false
+	held := sb.held
+	sb.held = nil
+	reply := map[string]any{"epoch": s.epoch, "offset": sb.start}
+	if sb.recover != nil {
+		missed, ok := s.since(*sb.recover, h.opts)
 		reply["recovered"] = ok
+		if ok {
+			// The history holds what was held, and all before it.
+			held = make([]*phx.Prepared, len(missed))
+			for i, e := range missed {
+				held[i] = e.msg
+			}
+			reply["offset"] = s.top
+		}
 	}
 	if err := ch.Push(PositionEvent, reply); err != nil {
 		return err
 	}
-	for _, e := range missed {
-		if err := ch.PushPrepared(e.msg); err != nil {
+	for _, m := range held {
+		if err := ch.PushPrepared(m); err != nil {
 			return err
 		}
-	}
-	s.subs[ch] = struct{}{}
-	if !ch.OnEnd(func(error) { h.detach(s, ch) }) {
-		delete(s.subs, ch) // already ended
 	}
 	return nil
 }
