@@ -152,7 +152,7 @@ func TestStreamRecoversMissedBroadcasts(t *testing.T) {
 			waitCount(10)
 
 			cut.cut("tab-7", time.Second) // cut off for a second…
-			publish(11, 1010)            // …while 1,000 broadcasts go out
+			publish(11, 1010)             // …while 1,000 broadcasts go out
 			select {
 			case ok := <-recovered:
 				if !ok {
