@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seance-go/seance/history"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
 )
@@ -46,6 +47,24 @@ func registerResume(s *conformanceServer) {
 	}, livestate.Options{ResumeGrace: resumeGrace}))
 	s.mux.Handle(resumeSocketPath+"/", lab.wrap(livestate.Handler(s.reg)))
 	s.mux.HandleFunc("POST /resume/cut", lab.cut)
+
+	// History: "hist:*" topics are tracked; POST /history/publish?topic=…&from=…&to=…
+	// publishes "msg" {"n": i} for i in from…to.
+	hist := history.New(history.Options{MaxEntries: 5000})
+	s.reg.Handle("hist:*", hist.Handler(phx.HandlerFuncs{}))
+	s.mux.HandleFunc("POST /history/publish", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		from, _ := strconv.Atoi(q.Get("from"))
+		to, _ := strconv.Atoi(q.Get("to"))
+		for i := from; i <= to; i++ {
+			if _, err := hist.Broadcast(r.Context(), q.Get("topic"), "msg", map[string]int{"n": i}); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]int{"published": to - from + 1})
+	})
 	s.mux.HandleFunc("GET /resume/inits", func(w http.ResponseWriter, r *http.Request) {
 		lab.mu.Lock()
 		n := lab.inits[r.URL.Query().Get("topic")]
