@@ -188,16 +188,14 @@ func (k *keeper[S]) removeLocked(el *list.Element) *keptConn[S] {
 	return kc
 }
 
-// park keeps c after its connection dropped, reporting whether it did; the
-// close hook then runs only when the grace period ends.
-func (h *stateHandler[S]) park(ch *phx.Channel, c *conn[S], reason error) bool {
-	if !c.ready || !errors.Is(reason, phx.ErrDisconnected) {
+// park keeps c after its connection dropped (or when a rejoin of the same
+// client took it over), reporting whether it did; the close hook then runs
+// only when the grace period ends.
+func (h *stateHandler[S]) park(ch *phx.Channel, c *conn[S], reason error, takenOver bool) bool {
+	if !c.ready || !c.keyed || !(takenOver || errors.Is(reason, phx.ErrDisconnected)) {
 		return false
 	}
-	key, ok := h.resumeKeyOf(ch)
-	if !ok {
-		return false
-	}
+	key := c.key
 	data, err := c.sync.full(&c.state)
 	if err != nil {
 		return false
@@ -243,4 +241,62 @@ func (h *stateHandler[S]) keptStats() (int, int64) { return h.kept.stats() }
 // channels.
 type keptDropper interface {
 	dropKept(ctx context.Context)
+}
+
+// liveSet holds the joined channels that can be resumed, by key, so that a
+// rejoin arriving while the server still holds the client's previous
+// connection open (it has not noticed the drop) can take the channel over.
+type liveSet[S any] struct {
+	mu    sync.Mutex
+	byKey map[resumeKey]*conn[S]
+}
+
+// add records c as the live channel of its key (the newest wins).
+func (l *liveSet[S]) add(c *conn[S]) {
+	if !c.keyed {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byKey == nil {
+		l.byKey = map[resumeKey]*conn[S]{}
+	}
+	l.byKey[c.key] = c
+}
+
+// remove forgets c when it ends; it returns the channel to close when a
+// rejoin is waiting to take c over.
+func (l *liveSet[S]) remove(c *conn[S]) chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byKey[c.key] == c {
+		delete(l.byKey, c.key)
+	}
+	done := c.handoff
+	c.handoff = nil
+	return done
+}
+
+// takeOver asks the live channel of key on another connection than by's,
+// if any, to end and be kept; the returned channel is closed once it is
+// (nil when there is none).
+func (l *liveSet[S]) takeOver(key resumeKey, by *phx.Channel) chan struct{} {
+	l.mu.Lock()
+	old, ok := l.byKey[key]
+	if !ok || old.sock.cur().ConnectInfo() == by.ConnectInfo() {
+		// None, or one of the same connection: a duplicate join, which
+		// starts afresh as in Phoenix.
+		l.mu.Unlock()
+		return nil
+	}
+	delete(l.byKey, key)
+	done := make(chan struct{})
+	old.handoff = done
+	ch := old.sock.cur()
+	l.mu.Unlock()
+	if err := ch.Close(); err != nil {
+		// Already ending: its Terminate sees the handoff request.
+		_ = err
+	}
+	return done
 }

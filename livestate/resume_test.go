@@ -326,3 +326,47 @@ func TestResumeSubscriptionsAndResumer(t *testing.T) {
 		t.Fatalf("Init ran %d times", n)
 	}
 }
+
+// TestResumeTakesOverAHalfOpenConnection: the client rejoins on a new
+// connection while the server still holds its previous one open (it has not
+// noticed the drop): the new join takes the channel over — state, version,
+// no Init — and the old connection's channel is closed (phx_close).
+func TestResumeTakesOverAHalfOpenConnection(t *testing.T) {
+	e := setupResume(t, livestate.Options{}, false)
+	c1 := e.openAs(t, "ann", "tab1")
+	e.build(t, c1)
+
+	c2 := e.openAs(t, "ann", "tab1")
+	c2.send(`["7","7","todo:1","phx_join",{}]`)
+	c2.expect(`["7","7","todo:1","phx_reply",{"status":"ok","response":{}}]`)
+	if p := c2.expectEvent("todo:1", "state:change"); p["version"] != 3.0 || len(p["state"].(map[string]any)["todos"].([]any)) != 2 {
+		t.Fatalf("taken-over state:change %v, want the two todos at version 3", p)
+	}
+	c1.expect(`["1","1","todo:1","phx_close",{}]`)
+	if n := e.inits.Load(); n != 1 {
+		t.Fatalf("Init ran %d times, want 1", n)
+	}
+	e.noClose(t)
+	c2.Send(`["7","20","todo:1","lvs_evt:add",{"title":"tea"}]`)
+	if p := c2.expectEvent("todo:1", "state:patch"); p["version"] != 4.0 {
+		t.Fatalf("next patch %v", p)
+	}
+	// Another identity with the same client id takes nothing over.
+	c3 := e.openAs(t, "bob", "tab1")
+	joinTodos(t, c3, "todo:1", `{}`)
+	c2.ExpectNothing()
+}
+
+// TestResumeNoTakeOverWithoutClientID: without a client id a second
+// connection of the same identity (another tab) leaves the first alone.
+func TestResumeNoTakeOverWithoutClientID(t *testing.T) {
+	e := setupResume(t, livestate.Options{}, false)
+	c1 := e.openAs(t, "ann", "")
+	e.build(t, c1)
+	c2 := e.openAs(t, "ann", "")
+	joinTodos(t, c2, "todo:1", `{}`) // fresh, version 0
+	c1.ExpectNothing()
+	if n := e.inits.Load(); n != 2 {
+		t.Fatalf("Init ran %d times, want 2", n)
+	}
+}

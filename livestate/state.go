@@ -47,7 +47,10 @@ type Options struct {
 	// (a state:change) and later patches continue the sequence. The same
 	// client is the same identity from the connect hook, the same topic and
 	// the same client id connect param ([ClientIDParam]), when sent; with
-	// neither an identity nor a client id nothing is kept. When the period
+	// neither an identity nor a client id nothing is kept. A rejoin with a
+	// client id also takes over the channel of a connection the server
+	// still holds open (it has not noticed the drop yet), which is closed
+	// (phx_close). The rejoin's params are not used. When the period
 	// ends the close hook runs with [ErrResumeExpired]. Default 30 s; a
 	// negative value turns resuming off (the close hook then runs at the
 	// disconnect, as without it).
@@ -106,6 +109,7 @@ type stateHandler[S any] struct {
 	newChannel func() Channel[S]
 	opts       Options
 	kept       keeper[S] // channels waiting for their client to rejoin
+	live       liveSet[S]
 }
 
 type stateKey struct{}
@@ -118,6 +122,10 @@ type conn[S any] struct {
 
 	ready   bool // Init succeeded
 	resumed bool // taken from the keeper by this join: AfterJoin skips Init
+	key     resumeKey
+	keyed   bool          // key is set: the channel can be resumed
+	waitFor chan struct{} // a live channel of the same client hands over: wait, then take it
+	handoff chan struct{} // set (under live.mu) when a rejoin takes this channel over
 	state   S
 	sync    syncer[S]
 }
@@ -139,21 +147,50 @@ func (h *stateHandler[S]) Join(ctx context.Context, ch *phx.Channel, params phx.
 		}
 	}
 	if key, ok := h.resumeKeyOf(ch); ok {
+		c.key, c.keyed = key, true
 		if kept := h.kept.take(key); kept != nil {
 			kept.sock.moveTo(ch)
 			kept.resumed = true
 			c = kept
+		} else if key.clientID != "" {
+			// The client's previous connection may still be open on the
+			// server (half-open TCP, not yet timed out): that channel is
+			// closed and kept, and this one continues it in AfterJoin.
+			// Only with a client id: without one, a second tab of the same
+			// identity would take the first one's channel.
+			c.waitFor = h.live.takeOver(key, ch)
 		}
 	}
 	ch.Set(stateKey{}, c)
 	return nil, nil
 }
 
+// handoffWait bounds how long a rejoin waits for the channel it takes over
+// to finish its queued work; past it the rejoin runs Init.
+const handoffWait = 5 * time.Second
+
 // AfterJoin implements phx.AfterJoiner: it runs Init.
 func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error {
 	c := h.conn(ch)
+	if c.waitFor != nil {
+		t := time.NewTimer(handoffWait)
+		select {
+		case <-c.waitFor:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		c.waitFor = nil
+		if kept := h.kept.take(c.key); kept != nil {
+			kept.sock.moveTo(ch)
+			ch.Set(stateKey{}, kept)
+			c = kept
+			c.resumed = true
+		}
+	}
 	if c.resumed {
 		c.resumed = false
+		h.live.add(c)
 		return h.resume(ctx, c)
 	}
 	c.sock.begin(phx.Ref{}, false)
@@ -171,6 +208,7 @@ func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error 
 		return nil
 	}
 	c.ready = true
+	h.live.add(c)
 	h.flushEmits(c)
 	ev, payload := h.opts.Messages.Change(data, 0)
 	return ch.PushEncoded(ev, payload)
@@ -234,7 +272,17 @@ func (h *stateHandler[S]) message(ctx context.Context, ch *phx.Channel, msg any)
 // Terminate implements phx.Terminator.
 func (h *stateHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reason error) {
 	c := h.conn(ch)
-	if c == nil || h.park(ch, c, reason) {
+	if c == nil {
+		return
+	}
+	if done := h.live.remove(c); done != nil {
+		// Taken over by a rejoin of the same client: kept for it.
+		kept := h.park(ch, c, reason, true)
+		close(done)
+		if kept {
+			return
+		}
+	} else if h.park(ch, c, reason, false) {
 		return
 	}
 	if cl, ok := c.impl.(Closer); ok {
