@@ -54,6 +54,10 @@ func ParsePosition(ref string) (Position, bool) {
 	return Position{Epoch: ref[:i], Offset: off}, true
 }
 
+// ErrBinary is returned by [History.Broadcast] for a phx.Binary payload:
+// Phoenix's binary push frame has no ref to carry the position.
+var ErrBinary = errors.New("history: binary payloads cannot carry a position")
+
 // Options bounds a [History]. Zero fields take the defaults.
 type Options struct {
 	// MaxEntries is how many messages each topic keeps (default 1,000).
@@ -170,12 +174,16 @@ func (h *History) evictLocked() {
 
 // Broadcast publishes event with payload on topic to the clients of the
 // History's channels on it, and keeps it for those that come back. Each
-// message carries its position as its ref. It returns the position.
+// message carries its position as its ref (JSON payloads only: see
+// [ErrBinary]). It returns the position.
 // Messages published with phx.Endpoint.Broadcast on a tracked topic reach
 // the clients too, but are not kept and carry no position.
 func (h *History) Broadcast(ctx context.Context, topic, event string, payload any) (Position, error) {
 	if err := ctx.Err(); err != nil {
 		return Position{}, err
+	}
+	if _, ok := payload.(phx.Binary); ok {
+		return Position{}, ErrBinary
 	}
 	for {
 		s := h.stream(topic, true)

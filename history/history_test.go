@@ -3,6 +3,7 @@ package history_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -191,4 +192,11 @@ func TestMaxTopicsKeepsAttachedStreams(t *testing.T) {
 	}
 	e.publish(t, 1, 1)
 	expectMsgs(t, c, p.Epoch, 1, 1)
+}
+
+func TestBinaryRefused(t *testing.T) {
+	h := history.New(history.Options{})
+	if _, err := h.Broadcast(context.Background(), "room:1", "bin", phx.Binary{1, 2}); !errors.Is(err, history.ErrBinary) {
+		t.Fatalf("Broadcast of a binary payload: %v, want ErrBinary", err)
+	}
 }
