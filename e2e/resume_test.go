@@ -31,7 +31,7 @@ const resumeSocketPath = "/resume/socket"
 //
 //	/resume/socket                         the main registry, WebSocket connections recorded by client_id
 //	POST /resume/cut?client_id=…&hold=ms   closes them abruptly (TCP reset, no close frame) and refuses
-//	                                       that client's connections for hold ms
+//	                                       that client's requests (HTTP 500) for hold ms
 //	GET /resume/inits?topic=…              how many times Init ran for the topic
 type resumeLab struct {
 	mu    sync.Mutex
@@ -88,7 +88,7 @@ func (c resumeCounter) Init(ctx context.Context, s *livestate.Socket, params phx
 }
 
 // wrap records the WebSocket connections of each client_id and refuses
-// (503) a held client's requests.
+// (500) a held client's requests.
 func (lab *resumeLab) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get(livestate.ClientIDParam)
@@ -100,7 +100,9 @@ func (lab *resumeLab) wrap(next http.Handler) http.Handler {
 		until := lab.held[id]
 		lab.mu.Unlock()
 		if time.Now().Before(until) {
-			http.Error(w, "held by the test", http.StatusServiceUnavailable)
+			// 500: the one failure status phoenix 1.6's LongPoll retries on
+			// (it throws on a 503).
+			http.Error(w, "held by the test", http.StatusInternalServerError)
 			return
 		}
 		if strings.HasSuffix(r.URL.Path, "/websocket") {

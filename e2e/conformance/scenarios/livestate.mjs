@@ -332,6 +332,8 @@ export const scenarios = [
     // The server keeps the channel 2 s after its connection drops (resume:*
     // has ResumeGrace 2 s); the rejoin of the same user and client_id
     // continues it without Init.
+    // WebSocket only: the lab cannot cut a held long-poll GET (the Go
+    // client's TestMirrorResumes covers long-poll).
     name: 'resume: a connection cut at 7 comes back at 7 and keeps counting, Init ran once',
     transports: ['websocket'],
     timeout: 20000,

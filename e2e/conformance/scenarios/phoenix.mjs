@@ -340,7 +340,6 @@ export const scenarios = [
   },
   {
     name: 'history: cut off for a second while 1,000 broadcasts go out, the rejoin recovers all of them in order',
-    transports: ['websocket'],
     timeout: 30000,
     async run(ctx) {
       const topic = uniq('hist');
@@ -351,7 +350,10 @@ export const scenarios = [
       await publishRange(ctx, topic, 1, 10);
       await until(() => got.length === 10, '10 live messages');
       const res = await fetch(`${ctx.env.http}/resume/cut?client_id=${encodeURIComponent(id)}&hold=1000`, { method: 'POST' });
-      assert.equal((await res.json()).cut, 1, 'one connection cut');
+      // Over long-poll nothing is cut: the client's requests are refused for
+      // the second; the 1,000 messages end its held GET, the next one fails
+      // and it reconnects.
+      if (ctx.transport === 'websocket') assert.equal((await res.json()).cut, 1, 'one connection cut');
       await publishRange(ctx, topic, 11, 1010);
       assert.equal(await recoveries.next(() => true, 'the recovery answer', 15000), true, 'recovered');
       await publishRange(ctx, topic, 1011, 1020);
