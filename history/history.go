@@ -379,7 +379,7 @@ func (t *tracked) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Messag
 	if in, ok := t.Handler.(phx.InHandler); ok {
 		return in.HandleIn(ctx, ch, msg)
 	}
-	return nil, errors.New("history: no handler for " + msg.Event)
+	return phx.Err(map[string]string{"reason": "unhandled event"}), nil // as the engine answers
 }
 
 // HandleInfo implements phx.InfoHandler.
