@@ -200,3 +200,34 @@ func TestBinaryRefused(t *testing.T) {
 		t.Fatalf("Broadcast of a binary payload: %v, want ErrBinary", err)
 	}
 }
+
+// TestWrappedHandler: the inner handler still decides joins and answers
+// pushes; a refused join is not tracked.
+func TestWrappedHandler(t *testing.T) {
+	ep := phx.NewEndpoint(phx.Config{})
+	t.Cleanup(func() { ep.Shutdown(context.Background()) })
+	hist := history.New(history.Options{})
+	ep.Handle("room:*", hist.Handler(phx.HandlerFuncs{
+		JoinFunc: func(_ context.Context, _ *phx.Channel, p phx.Payload) (any, error) {
+			var q struct{ Deny bool }
+			p.Decode(&q)
+			if q.Deny {
+				return nil, &phx.JoinError{Response: map[string]string{"reason": "denied"}}
+			}
+			return map[string]string{"hello": "you"}, nil
+		},
+		InFunc: func(_ context.Context, _ *phx.Channel, m *phx.Message) (*phx.Reply, error) {
+			return phx.Ok(map[string]string{"echo": m.Event}), nil
+		},
+	}))
+	c := sessiontest.Open(t, ep, phx.ConnectInfo{Transport: "test"}, phx.V2JSON(), true)
+	c.Send(`["1","1","room:1","phx_join",{"deny":true}]`)
+	c.ExpectText(`["1","1","room:1","phx_reply",{"status":"error","response":{"reason":"denied"}}]`)
+	c.Send(`["2","2","room:1","phx_join",{}]`)
+	c.ExpectText(`["2","2","room:1","phx_reply",{"status":"ok","response":{"hello":"you"}}]`)
+	if f := next(t, c); f.event != history.PositionEvent {
+		t.Fatalf("got %s", f.event)
+	}
+	c.Send(`["2","3","room:1","ping",{}]`)
+	c.ExpectText(`["2","3","room:1","phx_reply",{"status":"ok","response":{"echo":"ping"}}]`)
+}
