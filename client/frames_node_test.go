@@ -113,6 +113,7 @@ func runGoClient(t *testing.T, endpoint string, tr client.Transport, rec *record
 	ctx := testCtx(t)
 	s, err := client.Dial(ctx, endpoint, &client.Options{
 		Transport:         tr,
+		ClientID:          "-", // phoenix.js sends no client_id
 		Params:            map[string]any{"user": "ann", "meta": map[string]any{"k": "v"}},
 		AuthToken:         goodToken,
 		HeartbeatInterval: framesHeartbeat,

@@ -310,9 +310,9 @@ func TestIntegrationAuthTokenAndConnectParams(t *testing.T) {
 				t.Errorf("hook saw token %q", c.info.AuthToken)
 			}
 
-			s = dialServer(t, ts, tr.t, &client.Options{Params: params, AuthToken: goodToken})
+			s = dialServer(t, ts, tr.t, &client.Options{Params: params, AuthToken: goodToken, ClientID: "tab-1"})
 			c := recv(t, ts.connects)
-			wantParams := map[string]any{"user": "ann", "meta": map[string]any{"k": "v w&x"}, "vsn": "2.0.0"}
+			wantParams := map[string]any{"user": "ann", "meta": map[string]any{"k": "v w&x"}, "vsn": "2.0.0", "client_id": "tab-1"}
 			if d := cmp.Diff(wantParams, c.info.Params); d != "" {
 				t.Errorf("connect params at the hook (-want +got):\n%s", d)
 			}

@@ -30,7 +30,7 @@ func TestLongPollOpenMessagesAndAuth(t *testing.T) {
 		default:
 		}
 	}})
-	s := dial(t, srv, lp(&client.Options{AuthToken: "tok en", Params: map[string]any{"a": "b"}}))
+	s := dial(t, srv, lp(&client.Options{AuthToken: "tok en", ClientID: "-", Params: map[string]any{"a": "b"}}))
 	c := srv.Accept(t)
 	if st := recv(t, polls); st != 410 {
 		t.Errorf("first poll answered %d, want 410", st)

@@ -1,7 +1,9 @@
 package client
 
 import (
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -39,6 +41,14 @@ type Options struct {
 	// ParamsFunc, if set, replaces Params and is called before every
 	// connection attempt, so reconnects can carry fresh values.
 	ParamsFunc func() map[string]any
+
+	// ClientID is sent as the client_id connect param with every
+	// connection attempt (unless the params carry one), so that a server
+	// keeping LiveState channels for resuming (livestate.Options
+	// ResumeGrace) continues this socket's channels after a reconnect
+	// instead of starting them again. Default: a random id made by
+	// NewSocket, the same for the Socket's lifetime; "-" sends none.
+	ClientID string
 
 	// AuthToken is sent outside the URL (Phoenix 1.8): as the WebSocket
 	// subprotocol "base64url.bearer.phx.<token>" next to "phoenix", or as
@@ -124,6 +134,9 @@ func (o *Options) withDefaults() Options {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.ClientID == "" {
+		c.ClientID = newClientID()
+	}
 	if c.Header != nil {
 		c.Header = c.Header.Clone()
 	}
@@ -138,10 +151,33 @@ func (o *Options) codec() codec {
 }
 
 func (o *Options) params() map[string]any {
+	p := o.Params
 	if o.ParamsFunc != nil {
-		return o.ParamsFunc()
+		p = o.ParamsFunc()
 	}
-	return o.Params
+	if o.ClientID == "-" {
+		return p
+	}
+	if _, ok := p[clientIDParam]; ok {
+		return p
+	}
+	c := make(map[string]any, len(p)+1)
+	for k, v := range p {
+		c[k] = v
+	}
+	c[clientIDParam] = o.ClientID
+	return c
+}
+
+// clientIDParam is the connect param carrying Options.ClientID (the
+// server's livestate.ClientIDParam).
+const clientIDParam = "client_id"
+
+// newClientID returns a random id of 22 URL-safe characters.
+func newClientID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 func (o *Options) authToken() string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"sync/atomic"
@@ -436,6 +437,7 @@ func TestAuthTokenHeadersAndParams(t *testing.T) {
 		AuthToken: "s3cret?>",
 		Header:    h,
 		Params:    map[string]any{"token": "abc", "user": map[string]any{"id": 7}},
+		ClientID:  "tab-1",
 	})
 	c := srv.Accept(t)
 	// base64 std of "s3cret?>" is "czNjcmV0Pz4=": padding stripped.
@@ -445,7 +447,7 @@ func TestAuthTokenHeadersAndParams(t *testing.T) {
 	if c.Header.Get("X-Custom") != "yes" {
 		t.Error("custom header missing")
 	}
-	if c.RawQuery != "token=abc&user%5Bid%5D=7&vsn=2.0.0" {
+	if c.RawQuery != "client_id=tab-1&token=abc&user%5Bid%5D=7&vsn=2.0.0" {
 		t.Errorf("query %q", c.RawQuery)
 	}
 }
@@ -580,4 +582,36 @@ func TestCloseFromCallback(t *testing.T) {
 		t.Errorf("Connect after Close = %v", err)
 	}
 	s.Close()
+}
+
+// TestClientID: a random client_id is sent by default, the same on every
+// connection of the Socket; a client_id in Params wins; "-" sends none.
+func TestClientID(t *testing.T) {
+	srv := phxtest.NewServer(t, nil)
+	dial(t, srv, nil) // fast() reconnects at once
+	c := srv.Accept(t)
+	q, _ := url.ParseQuery(c.RawQuery)
+	id := q.Get("client_id")
+	if len(id) < 16 {
+		t.Fatalf("client_id %q in query %q", id, c.RawQuery)
+	}
+	c.Drop() // the server drops the connection: the socket reconnects
+	c2 := srv.Accept(t)
+	if q, _ := url.ParseQuery(c2.RawQuery); q.Get("client_id") != id {
+		t.Errorf("reconnect sent client_id %q, want %q", q.Get("client_id"), id)
+	}
+	dial(t, srv, nil)
+	c3 := srv.Accept(t)
+	if q, _ := url.ParseQuery(c3.RawQuery); q.Get("client_id") == id {
+		t.Error("two sockets share a client_id")
+	}
+
+	dial(t, srv, &client.Options{Params: map[string]any{"client_id": "mine"}})
+	if q, _ := url.ParseQuery(srv.Accept(t).RawQuery); q.Get("client_id") != "mine" {
+		t.Errorf("client_id from Params not kept: %q", q.Get("client_id"))
+	}
+	dial(t, srv, &client.Options{ClientID: "-"})
+	if q, _ := url.ParseQuery(srv.Accept(t).RawQuery); q.Has("client_id") {
+		t.Errorf("ClientID \"-\" sent %q", q.Get("client_id"))
+	}
 }

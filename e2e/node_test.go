@@ -130,7 +130,7 @@ func stale(dst, src string) bool {
 // TestNodeConformance runs the official JavaScript clients (phoenix 1.7 and
 // 1.8, phx-live-state 0.11 and 0.12) against the Go server: every scenario of
 // conformance/*.test.mjs over both transports (SEANCE_TRANSPORTS in the
-// environment narrows it).
+// environment narrows it, SEANCE_TEST_PATTERN selects scenarios by name).
 func TestNodeConformance(t *testing.T) {
 	testNodeConformance(t, newConformanceServer(t))
 }
@@ -158,7 +158,11 @@ func testNodeConformance(t *testing.T, srv *conformanceServer) {
 		t.Fatalf("no conformance/*.test.mjs files (%v)", err)
 	}
 
-	args := append([]string{"--test", "--test-reporter=spec"}, files...)
+	args := []string{"--test", "--test-reporter=spec"}
+	if p := os.Getenv("SEANCE_TEST_PATTERN"); p != "" {
+		args = append(args, "--test-name-pattern="+p) // a subset while working on it
+	}
+	args = append(args, files...)
 	runNode(t, ctx, node, args,
 		"SEANCE_URL="+srv.URL(),
 		"SEANCE_LIMITED_URL="+srv.LimitedURL(),
@@ -167,7 +171,9 @@ func testNodeConformance(t *testing.T, srv *conformanceServer) {
 		"SEANCE_HTTP="+srv.srv.URL,
 		"SEANCE_LVS_BUNDLES="+string(bundles),
 	)
-	checkTokens(t, srv)
+	if os.Getenv("SEANCE_TEST_PATTERN") == "" {
+		checkTokens(t, srv)
+	}
 }
 
 // transports are the transports the Node suite runs: SEANCE_TRANSPORTS when

@@ -112,6 +112,7 @@ func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 	s.mux.Handle(blockedSocketPath+"/", blockWebSocket(main))
 	s.mux.HandleFunc("POST /broadcast", s.broadcast)
 	registerPresence(t, s, regs, members)
+	registerResume(s)
 	s.srv = httptest.NewServer(s.mux)
 
 	t.Cleanup(func() {

@@ -38,7 +38,9 @@ type MessageHandler[S any] interface {
 
 // Closer is told why the channel ended: phx.ErrLeft, phx.ErrDisconnected,
 // phx.ErrDuplicateJoin, phx.ErrShutdown, phx.ErrServerClose,
-// phx.ErrCrashed or phx.ErrSlowConsumer (compare with errors.Is).
+// phx.ErrCrashed or phx.ErrSlowConsumer (compare with errors.Is). A channel
+// kept after a disconnect for its client to resume (Options.ResumeGrace)
+// is told only when that ends: [ErrResumeExpired] if nobody resumed it.
 type Closer interface {
 	Closed(ctx context.Context, s *Socket, reason error)
 }

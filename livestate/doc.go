@@ -48,6 +48,16 @@
 // no encoding of the state and no diff. The whole state is encoded only
 // when a client needs all of it.
 //
+// # Reconnects
+//
+// A channel whose connection dropped (not a leave) is kept for
+// [Options].ResumeGrace (30 s). When the same client — the same identity
+// from the connect hook, topic and [ClientIDParam] connect param — rejoins
+// in time, Init does not run: the client gets the kept state at its version
+// as a state:change and later patches continue the sequence; [Resumer] can
+// catch up on what happened meanwhile. Otherwise the close hook runs with
+// [ErrResumeExpired] when the period ends.
+//
 // # Shared state
 //
 // [NewShared] serves a [SharedChannel]: one state per topic for all its

@@ -90,7 +90,7 @@ func TestDisconnectIsNotAnError(t *testing.T) {
 	started, release, closed := make(chan struct{}, 1), make(chan struct{}), make(chan error, 2)
 	reg.Handle("slow:*", livestate.New(func() livestate.Channel[slowState] {
 		return &slowChannel{started: started, release: release, closed: closed}
-	}, livestate.Options{}))
+	}, livestate.Options{ResumeGrace: -1}))
 
 	c := open(t, reg)
 	c.send(`["1","1","slow:1","phx_join",{}]`)

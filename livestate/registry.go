@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/cors"
@@ -45,6 +46,9 @@ type Registry struct {
 	ep  *phx.Endpoint
 	lp  *longpoll.Handler // nil when disabled
 	cn  *cluster.Node     // nil without a PubSub adapter
+
+	mu      sync.Mutex
+	keepers []keptDropper // handlers keeping channels for resume
 }
 
 // NewRegistry returns an empty registry.
@@ -75,7 +79,14 @@ func NewRegistry(cfg Config) *Registry {
 
 // Handle routes topics matching pattern ("todo:*" or an exact topic) to h:
 // a LiveState channel from [New] or any plain phx.Handler.
-func (r *Registry) Handle(pattern string, h phx.Handler) { r.ep.Handle(pattern, h) }
+func (r *Registry) Handle(pattern string, h phx.Handler) {
+	if d, ok := h.(keptDropper); ok {
+		r.mu.Lock()
+		r.keepers = append(r.keepers, d)
+		r.mu.Unlock()
+	}
+	r.ep.Handle(pattern, h)
+}
 
 // Endpoint returns the engine behind the registry.
 func (r *Registry) Endpoint() *phx.Endpoint { return r.ep }
@@ -99,7 +110,8 @@ func (r *Registry) DisconnectID(ctx context.Context, id string) (int, error) {
 
 // Shutdown closes every connection (WebSocket close 1012, long-poll
 // sessions ended) in batches (phx.Config.DrainBatchSize, DrainInterval)
-// and waits for the channels' close hooks, or until ctx ends.
+// and waits for the channels' close hooks, or until ctx ends; channels kept
+// for resuming end too (their close hooks get phx.ErrShutdown).
 func (r *Registry) Shutdown(ctx context.Context) error {
 	// The engine drains in batches; the long-poll handler then releases
 	// whatever is left.
@@ -107,6 +119,12 @@ func (r *Registry) Shutdown(ctx context.Context) error {
 	var lpErr, cnErr error
 	if r.lp != nil {
 		lpErr = r.lp.Shutdown(ctx)
+	}
+	r.mu.Lock()
+	keepers := r.keepers
+	r.mu.Unlock()
+	for _, d := range keepers {
+		d.dropKept(ctx)
 	}
 	if r.cn != nil {
 		cnErr = r.cn.Close(ctx)

@@ -2,6 +2,7 @@ package livestate
 
 import (
 	"context"
+	"sync"
 
 	"github.com/seance-go/seance/phx"
 )
@@ -10,7 +11,13 @@ import (
 // callback. Emit, Reply and ReplyError are meant for the callback's own
 // goroutine; Send, Subscribe, Broadcast and Close are safe anywhere.
 type Socket struct {
+	// ch is the channel of the current connection. It changes when a kept
+	// channel is resumed by a new connection (under mu); callbacks read it
+	// directly, other goroutines through cur.
 	ch *phx.Channel
+
+	mu   sync.Mutex
+	subs map[string]struct{} // topics subscribed with Subscribe, renewed on resume
 
 	// per callback
 	ref     phx.Ref
@@ -26,21 +33,21 @@ type emitted struct {
 }
 
 // Topic is the channel's topic.
-func (s *Socket) Topic() string { return s.ch.Topic() }
+func (s *Socket) Topic() string { return s.cur().Topic() }
 
 // TopicParam is the part of the topic matched by the "*" of its route:
 // "groceries" for topic "todo:groceries" registered as "todo:*".
-func (s *Socket) TopicParam() string { return s.ch.TopicParam() }
+func (s *Socket) TopicParam() string { return s.cur().TopicParam() }
 
 // Identity is what the socket's connect hook attached to the connection.
-func (s *Socket) Identity() any { return s.ch.Identity() }
+func (s *Socket) Identity() any { return s.cur().Identity() }
 
 // ConnectInfo describes the client's connection (transport, connect params,
 // auth token).
-func (s *Socket) ConnectInfo() *phx.ConnectInfo { return s.ch.ConnectInfo() }
+func (s *Socket) ConnectInfo() *phx.ConnectInfo { return s.cur().ConnectInfo() }
 
 // Channel is the underlying Phoenix channel.
-func (s *Socket) Channel() *phx.Channel { return s.ch }
+func (s *Socket) Channel() *phx.Channel { return s.cur() }
 
 // Emit queues an event for the client, pushed under its own name with detail
 // as payload, in order, before the state update of the current callback
@@ -74,19 +81,53 @@ func (s *Socket) setReply(r *phx.Reply) {
 }
 
 // Send delivers msg to the channel's [MessageHandler] after the work already
-// queued. It fails once the channel has ended.
-func (s *Socket) Send(msg any) error { return s.ch.Send(msg) }
+// queued. It fails once the channel has ended, and while a kept channel
+// waits for its client to come back.
+func (s *Socket) Send(msg any) error { return s.cur().Send(msg) }
 
 // Subscribe delivers broadcasts on topic to the channel's [MessageHandler].
-func (s *Socket) Subscribe(topic string) error { return s.ch.Subscribe(topic) }
+// A resumed channel (see [Options].ResumeGrace) is subscribed again to the
+// topics it subscribed to.
+func (s *Socket) Subscribe(topic string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.ch.Subscribe(topic); err != nil {
+		return err
+	}
+	if s.subs == nil {
+		s.subs = map[string]struct{}{}
+	}
+	s.subs[topic] = struct{}{}
+	return nil
+}
+
+// cur returns the channel of the current connection.
+func (s *Socket) cur() *phx.Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ch
+}
+
+// moveTo makes ch the socket's channel (a resume) and subscribes it to the
+// topics the previous one had subscribed to.
+func (s *Socket) moveTo(ch *phx.Channel) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ch = ch
+	for t := range s.subs {
+		if err := ch.Subscribe(t); err != nil {
+			delete(s.subs, t)
+		}
+	}
+}
 
 // Broadcast publishes an event to every subscriber of topic on the
 // endpoint: plain channels' clients receive it, LiveState channels get it in
 // HandleMessage.
 func (s *Socket) Broadcast(ctx context.Context, topic, event string, payload any) error {
-	_, err := s.ch.Endpoint().Broadcast(ctx, topic, event, payload)
+	_, err := s.cur().Endpoint().Broadcast(ctx, topic, event, payload)
 	return err
 }
 
 // Close ends the channel from the server; the client receives phx_close.
-func (s *Socket) Close() error { return s.ch.Close() }
+func (s *Socket) Close() error { return s.cur().Close() }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/seance-go/seance/diff"
 	"github.com/seance-go/seance/phx"
@@ -38,6 +39,36 @@ type Options struct {
 	// state:change (phx-live-state applies it, but dispatches no
 	// livestate-patch for it).
 	CompactWire bool
+
+	// ResumeGrace is how long a channel whose connection dropped (not a
+	// leave) is kept — its state, version and the channel value with its
+	// server-only fields — for the same client to rejoin the topic and
+	// continue without Init: it then receives the kept state at its version
+	// (a state:change) and later patches continue the sequence. The same
+	// client is the same identity from the connect hook, the same topic and
+	// the same client id connect param ([ClientIDParam]), when sent; with
+	// neither an identity nor a client id nothing is kept. A rejoin with a
+	// client id also takes over the channel of a connection the server
+	// still holds open (it has not noticed the drop yet), which is closed
+	// (phx_close). The rejoin's params are not used. When the period
+	// ends the close hook runs with [ErrResumeExpired]. Default 30 s; a
+	// negative value turns resuming off (the close hook then runs at the
+	// disconnect, as without it).
+	ResumeGrace time.Duration
+	// MaxKept bounds the channels of this kind kept at once on this node
+	// (default 10,000): past it the oldest is dropped early (its close hook
+	// gets [ErrResumeExpired]).
+	MaxKept int
+	// MaxKeptBytes bounds the bytes of the JSON states of the kept channels
+	// (default 64 MiB): past it the oldest are dropped early; a state larger
+	// than the bound is not kept.
+	MaxKeptBytes int64
+	// IdentityKey maps the connect hook's identity to the comparable value
+	// a rejoin must match (a user id); ok false means channels of that
+	// identity are not kept. By default the identity itself, or what it
+	// points to, when it is comparable (a string, a number, a struct of
+	// such); a map or slice identity has no key.
+	IdentityKey func(identity any) (key any, ok bool)
 }
 
 // defaults fills in the zero fields of o.
@@ -51,18 +82,34 @@ func (o *Options) defaults() {
 	if o.Differ == nil {
 		o.Differ = diff.Default()
 	}
+	if o.ResumeGrace == 0 {
+		o.ResumeGrace = 30 * time.Second
+	}
+	if o.MaxKept <= 0 {
+		o.MaxKept = 10_000
+	}
+	if o.MaxKeptBytes <= 0 {
+		o.MaxKeptBytes = 64 << 20
+	}
+	if o.IdentityKey == nil {
+		o.IdentityKey = defaultIdentityKey
+	}
 }
 
 // New returns the phx.Handler of a LiveState channel kind; newChannel makes
 // the per-join value. Register it with [Registry.Handle].
 func New[S any](newChannel func() Channel[S], opts Options) phx.Handler {
 	opts.defaults()
-	return &stateHandler[S]{newChannel: newChannel, opts: opts}
+	h := &stateHandler[S]{newChannel: newChannel, opts: opts}
+	h.kept.grace, h.kept.maxCount, h.kept.maxBytes = opts.ResumeGrace, opts.MaxKept, opts.MaxKeptBytes
+	return h
 }
 
 type stateHandler[S any] struct {
 	newChannel func() Channel[S]
 	opts       Options
+	kept       keeper[S] // channels waiting for their client to rejoin
+	live       liveSet[S]
 }
 
 type stateKey struct{}
@@ -73,9 +120,14 @@ type conn[S any] struct {
 	sock   Socket
 	params phx.Payload
 
-	ready bool // Init succeeded
-	state S
-	sync  syncer[S]
+	ready   bool // Init succeeded
+	resumed bool // taken from the keeper by this join: AfterJoin skips Init
+	key     resumeKey
+	keyed   bool          // key is set: the channel can be resumed
+	waitFor chan struct{} // a live channel of the same client hands over: wait, then take it
+	handoff chan struct{} // set (under live.mu) when a rejoin takes this channel over
+	state   S
+	sync    syncer[S]
 }
 
 func (h *stateHandler[S]) conn(ch *phx.Channel) *conn[S] {
@@ -94,13 +146,53 @@ func (h *stateHandler[S]) Join(ctx context.Context, ch *phx.Channel, params phx.
 			return nil, err
 		}
 	}
+	if key, ok := h.resumeKeyOf(ch); ok {
+		c.key, c.keyed = key, true
+		if kept := h.kept.take(key); kept != nil {
+			kept.sock.moveTo(ch)
+			kept.resumed = true
+			c = kept
+		} else if key.clientID != "" {
+			// The client's previous connection may still be open on the
+			// server (half-open TCP, not yet timed out): that channel is
+			// closed and kept, and this one continues it in AfterJoin.
+			// Only with a client id: without one, a second tab of the same
+			// identity would take the first one's channel.
+			c.waitFor = h.live.takeOver(key, ch)
+		}
+	}
 	ch.Set(stateKey{}, c)
 	return nil, nil
 }
 
+// handoffWait bounds how long a rejoin waits for the channel it takes over
+// to finish its queued work; past it the rejoin runs Init.
+const handoffWait = 5 * time.Second
+
 // AfterJoin implements phx.AfterJoiner: it runs Init.
 func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error {
 	c := h.conn(ch)
+	if c.waitFor != nil {
+		t := time.NewTimer(handoffWait)
+		select {
+		case <-c.waitFor:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		c.waitFor = nil
+		if kept := h.kept.take(c.key); kept != nil {
+			kept.sock.moveTo(ch)
+			ch.Set(stateKey{}, kept)
+			c = kept
+			c.resumed = true
+		}
+	}
+	if c.resumed {
+		c.resumed = false
+		h.live.add(c)
+		return h.resume(ctx, c)
+	}
 	c.sock.begin(phx.Ref{}, false)
 	state, err := c.impl.Init(ctx, &c.sock, c.params)
 	if err != nil {
@@ -116,6 +208,7 @@ func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error 
 		return nil
 	}
 	c.ready = true
+	h.live.add(c)
 	h.flushEmits(c)
 	ev, payload := h.opts.Messages.Change(data, 0)
 	return ch.PushEncoded(ev, payload)
@@ -182,10 +275,40 @@ func (h *stateHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reason
 	if c == nil {
 		return
 	}
+	if done := h.live.remove(c); done != nil {
+		// Taken over by a rejoin of the same client: kept for it.
+		kept := h.park(ch, c, reason, true)
+		close(done)
+		if kept {
+			return
+		}
+	} else if h.park(ch, c, reason, false) {
+		return
+	}
 	if cl, ok := c.impl.(Closer); ok {
 		c.sock.begin(phx.Ref{}, false)
 		cl.Closed(ctx, &c.sock, reason)
 	}
+}
+
+// resume continues a kept channel on a new connection: the kept state at
+// its version, then what the channel's Resumer changes.
+func (h *stateHandler[S]) resume(ctx context.Context, c *conn[S]) error {
+	data, err := c.sync.full(&c.state)
+	if err != nil {
+		h.pushError(c, fmt.Errorf("livestate: encoding the state: %w", err))
+		return nil
+	}
+	ev, payload := h.opts.Messages.Change(data, c.sync.version)
+	if err := c.sock.ch.PushEncoded(ev, payload); err != nil {
+		return err
+	}
+	if r, ok := c.impl.(Resumer[S]); ok {
+		c.sock.begin(phx.Ref{}, false)
+		err := r.Resumed(ctx, &c.sock, &c.state)
+		h.finish(c, err)
+	}
+	return nil
 }
 
 // finish sends what a callback produced: emitted events, the error, then

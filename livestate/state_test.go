@@ -518,11 +518,19 @@ func TestClosedReasons(t *testing.T) {
 		}
 	})
 	t.Run("disconnect", func(t *testing.T) {
-		_, c, closed := setup(t, livestate.Options{})
+		_, c, closed := setup(t, livestate.Options{ResumeGrace: -1})
 		joinTodos(t, c, "todo:1", `{}`)
 		c.Sess.Detach()
-		if err := waitClosed(t, closed); !errors.Is(err, phx.ErrDisconnected) {
+		if err := waitClosed(t, closed); !errors.Is(err, phx.ErrDisconnected) || errors.Is(err, livestate.ErrResumeExpired) {
 			t.Errorf("reason %v, want ErrDisconnected", err)
+		}
+	})
+	t.Run("disconnect, not resumed in time", func(t *testing.T) {
+		_, c, closed := setup(t, livestate.Options{ResumeGrace: 50 * time.Millisecond})
+		joinTodos(t, c, "todo:1", `{}`)
+		c.Sess.Detach()
+		if err := waitClosed(t, closed); !errors.Is(err, livestate.ErrResumeExpired) || !errors.Is(err, phx.ErrDisconnected) {
+			t.Errorf("reason %v, want ErrResumeExpired (matching ErrDisconnected)", err)
 		}
 	})
 	t.Run("duplicate join", func(t *testing.T) {

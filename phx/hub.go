@@ -136,10 +136,24 @@ func Prepare(topic, event string, payload any) (*Prepared, error) {
 	return &Prepared{b: broadcast{Broadcast: Broadcast{Topic: topic, Event: event, Payload: Payload{Data: out.Payload, Binary: out.Binary}}}}, nil
 }
 
+// PrepareRef is [Prepare] for a message that carries ref: its frame has a
+// null join_ref and this ref, which phoenix.js hands to the channel's `on`
+// callbacks as their second argument (the history package puts stream
+// positions there).
+func PrepareRef(topic, event, ref string, payload any) (*Prepared, error) {
+	p, err := Prepare(topic, event, payload)
+	if err != nil {
+		return nil, err
+	}
+	p.b.ref = NewRef(ref)
+	return p, nil
+}
+
 // broadcast is one published message; its frame is encoded at most once per
 // serializer version, however many subscribers receive it (fastlane).
 type broadcast struct {
 	Broadcast
+	ref    Ref // PrepareRef
 	once   [2]sync.Once
 	frames [2]Frame
 	errs   [2]error
@@ -162,10 +176,14 @@ func (b *broadcast) frame(s Serializer) (Frame, error) {
 }
 
 func (b *broadcast) outgoing() *Outgoing {
-	return &Outgoing{
+	out := &Outgoing{
 		Kind: KindBroadcast, Topic: b.Topic, Event: b.Event,
 		Payload: b.Payload.Data, Binary: b.Payload.Binary,
 	}
+	if !b.ref.IsNull() {
+		out.Kind, out.Ref = KindPush, b.ref
+	}
+	return out
 }
 
 // publish delivers b to every subscriber of its topic except `except`.

@@ -44,6 +44,50 @@ async function nextChange(events, version) {
 /** stateFrames are the state:change / state:patch frames received. */
 const stateFrames = (frames) => frames.all((m) => m.event === 'state:change' || m.event === 'state:patch');
 
+/**
+ * liveResume connects a LiveState to topic on the server's /resume/socket
+ * as user "ann" with a client_id connect param, as the README's params
+ * function does in a browser tab.
+ */
+function liveResume(ctx, topic, clientId) {
+  const url = `${ctx.env.http.replace(/^http/, 'ws')}/resume/socket`;
+  const ls = new ctx.client.lib.LiveState({
+    url,
+    topic,
+    params: {},
+    socketOptions: {
+      ...FAST, transport: transportOption(ctx), logger: () => {}, params: () => ({ user: 'ann', client_id: clientId }),
+    },
+  });
+  const events = new Recorder();
+  for (const type of ['livestate-change', 'livestate-error']) {
+    ls.addEventListener(type, (e) => events.push({ type, detail: e.detail }));
+  }
+  const frames = new Recorder();
+  ls.socket.onMessage(frames.push);
+  ctx.t.after(() => ls.disconnect());
+  ls.connect();
+  return { ls, events, frames };
+}
+
+/** cutConnection closes the client's WebSocket without a close frame and refuses it for holdMs. */
+async function cutConnection(ctx, clientId, holdMs) {
+  const res = await fetch(`${ctx.env.http}/resume/cut?client_id=${encodeURIComponent(clientId)}&hold=${holdMs}`, { method: 'POST' });
+  if (!res.ok) throw new Error(`POST /resume/cut: ${res.status}`);
+  return (await res.json()).cut;
+}
+
+async function initsOf(ctx, topic) {
+  const res = await fetch(`${ctx.env.http}/resume/inits?topic=${encodeURIComponent(topic)}`);
+  return (await res.json()).inits;
+}
+
+/** counts a LiveState up to n with increments, waiting for each version. */
+async function countTo(ls, events, n) {
+  for (let i = 1; i <= n; i++) ls.pushEvent('increment', {});
+  return nextChange(events, n);
+}
+
 /** scenarios of the LiveState suite, run by ../livestate.test.mjs and the browser runner. */
 export const scenarios = [
   {
@@ -284,6 +328,52 @@ export const scenarios = [
       const patches = events.all((e) => e.type === 'livestate-patch');
       assert.ok(patches.length >= 3, `updates travelled as patches: ${show(patches)}`);
       assert.deepEqual(ls.state, { todos: model });
+    },
+  },
+  {
+    // The server keeps the channel 2 s after its connection drops (resume:*
+    // has ResumeGrace 2 s); the rejoin of the same user and client_id
+    // continues it without Init.
+    // WebSocket only: the lab cannot cut a held long-poll GET (the Go
+    // client's TestMirrorResumes covers long-poll).
+    name: 'resume: a connection cut at 7 comes back at 7 and keeps counting, Init ran once',
+    transports: ['websocket'],
+    timeout: 20000,
+    async run(ctx) {
+      const topic = uniq('resume');
+      const id = uniq('tab');
+      const { ls, events, frames } = liveResume(ctx, topic, id);
+      await nextChange(events, 0);
+      assert.deepEqual(await countTo(ls, events, 7), { state: { count: 7 }, version: 7 });
+      const joinsBefore = frames.all((m) => m.event === 'phx_reply' && m.ref === m.join_ref).length;
+      assert.equal(await cutConnection(ctx, id, 0), 1, 'one connection cut');
+      // phoenix.js reconnects and rejoins: the kept state at its version.
+      assert.deepEqual(await nextChange(events, 7), { state: { count: 7 }, version: 7 });
+      const rejoined = frames.all((m) => m.event === 'phx_reply' && m.ref === m.join_ref).length;
+      assert.ok(rejoined > joinsBefore, 'the client rejoined on a new connection');
+      const changes = stateFrames(frames).filter((m) => m.event === 'state:change').map((m) => m.payload.version);
+      assert.deepEqual(changes, [0, 7], 'the rejoin got a state:change at version 7, no fresh v0');
+      ls.pushEvent('increment', {});
+      assert.deepEqual(await nextChange(events, 8), { state: { count: 8 }, version: 8 });
+      assert.deepEqual(ls.state, { count: 8 });
+      assert.equal(await initsOf(ctx, topic), 1, 'Init ran once');
+    },
+  },
+  {
+    name: 'resume: a client back after the grace period gets a fresh Init at version 0',
+    transports: ['websocket'],
+    timeout: 20000,
+    async run(ctx) {
+      const topic = uniq('resume');
+      const id = uniq('tab');
+      const { ls, events } = liveResume(ctx, topic, id);
+      await nextChange(events, 0);
+      await countTo(ls, events, 3);
+      // Refused for 3 s: longer than the 2 s grace period.
+      assert.equal(await cutConnection(ctx, id, 3000), 1);
+      const fresh = (await events.next(changeAt(0), 'livestate-change v0 after the grace period', 10000)).detail;
+      assert.deepEqual(fresh, { state: { count: 0 }, version: 0 });
+      assert.equal(await initsOf(ctx, topic), 2, 'Init ran again');
     },
   },
 ];

@@ -5,7 +5,7 @@
 // ../../browser/runner.mjs.
 import assert from 'node:assert/strict';
 import {
-  openSocket, reply, uniq, bytes, show,
+  openSocket, reply, uniq, bytes, show, FAST, Recorder, transportOption,
 } from '../core.mjs';
 
 /** joined opens a socket and joins a fresh room, asserting the ok reply. */
@@ -20,6 +20,47 @@ async function joined(t, ctx, topic = uniq('room'), opts = {}) {
 /** frameFor waits for the raw frame answering ref. */
 function frameFor(frames, ref, what) {
   return frames.next((m) => m.ref === ref, what ?? `the frame with ref ${ref}`);
+}
+
+/**
+ * trackedChannel connects a socket to /resume/socket with a client_id and
+ * joins a tracked (history) topic the way the README shows: the join params
+ * function adds the last position, the position follows the refs.
+ */
+function trackedChannel(ctx, topic, clientId) {
+  const url = `${ctx.env.http.replace(/^http/, 'ws')}/resume/socket`;
+  const socket = new ctx.client.lib.Socket(url, {
+    ...FAST, transport: transportOption(ctx), params: { client_id: clientId },
+  });
+  ctx.t.after(() => socket.disconnect());
+  let pos = null;
+  const got = [];
+  const recoveries = new Recorder();
+  const channel = socket.channel(topic, () => (pos ? { recover: pos } : {}));
+  channel.on('phx_position', ({ epoch, offset, recovered }) => {
+    if (recovered !== undefined) recoveries.push(recovered);
+    if (recovered !== true) pos = { epoch, offset };
+  });
+  channel.on('msg', (payload, ref) => {
+    const i = ref.lastIndexOf(':');
+    pos = { epoch: ref.slice(0, i), offset: Number(ref.slice(i + 1)) };
+    got.push(payload.n);
+  });
+  socket.connect();
+  return { socket, channel, got, recoveries, position: () => pos };
+}
+
+async function publishRange(ctx, topic, from, to) {
+  const res = await fetch(`${ctx.env.http}/history/publish?topic=${encodeURIComponent(topic)}&from=${from}&to=${to}`, { method: 'POST' });
+  if (!res.ok) throw new Error(`POST /history/publish: ${res.status}`);
+}
+
+async function until(cond, what, ms = 10000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 /** scenarios of the Phoenix Channels suite, run by ../phoenix.test.mjs and the browser runner. */
@@ -295,6 +336,31 @@ export const scenarios = [
       channels[2].leave();
       assert.deepEqual(results.map((r) => r.status), ['ok', 'ok', 'error']);
       assert.deepEqual(results[2].response, { reason: 'too many channels joined' });
+    },
+  },
+  {
+    name: 'history: cut off for a second while 1,000 broadcasts go out, the rejoin recovers all of them in order',
+    timeout: 30000,
+    async run(ctx) {
+      const topic = uniq('hist');
+      const id = uniq('tab');
+      const { channel, got, recoveries, position } = trackedChannel(ctx, topic, id);
+      assert.equal((await reply(channel.join())).status, 'ok');
+      await until(() => position() !== null, 'the position after the join');
+      await publishRange(ctx, topic, 1, 10);
+      await until(() => got.length === 10, '10 live messages');
+      const res = await fetch(`${ctx.env.http}/resume/cut?client_id=${encodeURIComponent(id)}&hold=1000`, { method: 'POST' });
+      // Over long-poll nothing is cut: the client's requests are refused for
+      // the second; the 1,000 messages end its held GET, the next one fails
+      // and it reconnects.
+      if (ctx.transport === 'websocket') assert.equal((await res.json()).cut, 1, 'one connection cut');
+      await publishRange(ctx, topic, 11, 1010);
+      assert.equal(await recoveries.next(() => true, 'the recovery answer', 15000), true, 'recovered');
+      await publishRange(ctx, topic, 1011, 1020);
+      await until(() => got.length >= 1020, '1,020 messages', 15000);
+      assert.equal(got.length, 1020, 'no duplicates');
+      assert.deepEqual(got, Array.from({ length: 1020 }, (_, i) => i + 1), 'all of them, in order');
+      assert.equal(position().offset, 1020);
     },
   },
 ];
