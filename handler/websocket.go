@@ -514,7 +514,7 @@ func readError(err error) error {
 	case errors.Is(err, websocket.ErrReadLimit):
 		return &phx.CloseError{Code: phx.CloseTooBig, Reason: "frame too large"}
 	case errors.As(err, &ne) && ne.Timeout():
-		return &phx.CloseError{Code: phx.CloseGoingAway, Reason: "idle timeout"}
+		return phx.IdleTimeout()
 	}
 	return phx.ErrDisconnected
 }

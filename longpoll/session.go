@@ -81,7 +81,7 @@ func (s *session) reap() {
 	}
 	s.mu.Unlock()
 	s.h.log.Debug("longpoll: reaping idle session", "remote", s.sess.Info().RemoteAddr)
-	s.sess.Close(phx.ErrDisconnected)
+	s.sess.Close(phx.IdleTimeout()) // its channels see phx.ErrDisconnected
 }
 
 // cleanup runs once the session closed, for any reason: the token stops

@@ -13,6 +13,7 @@ type Channel struct {
 	sess    *Session
 	topic   string
 	param   string // the part of topic matched by the route's "*"
+	pattern string // the route pattern the topic matched
 	joinRef Ref
 	handler Handler
 	in      InHandler
@@ -50,6 +51,11 @@ func (c *Channel) Topic() string { return c.topic }
 // TopicParam is the part of the topic matched by the "*" of its route:
 // "42" for topic "room:42" routed by "room:*"; "" for exact routes.
 func (c *Channel) TopicParam() string { return c.param }
+
+// Pattern is the route pattern the topic matched ("room:*" for topic
+// "room:42"; the topic itself for exact routes). Unlike the topic, its
+// cardinality is bounded by the routes: use it to label metrics.
+func (c *Channel) Pattern() string { return c.pattern }
 
 // JoinRef is the join_ref of the join that created this channel.
 func (c *Channel) JoinRef() string { return c.joinRef.val }
@@ -437,6 +443,9 @@ func (c *Channel) runEnd(reason error) {
 	hooks := c.onEnd
 	c.onEnd, c.ended = nil, true
 	c.mu.Unlock()
+	if o := c.sess.ep.obs; o != nil && o.ChannelEnded != nil && reason != ErrJoinRefused {
+		o.ChannelEnded(c.pattern, c.sess.info.Transport, EndReason(reason))
+	}
 	for _, f := range hooks {
 		func() {
 			defer func() {

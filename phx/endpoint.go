@@ -45,6 +45,10 @@ type Config struct {
 	// SubscribeConcurrency is how many PubSub Subscribe and Unsubscribe
 	// calls may run at once (default 8); further topics wait their turn.
 	SubscribeConcurrency int
+	// Observer receives the engine's events for metrics and traces
+	// (default none: each report point then costs a nil check). See
+	// [Observer]; combine several with [Observers].
+	Observer *Observer
 }
 
 const (
@@ -88,6 +92,7 @@ func (c *Config) setDefaults() {
 type Endpoint struct {
 	cfg    Config
 	log    *slog.Logger
+	obs    *Observer // nil when unset
 	router router
 	hub    hub
 
@@ -108,7 +113,7 @@ type Endpoint struct {
 // NewEndpoint returns an endpoint with the given limits.
 func NewEndpoint(cfg Config) *Endpoint {
 	cfg.setDefaults()
-	e := &Endpoint{cfg: cfg, log: cfg.Logger, sessions: map[*Session]struct{}{}, idle: make(chan struct{})}
+	e := &Endpoint{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, sessions: map[*Session]struct{}{}, idle: make(chan struct{})}
 	e.workers.handoff = make(chan *Channel)
 	e.workers.stop = make(chan struct{})
 	e.hub.ep = e
@@ -147,6 +152,10 @@ func (e *Endpoint) NodeName() string {
 // Config returns the endpoint's effective limits.
 func (e *Endpoint) Config() Config { return e.cfg }
 
+// Observer returns the endpoint's observer (nil when none is set), for
+// packages built on the engine that report through it (livestate).
+func (e *Endpoint) Observer() *Observer { return e.obs }
+
 // Logger returns the endpoint's logger.
 func (e *Endpoint) Logger() *slog.Logger { return e.log }
 
@@ -169,6 +178,9 @@ func (e *Endpoint) Open(info ConnectInfo, ser Serializer, binary bool) (*Session
 	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel}
 	e.sessions[s] = struct{}{}
 	e.hold()
+	if o := e.obs; o != nil && o.ConnOpened != nil {
+		o.ConnOpened(info.Transport)
+	}
 	return s, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // ConnectInfo describes one client connection. Transports fill it in; the
@@ -74,6 +75,9 @@ func (s *Session) Context() context.Context { return s.ctx }
 // references into data (payloads reach channels without a copy), so the
 // caller must not modify or reuse data after the call.
 func (s *Session) Receive(data []byte, binary bool) error {
+	if o := s.ep.obs; o != nil && o.FrameIn != nil {
+		o.FrameIn(s.info.Transport, len(data))
+	}
 	msg, err := s.ser.Decode(data, binary)
 	if err != nil {
 		return err
@@ -151,7 +155,13 @@ func (c *Channel) handleIn(ctx context.Context, m *Message) {
 		c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": "unhandled event"}))
 		return
 	}
-	r, err := c.in.HandleIn(ctx, c, m)
+	var r *Reply
+	var err error
+	if o := c.sess.ep.obs; o != nil && (o.EventStart != nil || o.EventDone != nil) {
+		r, err = c.observeIn(ctx, o, m)
+	} else {
+		r, err = c.in.HandleIn(ctx, c, m)
+	}
 	switch {
 	case err != nil:
 		c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": err.Error()}))
@@ -166,8 +176,41 @@ func (c *Channel) handleIn(ctx context.Context, m *Message) {
 	}
 }
 
+// observeIn calls HandleIn between the observer's EventStart and
+// EventDone.
+func (c *Channel) observeIn(ctx context.Context, o *Observer, m *Message) (r *Reply, err error) {
+	e := c.eventInfo(m.Event)
+	if o.EventStart != nil {
+		ctx = o.EventStart(ctx, e)
+	}
+	start := time.Now()
+	returned := false
+	defer func() {
+		if o.EventDone == nil {
+			return
+		}
+		e.Duration = time.Since(start)
+		e.Crashed = !returned
+		e.Err = err
+		if e.Err == nil && r != nil && r.Status != "ok" {
+			e.Err = errErrorReply
+		}
+		o.EventDone(ctx, e)
+	}()
+	r, err = c.in.HandleIn(ctx, c, m)
+	returned = true
+	return r, err
+}
+
+var errErrorReply = errors.New("phx: error reply")
+
+// eventInfo describes an event of the channel to the observer.
+func (c *Channel) eventInfo(event string) EventInfo {
+	return EventInfo{Pattern: c.pattern, Transport: c.sess.info.Transport, Topic: c.topic, Event: event, JoinRef: c.joinRef.val}
+}
+
 func (s *Session) join(m *Message) {
-	h, param := s.ep.router.match(m.Topic)
+	h, pattern, param := s.ep.router.match(m.Topic)
 	if h == nil {
 		s.log().Warn("phx: join of an unmatched topic", "topic", m.Topic)
 		s.reply(Ref{}, m.Ref, m.Topic, Err(map[string]string{"reason": "unmatched topic"}))
@@ -198,8 +241,22 @@ func (s *Session) join(m *Message) {
 		return
 	}
 	ch := newChannel(s, m.Topic, joinRef, h)
-	ch.param = param
-	resp, err := s.callJoin(h, ch, m.Payload)
+	ch.param, ch.pattern = param, pattern
+	ctx := s.ctx
+	var start time.Time
+	o := s.ep.obs
+	if o != nil && (o.JoinStart != nil || o.JoinDone != nil) {
+		if o.JoinStart != nil {
+			ctx = o.JoinStart(ctx, ch.eventInfo(m.Event))
+		}
+		start = time.Now()
+	}
+	resp, err := s.callJoin(ctx, h, ch, m.Payload)
+	if o != nil && o.JoinDone != nil {
+		e := ch.eventInfo(m.Event)
+		e.Duration, e.Err, e.Crashed = time.Since(start), err, errors.Is(err, errJoinCrashed)
+		o.JoinDone(ctx, e)
+	}
 	if err != nil {
 		var je *JoinError
 		switch {
@@ -244,7 +301,7 @@ func (s *Session) join(m *Message) {
 
 var errJoinCrashed = errors.New("join crashed")
 
-func (s *Session) callJoin(h Handler, ch *Channel, params Payload) (resp any, err error) {
+func (s *Session) callJoin(ctx context.Context, h Handler, ch *Channel, params Payload) (resp any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log().Error("phx: join handler panicked", "topic", ch.topic, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -252,11 +309,11 @@ func (s *Session) callJoin(h Handler, ch *Channel, params Payload) (resp any, er
 		}
 	}()
 	if f := s.ep.cfg.BeforeJoin; f != nil {
-		if err := f(s.ctx, ch, params); err != nil {
+		if err := f(ctx, ch, params); err != nil {
 			return nil, err
 		}
 	}
-	return h.Join(s.ctx, ch, params)
+	return h.Join(ctx, ch, params)
 }
 
 // detach removes ch from the session if it is still the channel of its
@@ -305,6 +362,9 @@ func (s *Session) enqueue(f Frame, broadcast bool) error {
 	if len(s.frames) >= cfg.QueueLength || s.qbytes+len(f.Data) > cfg.QueueBytes {
 		n, b := len(s.frames), s.qbytes
 		s.omu.Unlock()
+		if o := s.ep.obs; o != nil && o.QueueDropped != nil {
+			o.QueueDropped(s.info.Transport, n, b)
+		}
 		s.log().Warn("phx: client is not reading, disconnecting", "remote", s.info.RemoteAddr,
 			"queued_frames", n, "queued_bytes", b)
 		s.Close(ErrSlowConsumer)
@@ -369,6 +429,9 @@ func (s *Session) Take() ([]Frame, *CloseError) {
 		if cap(out) <= maxSpare {
 			s.spare = out
 		}
+		if o := s.ep.obs; o != nil && o.FramesOut != nil {
+			o.FramesOut(s.info.Transport, len(out), s.qbytes)
+		}
 		s.qbytes = 0
 		return out, nil
 	}
@@ -390,10 +453,13 @@ func (s *Session) Next(ctx context.Context) ([]Frame, error) {
 	for {
 		s.omu.Lock()
 		if len(s.frames) > 0 {
-			out := s.frames
+			out, n := s.frames, s.qbytes
 			s.frames = nil
 			s.qbytes = 0
 			s.omu.Unlock()
+			if o := s.ep.obs; o != nil && o.FramesOut != nil {
+				o.FramesOut(s.info.Transport, len(out), n)
+			}
 			return out, nil
 		}
 		if s.oclosed {
@@ -474,5 +540,8 @@ func (s *Session) Detach() {
 	s.detachOnce.Do(func() {
 		s.Close(ErrDisconnected)
 		s.ep.removeSession(s)
+		if o := s.ep.obs; o != nil && o.ConnClosed != nil {
+			o.ConnClosed(s.info.Transport, CloseReason(s.Err()))
+		}
 	})
 }
