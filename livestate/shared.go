@@ -255,6 +255,7 @@ func (h *sharedHandler[S]) sendState(ts *topicState[S], m *member[S]) error {
 			return err
 		}
 		ts.change = p
+		observeState(m.sock.ch, true, len(payload))
 	}
 	m.hasState = true
 	return m.sock.ch.PushPrepared(ts.change)
@@ -441,6 +442,7 @@ func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel) {
 		h.logError(from, err)
 		return
 	}
+	observeState(from, ts.sync.wasWhole, len(payload))
 	ts.push(p)
 }
 

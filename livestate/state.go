@@ -118,6 +118,7 @@ func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error 
 	c.ready = true
 	h.flushEmits(c)
 	ev, payload := h.opts.Messages.Change(data, 0)
+	observeState(ch, true, len(payload))
 	return ch.PushEncoded(ev, payload)
 }
 
@@ -133,6 +134,7 @@ func (h *stateHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *ph
 				return nil, err
 			}
 			ev, payload := h.opts.Messages.Change(data, c.sync.version)
+			observeState(ch, true, len(payload))
 			return nil, ch.PushEncoded(ev, payload)
 		}
 		return phx.Err(map[string]string{"reason": "no state"}), nil
@@ -205,6 +207,7 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 	if ev == "" {
 		return
 	}
+	observeState(c.sock.ch, c.sync.wasWhole, len(payload))
 	if err := c.sock.ch.PushEncoded(ev, payload); err != nil {
 		if clientGone(err) {
 			// An ordinary disconnect racing the update: nobody to tell.
