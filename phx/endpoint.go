@@ -133,6 +133,7 @@ func (e *Endpoint) runPubSub(ctx context.Context) {
 		if m.FromNode == e.cfg.PubSub.NodeName() {
 			return
 		}
+		e.broker.received.Add(1)
 		b := &broadcast{Broadcast: Broadcast{Topic: m.Topic, Event: m.Event, Payload: Payload{Data: m.Payload, Binary: m.Binary}}}
 		e.hub.publish(b, nil)
 	})
