@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 NPM ?= npm
 E2E := e2e
-NESTED := $(dir $(wildcard pubsub/*/go.mod)) bench/
+NESTED := $(dir $(wildcard pubsub/*/go.mod)) $(dir $(wildcard observe/*/go.mod)) bench/
 
 .PHONY: all demo web test test-go test-nested vet npm fuzz bench bench-quick micro clean
 
