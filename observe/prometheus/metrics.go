@@ -17,14 +17,10 @@ type Options struct {
 	// DurationBuckets are the join and event duration histogram buckets in
 	// seconds (default 0.5 ms to 5 s).
 	DurationBuckets []float64
-	// BatchBuckets are the buckets of the outbound batch histogram, in
-	// frames (default 1, 2, 4 … 1024: the default queue length).
-	BatchBuckets []float64
 }
 
 var (
 	defaultDurationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
-	defaultBatchBuckets    = []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}
 )
 
 func (o *Options) setDefaults() {
@@ -33,9 +29,6 @@ func (o *Options) setDefaults() {
 	}
 	if len(o.DurationBuckets) == 0 {
 		o.DurationBuckets = defaultDurationBuckets
-	}
-	if len(o.BatchBuckets) == 0 {
-		o.BatchBuckets = defaultBatchBuckets
 	}
 }
 
@@ -50,15 +43,17 @@ type Metrics struct {
 	connsOpened, connsClosed                 *prometheus.CounterVec
 	connsGauge                               *prometheus.GaugeVec
 	framesIn, bytesIn, framesOut, bytesOut   *prometheus.CounterVec
-	batch                                    *prometheus.HistogramVec
+	batches                                  *prometheus.CounterVec
 	droppedFrames, droppedBytes              *prometheus.CounterVec
 	joins, events, ends                      *prometheus.CounterVec
 	joinDur, eventDur                        *prometheus.HistogramVec
 	channels                                 *prometheus.GaugeVec
 	stateSent, stateBytes                    *prometheus.CounterVec
 	collectors                               []prometheus.Collector
+	ws, lp                                   *transportMetrics // the built-in transports, resolved up front
 	transports                               atomic.Pointer[map[string]*transportMetrics]
-	tmu                                      sync.Mutex // serializes copies of transports
+	patterns                                 atomic.Pointer[map[string]*patternMetrics]
+	cmu                                      sync.Mutex // serializes copies of transports and patterns
 	endpoints, longpolls, trackers           watched
 	psPublished, psErrors, psDropped, psRecv *prometheus.Desc
 	psQueued, psPending, psSubErrors         *prometheus.Desc
@@ -70,7 +65,16 @@ type Metrics struct {
 // once: the frame path costs no label lookup.
 type transportMetrics struct {
 	framesIn, bytesIn, framesOut, bytesOut prometheus.Counter
-	batch                                  prometheus.Observer
+	batches                                prometheus.Counter
+}
+
+// patternMetrics holds the per-event series of one route pattern and
+// transport, resolved once.
+type patternMetrics struct {
+	joinOK, joinRefused, joinCrashed  prometheus.Counter
+	eventOK, eventError, eventCrashed prometheus.Counter
+	joinDur, eventDur                 prometheus.Observer
+	channels                          prometheus.Gauge
 }
 
 // watched is a list of values read at scrape time.
@@ -116,7 +120,7 @@ func New(opts Options) *Metrics {
 		bytesIn:       counter("bytes_in_total", "Bytes of the frames received from clients.", "transport"),
 		framesOut:     counter("frames_out_total", "Frames handed to the transport for clients.", "transport"),
 		bytesOut:      counter("bytes_out_total", "Bytes of the frames handed to the transport for clients.", "transport"),
-		batch:         hist("outbound_batch_frames", "Outbound queue length when the transport drained it (frames written together).", opts.BatchBuckets, "transport"),
+		batches:       counter("outbound_batches_total", "Times the transport drained the outbound queue: frames_out_total / outbound_batches_total is the mean queue length when drained.", "transport"),
 		droppedFrames: counter("queue_dropped_frames_total", "Frames dropped with a slow consumer's outbound queue.", "transport"),
 		droppedBytes:  counter("queue_dropped_bytes_total", "Bytes dropped with a slow consumer's outbound queue.", "transport"),
 		joins:         counter("joins_total", "Joins answered, by route pattern, transport and result (ok, refused, crashed).", "pattern", "transport", "result"),
@@ -140,38 +144,77 @@ func New(opts Options) *Metrics {
 		presLocal:     desc("presence_local_metas", "Presence metas tracked by this node's channels."),
 	}
 	m.collectors = []prometheus.Collector{
-		m.connsOpened, m.connsClosed, m.connsGauge, m.framesIn, m.bytesIn, m.framesOut, m.bytesOut, m.batch,
+		m.connsOpened, m.connsClosed, m.connsGauge, m.framesIn, m.bytesIn, m.framesOut, m.bytesOut, m.batches,
 		m.droppedFrames, m.droppedBytes, m.joins, m.joinDur, m.events, m.eventDur, m.channels, m.ends,
 		m.stateSent, m.stateBytes,
 	}
-	empty := map[string]*transportMetrics{}
-	m.transports.Store(&empty)
+	m.transports.Store(&map[string]*transportMetrics{})
+	m.patterns.Store(&map[string]*patternMetrics{})
+	m.ws, m.lp = m.newTransport("websocket"), m.newTransport("longpoll")
 	return m
+}
+
+// lookup returns *p[key], made by mk and stored in a copy of the map when
+// missing: the hot path reads without locks, label sets being bounded.
+func lookup[V any](mu *sync.Mutex, p *atomic.Pointer[map[string]*V], key string, mk func() *V) *V {
+	if v := (*p.Load())[key]; v != nil {
+		return v
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	old := *p.Load()
+	if v := old[key]; v != nil {
+		return v
+	}
+	v := mk()
+	next := make(map[string]*V, len(old)+1)
+	for k, x := range old {
+		next[k] = x
+	}
+	next[key] = v
+	p.Store(&next)
+	return v
+}
+
+// pattern returns the resolved series of a pattern and transport.
+func (m *Metrics) pattern(pattern, tr string) *patternMetrics {
+	var buf [128]byte
+	key := append(append(append(buf[:0], pattern...), 0), tr...)
+	if p := (*m.patterns.Load())[string(key)]; p != nil { // no allocation
+		return p
+	}
+	return lookup(&m.cmu, &m.patterns, string(key), func() *patternMetrics {
+		return &patternMetrics{
+			joinOK:       m.joins.WithLabelValues(pattern, tr, "ok"),
+			joinRefused:  m.joins.WithLabelValues(pattern, tr, "refused"),
+			joinCrashed:  m.joins.WithLabelValues(pattern, tr, "crashed"),
+			eventOK:      m.events.WithLabelValues(pattern, tr, "ok"),
+			eventError:   m.events.WithLabelValues(pattern, tr, "error"),
+			eventCrashed: m.events.WithLabelValues(pattern, tr, "crashed"),
+			joinDur:      m.joinDur.WithLabelValues(pattern),
+			eventDur:     m.eventDur.WithLabelValues(pattern),
+			channels:     m.channels.WithLabelValues(pattern),
+		}
+	})
 }
 
 // transport returns the resolved series of transport tr.
 func (m *Metrics) transport(tr string) *transportMetrics {
-	if t := (*m.transports.Load())[tr]; t != nil {
-		return t
+	switch tr {
+	case "websocket":
+		return m.ws
+	case "longpoll":
+		return m.lp
 	}
-	m.tmu.Lock()
-	defer m.tmu.Unlock()
-	old := *m.transports.Load()
-	if t := old[tr]; t != nil {
-		return t
-	}
-	t := &transportMetrics{
+	return lookup(&m.cmu, &m.transports, tr, func() *transportMetrics { return m.newTransport(tr) })
+}
+
+func (m *Metrics) newTransport(tr string) *transportMetrics {
+	return &transportMetrics{
 		framesIn: m.framesIn.WithLabelValues(tr), bytesIn: m.bytesIn.WithLabelValues(tr),
 		framesOut: m.framesOut.WithLabelValues(tr), bytesOut: m.bytesOut.WithLabelValues(tr),
-		batch: m.batch.WithLabelValues(tr),
+		batches: m.batches.WithLabelValues(tr),
 	}
-	next := make(map[string]*transportMetrics, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[tr] = t
-	m.transports.Store(&next)
-	return t
 }
 
 // Observer returns the phx.Observer feeding these metrics. Combine it with
@@ -195,35 +238,36 @@ func (m *Metrics) Observer() *phx.Observer {
 			t := m.transport(tr)
 			t.framesOut.Add(float64(frames))
 			t.bytesOut.Add(float64(n))
-			t.batch.Observe(float64(frames))
+			t.batches.Inc()
 		},
 		QueueDropped: func(tr string, frames, n int) {
 			m.droppedFrames.WithLabelValues(tr).Add(float64(frames))
 			m.droppedBytes.WithLabelValues(tr).Add(float64(n))
 		},
 		JoinDone: func(_ context.Context, e phx.EventInfo) {
-			result := "ok"
+			p := m.pattern(e.Pattern, e.Transport)
 			switch {
 			case e.Crashed:
-				result = "crashed"
+				p.joinCrashed.Inc()
 			case e.Err != nil:
-				result = "refused"
+				p.joinRefused.Inc()
 			default:
-				m.channels.WithLabelValues(e.Pattern).Inc()
+				p.joinOK.Inc()
+				p.channels.Inc()
 			}
-			m.joins.WithLabelValues(e.Pattern, e.Transport, result).Inc()
-			m.joinDur.WithLabelValues(e.Pattern).Observe(e.Duration.Seconds())
+			p.joinDur.Observe(e.Duration.Seconds())
 		},
 		EventDone: func(_ context.Context, e phx.EventInfo) {
-			result := "ok"
+			p := m.pattern(e.Pattern, e.Transport)
 			switch {
 			case e.Crashed:
-				result = "crashed"
+				p.eventCrashed.Inc()
 			case e.Err != nil:
-				result = "error"
+				p.eventError.Inc()
+			default:
+				p.eventOK.Inc()
 			}
-			m.events.WithLabelValues(e.Pattern, e.Transport, result).Inc()
-			m.eventDur.WithLabelValues(e.Pattern).Observe(e.Duration.Seconds())
+			p.eventDur.Observe(e.Duration.Seconds())
 		},
 		ChannelEnded: func(pattern, _, reason string) {
 			m.channels.WithLabelValues(pattern).Dec()

@@ -278,7 +278,7 @@ func TestScrapeAfterSocketTraffic(t *testing.T) {
 		`seance_pubsub_published_total{node=""}`:                                       0,
 	})
 	if got[`seance_bytes_in_total{transport="websocket"}`] <= 0 || got[`seance_bytes_out_total{transport="websocket"}`] <= 0 ||
-		got[`seance_frames_out_total{transport="websocket"}`] < 9 || got[`seance_outbound_batch_frames_count{transport="websocket"}`] <= 0 {
+		got[`seance_frames_out_total{transport="websocket"}`] < 9 || got[`seance_outbound_batches_total{transport="websocket"}`] <= 0 {
 		t.Errorf("frames and bytes out not counted: %v", got)
 	}
 	if got[`seance_state_sent_bytes_total{kind="full",pattern="counter:*"}`] <= 0 {
