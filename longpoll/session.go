@@ -80,7 +80,7 @@ func (s *session) reap() {
 		return
 	}
 	s.mu.Unlock()
-	s.h.log.Debug("longpoll: reaping idle session", "remote", s.sess.Info().RemoteAddr)
+	s.sess.Logger().Debug("longpoll: reaping idle session")
 	s.sess.Close(phx.IdleTimeout()) // its channels see phx.ErrDisconnected
 }
 

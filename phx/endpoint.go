@@ -98,6 +98,7 @@ type Endpoint struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+	connSeq  atomic.Uint64 // the last connection id given
 	stopping atomic.Bool
 	// active counts open sessions and running channel drains; idle is
 	// closed (once) when it reaches zero after Shutdown began.
@@ -176,7 +177,7 @@ func (e *Endpoint) Open(info ConnectInfo, ser Serializer, binary bool) (*Session
 		return nil, ErrShutdown
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel}
+	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel, id: e.connSeq.Add(1)}
 	e.sessions[s] = struct{}{}
 	e.hold()
 	if o := e.obs; o != nil && o.ConnOpened != nil {

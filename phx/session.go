@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +38,8 @@ type ConnectInfo struct {
 // are done with it.
 type Session struct {
 	ep       *Endpoint
+	id       uint64
+	logger   atomic.Pointer[slog.Logger] // made on first use
 	ser      Serializer
 	info     ConnectInfo
 	binaryOK bool
@@ -58,7 +62,24 @@ type Session struct {
 	detachOnce sync.Once
 }
 
-func (s *Session) log() *slog.Logger { return s.ep.log }
+// ID is the connection's id: unique within the endpoint's process, it
+// tells one connection's log lines from another's ("conn" attribute).
+func (s *Session) ID() string { return strconv.FormatUint(s.id, 10) }
+
+// Logger returns the endpoint's logger with the connection's attributes:
+// conn (its [Session.ID]), transport and remote. Transports log through it
+// so that every line of a connection carries the same attributes; it never
+// carries the auth token or the connect parameters.
+func (s *Session) Logger() *slog.Logger {
+	if l := s.logger.Load(); l != nil {
+		return l
+	}
+	l := s.ep.log.With(slog.String("conn", s.ID()), slog.String("transport", s.info.Transport), slog.String("remote", s.info.RemoteAddr))
+	s.logger.CompareAndSwap(nil, l)
+	return s.logger.Load()
+}
+
+func (s *Session) log() *slog.Logger { return s.Logger() }
 
 // Info returns the connection's description.
 func (s *Session) Info() *ConnectInfo { return &s.info }
@@ -144,14 +165,14 @@ func (s *Session) tooLong(m *Message) bool {
 	default:
 		return false
 	}
-	s.log().Debug("phx: message refused: "+reason, "topic_bytes", len(m.Topic), "event_bytes", len(m.Event), "remote", s.info.RemoteAddr)
+	s.log().Debug("phx: message refused: "+reason, "topic_bytes", len(m.Topic), "event_bytes", len(m.Event))
 	s.reply(m.JoinRef, m.Ref, m.Topic, Err(map[string]string{"reason": reason}))
 	return true
 }
 
 func (c *Channel) handleIn(ctx context.Context, m *Message) {
 	if c.in == nil {
-		c.sess.log().Warn("phx: event on a channel without InHandler", "topic", c.topic, "event", m.Event)
+		c.Logger().Warn("phx: event on a channel without InHandler", "event", m.Event)
 		c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": "unhandled event"}))
 		return
 	}
@@ -170,7 +191,7 @@ func (c *Channel) handleIn(ctx context.Context, m *Message) {
 			// The response could not be encoded (or is binary on a transport
 			// without binary frames): tell the client rather than let its
 			// push time out.
-			c.sess.log().Error("phx: reply not sent", "topic", c.topic, "event", m.Event, "error", err)
+			c.Logger().Error("phx: reply not sent", "event", m.Event, "error", err)
 			c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": "reply not sendable"}))
 		}
 	}
@@ -212,7 +233,7 @@ func (c *Channel) eventInfo(event string) EventInfo {
 func (s *Session) join(m *Message) {
 	h, pattern, param := s.ep.router.match(m.Topic)
 	if h == nil {
-		s.log().Warn("phx: join of an unmatched topic", "topic", m.Topic)
+		s.log().Info("phx: join of an unmatched topic", "topic", m.Topic, "join_ref", m.JoinRef.val)
 		s.reply(Ref{}, m.Ref, m.Topic, Err(map[string]string{"reason": "unmatched topic"}))
 		return
 	}
@@ -236,7 +257,7 @@ func (s *Session) join(m *Message) {
 		defer old.sendClose() // after the new join's reply, as Phoenix does
 	}
 	if count >= s.ep.cfg.MaxChannels {
-		s.log().Warn("phx: too many channels joined", "topic", m.Topic, "limit", s.ep.cfg.MaxChannels)
+		s.log().Info("phx: too many channels joined", "topic", m.Topic, "join_ref", m.JoinRef.val, "limit", s.ep.cfg.MaxChannels)
 		s.reply(m.JoinRef, m.Ref, m.Topic, Err(map[string]string{"reason": "too many channels joined"}))
 		return
 	}
@@ -287,12 +308,16 @@ func (s *Session) join(m *Message) {
 	// start.
 	ch.subscribe(m.Topic, true)
 	if err := s.reply(m.JoinRef, m.Ref, m.Topic, Ok(resp)); err != nil {
-		s.log().Warn("phx: join reply not sent", "topic", m.Topic, "error", err)
+		level := slog.LevelWarn
+		if errors.Is(err, ErrDisconnected) || errors.Is(err, ErrSlowConsumer) {
+			level = slog.LevelDebug // an ordinary disconnect racing the join
+		}
+		ch.Logger().Log(context.Background(), level, "phx: join reply not sent", "error", err)
 	}
 	if aj, ok := h.(AfterJoiner); ok {
 		ch.enqueueFirst(func(ctx context.Context) {
 			if err := aj.AfterJoin(ctx, ch); err != nil {
-				s.log().Warn("phx: after-join hook failed", "topic", ch.topic, "error", err)
+				ch.Logger().Warn("phx: after-join hook failed", "error", err)
 			}
 		})
 	}
@@ -304,7 +329,7 @@ var errJoinCrashed = errors.New("join crashed")
 func (s *Session) callJoin(ctx context.Context, h Handler, ch *Channel, params Payload) (resp any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log().Error("phx: join handler panicked", "topic", ch.topic, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			ch.Logger().Error("phx: join handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			resp, err = nil, errJoinCrashed
 		}
 	}()
@@ -365,8 +390,7 @@ func (s *Session) enqueue(f Frame, broadcast bool) error {
 		if o := s.ep.obs; o != nil && o.QueueDropped != nil {
 			o.QueueDropped(s.info.Transport, n, b)
 		}
-		s.log().Warn("phx: client is not reading, disconnecting", "remote", s.info.RemoteAddr,
-			"queued_frames", n, "queued_bytes", b)
+		s.log().Warn("phx: client is not reading, disconnecting", "queued_frames", n, "queued_bytes", b)
 		s.Close(ErrSlowConsumer)
 		return ErrSlowConsumer
 	}
