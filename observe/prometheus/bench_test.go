@@ -2,7 +2,12 @@ package prometheus_test
 
 import (
 	"context"
+	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/gorilla/websocket"
+	"github.com/seance-go/seance/handler"
 
 	"github.com/seance-go/seance/observe/prometheus"
 	"github.com/seance-go/seance/phx"
@@ -94,6 +99,41 @@ func BenchmarkBroadcast200(b *testing.B) {
 						b.Fatalf("%d frames queued, want 1", len(frames))
 					}
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkWebSocketRoundTrip is BenchmarkRoundTrip over a real loopback
+// WebSocket (handler transport, gorilla client): what a client sees.
+func BenchmarkWebSocketRoundTrip(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		observed bool
+	}{{"none", false}, {"prometheus", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ep := benchEndpoint(b, tc.observed)
+			srv := httptest.NewServer(handler.New(ep, handler.Options{Logger: quietLogger()}))
+			defer srv.Close()
+			conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/websocket?vsn=2.0.0", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			roundTrip := func(frame []byte) {
+				if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
+					b.Fatal(err)
+				}
+				if _, _, err := conn.ReadMessage(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			roundTrip([]byte(`["1","1","room:1","phx_join",{}]`))
+			frame := []byte(`["1","2","room:1","echo",{"body":"hello"}]`)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				roundTrip(frame)
 			}
 		})
 	}
