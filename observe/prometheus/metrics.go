@@ -285,7 +285,8 @@ func (m *Metrics) Observer() *phx.Observer {
 }
 
 // WatchEndpoint adds the endpoint's PubSub figures (phx.PubSubStats,
-// labelled by node name) to every scrape.
+// labelled by node name; endpoints of one node name summed) to every
+// scrape.
 func (m *Metrics) WatchEndpoint(ep *phx.Endpoint) { m.endpoints.add(ep) }
 
 // SessionCounter is what [Metrics.WatchLongPoll] reads: a
@@ -323,9 +324,29 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range m.collectors {
 		c.Collect(ch)
 	}
+	// Endpoints of one node (same node name) are summed: a series is
+	// collected once.
+	ps := map[string]*phx.PubSubStats{}
+	var nodes []string
 	for _, v := range m.endpoints.all() {
 		ep := v.(*phx.Endpoint)
 		st, node := ep.PubSubStats(), ep.NodeName()
+		sum := ps[node]
+		if sum == nil {
+			sum = &phx.PubSubStats{}
+			ps[node] = sum
+			nodes = append(nodes, node)
+		}
+		sum.Published += st.Published
+		sum.PublishErrors += st.PublishErrors
+		sum.Dropped += st.Dropped
+		sum.Received += st.Received
+		sum.SubscribeErrors += st.SubscribeErrors
+		sum.Queued += st.Queued
+		sum.Pending += st.Pending
+	}
+	for _, node := range nodes {
+		st := ps[node]
 		counter := func(d *prometheus.Desc, v uint64) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), node)
 		}
@@ -347,9 +368,23 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(m.lpSessions, prometheus.GaugeValue, float64(n))
 	}
+	pres := map[string]*presence.Stats{}
+	nodes = nodes[:0]
 	for _, v := range m.trackers.all() {
 		to := v.(trackerOf)
 		st, node := to.t.Stats(), to.ep.NodeName()
+		sum := pres[node]
+		if sum == nil {
+			sum = &presence.Stats{}
+			pres[node] = sum
+			nodes = append(nodes, node)
+		}
+		sum.Topics += st.Topics
+		sum.Metas += st.Metas
+		sum.Local += st.Local
+	}
+	for _, node := range nodes {
+		st := pres[node]
 		ch <- prometheus.MustNewConstMetric(m.presTopics, prometheus.GaugeValue, float64(st.Topics), node)
 		ch <- prometheus.MustNewConstMetric(m.presMetas, prometheus.GaugeValue, float64(st.Metas), node)
 		ch <- prometheus.MustNewConstMetric(m.presLocal, prometheus.GaugeValue, float64(st.Local), node)

@@ -334,3 +334,33 @@ func TestSlowConsumerAndIdleDisconnects(t *testing.T) {
 		t.Errorf("dropped queue not counted: %v", got)
 	}
 }
+
+// TestTwoEndpointsOfOneNode: endpoints without PubSub share the node name
+// "": their figures are summed, and the scrape does not fail on a
+// duplicate series.
+func TestTwoEndpointsOfOneNode(t *testing.T) {
+	m := prometheus.New(prometheus.Options{})
+	for range 2 {
+		ep := phx.NewEndpoint(phx.Config{Logger: quietLogger()})
+		t.Cleanup(func() { ep.Shutdown(context.Background()) })
+		tr := presence.New(ep, presence.Options{Logger: quietLogger()})
+		t.Cleanup(func() { tr.Close(context.Background()) })
+		m.WatchEndpoint(ep)
+		m.WatchPresence(tr, ep)
+	}
+	reg := promclient.NewRegistry()
+	reg.MustRegister(m)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	n := 0
+	for _, mf := range mfs {
+		if mf.GetName() == "seance_pubsub_published_total" || mf.GetName() == "seance_presence_metas" {
+			n += len(mf.GetMetric())
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d series of published and presence metas, want one each", n)
+	}
+}
