@@ -26,6 +26,13 @@ type Options struct {
 	// Recent is how many recent crashes and slow consumers are kept
 	// (default 20 each); older ones are forgotten.
 	Recent int
+	// MaxConnections is how many connections are listed one by one
+	// (default 100); the counts cover them all.
+	MaxConnections int
+	// IdentityLabel names a connection's identity (what the connect hook
+	// attached) in the list; nil shows none, so that nothing about the
+	// users is shown unless you choose to.
+	IdentityLabel func(identity any) string
 	// Engine configures the inspector's own endpoint (its logger, limits).
 	Engine phx.Config
 }
@@ -33,6 +40,7 @@ type Options struct {
 const (
 	defaultInterval = time.Second
 	defaultRecent   = 20
+	defaultMaxConns = 100
 	// Topic is the inspector channel's topic.
 	Topic = "inspector"
 )
@@ -51,6 +59,9 @@ type Figures struct {
 	// EventsPerSecond is the client events handled per second over the
 	// last interval, by route pattern.
 	EventsPerSecond map[string]float64 `json:"events_per_second"`
+	// Sessions lists connections of the watched endpoints, at most
+	// Options.MaxConnections, by node then id.
+	Sessions []Conn `json:"sessions"`
 	// Crashes are the recent channel crashes, newest first.
 	Crashes []Incident `json:"crashes"`
 	// SlowConsumers are the recent slow-consumer disconnects, newest first.
@@ -64,6 +75,17 @@ type Node struct {
 	Name     string          `json:"name"`
 	Sessions int             `json:"sessions"`
 	PubSub   phx.PubSubStats `json:"pubsub"`
+}
+
+// Conn is one connection.
+type Conn struct {
+	Node      string   `json:"node"`
+	ID        string   `json:"id"`
+	Transport string   `json:"transport"`
+	Remote    string   `json:"remote"`
+	Identity  string   `json:"identity,omitempty"`
+	Topics    []string `json:"topics"`
+	Queued    int      `json:"queued"`
 }
 
 // Incident is a crash or a slow consumer.
@@ -102,6 +124,9 @@ func New(opts Options) *Inspector {
 	}
 	if opts.Recent <= 0 {
 		opts.Recent = defaultRecent
+	}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = defaultMaxConns
 	}
 	in := &Inspector{opts: opts, conns: map[string]int{}, channels: map[string]int{}, events: map[string]uint64{},
 		rates: map[string]float64{}, last: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
@@ -242,10 +267,33 @@ func (in *Inspector) Figures() Figures {
 	}
 	eps := append([]*phx.Endpoint(nil), in.endpoints...)
 	in.mu.Unlock()
+	f.Sessions = []Conn{}
 	for _, ep := range eps {
 		f.Nodes = append(f.Nodes, Node{Name: ep.NodeName(), Sessions: ep.Sessions(), PubSub: ep.PubSubStats()})
+		ep.EachSession(func(s *phx.Session) bool {
+			if len(f.Sessions) >= in.opts.MaxConnections {
+				return false
+			}
+			info := s.Info()
+			c := Conn{Node: ep.NodeName(), ID: s.ID(), Transport: info.Transport, Remote: info.RemoteAddr, Topics: s.Topics(), Queued: s.Pending()}
+			if in.opts.IdentityLabel != nil && info.Identity != nil {
+				c.Identity = in.opts.IdentityLabel(info.Identity)
+			}
+			f.Sessions = append(f.Sessions, c)
+			return true
+		})
 	}
 	sort.Slice(f.Nodes, func(i, j int) bool { return f.Nodes[i].Name < f.Nodes[j].Name })
+	sort.Slice(f.Sessions, func(i, j int) bool {
+		a, b := f.Sessions[i], f.Sessions[j]
+		if a.Node != b.Node {
+			return a.Node < b.Node
+		}
+		if len(a.ID) != len(b.ID) {
+			return len(a.ID) < len(b.ID)
+		}
+		return a.ID < b.ID
+	})
 	return f
 }
 

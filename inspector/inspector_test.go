@@ -163,8 +163,12 @@ func TestStreamsFigures(t *testing.T) {
 	user.WriteMessage(websocket.TextMessage, []byte(`["1","2","room:1","crash",{}]`))
 	waitFrame("the crash", func(s string) bool { return strings.Contains(s, "/crashes") || strings.Contains(s, `"crashes":[{`) })
 
-	if f := in.Figures(); len(f.Nodes) != 1 || f.Nodes[0].Sessions != 1 || len(f.Crashes) != 1 || f.Crashes[0].Pattern != "room:*" {
+	f := in.Figures()
+	if len(f.Nodes) != 1 || f.Nodes[0].Sessions != 1 || len(f.Crashes) != 1 || f.Crashes[0].Pattern != "room:*" {
 		t.Errorf("figures %+v", f)
+	}
+	if len(f.Sessions) != 1 || f.Sessions[0].Transport != "websocket" || f.Sessions[0].Remote == "" || f.Sessions[0].Identity != "" {
+		t.Errorf("connections %+v: want the user's, without identity (no IdentityLabel)", f.Sessions)
 	}
 	// The page is served to the authorized.
 	req, _ := http.NewRequest("GET", srv.URL+"/seance/inspector/", nil)
@@ -176,5 +180,34 @@ func TestStreamsFigures(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("page: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+func TestConnectionList(t *testing.T) {
+	in := inspector.New(inspector.Options{Authorize: func(*http.Request) error { return nil }, MaxConnections: 1,
+		IdentityLabel: func(id any) string { return "user " + id.(string) }, Engine: phx.Config{Logger: quietLogger()}})
+	t.Cleanup(func() { in.Shutdown(context.Background()) })
+	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger(), Observer: in.Observer()})
+	t.Cleanup(func() { ep.Shutdown(context.Background()) })
+	ep.Handle("room:*", phx.HandlerFuncs{})
+	in.Watch(ep)
+	for _, who := range []string{"ann", "bob"} {
+		s, err := ep.Open(phx.ConnectInfo{Transport: "longpoll", RemoteAddr: "192.0.2.7:1", Identity: who}, phx.V2JSON(), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Detach)
+		s.Receive([]byte(`["1","1","room:`+who+`","phx_join",{}]`), false)
+	}
+	f := in.Figures()
+	if f.Connections["longpoll"] != 2 || f.Nodes[0].Sessions != 2 {
+		t.Errorf("counts %+v", f)
+	}
+	if len(f.Sessions) != 1 {
+		t.Fatalf("listed %d connections, want MaxConnections (1)", len(f.Sessions))
+	}
+	c := f.Sessions[0]
+	if c.Remote != "192.0.2.7:1" || !strings.HasPrefix(c.Identity, "user ") || len(c.Topics) != 1 || c.Topics[0] != "room:"+strings.TrimPrefix(c.Identity, "user ") || c.Queued != 1 {
+		t.Errorf("connection %+v", c)
 	}
 }

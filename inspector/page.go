@@ -14,6 +14,8 @@ const table = (title, obj) => "<h2>" + esc(title) + "</h2><table>" +
   (Object.keys(obj || {}).length ? Object.entries(obj).map(([k, v]) => "<tr><th>" + esc(k) + "</th><td>" + esc(typeof v === "number" ? Math.round(v * 100) / 100 : JSON.stringify(v)) + "</td></tr>").join("") : "<tr><td>none</td></tr>") + "</table>";
 const list = (title, items) => "<h2>" + esc(title) + "</h2><table>" +
   ((items || []).length ? items.map(i => "<tr><td>" + esc(i.at) + "</td><td>" + esc(i.pattern || "") + "</td><td>" + esc(i.transport) + "</td></tr>").join("") : "<tr><td>none</td></tr>") + "</table>";
+const conns = items => "<h2>Connections (first " + (items || []).length + ")</h2><table><tr><th>id</th><th>transport</th><th>remote</th><th>identity</th><th>topics</th><th>queued</th></tr>" +
+  (items || []).map(c => "<tr><td>" + esc(c.id) + "</td><td>" + esc(c.transport) + "</td><td>" + esc(c.remote) + "</td><td>" + esc(c.identity || "") + "</td><td>" + esc((c.topics || []).join(" ")) + "</td><td>" + esc(c.queued) + "</td></tr>").join("") + "</table>";
 async function refresh() {
   try {
     const r = await fetch("figures.json", {credentials: "same-origin"});
@@ -24,7 +26,7 @@ async function refresh() {
       table("Connections", f.connections) + table("Channels", f.channels) +
       table("Events per second", f.events_per_second) +
       (f.nodes || []).map(n => table("Node " + (n.name || "(local)"), Object.assign({sessions: n.sessions}, n.pubsub))).join("") +
-      list("Recent crashes", f.crashes) + list("Recent slow consumers", f.slow_consumers);
+      conns(f.sessions) + list("Recent crashes", f.crashes) + list("Recent slow consumers", f.slow_consumers);
   } catch (e) { document.getElementById("at").textContent = "not available: " + e.message; }
 }
 refresh(); setInterval(refresh, 1000);

@@ -212,6 +212,24 @@ func (e *Endpoint) Sessions() int {
 	return len(e.sessions)
 }
 
+// EachSession calls f for each open session (in no particular order)
+// until f returns false; sessions opened or closed meanwhile may or may
+// not be seen. It is meant for inspection (it copies the session list), not
+// for hot paths.
+func (e *Endpoint) EachSession(f func(*Session) bool) {
+	e.mu.Lock()
+	list := make([]*Session, 0, len(e.sessions))
+	for s := range e.sessions {
+		list = append(list, s)
+	}
+	e.mu.Unlock()
+	for _, s := range list {
+		if !f(s) {
+			return
+		}
+	}
+}
+
 // Broadcast publishes an event to every subscriber of topic: clients of
 // plain channels receive one frame encoded once for all of them; channels
 // with an [OutHandler] (LiveState channels among them) get it as a

@@ -227,3 +227,25 @@ func TestObserversChainsInOrder(t *testing.T) {
 		t.Errorf("EventStart context %v, want ab", v)
 	}
 }
+
+func TestEachSessionAndTopics(t *testing.T) {
+	ep, _ := newEndpoint(t, phx.Config{})
+	a, b := open(t, ep), open(t, ep)
+	a.send(`["1","1","room:b","phx_join",{}]`)
+	a.nextFrame()
+	a.send(`["2","2","room:a","phx_join",{}]`)
+	a.nextFrame()
+	seen := map[string][]string{}
+	ep.EachSession(func(s *phx.Session) bool {
+		seen[s.ID()] = s.Topics()
+		return true
+	})
+	if len(seen) != 2 || !slices.Equal(seen[a.Sess.ID()], []string{"room:a", "room:b"}) || len(seen[b.Sess.ID()]) != 0 {
+		t.Errorf("EachSession saw %v", seen)
+	}
+	n := 0
+	ep.EachSession(func(*phx.Session) bool { n++; return false })
+	if n != 1 {
+		t.Errorf("EachSession went on after false: %d calls", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -502,6 +503,18 @@ func (s *Session) Next(ctx context.Context) ([]Frame, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// Topics returns the topics the session has joined, sorted.
+func (s *Session) Topics() []string {
+	s.mu.Lock()
+	out := make([]string, 0, len(s.channels))
+	for t := range s.channels {
+		out = append(out, t)
+	}
+	s.mu.Unlock()
+	sort.Strings(out)
+	return out
 }
 
 // Pending reports how many frames are queued.
