@@ -42,8 +42,8 @@ type Metrics struct {
 
 	connsOpened, connsClosed                 *prometheus.CounterVec
 	connsGauge                               *prometheus.GaugeVec
-	framesIn, bytesIn, framesOut, bytesOut   *prometheus.CounterVec
-	batches                                  *prometheus.CounterVec
+	framesIn, bytesIn, framesOut, bytesOut   *prometheus.Desc
+	batches                                  *prometheus.Desc
 	droppedFrames, droppedBytes              *prometheus.CounterVec
 	joins, events, ends                      *prometheus.CounterVec
 	joinDur, eventDur                        *prometheus.HistogramVec
@@ -61,11 +61,13 @@ type Metrics struct {
 	presTopics, presMetas, presLocal         *prometheus.Desc
 }
 
-// transportMetrics holds the per-frame series of one transport, resolved
-// once: the frame path costs no label lookup.
+// transportMetrics holds the per-frame counts of one transport: plain
+// atomic counters, read at scrape time, so that the frame path costs a few
+// atomic adds and no label lookup.
 type transportMetrics struct {
-	framesIn, bytesIn, framesOut, bytesOut prometheus.Counter
-	batches                                prometheus.Counter
+	name                                   string
+	framesIn, bytesIn, framesOut, bytesOut atomic.Uint64
+	batches                                atomic.Uint64
 }
 
 // patternMetrics holds the per-event series of one route pattern and
@@ -108,6 +110,9 @@ func New(opts Options) *Metrics {
 	hist := func(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: name, Help: help, Buckets: buckets}, labels)
 	}
+	trDesc := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(ns, "", name), help, []string{"transport"}, nil)
+	}
 	desc := func(name, help string) *prometheus.Desc {
 		return prometheus.NewDesc(prometheus.BuildFQName(ns, "", name), help, []string{"node"}, nil)
 	}
@@ -116,11 +121,11 @@ func New(opts Options) *Metrics {
 		connsOpened:   counter("connections_opened_total", "Connections opened, by transport.", "transport"),
 		connsClosed:   counter("connections_closed_total", "Connections closed, by transport and reason (disconnected, idle, shutdown, slow_consumer, invalid_data, too_big, other).", "transport", "reason"),
 		connsGauge:    gauge("connections", "Open connections, by transport.", "transport"),
-		framesIn:      counter("frames_in_total", "Frames received from clients.", "transport"),
-		bytesIn:       counter("bytes_in_total", "Bytes of the frames received from clients.", "transport"),
-		framesOut:     counter("frames_out_total", "Frames handed to the transport for clients.", "transport"),
-		bytesOut:      counter("bytes_out_total", "Bytes of the frames handed to the transport for clients.", "transport"),
-		batches:       counter("outbound_batches_total", "Times the transport drained the outbound queue: frames_out_total / outbound_batches_total is the mean queue length when drained.", "transport"),
+		framesIn:      trDesc("frames_in_total", "Frames received from clients."),
+		bytesIn:       trDesc("bytes_in_total", "Bytes of the frames received from clients."),
+		framesOut:     trDesc("frames_out_total", "Frames handed to the transport for clients."),
+		bytesOut:      trDesc("bytes_out_total", "Bytes of the frames handed to the transport for clients."),
+		batches:       trDesc("outbound_batches_total", "Times the transport drained the outbound queue: frames_out_total / outbound_batches_total is the mean queue length when drained."),
 		droppedFrames: counter("queue_dropped_frames_total", "Frames dropped with a slow consumer's outbound queue.", "transport"),
 		droppedBytes:  counter("queue_dropped_bytes_total", "Bytes dropped with a slow consumer's outbound queue.", "transport"),
 		joins:         counter("joins_total", "Joins answered, by route pattern, transport and result (ok, refused, crashed).", "pattern", "transport", "result"),
@@ -144,7 +149,7 @@ func New(opts Options) *Metrics {
 		presLocal:     desc("presence_local_metas", "Presence metas tracked by this node's channels."),
 	}
 	m.collectors = []prometheus.Collector{
-		m.connsOpened, m.connsClosed, m.connsGauge, m.framesIn, m.bytesIn, m.framesOut, m.bytesOut, m.batches,
+		m.connsOpened, m.connsClosed, m.connsGauge,
 		m.droppedFrames, m.droppedBytes, m.joins, m.joinDur, m.events, m.eventDur, m.channels, m.ends,
 		m.stateSent, m.stateBytes,
 	}
@@ -209,13 +214,7 @@ func (m *Metrics) transport(tr string) *transportMetrics {
 	return lookup(&m.cmu, &m.transports, tr, func() *transportMetrics { return m.newTransport(tr) })
 }
 
-func (m *Metrics) newTransport(tr string) *transportMetrics {
-	return &transportMetrics{
-		framesIn: m.framesIn.WithLabelValues(tr), bytesIn: m.bytesIn.WithLabelValues(tr),
-		framesOut: m.framesOut.WithLabelValues(tr), bytesOut: m.bytesOut.WithLabelValues(tr),
-		batches: m.batches.WithLabelValues(tr),
-	}
-}
+func (m *Metrics) newTransport(tr string) *transportMetrics { return &transportMetrics{name: tr} }
 
 // Observer returns the phx.Observer feeding these metrics. Combine it with
 // others with phx.Observers.
@@ -231,14 +230,14 @@ func (m *Metrics) Observer() *phx.Observer {
 		},
 		FrameIn: func(tr string, n int) {
 			t := m.transport(tr)
-			t.framesIn.Inc()
-			t.bytesIn.Add(float64(n))
+			t.framesIn.Add(1)
+			t.bytesIn.Add(uint64(n))
 		},
 		FramesOut: func(tr string, frames, n int) {
 			t := m.transport(tr)
-			t.framesOut.Add(float64(frames))
-			t.bytesOut.Add(float64(n))
-			t.batches.Inc()
+			t.framesOut.Add(uint64(frames))
+			t.bytesOut.Add(uint64(n))
+			t.batches.Add(1)
 		},
 		QueueDropped: func(tr string, frames, n int) {
 			m.droppedFrames.WithLabelValues(tr).Add(float64(frames))
@@ -313,7 +312,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, c := range m.collectors {
 		c.Describe(ch)
 	}
-	for _, d := range []*prometheus.Desc{m.psPublished, m.psErrors, m.psDropped, m.psRecv, m.psQueued,
+	for _, d := range []*prometheus.Desc{m.framesIn, m.bytesIn, m.framesOut, m.bytesOut, m.batches, m.psPublished, m.psErrors, m.psDropped, m.psRecv, m.psQueued,
 		m.psPending, m.psSubErrors, m.lpSessions, m.presTopics, m.presMetas, m.presLocal} {
 		ch <- d
 	}
@@ -323,6 +322,21 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range m.collectors {
 		c.Collect(ch)
+	}
+	trs := []*transportMetrics{m.ws, m.lp}
+	for _, t := range *m.transports.Load() {
+		trs = append(trs, t)
+	}
+	for _, t := range trs {
+		if t.framesIn.Load() == 0 && t.framesOut.Load() == 0 {
+			continue // a transport not in use
+		}
+		for _, c := range []struct {
+			d *prometheus.Desc
+			v *atomic.Uint64
+		}{{m.framesIn, &t.framesIn}, {m.bytesIn, &t.bytesIn}, {m.framesOut, &t.framesOut}, {m.bytesOut, &t.bytesOut}, {m.batches, &t.batches}} {
+			ch <- prometheus.MustNewConstMetric(c.d, prometheus.CounterValue, float64(c.v.Load()), t.name)
+		}
 	}
 	// Endpoints of one node (same node name) are summed: a series is
 	// collected once.
