@@ -13,6 +13,10 @@
 //	mux.Handle("/seance/inspector/", http.StripPrefix("/seance/inspector", in))
 //	defer in.Shutdown(ctx)
 //
+// With Options.Cluster (the cluster.Membership the endpoint uses as its
+// PubSub), the figures are cluster-wide: every node's figures ride on the
+// membership heartbeats, and a node that goes down leaves the list.
+//
 // The handler serves the inspector's own socket at /socket (WebSocket and
 // long-poll), its page at / and the figures as JSON at /figures.json. Every request is refused (HTTP 403 for the
 // WebSocket upgrade and the page, {"status":403} for long-poll) unless

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
@@ -33,6 +34,12 @@ type Options struct {
 	// attached) in the list; nil shows none, so that nothing about the
 	// users is shown unless you choose to.
 	IdentityLabel func(identity any) string
+	// Cluster, when set (the cluster.Membership given to the watched
+	// endpoint as its PubSub), makes the figures cluster-wide: each node's
+	// inspector adds its node's figures to the membership heartbeats and
+	// lists the other nodes' as they arrive (a node that goes down leaves
+	// the list).
+	Cluster *cluster.Membership
 	// Engine configures the inspector's own endpoint (its logger, limits).
 	Engine phx.Config
 }
@@ -70,12 +77,20 @@ type Figures struct {
 	At time.Time `json:"at"`
 }
 
-// Node is one watched endpoint.
+// Node is one watched endpoint, or another node of the cluster.
 type Node struct {
 	Name     string          `json:"name"`
 	Sessions int             `json:"sessions"`
 	PubSub   phx.PubSubStats `json:"pubsub"`
+	// Connections and Channels are the node's counts (see [Figures]).
+	Connections map[string]int `json:"connections"`
+	Channels    map[string]int `json:"channels"`
+	// Remote tells a node heard through the cluster from one watched here.
+	Remote bool `json:"remote,omitempty"`
 }
+
+// service is the inspector's name among the membership's services.
+const service = "seance:inspector"
 
 // Conn is one connection.
 type Conn struct {
@@ -110,6 +125,7 @@ type Inspector struct {
 	crashes   []Incident
 	slow      []Incident
 	endpoints []*phx.Endpoint
+	remote    map[string]Node // other nodes' figures, by node name
 	last      time.Time
 
 	stop chan struct{}
@@ -129,7 +145,7 @@ func New(opts Options) *Inspector {
 		opts.MaxConnections = defaultMaxConns
 	}
 	in := &Inspector{opts: opts, conns: map[string]int{}, channels: map[string]int{}, events: map[string]uint64{},
-		rates: map[string]float64{}, last: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+		rates: map[string]float64{}, remote: map[string]Node{}, last: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	connect := func(r *http.Request, info *phx.ConnectInfo) error {
 		if opts.Authorize == nil {
 			return ErrNotAuthorized
@@ -165,8 +181,53 @@ func New(opts Options) *Inspector {
 		}
 	})
 	in.http = mux
+	if opts.Cluster != nil {
+		opts.Cluster.Register(service, &cluster.Service{
+			Digest:    in.digest,
+			Heartbeat: in.heard,
+			Nodes: func(ev cluster.NodeEvent) {
+				if !ev.Up {
+					in.mu.Lock()
+					delete(in.remote, ev.Node)
+					in.mu.Unlock()
+				}
+			},
+		})
+	}
 	go in.run()
 	return in
+}
+
+// digest is this node's figures, carried by its heartbeats.
+func (in *Inspector) digest() json.RawMessage {
+	var local []Node
+	for _, n := range in.Figures().Nodes {
+		if !n.Remote {
+			local = append(local, n)
+		}
+	}
+	data, err := json.Marshal(local)
+	if err != nil {
+		return nil
+	}
+	return data
+}
+
+// heard stores another node's figures from its heartbeat.
+func (in *Inspector) heard(from string, digest json.RawMessage) {
+	var nodes []Node
+	if len(digest) == 0 || json.Unmarshal(digest, &nodes) != nil {
+		return
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, n := range nodes {
+		if n.Name != from {
+			continue // a node speaks for itself only
+		}
+		n.Remote = true
+		in.remote[from] = n
+	}
 }
 
 // ServeHTTP serves the page at / and the inspector's socket at /socket.
@@ -266,10 +327,14 @@ func (in *Inspector) Figures() Figures {
 		At: time.Now().UTC(),
 	}
 	eps := append([]*phx.Endpoint(nil), in.endpoints...)
+	for _, n := range in.remote {
+		f.Nodes = append(f.Nodes, n)
+	}
 	in.mu.Unlock()
 	f.Sessions = []Conn{}
 	for _, ep := range eps {
-		f.Nodes = append(f.Nodes, Node{Name: ep.NodeName(), Sessions: ep.Sessions(), PubSub: ep.PubSubStats()})
+		f.Nodes = append(f.Nodes, Node{Name: ep.NodeName(), Sessions: ep.Sessions(), PubSub: ep.PubSubStats(),
+			Connections: f.Connections, Channels: f.Channels})
 		ep.EachSession(func(s *phx.Session) bool {
 			if len(f.Sessions) >= in.opts.MaxConnections {
 				return false
