@@ -14,6 +14,7 @@ import (
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
+	"github.com/seance-go/seance/presence"
 )
 
 // Options configure [New]. Zero fields take the defaults.
@@ -66,6 +67,9 @@ type Figures struct {
 	// EventsPerSecond is the client events handled per second over the
 	// last interval, by route pattern.
 	EventsPerSecond map[string]float64 `json:"events_per_second"`
+	// Presence is the totals of the trackers watched (WatchPresence),
+	// summed; nil without any.
+	Presence *presence.Stats `json:"presence,omitempty"`
 	// Sessions lists connections of the watched endpoints, at most
 	// Options.MaxConnections, by node then id.
 	Sessions []Conn `json:"sessions"`
@@ -126,6 +130,7 @@ type Inspector struct {
 	slow      []Incident
 	endpoints []*phx.Endpoint
 	remote    map[string]Node // other nodes' figures, by node name
+	trackers  []*presence.Tracker
 	last      time.Time
 
 	stop chan struct{}
@@ -240,6 +245,13 @@ func (in *Inspector) Watch(ep *phx.Endpoint) {
 	in.mu.Unlock()
 }
 
+// WatchPresence adds a presence tracker's totals to the figures.
+func (in *Inspector) WatchPresence(t *presence.Tracker) {
+	in.mu.Lock()
+	in.trackers = append(in.trackers, t)
+	in.mu.Unlock()
+}
+
 // Observer returns the phx.Observer feeding the inspector; give it to the
 // endpoints watched (combined with others by phx.Observers).
 func (in *Inspector) Observer() *phx.Observer {
@@ -330,7 +342,17 @@ func (in *Inspector) Figures() Figures {
 	for _, n := range in.remote {
 		f.Nodes = append(f.Nodes, n)
 	}
+	trackers := append([]*presence.Tracker(nil), in.trackers...)
 	in.mu.Unlock()
+	for _, t := range trackers {
+		if f.Presence == nil {
+			f.Presence = &presence.Stats{}
+		}
+		st := t.Stats()
+		f.Presence.Topics += st.Topics
+		f.Presence.Metas += st.Metas
+		f.Presence.Local += st.Local
+	}
 	f.Sessions = []Conn{}
 	for _, ep := range eps {
 		f.Nodes = append(f.Nodes, Node{Name: ep.NodeName(), Sessions: ep.Sessions(), PubSub: ep.PubSubStats(),

@@ -16,6 +16,7 @@ import (
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/inspector"
 	"github.com/seance-go/seance/phx"
+	"github.com/seance-go/seance/presence"
 	"go.uber.org/goleak"
 )
 
@@ -191,6 +192,13 @@ func TestConnectionList(t *testing.T) {
 	t.Cleanup(func() { ep.Shutdown(context.Background()) })
 	ep.Handle("room:*", phx.HandlerFuncs{})
 	in.Watch(ep)
+	tr := presence.New(ep, presence.Options{Logger: quietLogger()})
+	t.Cleanup(func() { tr.Close(context.Background()) })
+	in.WatchPresence(tr)
+	ep.Handle("track:*", phx.HandlerFuncs{JoinFunc: func(_ context.Context, ch *phx.Channel, _ phx.Payload) (any, error) {
+		_, err := tr.Track(ch, "me", nil)
+		return nil, err
+	}})
 	for _, who := range []string{"ann", "bob"} {
 		s, err := ep.Open(phx.ConnectInfo{Transport: "longpoll", RemoteAddr: "192.0.2.7:1", Identity: who}, phx.V2JSON(), false)
 		if err != nil {
@@ -203,11 +211,22 @@ func TestConnectionList(t *testing.T) {
 	if f.Connections["longpoll"] != 2 || f.Nodes[0].Sessions != 2 {
 		t.Errorf("counts %+v", f)
 	}
+
 	if len(f.Sessions) != 1 {
 		t.Fatalf("listed %d connections, want MaxConnections (1)", len(f.Sessions))
 	}
 	c := f.Sessions[0]
 	if c.Remote != "192.0.2.7:1" || !strings.HasPrefix(c.Identity, "user ") || len(c.Topics) != 1 || c.Topics[0] != "room:"+strings.TrimPrefix(c.Identity, "user ") || c.Queued != 1 {
 		t.Errorf("connection %+v", c)
+	}
+
+	s, err := ep.Open(phx.ConnectInfo{Transport: "longpoll"}, phx.V2JSON(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Detach)
+	s.Receive([]byte(`["1","1","track:1","phx_join",{}]`), false)
+	if p := in.Figures().Presence; p == nil || *p != (presence.Stats{Topics: 1, Metas: 1, Local: 1}) {
+		t.Errorf("presence %+v, want the one tracked", p)
 	}
 }

@@ -24,7 +24,7 @@ async function refresh() {
     document.getElementById("at").textContent = "at " + f.at;
     document.getElementById("figures").innerHTML =
       table("Connections", f.connections) + table("Channels", f.channels) +
-      table("Events per second", f.events_per_second) +
+      table("Events per second", f.events_per_second) + (f.presence ? table("Presence", f.presence) : "") +
       (f.nodes || []).map(n => table("Node " + (n.name || "(local)"), Object.assign({sessions: n.sessions}, n.pubsub))).join("") +
       conns(f.sessions) + list("Recent crashes", f.crashes) + list("Recent slow consumers", f.slow_consumers);
   } catch (e) { document.getElementById("at").textContent = "not available: " + e.message; }
