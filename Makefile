@@ -23,7 +23,7 @@ ESBUILD := NODE_PATH=$(E2E)/node_modules $(E2E)/node_modules/.bin/esbuild --bund
 # The examples' browser bundles (embedded into the example binaries).
 web: npm
 	$(ESBUILD) examples/chi-todo/web/todo-app.js examples/chi-todo/web/contact-form.js --outdir=examples/chi-todo/static/dist
-	$(ESBUILD) examples/stdlib/web/counter.js --outdir=examples/stdlib/static/dist
+	$(ESBUILD) examples/stdlib/web/counter.js examples/stdlib/web/inspector.js --outdir=examples/stdlib/static/dist
 
 demo: web
 	$(GO) run ./examples/chi-todo

@@ -235,6 +235,15 @@ func (in *Inspector) heard(from string, digest json.RawMessage) {
 	}
 }
 
+// Authorize runs Options.Authorize on r ([ErrNotAuthorized] without it),
+// for pages of your own that show the inspector's figures.
+func (in *Inspector) Authorize(r *http.Request) error {
+	if in.opts.Authorize == nil {
+		return ErrNotAuthorized
+	}
+	return in.opts.Authorize(r)
+}
+
 // ServeHTTP serves the page at / and the inspector's socket at /socket.
 func (in *Inspector) ServeHTTP(w http.ResponseWriter, r *http.Request) { in.http.ServeHTTP(w, r) }
 

@@ -142,6 +142,18 @@ func newServer(cfg config) (*livestate.Registry, http.Handler, *inspector.Inspec
 		in.Watch(reg.Endpoint())
 		// The browser asks for the Basic-auth password on a 401.
 		mux.Handle("/seance/inspector/", basicAuthChallenge(http.StripPrefix("/seance/inspector", in)))
+		// The same figures live, through phx-live-state (web/inspector.js).
+		mux.Handle("GET /seance/live-inspector", basicAuthChallenge(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, _, ok := r.BasicAuth(); !ok || in.Authorize(r) != nil {
+				http.Error(w, "Forbidden", http.StatusForbidden)
+				return
+			}
+			http.ServeFileFS(w, r, static, "static/inspector.html")
+		})))
+		mux.HandleFunc("GET /assets/inspector.js", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, bundles, "inspector.js")
+		})
 	}
 	showPage := func(w http.ResponseWriter, name string) {
 		if err := checkName(name); err != nil {
