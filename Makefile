@@ -6,7 +6,7 @@ SHELL := /bin/bash
 GO ?= go
 NPM ?= npm
 E2E := e2e
-NESTED := $(dir $(wildcard pubsub/*/go.mod)) examples/contact-form/ bench/
+NESTED := $(dir $(wildcard pubsub/*/go.mod)) $(dir $(wildcard observe/*/go.mod)) examples/contact-form/ bench/
 
 .PHONY: all demo contact-form web test test-go test-nested vet npm fuzz bench bench-quick micro clean
 
@@ -24,7 +24,7 @@ ESBUILD := NODE_PATH=$(E2E)/node_modules $(E2E)/node_modules/.bin/esbuild --bund
 # The examples' browser bundles (embedded into the example binaries).
 web: npm
 	$(ESBUILD) examples/chi-todo/web/todo-app.js examples/chi-todo/web/contact-form.js examples/chi-todo/web/demo-panel.js --outdir=examples/chi-todo/static/dist
-	$(ESBUILD) examples/stdlib/web/counter.js --outdir=examples/stdlib/static/dist
+	$(ESBUILD) examples/stdlib/web/counter.js examples/stdlib/web/inspector.js --outdir=examples/stdlib/static/dist
 	$(ESBUILD) examples/contact-form/web/contact-form.js --outdir=examples/contact-form/static/dist
 
 # Built, then run (not go run, which exits 1 when interrupted): Ctrl-C shuts

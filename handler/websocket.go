@@ -215,7 +215,7 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.checkOrigin(r) {
-		h.log.Info("handler: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		h.log.Info("handler: origin refused", "transport", "websocket", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		refuse(w, http.StatusForbidden, "")
 		return
 	}
@@ -229,13 +229,13 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		// The limits' reasons are ours and safe to show; a connect hook's
 		// refusal below stays a bare status.
 		he := err.(*HTTPError)
-		h.log.Info("handler: connection refused", "status", he.Status, "error", err, "remote", r.RemoteAddr)
+		h.log.Info("handler: connection refused", "transport", "websocket", "status", he.Status, "error", err, "remote", r.RemoteAddr)
 		refuse(w, he.Status, he.Reason)
 		return
 	}
 	sess, status, err := h.connector.Open(r, "websocket", token, true)
 	if err != nil {
-		h.log.Info("handler: connection refused", "status", status, "error", err, "remote", r.RemoteAddr)
+		h.log.Info("handler: connection refused", "transport", "websocket", "status", status, "error", err, "remote", r.RemoteAddr)
 		refuse(w, status, "")
 		return
 	}
@@ -498,7 +498,7 @@ func (c *wsConn) readOne() error {
 		return readError(err)
 	}
 	if err := c.sess.Receive(data, kind == websocket.BinaryMessage); err != nil {
-		c.h.log.Info("handler: closing connection", "error", err, "remote", c.sess.Info().RemoteAddr)
+		c.sess.Logger().Info("handler: closing connection", "error", err)
 		return err
 	}
 	if c.raw != nil {
@@ -514,7 +514,7 @@ func readError(err error) error {
 	case errors.Is(err, websocket.ErrReadLimit):
 		return &phx.CloseError{Code: phx.CloseTooBig, Reason: "frame too large"}
 	case errors.As(err, &ne) && ne.Timeout():
-		return &phx.CloseError{Code: phx.CloseGoingAway, Reason: "idle timeout"}
+		return phx.IdleTimeout()
 	}
 	return phx.ErrDisconnected
 }

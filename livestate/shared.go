@@ -255,6 +255,7 @@ func (h *sharedHandler[S]) sendState(ts *topicState[S], m *member[S]) error {
 			return err
 		}
 		ts.change = p
+		observeState(m.sock.ch, true, len(payload))
 	}
 	m.hasState = true
 	return m.sock.ch.PushPrepared(ts.change)
@@ -287,7 +288,7 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	for _, e := range s.emits {
 		ev, p := h.opts.Messages.Emit(e.name, e.detail)
 		if perr := ch.Push(ev, p); perr != nil {
-			ch.Endpoint().Logger().Log(ctx, emitLevel(perr), "livestate: emitted event not sent", "topic", ts.name, "event", e.name, "error", perr)
+			ch.Logger().Log(ctx, emitLevel(perr), "livestate: emitted event not sent", "event", e.name, "error", perr)
 		}
 	}
 	s.emits = s.emits[:0]
@@ -415,7 +416,7 @@ func (h *sharedHandler[S]) guarded(ts *topicState[S], ch *phx.Channel, fn func()
 			return
 		}
 		if err := ts.sync.rollback(&ts.state); err != nil {
-			ch.Endpoint().Logger().Error("livestate: shared state not rolled back after a panic", "topic", ts.name, "error", err)
+			ch.Logger().Error("livestate: shared state not rolled back after a panic", "error", err)
 		}
 	}()
 	err := fn()
@@ -441,6 +442,7 @@ func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel, c
 		h.logError(from, err)
 		return
 	}
+	observeState(from, ts.sync.wasWhole, len(payload))
 	ts.push(p)
 }
 
@@ -470,5 +472,5 @@ func (h *sharedHandler[S]) pushError(ch *phx.Channel, err error) {
 }
 
 func (h *sharedHandler[S]) logError(ch *phx.Channel, err error) {
-	ch.Endpoint().Logger().Error("livestate: shared state not synced", "topic", ch.Topic(), "error", err)
+	ch.Logger().Error("livestate: shared state not synced", "error", err)
 }

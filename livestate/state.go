@@ -211,6 +211,7 @@ func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error 
 	h.live.add(c)
 	h.flushEmits(c)
 	ev, payload := h.opts.Messages.Change(data, 0)
+	observeState(ch, true, len(payload))
 	return ch.PushEncoded(ev, payload)
 }
 
@@ -226,6 +227,7 @@ func (h *stateHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *ph
 				return nil, err
 			}
 			ev, payload := h.opts.Messages.Change(data, c.sync.version)
+			observeState(ch, true, len(payload))
 			return nil, ch.PushEncoded(ev, payload)
 		}
 		return phx.Err(map[string]string{"reason": "no state"}), nil
@@ -318,23 +320,24 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 	if cbErr != nil {
 		h.pushError(c, cbErr)
 	}
-	log := c.sock.ch.Endpoint().Logger()
+	log := c.sock.ch.Logger()
 	ev, payload, err := c.sync.updateAfter(&c.state, cbErr)
 	if err != nil {
-		log.Error("livestate: state not synced", "topic", c.sock.Topic(), "error", err)
+		log.Error("livestate: state not synced", "error", err)
 		h.pushError(c, errors.New("state could not be encoded"))
 		return
 	}
 	if ev == "" {
 		return
 	}
+	observeState(c.sock.ch, c.sync.wasWhole, len(payload))
 	if err := c.sock.ch.PushEncoded(ev, payload); err != nil {
 		if clientGone(err) {
 			// An ordinary disconnect racing the update: nobody to tell.
-			log.Debug("livestate: state update not sent, the client is gone", "topic", c.sock.Topic(), "error", err)
+			log.Debug("livestate: state update not sent, the client is gone", "error", err)
 			return
 		}
-		log.Error("livestate: state not synced", "topic", c.sock.Topic(), "error", err)
+		log.Error("livestate: state not synced", "error", err)
 	}
 }
 
@@ -358,7 +361,7 @@ func (h *stateHandler[S]) flushEmits(c *conn[S]) {
 	for _, e := range c.sock.emits {
 		ev, payload := h.opts.Messages.Emit(e.name, e.detail)
 		if err := c.sock.ch.Push(ev, payload); err != nil {
-			c.sock.ch.Endpoint().Logger().Log(context.Background(), emitLevel(err), "livestate: emitted event not sent", "topic", c.sock.Topic(), "event", e.name, "error", err)
+			c.sock.ch.Logger().Log(context.Background(), emitLevel(err), "livestate: emitted event not sent", "event", e.name, "error", err)
 		}
 	}
 	c.sock.emits = c.sock.emits[:0]

@@ -52,6 +52,9 @@ type syncer[S any] struct {
 	sent []byte
 	tree any           // sent, decoded, for differs without DiffBytes
 	rec  PatchRecorder // the recorder last synced
+	// full tells whether the last update carried the whole state (for
+	// the observer: full state vs patch).
+	wasWhole bool
 }
 
 func newSyncer[S any](o *Options) syncer[S] {
@@ -97,6 +100,7 @@ func (y *syncer[S]) full(st *S) ([]byte, error) {
 // with the next version. By default there always is one (live_state's
 // wire); with CompactWire, event is "" when there is nothing to send.
 func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
+	y.wasWhole = false
 	if r, ok := any(*st).(PatchRecorder); ok {
 		if y.rec != nil && sameRecorder(r, y.rec) {
 			patch, ok := r.TakePatch()
@@ -158,6 +162,7 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 	}
 	version := y.bump()
 	if y.compact && len(patch) >= len(data) {
+		y.wasWhole = true
 		event, payload = y.msgs.Change(data, version)
 	} else {
 		event, payload = y.msgs.Patch(patch, version)
@@ -193,6 +198,7 @@ func (y *syncer[S]) unchanged() (string, []byte, error) {
 // otherwise (live_state's wire: every update is a patch) a patch replacing
 // the whole document.
 func (y *syncer[S]) whole(data []byte, version int) (string, []byte) {
+	y.wasWhole = true
 	if y.compact {
 		return y.msgs.Change(data, version)
 	}

@@ -165,13 +165,13 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 // session), POST (send frames) and OPTIONS. Other methods get HTTP 400.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.policy.Allowed(r) {
-		h.log.Info("longpoll: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		h.log.Info("longpoll: origin refused", "transport", "longpoll", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		writeJSON(w, statusReply{Status: 403})
 		return
 	}
 	if err := h.connector.CheckQuery(r); err != nil {
 		// before the token is looked up, which parses the query
-		h.log.Info("longpoll: query refused", "error", err, "remote", r.RemoteAddr)
+		h.log.Info("longpoll: query refused", "transport", "longpoll", "error", err, "remote", r.RemoteAddr)
 		writeJSON(w, statusReply{Status: refusalStatus(http.StatusBadRequest)})
 		return
 	}
@@ -287,7 +287,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, stripToken bool) 
 	}
 	client := clientKey(h.opts.ClientIP(r))
 	if !h.reserve(client) {
-		h.log.Info("longpoll: session cap reached", "client", client, "remote", r.RemoteAddr)
+		h.log.Info("longpoll: session cap reached", "transport", "longpoll", "client", client, "remote", r.RemoteAddr)
 		writeJSON(w, statusReply{Status: 500})
 		return
 	}
@@ -297,7 +297,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request, stripToken bool) 
 	sess, status, err := h.connector.Open(r, "longpoll", r.Header.Get("X-Phoenix-AuthToken"), false)
 	if err != nil {
 		h.unreserve(client)
-		h.log.Info("longpoll: connection refused", "status", status, "error", err, "remote", r.RemoteAddr)
+		h.log.Info("longpoll: connection refused", "transport", "longpoll", "status", status, "error", err, "remote", r.RemoteAddr)
 		writeJSON(w, statusReply{Status: refusalStatus(status)})
 		return
 	}
@@ -379,7 +379,7 @@ func (h *Handler) poll(w http.ResponseWriter, r *http.Request, s *session) (gone
 	msgs := make([]string, 0, len(frames))
 	for _, f := range frames {
 		if f.Binary { // the engine refuses binary pushes on this transport
-			h.log.Warn("longpoll: binary frame dropped", "remote", r.RemoteAddr)
+			s.sess.Logger().Warn("longpoll: binary frame dropped")
 			continue
 		}
 		msgs = append(msgs, string(f.Data))
@@ -420,7 +420,7 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request, s *session, bo
 		// Every frame of a batch is text (JSON or base64): a body that is
 		// not UTF-8 is refused whole, and ends the session as a WebSocket
 		// text frame that is not UTF-8 closes it (1007).
-		h.log.Info("longpoll: body is not valid UTF-8, closing the session", "remote", r.RemoteAddr)
+		s.sess.Logger().Info("longpoll: body is not valid UTF-8, closing the session")
 		s.sess.Close(&phx.CloseError{Code: phx.CloseInvalidData, Reason: "invalid UTF-8"})
 		writeJSON(w, statusReply{Status: 400})
 		return
@@ -441,7 +441,7 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request, s *session, bo
 	default:
 		// A malformed frame ends the session, as it closes a WebSocket
 		// (1007); the client sees 400, reconnects and rejoins.
-		h.log.Info("longpoll: malformed frame, closing the session", "error", err, "remote", r.RemoteAddr)
+		s.sess.Logger().Info("longpoll: malformed frame, closing the session", "error", err)
 		var ce *phx.CloseError
 		if !errors.As(err, &ce) {
 			ce = &phx.CloseError{Code: phx.CloseInvalidData, Reason: err.Error()}

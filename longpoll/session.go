@@ -80,8 +80,8 @@ func (s *session) reap() {
 		return
 	}
 	s.mu.Unlock()
-	s.h.log.Debug("longpoll: reaping idle session", "remote", s.sess.Info().RemoteAddr)
-	s.sess.Close(phx.ErrDisconnected)
+	s.sess.Logger().Debug("longpoll: reaping idle session")
+	s.sess.Close(phx.IdleTimeout()) // its channels see phx.ErrDisconnected
 }
 
 // cleanup runs once the session closed, for any reason: the token stops

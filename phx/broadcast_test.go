@@ -331,6 +331,10 @@ func TestPubSubSeam(t *testing.T) {
 	if d := cmp.Diff([]string{"sub room:1"}, psA.callLog()); d != "" {
 		t.Errorf("interest calls on a (-want +got)\n%s", d)
 	}
+	// Received counts what came from other nodes, never a node's own echo.
+	if ra, rb := epA.PubSubStats().Received, epB.PubSubStats().Received; ra != 1 || rb != 3 {
+		t.Errorf("Received a=%d b=%d, want 1 (shout) and 3 (ev, bin, headline)", ra, rb)
+	}
 }
 
 // landed waits until every topic with local subscribers on the endpoints

@@ -37,6 +37,8 @@ type PubSubStats struct {
 	// SubscribeErrors counts failed Subscribe and Unsubscribe calls; each
 	// is retried with backoff while the local interest lasts.
 	SubscribeErrors uint64
+	// Received counts broadcasts that came in from other nodes.
+	Received uint64
 }
 
 const (
@@ -76,6 +78,7 @@ type broker struct {
 
 	published, publishErrors, dropped atomic.Uint64
 	subErrors                         atomic.Uint64
+	received                          atomic.Uint64
 	lastPubLog, lastSubLog            atomic.Int64 // unix nanos of the last warning
 
 	mu         sync.Mutex
@@ -332,6 +335,7 @@ func (b *broker) stats() PubSubStats {
 		Dropped:         b.dropped.Load(),
 		Pending:         pending,
 		SubscribeErrors: b.subErrors.Load(),
+		Received:        b.received.Load(),
 	}
 }
 

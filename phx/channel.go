@@ -3,6 +3,7 @@ package phx
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"sync"
 )
@@ -13,6 +14,7 @@ type Channel struct {
 	sess    *Session
 	topic   string
 	param   string // the part of topic matched by the route's "*"
+	pattern string // the route pattern the topic matched
 	joinRef Ref
 	handler Handler
 	in      InHandler
@@ -51,6 +53,11 @@ func (c *Channel) Topic() string { return c.topic }
 // "42" for topic "room:42" routed by "room:*"; "" for exact routes.
 func (c *Channel) TopicParam() string { return c.param }
 
+// Pattern is the route pattern the topic matched ("room:*" for topic
+// "room:42"; the topic itself for exact routes). Unlike the topic, its
+// cardinality is bounded by the routes: use it to label metrics.
+func (c *Channel) Pattern() string { return c.pattern }
+
 // JoinRef is the join_ref of the join that created this channel.
 func (c *Channel) JoinRef() string { return c.joinRef.val }
 
@@ -59,6 +66,13 @@ func (c *Channel) ConnectInfo() *ConnectInfo { return &c.sess.info }
 
 // Identity is the value the connect hook attached to the connection.
 func (c *Channel) Identity() any { return c.sess.info.Identity }
+
+// Logger returns the connection's logger ([Session.Logger]: conn,
+// transport, remote) with the channel's topic and join_ref: log through it
+// from callbacks so that the lines of a channel carry the same attributes.
+func (c *Channel) Logger() *slog.Logger {
+	return c.sess.Logger().With(slog.String("topic", c.topic), slog.String("join_ref", c.joinRef.val))
+}
 
 // Endpoint is the endpoint serving this channel.
 func (c *Channel) Endpoint() *Endpoint { return c.sess.ep }
@@ -204,7 +218,7 @@ func (c *Channel) Close() error {
 
 func (c *Channel) callInfo(ctx context.Context, msg any) {
 	if err := c.info.HandleInfo(ctx, c, msg); err != nil {
-		c.sess.log().Warn("phx: channel message handler failed", "topic", c.topic, "error", err)
+		c.Logger().Warn("phx: channel message handler failed", "error", err)
 	}
 }
 
@@ -229,7 +243,7 @@ func (c *Channel) PushPrepared(p *Prepared) error {
 func (c *Channel) pushFrame(b *broadcast) error {
 	f, err := b.frame(c.sess.ser)
 	if err != nil {
-		c.sess.log().Warn("phx: broadcast not encodable for this client", "topic", c.topic, "event", b.Event, "error", err)
+		c.Logger().Warn("phx: broadcast not encodable for this client", "event", b.Event, "error", err)
 		return err
 	}
 	if f.Binary && !c.sess.binaryOK {
@@ -256,7 +270,7 @@ func (c *Channel) deliver(b *broadcast, own bool) {
 	case own && c.out != nil:
 		c.enqueue(func(ctx context.Context) {
 			if err := c.out.HandleOut(ctx, c, &b.Broadcast); err != nil {
-				c.sess.log().Warn("phx: broadcast handler failed", "topic", c.topic, "error", err)
+				c.Logger().Warn("phx: broadcast handler failed", "event", b.Event, "error", err)
 			}
 		})
 	case own:
@@ -353,7 +367,7 @@ func (c *Channel) run(job func(ctx context.Context)) (ok bool) {
 }
 
 func (c *Channel) crash(p any, stack []byte) {
-	c.sess.log().Error("phx: channel crashed", "topic", c.topic, "panic", fmt.Sprint(p), "stack", string(stack))
+	c.Logger().Error("phx: channel crashed", "panic", fmt.Sprint(p), "stack", string(stack))
 	c.mu.Lock()
 	c.dead = true
 	c.running = false
@@ -437,11 +451,14 @@ func (c *Channel) runEnd(reason error) {
 	hooks := c.onEnd
 	c.onEnd, c.ended = nil, true
 	c.mu.Unlock()
+	if o := c.sess.ep.obs; o != nil && o.ChannelEnded != nil && reason != ErrJoinRefused {
+		o.ChannelEnded(c.pattern, c.sess.info.Transport, EndReason(reason))
+	}
 	for _, f := range hooks {
 		func() {
 			defer func() {
 				if p := recover(); p != nil {
-					c.sess.log().Error("phx: channel end hook panicked", "topic", c.topic, "panic", fmt.Sprint(p))
+					c.Logger().Error("phx: channel end hook panicked", "panic", fmt.Sprint(p))
 				}
 			}()
 			f(reason)
@@ -456,7 +473,7 @@ func (c *Channel) callTerminate(reason error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			c.sess.log().Error("phx: channel terminate hook panicked", "topic", c.topic, "panic", fmt.Sprint(p))
+			c.Logger().Error("phx: channel terminate hook panicked", "panic", fmt.Sprint(p))
 		}
 	}()
 	c.term.Terminate(context.WithoutCancel(c.sess.ctx), c, reason)

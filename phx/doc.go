@@ -21,6 +21,14 @@
 // idle; idle workers exit after a short while). Methods of [Channel] are
 // safe for concurrent use.
 //
+// # Observing the engine
+//
+// [Config.Observer] (observer.go) is the one place the engine reports what
+// it does — connections, frames, queue drops, joins, events, channel ends —
+// for metrics (observe/prometheus) and traces (observe/otel); the
+// transports report through it too. Logs carry one set of attributes:
+// [Session.Logger] and [Channel.Logger].
+//
 // # Protocol rules the engine implements
 //
 //   - heartbeat ("phoenix"/"heartbeat") gets an ok reply with a null join_ref;

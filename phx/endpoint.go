@@ -54,6 +54,10 @@ type Config struct {
 	// left are closed at once.
 	DrainBatchSize int
 	DrainInterval  time.Duration
+	// Observer receives the engine's events for metrics and traces
+	// (default none: each report point then costs a nil check). See
+	// [Observer]; combine several with [Observers].
+	Observer *Observer
 }
 
 const (
@@ -105,11 +109,13 @@ func (c *Config) setDefaults() {
 type Endpoint struct {
 	cfg    Config
 	log    *slog.Logger
+	obs    *Observer // nil when unset
 	router router
 	hub    hub
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+	connSeq  atomic.Uint64 // the last connection id given
 	stopping atomic.Bool
 	// active counts open sessions and running channel drains; idle is
 	// closed (once) when it reaches zero after Shutdown began.
@@ -128,7 +134,7 @@ type Endpoint struct {
 // NewEndpoint returns an endpoint with the given limits.
 func NewEndpoint(cfg Config) *Endpoint {
 	cfg.setDefaults()
-	e := &Endpoint{cfg: cfg, log: cfg.Logger, sessions: map[*Session]struct{}{}, idle: make(chan struct{})}
+	e := &Endpoint{cfg: cfg, log: cfg.Logger, obs: cfg.Observer, sessions: map[*Session]struct{}{}, idle: make(chan struct{})}
 	e.workers.handoff = make(chan *Channel)
 	e.workers.stop = make(chan struct{})
 	e.hub.ep = e
@@ -155,6 +161,7 @@ func (e *Endpoint) runPubSub(ctx context.Context) {
 		if m.FromNode == e.cfg.PubSub.NodeName() || e.intercepted(m) {
 			return
 		}
+		e.broker.received.Add(1)
 		b := &broadcast{Broadcast: Broadcast{Topic: m.Topic, Event: m.Event, Payload: Payload{Data: m.Payload, Binary: m.Binary}}}
 		e.hub.publish(b, nil)
 		if m.Event == DisconnectEvent {
@@ -177,6 +184,10 @@ func (e *Endpoint) NodeName() string {
 // Config returns the endpoint's effective limits.
 func (e *Endpoint) Config() Config { return e.cfg }
 
+// Observer returns the endpoint's observer (nil when none is set), for
+// packages built on the engine that report through it (livestate).
+func (e *Endpoint) Observer() *Observer { return e.obs }
+
 // Logger returns the endpoint's logger.
 func (e *Endpoint) Logger() *slog.Logger { return e.log }
 
@@ -196,10 +207,13 @@ func (e *Endpoint) Open(info ConnectInfo, ser Serializer, binary bool) (*Session
 		return nil, ErrShutdown
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel}
+	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel, id: e.connSeq.Add(1)}
 	e.sessions[s] = struct{}{}
 	e.hold()
 	e.ids.add(e.cfg.PubSub, s)
+	if o := e.obs; o != nil && o.ConnOpened != nil {
+		o.ConnOpened(info.Transport)
+	}
 	return s, nil
 }
 
@@ -228,6 +242,24 @@ func (e *Endpoint) Sessions() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.sessions)
+}
+
+// EachSession calls f for each open session (in no particular order)
+// until f returns false; sessions opened or closed meanwhile may or may
+// not be seen. It is meant for inspection (it copies the session list), not
+// for hot paths.
+func (e *Endpoint) EachSession(f func(*Session) bool) {
+	e.mu.Lock()
+	list := make([]*Session, 0, len(e.sessions))
+	for s := range e.sessions {
+		list = append(list, s)
+	}
+	e.mu.Unlock()
+	for _, s := range list {
+		if !f(s) {
+			return
+		}
+	}
 }
 
 // Broadcast publishes an event to every subscriber of topic: clients of

@@ -16,8 +16,9 @@ type router struct {
 }
 
 type prefixRoute struct {
-	prefix string
-	h      Handler
+	prefix  string
+	pattern string
+	h       Handler
 }
 
 func (r *router) handle(pattern string, h Handler) {
@@ -32,7 +33,7 @@ func (r *router) handle(pattern string, h Handler) {
 				panic("phx: topic pattern registered twice: " + pattern)
 			}
 		}
-		r.prefixes = append(r.prefixes, prefixRoute{prefix, h})
+		r.prefixes = append(r.prefixes, prefixRoute{prefix, pattern, h})
 		sort.SliceStable(r.prefixes, func(i, j int) bool { return len(r.prefixes[i].prefix) > len(r.prefixes[j].prefix) })
 		return
 	}
@@ -45,18 +46,18 @@ func (r *router) handle(pattern string, h Handler) {
 	r.exact[pattern] = h
 }
 
-// match returns the handler of topic and the part of the topic matched by a
-// wildcard ("" for exact patterns).
-func (r *router) match(topic string) (Handler, string) {
+// match returns the handler of topic, the pattern it matched and the part
+// of the topic matched by a wildcard ("" for exact patterns).
+func (r *router) match(topic string) (h Handler, pattern, param string) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if h, ok := r.exact[topic]; ok {
-		return h, ""
+		return h, topic, ""
 	}
 	for _, p := range r.prefixes {
 		if rest, ok := strings.CutPrefix(topic, p.prefix); ok {
-			return p.h, rest
+			return p.h, p.pattern, rest
 		}
 	}
-	return nil, ""
+	return nil, "", ""
 }

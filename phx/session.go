@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sort"
+	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // ConnectInfo describes one client connection. Transports fill it in; the
@@ -40,6 +44,8 @@ type ConnectInfo struct {
 // are done with it.
 type Session struct {
 	ep       *Endpoint
+	id       uint64
+	logger   atomic.Pointer[slog.Logger] // made on first use
 	ser      Serializer
 	info     ConnectInfo
 	binaryOK bool
@@ -62,7 +68,24 @@ type Session struct {
 	detachOnce sync.Once
 }
 
-func (s *Session) log() *slog.Logger { return s.ep.log }
+// ID is the connection's id: unique within the endpoint's process, it
+// tells one connection's log lines from another's ("conn" attribute).
+func (s *Session) ID() string { return strconv.FormatUint(s.id, 10) }
+
+// Logger returns the endpoint's logger with the connection's attributes:
+// conn (its [Session.ID]), transport and remote. Transports log through it
+// so that every line of a connection carries the same attributes; it never
+// carries the auth token or the connect parameters.
+func (s *Session) Logger() *slog.Logger {
+	if l := s.logger.Load(); l != nil {
+		return l
+	}
+	l := s.ep.log.With(slog.String("conn", s.ID()), slog.String("transport", s.info.Transport), slog.String("remote", s.info.RemoteAddr))
+	s.logger.CompareAndSwap(nil, l)
+	return s.logger.Load()
+}
+
+func (s *Session) log() *slog.Logger { return s.Logger() }
 
 // Info returns the connection's description.
 func (s *Session) Info() *ConnectInfo { return &s.info }
@@ -79,6 +102,9 @@ func (s *Session) Context() context.Context { return s.ctx }
 // references into data (payloads reach channels without a copy), so the
 // caller must not modify or reuse data after the call.
 func (s *Session) Receive(data []byte, binary bool) error {
+	if o := s.ep.obs; o != nil && o.FrameIn != nil {
+		o.FrameIn(s.info.Transport, len(data))
+	}
 	msg, err := s.ser.Decode(data, binary)
 	if err != nil {
 		return err
@@ -145,18 +171,24 @@ func (s *Session) tooLong(m *Message) bool {
 	default:
 		return false
 	}
-	s.log().Debug("phx: message refused: "+reason, "topic_bytes", len(m.Topic), "event_bytes", len(m.Event), "remote", s.info.RemoteAddr)
+	s.log().Debug("phx: message refused: "+reason, "topic_bytes", len(m.Topic), "event_bytes", len(m.Event))
 	s.reply(m.JoinRef, m.Ref, m.Topic, Err(map[string]string{"reason": reason}))
 	return true
 }
 
 func (c *Channel) handleIn(ctx context.Context, m *Message) {
 	if c.in == nil {
-		c.sess.log().Warn("phx: event on a channel without InHandler", "topic", c.topic, "event", m.Event)
+		c.Logger().Warn("phx: event on a channel without InHandler", "event", m.Event)
 		c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": "unhandled event"}))
 		return
 	}
-	r, err := c.in.HandleIn(ctx, c, m)
+	var r *Reply
+	var err error
+	if o := c.sess.ep.obs; o != nil && (o.EventStart != nil || o.EventDone != nil) {
+		r, err = c.observeIn(ctx, o, m)
+	} else {
+		r, err = c.in.HandleIn(ctx, c, m)
+	}
 	switch {
 	case err != nil:
 		c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": err.Error()}))
@@ -165,16 +197,49 @@ func (c *Channel) handleIn(ctx context.Context, m *Message) {
 			// The response could not be encoded (or is binary on a transport
 			// without binary frames): tell the client rather than let its
 			// push time out.
-			c.sess.log().Error("phx: reply not sent", "topic", c.topic, "event", m.Event, "error", err)
+			c.Logger().Error("phx: reply not sent", "event", m.Event, "error", err)
 			c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": "reply not sendable"}))
 		}
 	}
 }
 
+// observeIn calls HandleIn between the observer's EventStart and
+// EventDone.
+func (c *Channel) observeIn(ctx context.Context, o *Observer, m *Message) (r *Reply, err error) {
+	e := c.eventInfo(m.Event)
+	if o.EventStart != nil {
+		ctx = o.EventStart(ctx, e)
+	}
+	start := time.Now()
+	returned := false
+	defer func() {
+		if o.EventDone == nil {
+			return
+		}
+		e.Duration = time.Since(start)
+		e.Crashed = !returned
+		e.Err = err
+		if e.Err == nil && r != nil && r.Status != "ok" {
+			e.Err = errErrorReply
+		}
+		o.EventDone(ctx, e)
+	}()
+	r, err = c.in.HandleIn(ctx, c, m)
+	returned = true
+	return r, err
+}
+
+var errErrorReply = errors.New("phx: error reply")
+
+// eventInfo describes an event of the channel to the observer.
+func (c *Channel) eventInfo(event string) EventInfo {
+	return EventInfo{Pattern: c.pattern, Transport: c.sess.info.Transport, Topic: c.topic, Event: event, JoinRef: c.joinRef.val}
+}
+
 func (s *Session) join(m *Message) {
-	h, param := s.ep.router.match(m.Topic)
+	h, pattern, param := s.ep.router.match(m.Topic)
 	if h == nil {
-		s.log().Warn("phx: join of an unmatched topic", "topic", m.Topic)
+		s.log().Info("phx: join of an unmatched topic", "topic", m.Topic, "join_ref", m.JoinRef.val)
 		s.reply(Ref{}, m.Ref, m.Topic, Err(map[string]string{"reason": "unmatched topic"}))
 		return
 	}
@@ -198,13 +263,27 @@ func (s *Session) join(m *Message) {
 		defer old.sendClose() // after the new join's reply, as Phoenix does
 	}
 	if count >= s.ep.cfg.MaxChannels {
-		s.log().Warn("phx: too many channels joined", "topic", m.Topic, "limit", s.ep.cfg.MaxChannels)
+		s.log().Info("phx: too many channels joined", "topic", m.Topic, "join_ref", m.JoinRef.val, "limit", s.ep.cfg.MaxChannels)
 		s.reply(m.JoinRef, m.Ref, m.Topic, Err(map[string]string{"reason": "too many channels joined"}))
 		return
 	}
 	ch := newChannel(s, m.Topic, joinRef, h)
-	ch.param = param
-	resp, err := s.callJoin(h, ch, m.Payload)
+	ch.param, ch.pattern = param, pattern
+	ctx := s.ctx
+	var start time.Time
+	o := s.ep.obs
+	if o != nil && (o.JoinStart != nil || o.JoinDone != nil) {
+		if o.JoinStart != nil {
+			ctx = o.JoinStart(ctx, ch.eventInfo(m.Event))
+		}
+		start = time.Now()
+	}
+	resp, err := s.callJoin(ctx, h, ch, m.Payload)
+	if o != nil && o.JoinDone != nil {
+		e := ch.eventInfo(m.Event)
+		e.Duration, e.Err, e.Crashed = time.Since(start), err, errors.Is(err, errJoinCrashed)
+		o.JoinDone(ctx, e)
+	}
 	if err != nil {
 		var je *JoinError
 		switch {
@@ -235,12 +314,16 @@ func (s *Session) join(m *Message) {
 	// start.
 	ch.subscribe(m.Topic, true)
 	if err := s.reply(m.JoinRef, m.Ref, m.Topic, Ok(resp)); err != nil {
-		s.log().Warn("phx: join reply not sent", "topic", m.Topic, "error", err)
+		level := slog.LevelWarn
+		if errors.Is(err, ErrDisconnected) || errors.Is(err, ErrSlowConsumer) {
+			level = slog.LevelDebug // an ordinary disconnect racing the join
+		}
+		ch.Logger().Log(context.Background(), level, "phx: join reply not sent", "error", err)
 	}
 	if aj, ok := h.(AfterJoiner); ok {
 		ch.enqueueFirst(func(ctx context.Context) {
 			if err := aj.AfterJoin(ctx, ch); err != nil {
-				s.log().Warn("phx: after-join hook failed", "topic", ch.topic, "error", err)
+				ch.Logger().Warn("phx: after-join hook failed", "error", err)
 			}
 		})
 	}
@@ -249,19 +332,19 @@ func (s *Session) join(m *Message) {
 
 var errJoinCrashed = errors.New("join crashed")
 
-func (s *Session) callJoin(h Handler, ch *Channel, params Payload) (resp any, err error) {
+func (s *Session) callJoin(ctx context.Context, h Handler, ch *Channel, params Payload) (resp any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log().Error("phx: join handler panicked", "topic", ch.topic, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			ch.Logger().Error("phx: join handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			resp, err = nil, errJoinCrashed
 		}
 	}()
 	if f := s.ep.cfg.BeforeJoin; f != nil {
-		if err := f(s.ctx, ch, params); err != nil {
+		if err := f(ctx, ch, params); err != nil {
 			return nil, err
 		}
 	}
-	return h.Join(s.ctx, ch, params)
+	return h.Join(ctx, ch, params)
 }
 
 // detach removes ch from the session if it is still the channel of its
@@ -310,8 +393,10 @@ func (s *Session) enqueue(f Frame, broadcast bool) error {
 	if len(s.frames) >= cfg.QueueLength || s.qbytes+len(f.Data) > cfg.QueueBytes {
 		n, b := len(s.frames), s.qbytes
 		s.omu.Unlock()
-		s.log().Warn("phx: client is not reading, disconnecting", "remote", s.info.RemoteAddr,
-			"queued_frames", n, "queued_bytes", b)
+		if o := s.ep.obs; o != nil && o.QueueDropped != nil {
+			o.QueueDropped(s.info.Transport, n, b)
+		}
+		s.log().Warn("phx: client is not reading, disconnecting", "queued_frames", n, "queued_bytes", b)
 		s.Close(ErrSlowConsumer)
 		return ErrSlowConsumer
 	}
@@ -374,6 +459,9 @@ func (s *Session) Take() ([]Frame, *CloseError) {
 		if cap(out) <= maxSpare {
 			s.spare = out
 		}
+		if o := s.ep.obs; o != nil && o.FramesOut != nil {
+			o.FramesOut(s.info.Transport, len(out), s.qbytes)
+		}
 		s.qbytes = 0
 		return out, nil
 	}
@@ -395,10 +483,13 @@ func (s *Session) Next(ctx context.Context) ([]Frame, error) {
 	for {
 		s.omu.Lock()
 		if len(s.frames) > 0 {
-			out := s.frames
+			out, n := s.frames, s.qbytes
 			s.frames = nil
 			s.qbytes = 0
 			s.omu.Unlock()
+			if o := s.ep.obs; o != nil && o.FramesOut != nil {
+				o.FramesOut(s.info.Transport, len(out), n)
+			}
 			return out, nil
 		}
 		if s.oclosed {
@@ -417,6 +508,18 @@ func (s *Session) Next(ctx context.Context) ([]Frame, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// Topics returns the topics the session has joined, sorted.
+func (s *Session) Topics() []string {
+	s.mu.Lock()
+	out := make([]string, 0, len(s.channels))
+	for t := range s.channels {
+		out = append(out, t)
+	}
+	s.mu.Unlock()
+	sort.Strings(out)
+	return out
 }
 
 // Pending reports how many frames are queued.
@@ -479,5 +582,8 @@ func (s *Session) Detach() {
 	s.detachOnce.Do(func() {
 		s.Close(ErrDisconnected)
 		s.ep.removeSession(s)
+		if o := s.ep.obs; o != nil && o.ConnClosed != nil {
+			o.ConnClosed(s.info.Transport, CloseReason(s.Err()))
+		}
 	})
 }

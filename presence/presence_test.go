@@ -255,6 +255,9 @@ func TestLeavesWhenTheChannelEnds(t *testing.T) {
 		if d := w.diff(t); len(d.Joins[name].Metas) != 1 {
 			t.Fatalf("%s: join diff %+v", name, d)
 		}
+		if st := tr.Stats(); st != (presence.Stats{Topics: 1, Metas: 1, Local: 1}) {
+			t.Fatalf("%s: Stats %+v while tracked", name, st)
+		}
 		ends[name](c)
 		d := w.diff(t)
 		if len(d.Leaves[name].Metas) != 1 || len(d.Joins) != 0 {
@@ -262,6 +265,9 @@ func TestLeavesWhenTheChannelEnds(t *testing.T) {
 		}
 		if tr.Get("room:1", name) != nil {
 			t.Fatalf("%s: still listed", name)
+		}
+		if st := tr.Stats(); st != (presence.Stats{}) {
+			t.Fatalf("%s: Stats %+v after the leave", name, st)
 		}
 	}
 }

@@ -464,6 +464,38 @@ func (t *Tracker) Count(topic string) int {
 	return n
 }
 
+// Stats are a tracker's totals, for metrics.
+type Stats struct {
+	// Topics is how many topics list at least one presence.
+	Topics int
+	// Metas is how many metas all topics list, other nodes' included.
+	Metas int
+	// Local is how many of them this node's channels track.
+	Local int
+}
+
+// Stats returns the tracker's totals. It walks every topic: call it at
+// scrape time, not on a hot path.
+func (t *Tracker) Stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var st Stats
+	for _, ts := range t.topics {
+		n := 0
+		for _, es := range ts.keys {
+			n += len(es)
+		}
+		if n > 0 {
+			st.Topics++
+			st.Metas += n
+		}
+	}
+	for _, es := range t.chans {
+		st.Local += len(es)
+	}
+	return st
+}
+
 // PushState pushes the presence_state of the channel's topic to its client
 // (phoenix.js's Presence waits for it before applying diffs). Call it from
 // AfterJoin or later, typically right after Track. Pending diffs are sent

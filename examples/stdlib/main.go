@@ -7,10 +7,14 @@
 // Flags (environment variables in brackets):
 //
 //	-addr  address to listen on (ADDR, default :4002)
+//	-inspector-password  serves the live inspector at /seance/inspector/ to
+//	       the Basic-auth user "admin" with this password (INSPECTOR_PASSWORD;
+//	       default none: no inspector)
 package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -27,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seance-go/seance/inspector"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
 )
@@ -43,6 +48,9 @@ type config struct {
 	Logger   *slog.Logger
 	Counters Counters // nil: a new MemoryCounters
 	Bundles  fs.FS    // nil: the bundles embedded at build time
+	// InspectorPassword, when set, mounts the inspector at
+	// /seance/inspector/ for the Basic-auth user "admin".
+	InspectorPassword string
 }
 
 func main() {
@@ -70,6 +78,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	fset.SetOutput(out)
 	var cfg config
 	fset.StringVar(&cfg.Addr, "addr", addr, "`host:port` to listen on (env ADDR)")
+	fset.StringVar(&cfg.InspectorPassword, "inspector-password", getenv("INSPECTOR_PASSWORD"), "serve the inspector at /seance/inspector/ to user admin with this `password` (env INSPECTOR_PASSWORD)")
 	if err := fset.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -87,12 +96,13 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	reg, h := newServer(cfg)
-	return serve(ctx, ln, reg, h, cfg.Logger)
+	reg, h, in := newServer(cfg)
+	return serve(ctx, ln, reg, h, in, cfg.Logger)
 }
 
-// newServer builds the registry and the routes.
-func newServer(cfg config) (*livestate.Registry, http.Handler) {
+// newServer builds the registry and the routes, and the inspector when
+// cfg.InspectorPassword is set (nil otherwise).
+func newServer(cfg config) (*livestate.Registry, http.Handler, *inspector.Inspector) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -106,13 +116,45 @@ func newServer(cfg config) (*livestate.Registry, http.Handler) {
 		bundles, _ = fs.Sub(static, "static/dist") // never fails for a valid path
 	}
 
-	reg := livestate.NewRegistry(livestate.Config{Engine: phx.Config{Logger: log}})
+	var in *inspector.Inspector
+	engine := phx.Config{Logger: log}
+	if pw := cfg.InspectorPassword; pw != "" {
+		in = inspector.New(inspector.Options{
+			Authorize: func(r *http.Request) error {
+				user, got, ok := r.BasicAuth()
+				if !ok || user != "admin" || subtle.ConstantTimeCompare([]byte(got), []byte(pw)) != 1 {
+					return errors.New("not the inspector's admin")
+				}
+				return nil
+			},
+			Engine: phx.Config{Logger: log},
+		})
+		engine.Observer = in.Observer()
+	}
+	reg := livestate.NewRegistry(livestate.Config{Engine: engine})
 	reg.Handle("counter:*", livestate.New(func() livestate.Channel[CounterState] {
 		return &counterChannel{counters: counters}
 	}, livestate.Options{}))
 
 	mux := http.NewServeMux()
 	mux.Handle("/socket/", livestate.Handler(reg))
+	if in != nil {
+		in.Watch(reg.Endpoint())
+		// The browser asks for the Basic-auth password on a 401.
+		mux.Handle("/seance/inspector/", basicAuthChallenge(http.StripPrefix("/seance/inspector", in)))
+		// The same figures live, through phx-live-state (web/inspector.js).
+		mux.Handle("GET /seance/live-inspector", basicAuthChallenge(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, _, ok := r.BasicAuth(); !ok || in.Authorize(r) != nil {
+				http.Error(w, "Forbidden", http.StatusForbidden)
+				return
+			}
+			http.ServeFileFS(w, r, static, "static/inspector.html")
+		})))
+		mux.HandleFunc("GET /assets/inspector.js", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, bundles, "inspector.js")
+		})
+	}
 	showPage := func(w http.ResponseWriter, name string) {
 		if err := checkName(name); err != nil {
 			http.Error(w, err.Error(), http.StatusNotFound)
@@ -151,12 +193,24 @@ func newServer(cfg config) (*livestate.Registry, http.Handler) {
 		}
 		json.NewEncoder(w).Encode(CounterState{Count: n})
 	})
-	return reg, mux
+	return reg, mux, in
+}
+
+// basicAuthChallenge asks for credentials when a request carries none.
+func basicAuthChallenge(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, ok := r.BasicAuth(); !ok {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Seance inspector"`)
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // serve serves h on ln until ctx ends, then closes the socket's connections
 // and drains the HTTP server.
-func serve(ctx context.Context, ln net.Listener, reg *livestate.Registry, h http.Handler, log *slog.Logger) error {
+func serve(ctx context.Context, ln net.Listener, reg *livestate.Registry, h http.Handler, in *inspector.Inspector, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -178,6 +232,9 @@ func serve(ctx context.Context, ln net.Listener, reg *livestate.Registry, h http
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = errors.Join(reg.Shutdown(sctx), srv.Shutdown(sctx))
+	if in != nil {
+		err = errors.Join(err, in.Shutdown(sctx))
+	}
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}

@@ -40,10 +40,10 @@ func startServer(t testing.TB, cfg config) string {
 	if cfg.Bundles == nil {
 		cfg.Bundles = fakeBundles
 	}
-	reg, h := newServer(cfg)
+	reg, h, in := newServer(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, reg, h, cfg.Logger) }()
+	go func() { done <- serve(ctx, ln, reg, h, in, cfg.Logger) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -189,7 +189,7 @@ func TestCounterLimits(t *testing.T) {
 }
 
 func TestHTTP(t *testing.T) {
-	_, h := newServer(config{Logger: testLogger(), Bundles: fakeBundles})
+	_, h, _ := newServer(config{Logger: testLogger(), Bundles: fakeBundles})
 	get := func(target string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
@@ -211,7 +211,7 @@ func TestHTTP(t *testing.T) {
 		}
 	}
 
-	_, h = newServer(config{Logger: testLogger(), Bundles: fstest.MapFS{}})
+	_, h, _ = newServer(config{Logger: testLogger(), Bundles: fstest.MapFS{}})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "make demo") {
