@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,17 +36,6 @@ func (p *proc) stats(t *testing.T) psnats.Stats {
 	var st psnats.Stats
 	p.Get(t, "/stats", &st)
 	return st
-}
-
-// broadcast posts to /broadcast and returns the HTTP status.
-func (p *proc) broadcast(t *testing.T, topic, event, body string) int {
-	t.Helper()
-	resp, err := http.Post(p.URL+"/broadcast?topic="+topic+"&event="+event, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("%s /broadcast: %v", p.Name, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 // waitSubscribed waits until n nodes subscribed to topic's subject: the
@@ -89,7 +77,7 @@ func TestTwoNodes(t *testing.T) {
 		return clustertest.IsEvent(room, "shout")(f) && bytes.Contains(f.Payload, []byte("from c2"))
 	})
 
-	if st := n2.broadcast(t, room, "news", `{"headline":"rest"}`); st != http.StatusOK {
+	if st := n2.Broadcast(t, room, "news", `{"headline":"rest"}`); st != http.StatusOK {
 		t.Fatalf("REST broadcast: HTTP %d", st)
 	}
 	f = c1.Expect("REST broadcast from n2", clustertest.IsEvent(room, "news"))
@@ -102,7 +90,7 @@ func TestTwoNodes(t *testing.T) {
 	waitSubscribed(t, srv, counter, 2)
 	c1.CounterValue(counter, 0)
 	c2.CounterValue(counter, 0)
-	if st := n2.broadcast(t, counter, "inc", `{"by":5}`); st != http.StatusOK {
+	if st := n2.Broadcast(t, counter, "inc", `{"by":5}`); st != http.StatusOK {
 		t.Fatalf("REST inc: HTTP %d", st)
 	}
 	c1.CounterValue(counter, 5)
@@ -122,25 +110,8 @@ func TestTwoNodes(t *testing.T) {
 		return n1.stats(t).Connected && n2.stats(t).Connected
 	})
 	waitSubscribed(t, srv, room, 2)
-	resumed := func(from *proc, to *clustertest.Client, topic string) {
-		t.Helper()
-		deadline := time.Now().Add(wait)
-		for i := 0; ; i++ {
-			from.broadcast(t, topic, fmt.Sprintf("after%d", i), `{}`)
-			select {
-			case f := <-to.Frames:
-				if f.Topic == topic && strings.HasPrefix(f.Event, "after") {
-					return
-				}
-			case <-time.After(50 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("broadcasts on %s from %s did not resume", topic, from.Name)
-			}
-		}
-	}
-	resumed(n2, c1, room)
-	resumed(n1, c2, room)
+	clustertest.WaitResumed(t, n2.Proc, c1, room)
+	clustertest.WaitResumed(t, n1.Proc, c2, room)
 	n1.CheckAlive(t)
 	n2.CheckAlive(t)
 }
