@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -73,46 +72,8 @@ func testTwoNodes(t *testing.T, bin, mode string) {
 	n1 := startProc(t, bin, srv.Addr, "n1", mode)
 	n2 := startProc(t, bin, srv.Addr, "n2", mode)
 
-	c1 := clustertest.Dial(t, n1.Proc, "c1")
-	c2 := clustertest.Dial(t, n2.Proc, "c2")
-	const room = "room:lobby"
-	j1, j2 := c1.Join(room), c2.Join(room)
-	waitSubscribed(t, rdb, mode, room, 2)
-
-	// A client on each node sees the other's broadcast.
-	c1.Push(j1, room, "shout", map[string]string{"body": "from c1"})
-	f := c2.Expect("c1's shout", clustertest.IsEvent(room, "shout"))
-	if !bytes.Contains(f.Payload, []byte("from c1")) {
-		t.Errorf("c2 got %s", f.Payload)
-	}
-	c2.Push(j2, room, "shout", map[string]string{"body": "from c2"})
-	c1.Expect("c2's shout", func(f clustertest.Frame) bool {
-		return clustertest.IsEvent(room, "shout")(f) && bytes.Contains(f.Payload, []byte("from c2"))
-	})
-
-	// A REST broadcast on node 2 reaches node 1's client.
-	if st := n2.Broadcast(t, room, "news", `{"headline":"rest"}`); st != http.StatusOK {
-		t.Fatalf("REST broadcast: HTTP %d", st)
-	}
-	f = c1.Expect("REST broadcast from n2", clustertest.IsEvent(room, "news"))
-	if !bytes.Contains(f.Payload, []byte(`"rest"`)) {
-		t.Errorf("c1 got %s", f.Payload)
-	}
-
-	// LiveState counters on both nodes react to one broadcast.
-	const counter = "counter:shared"
-	k1, _ := c1.Join(counter), c2.Join(counter)
-	waitSubscribed(t, rdb, mode, counter, 2)
-	c1.CounterValue(counter, 0)
-	c2.CounterValue(counter, 0)
-	if st := n2.Broadcast(t, counter, "inc", `{"by":5}`); st != http.StatusOK {
-		t.Fatalf("REST inc: HTTP %d", st)
-	}
-	c1.CounterValue(counter, 5)
-	c2.CounterValue(counter, 5)
-	c1.Push(k1, counter, "lvs_evt:inc", map[string]int{"by": 2})
-	c1.CounterValue(counter, 7)
-	c2.CounterValue(counter, 7)
+	c1, c2 := clustertest.TwoNodes(t, n1.Proc, n2.Proc, func(topic string) { waitSubscribed(t, rdb, mode, topic, 2) })
+	const room, counter = clustertest.Room, clustertest.Counter
 
 	// Redis dies: no crash; a REST broadcast is delivered locally at once
 	// and its lost fan-out is counted.
