@@ -125,34 +125,20 @@ func cutNode(bus *membus.Bus, name string) { bus.Lookup(name).Cut() }
 
 func TestMaxInFlight(t *testing.T) {
 	a, b, _ := pair(t, cluster.Options{MaxInFlight: 1, RelayTimeout: 2 * time.Second})
-	release := make(chan struct{})
-	entered := make(chan struct{}, 2)
-	b.Handle("block", func(ctx context.Context, from string, req []byte) ([]byte, error) {
-		entered <- struct{}{}
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-		return []byte("ok"), nil
-	})
-	errc := make(chan error, 1)
-	go func() {
-		_, err := a.Request(context.Background(), "b", "block", nil)
-		errc <- err
-	}()
-	<-entered
-	if _, err := a.Request(context.Background(), "b", "block", nil); !errors.Is(err, cluster.ErrBusy) {
-		t.Errorf("second request: %v, want ErrBusy", err)
-	}
-	close(release)
-	if err := <-errc; err != nil {
-		t.Errorf("first request: %v", err)
-	}
+	checkSecondBusy(t, a, b, "ErrBusy")
 }
 
 // The serving node answers "busy" past its own MaxInFlight.
 func TestMaxInFlightServed(t *testing.T) {
 	a, b, _ := pairWith(t, cluster.Options{}, cluster.Options{MaxInFlight: 1})
+	checkSecondBusy(t, a, b, "ErrBusy from b")
+}
+
+// checkSecondBusy holds a request from a in b's handler, checks that a
+// second one fails with ErrBusy (want names the error in the failure), and
+// that the first succeeds once released.
+func checkSecondBusy(t *testing.T, a, b *cluster.Node, want string) {
+	t.Helper()
 	release := make(chan struct{})
 	entered := make(chan struct{}, 2)
 	b.Handle("block", func(ctx context.Context, from string, req []byte) ([]byte, error) {
@@ -170,7 +156,7 @@ func TestMaxInFlightServed(t *testing.T) {
 	}()
 	<-entered
 	if _, err := a.Request(context.Background(), "b", "block", nil); !errors.Is(err, cluster.ErrBusy) {
-		t.Errorf("second request: %v, want ErrBusy from b", err)
+		t.Errorf("second request: %v, want %s", err, want)
 	}
 	close(release)
 	if err := <-errc; err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/seance-go/seance/cluster"
+	"github.com/seance-go/seance/internal/membus"
 	"github.com/seance-go/seance/phx"
 )
 
@@ -13,7 +14,7 @@ import (
 // real deployment; an in-memory bus here) and reports the other nodes as
 // they come up and go down.
 func ExampleMembership() {
-	adapter := (&bus{}).node("node-a") // e.g. redis.New(redis.Options{…})
+	adapter := membus.New().Node("node-a") // e.g. redis.New(redis.Options{…})
 	m := cluster.NewMembership(adapter, cluster.MembershipOptions{DownAfter: 3 * time.Second})
 	m.Register("logger", &cluster.Service{
 		Nodes: func(ev cluster.NodeEvent) { fmt.Println(ev.Node, "up:", ev.Up) },

@@ -1,7 +1,6 @@
 package cluster_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,74 +11,10 @@ import (
 	"time"
 
 	"github.com/seance-go/seance/cluster"
+	"github.com/seance-go/seance/internal/membus"
 	"github.com/seance-go/seance/phx"
 	"go.uber.org/goleak"
 )
-
-// bus is an in-memory broker; a cut node neither sends nor receives.
-type bus struct {
-	mu    sync.Mutex
-	nodes map[string]*memPS
-}
-
-type memPS struct {
-	b    *bus
-	name string
-	in   chan *phx.Envelope
-	cut  bool // guarded by b.mu
-}
-
-func (b *bus) node(name string) *memPS {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.nodes == nil {
-		b.nodes = map[string]*memPS{}
-	}
-	n := &memPS{b: b, name: name, in: make(chan *phx.Envelope, 1024)}
-	b.nodes[name] = n
-	return n
-}
-
-func (b *bus) setCut(name string, cut bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.nodes[name].cut = cut
-}
-
-func (n *memPS) NodeName() string                          { return n.name }
-func (n *memPS) Subscribe(context.Context, string) error   { return nil }
-func (n *memPS) Unsubscribe(context.Context, string) error { return nil }
-
-func (n *memPS) Publish(_ context.Context, m *phx.Envelope) error {
-	n.b.mu.Lock()
-	defer n.b.mu.Unlock()
-	if n.cut {
-		return io.ErrClosedPipe
-	}
-	for name, o := range n.b.nodes {
-		if o == n || o.cut || (m.ToNode != "" && m.ToNode != name) {
-			continue
-		}
-		c := *m
-		c.Payload = bytes.Clone(m.Payload)
-		select {
-		case o.in <- &c:
-		default:
-		}
-	}
-	return nil
-}
-
-func (n *memPS) Run(ctx context.Context, deliver func(*phx.Envelope)) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case m := <-n.in:
-			deliver(m)
-		}
-	}
-}
 
 // events records a membership's node events.
 type events struct {
@@ -151,8 +86,8 @@ func (n *runningNode) stop() {
 
 func TestMembershipUpDownAndBack(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // registered first: runs after the nodes stop
-	b := &bus{}
-	psA, psB := b.node("a"), b.node("b")
+	b := membus.New()
+	psA, psB := b.Node("a"), b.Node("b")
 	a, bn := run(t, psA), run(t, psB)
 	a.ev.wait(t, cluster.NodeEvent{Node: "b", Up: true})
 	bn.ev.wait(t, cluster.NodeEvent{Node: "a", Up: true})
@@ -161,12 +96,12 @@ func TestMembershipUpDownAndBack(t *testing.T) {
 	}
 
 	// b goes silent: a declares it down; b hears it again: up.
-	b.setCut("b", true)
+	psB.Cut()
 	a.ev.wait(t, cluster.NodeEvent{Node: "b", Up: true}, cluster.NodeEvent{Node: "b"})
 	if a.m.Up("b") {
 		t.Fatal("b still up")
 	}
-	b.setCut("b", false)
+	psB.Restore()
 	a.ev.wait(t, cluster.NodeEvent{Node: "b", Up: true}, cluster.NodeEvent{Node: "b"}, cluster.NodeEvent{Node: "b", Up: true})
 
 	// b restarts (a new Membership, a new epoch) before a notices the
@@ -177,6 +112,9 @@ func TestMembershipUpDownAndBack(t *testing.T) {
 		cluster.NodeEvent{Node: "b"}, cluster.NodeEvent{Node: "b", Up: true})
 
 	// Other messages reach the endpoint; the membership's own do not.
+	if err := psA.Subscribe(context.Background(), "room:1"); err != nil {
+		t.Fatal(err)
+	}
 	if err := psB.Publish(context.Background(), &phx.Envelope{FromNode: "b", Topic: "room:1", Event: "x"}); err != nil {
 		t.Fatal(err)
 	}
@@ -197,8 +135,8 @@ func TestMembershipUpDownAndBack(t *testing.T) {
 
 func TestMembershipSendAndDigest(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // registered first: runs after the nodes stop
-	b := &bus{}
-	psA, psB := b.node("a"), b.node("b")
+	b := membus.New()
+	psA, psB := b.Node("a"), b.Node("b")
 	got := make(chan string, 16)
 	a := run(t, psA)
 	bn := run(t, psB)

@@ -1,17 +1,15 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/seance-go/seance/history"
+	"github.com/seance-go/seance/internal/cuttest"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
 )
@@ -34,19 +32,21 @@ const resumeSocketPath = "/resume/socket"
 //	                                       that client's requests (HTTP 500) for hold ms
 //	GET /resume/inits?topic=…              how many times Init ran for the topic
 type resumeLab struct {
+	cut cuttest.Cutter
+
 	mu    sync.Mutex
-	conns map[string][]net.Conn
-	held  map[string]time.Time
 	inits map[string]int
 }
 
 func registerResume(s *conformanceServer) {
-	lab := &resumeLab{conns: map[string][]net.Conn{}, held: map[string]time.Time{}, inits: map[string]int{}}
+	// 500: the one failure status phoenix 1.6's LongPoll retries on (it
+	// throws on a 503).
+	lab := &resumeLab{cut: cuttest.Cutter{Status: http.StatusInternalServerError}, inits: map[string]int{}}
 	s.reg.Handle("resume:*", livestate.New(func() livestate.Channel[counterState] {
 		return resumeCounter{lab: lab}
 	}, livestate.Options{ResumeGrace: resumeGrace}))
-	s.mux.Handle(resumeSocketPath+"/", lab.wrap(livestate.Handler(s.reg)))
-	s.mux.HandleFunc("POST /resume/cut", lab.cut)
+	s.mux.Handle(resumeSocketPath+"/", lab.cut.Wrap(livestate.Handler(s.reg)))
+	s.mux.HandleFunc("POST /resume/cut", lab.handleCut)
 
 	// History: "hist:*" topics are tracked; POST /history/publish?topic=…&from=…&to=…
 	// publishes "msg" {"n": i} for i in from…to.
@@ -87,66 +87,10 @@ func (c resumeCounter) Init(ctx context.Context, s *livestate.Socket, params phx
 	return c.counterChannel.Init(ctx, s, params)
 }
 
-// wrap records the WebSocket connections of each client_id and refuses
-// (500) a held client's requests.
-func (lab *resumeLab) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.URL.Query().Get(livestate.ClientIDParam)
-		if id == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		lab.mu.Lock()
-		until := lab.held[id]
-		lab.mu.Unlock()
-		if time.Now().Before(until) {
-			// 500: the one failure status phoenix 1.6's LongPoll retries on
-			// (it throws on a 503).
-			http.Error(w, "held by the test", http.StatusInternalServerError)
-			return
-		}
-		if strings.HasSuffix(r.URL.Path, "/websocket") {
-			w = &hijackRecorder{ResponseWriter: w, record: func(c net.Conn) {
-				lab.mu.Lock()
-				lab.conns[id] = append(lab.conns[id], c)
-				lab.mu.Unlock()
-			}}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (lab *resumeLab) cut(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get(livestate.ClientIDParam)
+// handleCut serves POST /resume/cut?client_id=…&hold=ms.
+func (lab *resumeLab) handleCut(w http.ResponseWriter, r *http.Request) {
 	hold, _ := strconv.Atoi(r.URL.Query().Get("hold"))
-	lab.mu.Lock()
-	conns := lab.conns[id]
-	delete(lab.conns, id)
-	lab.held[id] = time.Now().Add(time.Duration(hold) * time.Millisecond)
-	lab.mu.Unlock()
-	for _, c := range conns {
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.SetLinger(0) // a reset, not a clean close
-		}
-		c.Close()
-	}
+	n := lab.cut.Cut(r.URL.Query().Get(livestate.ClientIDParam), time.Duration(hold)*time.Millisecond)
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]int{"cut": len(conns)})
+	json.NewEncoder(w).Encode(map[string]int{"cut": n})
 }
-
-// hijackRecorder hands the hijacked connection of a WebSocket upgrade to
-// record.
-type hijackRecorder struct {
-	http.ResponseWriter
-	record func(net.Conn)
-}
-
-func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	if err == nil {
-		h.record(c)
-	}
-	return c, brw, err
-}
-
-func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }

@@ -8,10 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/seance-go/seance/internal/streampos"
 	"github.com/seance-go/seance/phx"
 )
 
@@ -43,15 +43,8 @@ func (p Position) String() string { return p.Epoch + ":" + strconv.FormatUint(p.
 
 // ParsePosition parses a message ref made by [Position.String].
 func ParsePosition(ref string) (Position, bool) {
-	i := strings.LastIndexByte(ref, ':')
-	if i <= 0 {
-		return Position{}, false
-	}
-	off, err := strconv.ParseUint(ref[i+1:], 10, 64)
-	if err != nil {
-		return Position{}, false
-	}
-	return Position{Epoch: ref[:i], Offset: off}, true
+	epoch, off, ok := streampos.Parse(ref)
+	return Position{Epoch: epoch, Offset: off}, ok
 }
 
 // ErrBinary is returned by [History.Broadcast] for a phx.Binary payload:

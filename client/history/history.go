@@ -2,11 +2,10 @@ package history
 
 import (
 	"encoding/json"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/seance-go/seance/client"
+	"github.com/seance-go/seance/internal/streampos"
 )
 
 // Wire names of the server's history package.
@@ -118,15 +117,8 @@ func (st *Stream) track(m client.Message) {
 }
 
 func parsePosition(ref string) (Position, bool) {
-	i := strings.LastIndexByte(ref, ':')
-	if i <= 0 {
-		return Position{}, false
-	}
-	off, err := strconv.ParseUint(ref[i+1:], 10, 64)
-	if err != nil {
-		return Position{}, false
-	}
-	return Position{Epoch: ref[:i], Offset: off}, true
+	epoch, off, ok := streampos.Parse(ref)
+	return Position{Epoch: epoch, Offset: off}, ok
 }
 
 // String returns the position as JSON.

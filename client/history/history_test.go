@@ -1,14 +1,10 @@
 package history_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,67 +15,12 @@ import (
 	chistory "github.com/seance-go/seance/client/history"
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/history"
+	"github.com/seance-go/seance/internal/cuttest"
 	"github.com/seance-go/seance/longpoll"
 	"github.com/seance-go/seance/phx"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// cutter records the WebSocket connections of each client_id and cuts
-// them: a TCP reset, then that client's requests refused (503) for a while.
-type cutter struct {
-	mu    sync.Mutex
-	conns map[string][]net.Conn
-	held  map[string]time.Time
-}
-
-func (c *cutter) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.URL.Query().Get("client_id")
-		c.mu.Lock()
-		until := c.held[id]
-		c.mu.Unlock()
-		if time.Now().Before(until) {
-			http.Error(w, "cut by the test", http.StatusServiceUnavailable)
-			return
-		}
-		if strings.HasSuffix(r.URL.Path, "/websocket") {
-			w = &hijackRecorder{ResponseWriter: w, record: func(conn net.Conn) {
-				c.mu.Lock()
-				c.conns[id] = append(c.conns[id], conn)
-				c.mu.Unlock()
-			}}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (c *cutter) cut(id string, hold time.Duration) {
-	c.mu.Lock()
-	conns := c.conns[id]
-	delete(c.conns, id)
-	c.held[id] = time.Now().Add(hold)
-	c.mu.Unlock()
-	for _, conn := range conns {
-		if tc, ok := conn.(*net.TCPConn); ok {
-			tc.SetLinger(0)
-		}
-		conn.Close()
-	}
-}
-
-type hijackRecorder struct {
-	http.ResponseWriter
-	record func(net.Conn)
-}
-
-func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	if err == nil {
-		h.record(conn)
-	}
-	return conn, brw, err
-}
 
 // TestStreamRecoversMissedBroadcasts: a client cut off for a second while
 // 1,000 broadcasts go out receives all of them, in order, once, after it
@@ -93,8 +34,8 @@ func TestStreamRecoversMissedBroadcasts(t *testing.T) {
 			hist := history.New(history.Options{MaxEntries: 2000})
 			ep.Handle("room:*", hist.Handler(phx.HandlerFuncs{}))
 			lp := longpoll.New(ep, longpoll.Options{IdleTimeout: 200 * time.Millisecond, PollTimeout: 100 * time.Millisecond})
-			cut := &cutter{conns: map[string][]net.Conn{}, held: map[string]time.Time{}}
-			srv := httptest.NewServer(cut.wrap(handler.New(ep, handler.Options{LongPoll: lp})))
+			cut := new(cuttest.Cutter)
+			srv := httptest.NewServer(cut.Wrap(handler.New(ep, handler.Options{LongPoll: lp})))
 			t.Cleanup(func() {
 				sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer scancel()
@@ -151,7 +92,7 @@ func TestStreamRecoversMissedBroadcasts(t *testing.T) {
 			publish(1, 10)
 			waitCount(10)
 
-			cut.cut("tab-7", time.Second) // cut off for a second…
+			cut.Cut("tab-7", time.Second) // cut off for a second…
 			publish(11, 1010)             // …while 1,000 broadcasts go out
 			select {
 			case ok := <-recovered:
@@ -187,8 +128,8 @@ func TestStreamNotRecovered(t *testing.T) {
 	ep := phx.NewEndpoint(phx.Config{Logger: slog.New(slog.DiscardHandler)})
 	hist := history.New(history.Options{MaxEntries: 5})
 	ep.Handle("room:*", hist.Handler(phx.HandlerFuncs{}))
-	cut := &cutter{conns: map[string][]net.Conn{}, held: map[string]time.Time{}}
-	srv := httptest.NewServer(cut.wrap(handler.New(ep, handler.Options{})))
+	cut := new(cuttest.Cutter)
+	srv := httptest.NewServer(cut.Wrap(handler.New(ep, handler.Options{})))
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
@@ -217,7 +158,7 @@ func TestStreamNotRecovered(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	cut.cut("tab-8", 300*time.Millisecond)
+	cut.Cut("tab-8", 300*time.Millisecond)
 	for i := 1; i <= 20; i++ {
 		hist.Broadcast(ctx, "room:1", "msg", json.RawMessage(`{}`))
 	}

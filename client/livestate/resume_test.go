@@ -1,21 +1,17 @@
 package livestate_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/seance-go/seance/client"
 	"github.com/seance-go/seance/client/livestate"
+	"github.com/seance-go/seance/internal/cuttest"
 	server "github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/longpoll"
 	"github.com/seance-go/seance/phx"
@@ -38,63 +34,6 @@ func (resumeCounter) HandleEvent(_ context.Context, _ *server.Socket, _ string, 
 	return nil
 }
 
-// cutter records the WebSocket connections of each client_id, and cuts
-// them: a TCP reset, then every request of that client refused (503) for
-// a while.
-type cutter struct {
-	mu    sync.Mutex
-	conns map[string][]net.Conn
-	held  map[string]time.Time
-}
-
-func (c *cutter) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.URL.Query().Get(server.ClientIDParam)
-		c.mu.Lock()
-		until := c.held[id]
-		c.mu.Unlock()
-		if time.Now().Before(until) {
-			http.Error(w, "cut by the test", http.StatusServiceUnavailable)
-			return
-		}
-		if strings.HasSuffix(r.URL.Path, "/websocket") {
-			w = &hijackRecorder{ResponseWriter: w, record: func(conn net.Conn) {
-				c.mu.Lock()
-				c.conns[id] = append(c.conns[id], conn)
-				c.mu.Unlock()
-			}}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (c *cutter) cut(id string, hold time.Duration) {
-	c.mu.Lock()
-	conns := c.conns[id]
-	delete(c.conns, id)
-	c.held[id] = time.Now().Add(hold)
-	c.mu.Unlock()
-	for _, conn := range conns {
-		if tc, ok := conn.(*net.TCPConn); ok {
-			tc.SetLinger(0)
-		}
-		conn.Close()
-	}
-}
-
-type hijackRecorder struct {
-	http.ResponseWriter
-	record func(net.Conn)
-}
-
-func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	if err == nil {
-		h.record(conn)
-	}
-	return conn, brw, err
-}
-
 // TestMirrorResumes: a Mirror whose connection is cut comes back to the
 // state it had, at its version, without a second Init, and keeps counting
 // — over both transports, with nothing but the client id the Socket sends
@@ -111,8 +50,8 @@ func TestMirrorResumes(t *testing.T) {
 				LongPoll: longpoll.Options{IdleTimeout: 200 * time.Millisecond, PollTimeout: 100 * time.Millisecond},
 			})
 			reg.Handle("counter:*", server.New(func() server.Channel[count] { return resumeCounter{inits} }, server.Options{ResumeGrace: 10 * time.Second}))
-			cut := &cutter{conns: map[string][]net.Conn{}, held: map[string]time.Time{}}
-			srv := httptest.NewServer(cut.wrap(server.Handler(reg)))
+			cut := new(cuttest.Cutter)
+			srv := httptest.NewServer(cut.Wrap(server.Handler(reg)))
 			t.Cleanup(func() {
 				sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer scancel()
@@ -155,7 +94,7 @@ func TestMirrorResumes(t *testing.T) {
 			waitVersion(7)
 
 			// Cut: refused for longer than the long-poll session lives.
-			cut.cut("tab-42", 500*time.Millisecond)
+			cut.Cut("tab-42", 500*time.Millisecond)
 			var back livestate.Change
 			select {
 			case back = <-changes:

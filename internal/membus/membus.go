@@ -48,6 +48,13 @@ func (n *Node) Cut() {
 	n.mu.Unlock()
 }
 
+// Restore puts a cut node back on the bus.
+func (n *Node) Restore() {
+	n.mu.Lock()
+	n.cut = false
+	n.mu.Unlock()
+}
+
 // NodeName implements phx.PubSub.
 func (n *Node) NodeName() string { return n.name }
 

@@ -8,6 +8,7 @@ package clustertest
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -147,6 +148,39 @@ func (p *Proc) Get(t *testing.T, path string, out any) {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		t.Fatalf("%s GET %s: %v", p.Name, path, err)
+	}
+}
+
+// Broadcast posts body to /broadcast?topic=topic&event=event and returns
+// the HTTP status.
+func (p *Proc) Broadcast(t *testing.T, topic, event, body string) int {
+	t.Helper()
+	resp, err := http.Post(p.URL+"/broadcast?topic="+topic+"&event="+event, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("%s /broadcast: %v", p.Name, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// WaitResumed broadcasts events "after0", "after1", … on topic from node
+// from until client to receives one of them, failing after Wait: after a
+// broker outage it proves broadcasts cross nodes again.
+func WaitResumed(t *testing.T, from *Proc, to *Client, topic string) {
+	t.Helper()
+	deadline := time.Now().Add(Wait)
+	for i := 0; ; i++ {
+		from.Broadcast(t, topic, fmt.Sprintf("after%d", i), `{}`)
+		select {
+		case f := <-to.Frames:
+			if f.Topic == topic && strings.HasPrefix(f.Event, "after") {
+				return
+			}
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broadcasts on %s from %s did not resume", topic, from.Name)
+		}
 	}
 }
 

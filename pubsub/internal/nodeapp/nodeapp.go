@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,6 +41,50 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 	Stdout          io.Writer
+}
+
+// Flags are the command-line flags every seance-node command has, whatever
+// its broker.
+type Flags struct {
+	Addr            string
+	Node            string
+	Mode            string
+	Namespace       string
+	Secret          string
+	DrainBatch      int
+	DrainInterval   time.Duration
+	ShutdownTimeout time.Duration
+}
+
+// Register defines the flags on fs; modeUsage and namespaceUsage describe
+// -mode and -namespace in the broker's words.
+func (f *Flags) Register(fs *flag.FlagSet, modeUsage, namespaceUsage string) {
+	fs.StringVar(&f.Addr, "addr", "127.0.0.1:4000", "listen address")
+	fs.StringVar(&f.Node, "node", "", "unique node name (default: hostname-pid-random)")
+	fs.StringVar(&f.Mode, "mode", "topics", modeUsage)
+	fs.StringVar(&f.Namespace, "namespace", "seance", namespaceUsage)
+	fs.StringVar(&f.Secret, "secret", "", "long-poll token secret, the same on every node (default: random, long-poll then works only with sticky sessions)")
+	fs.IntVar(&f.DrainBatch, "drain-batch", 0, "connections closed per batch on shutdown (default 10000)")
+	fs.DurationVar(&f.DrainInterval, "drain-interval", 0, "pause between drain batches (default 2s)")
+	fs.DurationVar(&f.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "bound of the graceful shutdown")
+}
+
+// Config returns the Config of a node serving ps with these flags.
+func (f *Flags) Config(ps phx.PubSub, stats func() any, log *slog.Logger, stdout io.Writer) Config {
+	return Config{
+		Addr: f.Addr, PubSub: ps, Stats: stats, Secret: f.Secret,
+		DrainBatch: f.DrainBatch, DrainInterval: f.DrainInterval, ShutdownTimeout: f.ShutdownTimeout,
+		Logger: log, Stdout: stdout,
+	}
+}
+
+// Main runs a command's run function with its arguments and standard
+// output, and exits with status 1 after printing its error.
+func Main(run func(args []string, stdout, stderr io.Writer) error) {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "seance-node:", err)
+		os.Exit(1)
+	}
 }
 
 // Run serves until SIGINT or SIGTERM, then shuts down gracefully.

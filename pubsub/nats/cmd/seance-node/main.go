@@ -11,51 +11,33 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"time"
 
 	"github.com/seance-go/seance/pubsub/internal/nodeapp"
 	psnats "github.com/seance-go/seance/pubsub/nats"
 )
 
-func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "seance-node:", err)
-		os.Exit(1)
-	}
-}
+func main() { nodeapp.Main(run) }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("seance-node", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:4000", "listen address")
+	var f nodeapp.Flags
+	f.Register(fs, "subject mapping: topics or bus", "first subject token")
 	url := fs.String("nats", "nats://127.0.0.1:4222", "NATS server URL")
-	node := fs.String("node", "", "unique node name (default: hostname-pid-random)")
-	mode := fs.String("mode", "topics", "subject mapping: topics or bus")
-	ns := fs.String("namespace", "seance", "first subject token")
-	secret := fs.String("secret", "", "long-poll token secret, the same on every node (default: random, long-poll then works only with sticky sessions)")
-	drainBatch := fs.Int("drain-batch", 0, "connections closed per batch on shutdown (default 10000)")
-	drainInterval := fs.Duration("drain-interval", 0, "pause between drain batches (default 2s)")
-	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "bound of the graceful shutdown")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	m, err := psnats.ParseMode(*mode)
+	m, err := psnats.ParseMode(f.Mode)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	ps, err := psnats.New(psnats.Options{URL: *url, Node: *node, Namespace: *ns, Mode: m, Logger: log})
+	ps, err := psnats.New(psnats.Options{URL: *url, Node: f.Node, Namespace: f.Namespace, Mode: m, Logger: log})
 	if err != nil {
 		return err
 	}
 	defer ps.Close()
-	return nodeapp.Run(nodeapp.Config{
-		Addr: *addr, PubSub: ps, Stats: func() any { return ps.Stats() }, Secret: *secret,
-		DrainBatch: *drainBatch, DrainInterval: *drainInterval, ShutdownTimeout: *shutdownTimeout,
-		Logger: log, Stdout: stdout,
-	})
+	return nodeapp.Run(f.Config(ps, func() any { return ps.Stats() }, log, stdout))
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -39,17 +36,6 @@ func (p *proc) stats(t *testing.T) psnats.Stats {
 	return st
 }
 
-// broadcast posts to /broadcast and returns the HTTP status.
-func (p *proc) broadcast(t *testing.T, topic, event, body string) int {
-	t.Helper()
-	resp, err := http.Post(p.URL+"/broadcast?topic="+topic+"&event="+event, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("%s /broadcast: %v", p.Name, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // waitSubscribed waits until n nodes subscribed to topic's subject: the
 // engine subscribes a node after it has queued the join reply, so the reply
 // alone does not prove the node hears other nodes yet.
@@ -73,43 +59,8 @@ func TestTwoNodes(t *testing.T) {
 	n1 := startProc(t, bin, srv, "n1")
 	n2 := startProc(t, bin, srv, "n2")
 
-	c1 := clustertest.Dial(t, n1.Proc, "c1")
-	c2 := clustertest.Dial(t, n2.Proc, "c2")
-	const room = "room:lobby"
-	j1, j2 := c1.Join(room), c2.Join(room)
-	waitSubscribed(t, srv, room, 2)
-
-	c1.Push(j1, room, "shout", map[string]string{"body": "from c1"})
-	f := c2.Expect("c1's shout", clustertest.IsEvent(room, "shout"))
-	if !bytes.Contains(f.Payload, []byte("from c1")) {
-		t.Errorf("c2 got %s", f.Payload)
-	}
-	c2.Push(j2, room, "shout", map[string]string{"body": "from c2"})
-	c1.Expect("c2's shout", func(f clustertest.Frame) bool {
-		return clustertest.IsEvent(room, "shout")(f) && bytes.Contains(f.Payload, []byte("from c2"))
-	})
-
-	if st := n2.broadcast(t, room, "news", `{"headline":"rest"}`); st != http.StatusOK {
-		t.Fatalf("REST broadcast: HTTP %d", st)
-	}
-	f = c1.Expect("REST broadcast from n2", clustertest.IsEvent(room, "news"))
-	if !bytes.Contains(f.Payload, []byte(`"rest"`)) {
-		t.Errorf("c1 got %s", f.Payload)
-	}
-
-	const counter = "counter:shared"
-	k1, _ := c1.Join(counter), c2.Join(counter)
-	waitSubscribed(t, srv, counter, 2)
-	c1.CounterValue(counter, 0)
-	c2.CounterValue(counter, 0)
-	if st := n2.broadcast(t, counter, "inc", `{"by":5}`); st != http.StatusOK {
-		t.Fatalf("REST inc: HTTP %d", st)
-	}
-	c1.CounterValue(counter, 5)
-	c2.CounterValue(counter, 5)
-	c1.Push(k1, counter, "lvs_evt:inc", map[string]int{"by": 2})
-	c1.CounterValue(counter, 7)
-	c2.CounterValue(counter, 7)
+	c1, c2 := clustertest.TwoNodes(t, n1.Proc, n2.Proc, func(topic string) { waitSubscribed(t, srv, topic, 2) })
+	const room = clustertest.Room
 
 	// NATS dies and comes back on the same port: no crash, both nodes
 	// reconnect and resubscribe by themselves, broadcasts flow both ways.
@@ -122,25 +73,8 @@ func TestTwoNodes(t *testing.T) {
 		return n1.stats(t).Connected && n2.stats(t).Connected
 	})
 	waitSubscribed(t, srv, room, 2)
-	resumed := func(from *proc, to *clustertest.Client, topic string) {
-		t.Helper()
-		deadline := time.Now().Add(wait)
-		for i := 0; ; i++ {
-			from.broadcast(t, topic, fmt.Sprintf("after%d", i), `{}`)
-			select {
-			case f := <-to.Frames:
-				if f.Topic == topic && strings.HasPrefix(f.Event, "after") {
-					return
-				}
-			case <-time.After(50 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("broadcasts on %s from %s did not resume", topic, from.Name)
-			}
-		}
-	}
-	resumed(n2, c1, room)
-	resumed(n1, c2, room)
+	clustertest.WaitResumed(t, n2.Proc, c1, room)
+	clustertest.WaitResumed(t, n1.Proc, c2, room)
 	n1.CheckAlive(t)
 	n2.CheckAlive(t)
 }
