@@ -1,9 +1,11 @@
 package testenv
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +47,39 @@ func TestNestedModulesRequireTheWorkspaceVersion(t *testing.T) {
 		if regexp.MustCompile(`(?m)^replace github\.com/seance-go/seance\b`).Match(mod) {
 			t.Errorf("%s/go.mod replaces the core: that breaks the module outside this repository", dir)
 		}
+	}
+}
+
+// TestEveryNestedModuleIsInTheWorkspace: a go.mod anywhere in the
+// repository (but node_modules) is used by go.work, so that make test and
+// the version check above cover it.
+func TestEveryNestedModuleIsInTheWorkspace(t *testing.T) {
+	root := filepath.Join("..", "..")
+	work, err := os.ReadFile(filepath.Join(root, "go.work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for _, u := range regexp.MustCompile(`(?m)^\s*(\./\S+)\s*$`).FindAllSubmatch(work, -1) {
+		used[filepath.Clean(string(u[1]))] = true
+	}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.Name() != "go.mod" || filepath.Dir(path) == root {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		if !used[rel] {
+			t.Errorf("%s/go.mod is not in go.work's use list", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
