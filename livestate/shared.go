@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
+	"runtime/debug"
 	"sync"
-	"weak"
 
 	"github.com/seance-go/seance/phx"
 )
@@ -23,9 +22,10 @@ import (
 // change is encoded and diffed once — the same patch frame is queued to
 // every client of the topic, in order.
 //
-// A handler that panics crashes the channel of the client it runs for (as
-// a per-join channel does, which loses its state with it), and the topic's
-// state is rolled back to what the clients last received: nothing of the
+// A HandleEvent that panics crashes the channel of the client it runs for
+// (as a per-join channel does, which loses its state with it); a
+// HandleMessage that panics runs for no client and is logged. Either way
+// the topic's state is rolled back to what the clients last received: nothing of the
 // half-made change is sent and the version does not move. A [Doc] undoes
 // its edits; any other state is decoded again from the JSON last sent, so
 // it should survive an encoding/json round trip.
@@ -51,7 +51,10 @@ type SharedChannel[S any] interface {
 // SharedMessageHandler receives the broadcasts published on a shared
 // channel's topic ([Registry.Broadcast], [Socket.Broadcast], other nodes
 // through the PubSub adapter): once per broadcast, not once per client,
-// while the topic has state. Changes to *state reach every client; events
+// while the topic has state (the topic is claimed on the endpoint,
+// [phx.Endpoint.Claim]). Broadcasts wait in a queue of the topic (at most
+// the endpoint's QueueLength; past it they are dropped and logged) and run
+// one at a time, between the topic's HandleEvent calls. Changes to *state reach every client; events
 // emitted with t.Emit and a returned error (as an `error` event) too.
 //
 // Without a SharedMessageHandler, broadcasts on the topic go to every
@@ -115,16 +118,9 @@ func (t *Topic) Emit(name string, detail any) {
 func NewShared[S any](ch SharedChannel[S], opts Options) phx.Handler {
 	opts.defaults()
 	h := &sharedHandler[S]{impl: ch, opts: opts, topics: map[string]*topicState[S]{}, closing: map[string]chan struct{}{}}
-	if mh, ok := ch.(SharedMessageHandler[S]); ok {
-		h.mh = mh
-		return &sharedMessages[S]{h}
-	}
+	h.mh, _ = ch.(SharedMessageHandler[S])
 	return h
 }
-
-// sharedMessages is a shared handler that takes the broadcasts of its
-// topics (phx.OutHandler); without it they go straight to the clients.
-type sharedMessages[S any] struct{ *sharedHandler[S] }
 
 type sharedHandler[S any] struct {
 	impl SharedChannel[S]
@@ -147,8 +143,16 @@ type topicState[S any] struct {
 	ready   bool
 	state   S
 	sync    syncer[S]
-	change  *phx.Prepared                            // state:change of the current version, once built
-	seen    map[weak.Pointer[phx.Broadcast]]struct{} // broadcasts handled (until collected)
+	change  *phx.Prepared // state:change of the current version, once built
+
+	// With a SharedMessageHandler the topic is claimed on the endpoint
+	// (phx.Endpoint.Claim): each broadcast arrives once, in inbox, and one
+	// goroutine at a time (while inbox is not empty) runs HandleMessage.
+	ep      *phx.Endpoint
+	release func() // ends the claim (guarded by the handler's mu)
+	inboxMu sync.Mutex
+	inbox   []*phx.Broadcast
+	running bool
 }
 
 // member is one client's join of a shared topic.
@@ -179,8 +183,11 @@ func (h *sharedHandler[S]) Join(ctx context.Context, ch *phx.Channel, params phx
 	h.mu.Lock()
 	ts := h.topics[topic]
 	if ts == nil {
-		ts = &topicState[S]{name: topic, sync: newSyncer[S](&h.opts), after: h.closing[topic]}
+		ts = &topicState[S]{name: topic, sync: newSyncer[S](&h.opts), after: h.closing[topic], ep: ch.Endpoint()}
 		h.topics[topic] = ts
+		if h.mh != nil {
+			ts.release = ts.ep.Claim(topic, func(b *phx.Broadcast) { h.receive(ts, b) })
+		}
 	}
 	ts.refs++
 	h.mu.Unlock()
@@ -283,7 +290,7 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	}
 	s := &m.sock
 	s.begin(msg.Ref, true)
-	err := h.guarded(ts, ch, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
+	err := h.guarded(ts, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
 	for _, e := range s.emits {
 		ev, p := h.opts.Messages.Emit(e.name, e.detail)
 		if perr := ch.Push(ev, p); perr != nil {
@@ -304,29 +311,58 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	return nil, nil
 }
 
-// HandleOut implements phx.OutHandler: the first member to take a
-// broadcast runs HandleMessage for the whole topic; the others skip it.
-func (h *sharedMessages[S]) HandleOut(ctx context.Context, ch *phx.Channel, b *phx.Broadcast) error {
-	ts := h.member(ch).ts
+// receive queues a broadcast of the claimed topic (it runs on the
+// broadcasting goroutine or the PubSub receive loop: it must not block).
+// Past the endpoint's QueueLength broadcasts waiting, it drops b and logs.
+func (h *sharedHandler[S]) receive(ts *topicState[S], b *phx.Broadcast) {
+	ts.inboxMu.Lock()
+	defer ts.inboxMu.Unlock()
+	if len(ts.inbox) >= ts.ep.Config().QueueLength {
+		ts.ep.Logger().Warn("livestate: shared topic's broadcast queue full; broadcast dropped", "topic", ts.name, "event", b.Event, "queue", len(ts.inbox))
+		return
+	}
+	ts.inbox = append(ts.inbox, b)
+	if !ts.running {
+		ts.running = true
+		go h.handleMessages(ts)
+	}
+}
+
+// handleMessages runs HandleMessage for the queued broadcasts, in order,
+// until the inbox is empty.
+func (h *sharedHandler[S]) handleMessages(ts *topicState[S]) {
+	for {
+		ts.inboxMu.Lock()
+		if len(ts.inbox) == 0 {
+			ts.inbox = nil
+			ts.running = false
+			ts.inboxMu.Unlock()
+			return
+		}
+		b := ts.inbox[0]
+		ts.inbox[0] = nil
+		ts.inbox = ts.inbox[1:]
+		ts.inboxMu.Unlock()
+		h.handleMessage(ts, b)
+	}
+}
+
+// handleMessage runs HandleMessage for one broadcast of the topic. A panic
+// rolls the state back (see guarded) and is logged with its stack: it has
+// no client's channel to crash.
+func (h *sharedHandler[S]) handleMessage(ts *topicState[S], b *phx.Broadcast) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	// Every member of the topic gets the same *phx.Broadcast. It is
-	// remembered while it can still be delivered, that is while some
-	// member's queue holds it: its cleanup forgets it once collected.
-	key := weak.Make(b)
-	if _, done := ts.seen[key]; done {
-		return nil
-	}
-	if ts.seen == nil {
-		ts.seen = map[weak.Pointer[phx.Broadcast]]struct{}{}
-	}
-	ts.seen[key] = struct{}{}
-	runtime.AddCleanup(b, ts.forget, key)
+	defer func() {
+		if p := recover(); p != nil {
+			ts.ep.Logger().Error("livestate: HandleMessage panicked; state rolled back", "topic", ts.name, "event", b.Event, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
 	if !ts.ready {
-		return nil
+		return
 	}
 	t := &Topic{name: ts.name, members: len(ts.members)}
-	err := h.guarded(ts, ch, func() error { return h.mh.HandleMessage(context.WithoutCancel(ctx), t, b, &ts.state) })
+	err := h.guarded(ts, func() error { return h.mh.HandleMessage(context.Background(), t, b, &ts.state) })
 	for _, e := range t.emits {
 		ev, p := h.opts.Messages.Emit(e.name, e.detail)
 		h.publish(ts, ev, p)
@@ -335,14 +371,7 @@ func (h *sharedMessages[S]) HandleOut(ctx context.Context, ch *phx.Channel, b *p
 		ev, p := h.opts.Messages.Error(err)
 		h.publish(ts, ev, p)
 	}
-	h.publishUpdate(ts, ch)
-	return nil
-}
-
-func (ts *topicState[S]) forget(key weak.Pointer[phx.Broadcast]) {
-	ts.mu.Lock()
-	delete(ts.seen, key)
-	ts.mu.Unlock()
+	h.publishUpdate(ts, nil)
 }
 
 // Terminate implements phx.Terminator: the member leaves; the last one
@@ -377,6 +406,9 @@ func (h *sharedHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reaso
 	if h.topics[ts.name] == ts {
 		delete(h.topics, ts.name)
 	}
+	if ts.release != nil {
+		ts.release()
+	}
 	sc, ok := h.impl.(SharedCloser[S])
 	if !ok {
 		h.mu.Unlock()
@@ -407,7 +439,7 @@ func (h *sharedHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reaso
 // panic goes on (it crashes ch's channel, as it would crash a per-join
 // channel and its state with it): the other clients see nothing of the
 // half-made change, and the version does not move. Called with ts.mu held.
-func (h *sharedHandler[S]) guarded(ts *topicState[S], ch *phx.Channel, fn func() error) error {
+func (h *sharedHandler[S]) guarded(ts *topicState[S], fn func() error) error {
 	ts.sync.checkpoint(&ts.state)
 	returned := false
 	defer func() {
@@ -415,7 +447,7 @@ func (h *sharedHandler[S]) guarded(ts *topicState[S], ch *phx.Channel, fn func()
 			return
 		}
 		if err := ts.sync.rollback(&ts.state); err != nil {
-			ch.Endpoint().Logger().Error("livestate: shared state not rolled back after a panic", "topic", ts.name, "error", err)
+			ts.ep.Logger().Error("livestate: shared state not rolled back after a panic", "topic", ts.name, "error", err)
 		}
 	}()
 	err := fn()
@@ -424,12 +456,19 @@ func (h *sharedHandler[S]) guarded(ts *topicState[S], ch *phx.Channel, fn func()
 }
 
 // publishUpdate sends the change made by the last callback to every member
-// with state. Called with ts.mu held.
+// with state. from, when not nil, is the client whose event made it: it is
+// told when the state cannot be encoded (after a broadcast, every member
+// is). Called with ts.mu held.
 func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel) {
 	ev, payload, err := ts.sync.update(&ts.state)
 	if err != nil {
-		h.logError(from, err)
-		h.pushError(from, errors.New("state could not be encoded"))
+		ts.ep.Logger().Error("livestate: shared state not synced", "topic", ts.name, "error", err)
+		if from != nil {
+			h.pushError(from, errors.New("state could not be encoded"))
+		} else {
+			ev, p := h.opts.Messages.Error(errors.New("state could not be encoded"))
+			h.publish(ts, ev, p)
+		}
 		return
 	}
 	if ev == "" {
@@ -438,7 +477,7 @@ func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel) {
 	ts.change = nil
 	p, err := phx.Prepare(ts.name, ev, phx.Payload{Data: payload})
 	if err != nil {
-		h.logError(from, err)
+		ts.ep.Logger().Error("livestate: shared state not synced", "topic", ts.name, "error", err)
 		return
 	}
 	ts.push(p)
@@ -448,9 +487,7 @@ func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel) {
 func (h *sharedHandler[S]) publish(ts *topicState[S], event string, payload any) {
 	p, err := phx.Prepare(ts.name, event, payload)
 	if err != nil {
-		if len(ts.members) > 0 {
-			h.logError(ts.members[0].sock.ch, err)
-		}
+		ts.ep.Logger().Error("livestate: shared topic event not sent", "topic", ts.name, "event", event, "error", err)
 		return
 	}
 	ts.push(p)
