@@ -36,6 +36,12 @@ type Config struct {
 	// (unless LongPoll.Cluster is set already). Give every node the same
 	// LongPoll.Secret.
 	Cluster cluster.Options
+	// SharedLeaser, with Engine.PubSub, makes every shared topic
+	// ([NewShared]) one state across the nodes: the node holding a topic's
+	// lease owns its state and the others forward to it (see
+	// [SharedChannel]). pubsub/redis and pubsub/nats implement it. nil:
+	// each node keeps its own state per topic.
+	SharedLeaser cluster.Leaser
 }
 
 // Registry routes topics to channels and serves them; it is the
@@ -70,12 +76,27 @@ func NewRegistry(cfg Config) *Registry {
 		}
 		r.lp = longpoll.New(r.ep, lp)
 	}
+	if r.cn == nil && cfg.Engine.PubSub != nil && cfg.SharedLeaser != nil {
+		r.cn = cluster.New(r.ep, cfg.Cluster)
+	}
 	return r
 }
 
+// clustered is a shared handler that can span the nodes.
+type clustered interface {
+	cluster(n *cluster.Node, l cluster.Leaser, service string)
+}
+
 // Handle routes topics matching pattern ("todo:*" or an exact topic) to h:
-// a LiveState channel from [New] or any plain phx.Handler.
-func (r *Registry) Handle(pattern string, h phx.Handler) { r.ep.Handle(pattern, h) }
+// a LiveState channel from [New] or any plain phx.Handler. With
+// Config.SharedLeaser and a PubSub adapter, a shared channel ([NewShared])
+// spans the nodes; register it under the same pattern on every node.
+func (r *Registry) Handle(pattern string, h phx.Handler) {
+	if c, ok := h.(clustered); ok && r.cn != nil && r.cfg.SharedLeaser != nil && r.cfg.Engine.PubSub != nil {
+		c.cluster(r.cn, r.cfg.SharedLeaser, "livestate.shared:"+pattern)
+	}
+	r.ep.Handle(pattern, h)
+}
 
 // Endpoint returns the engine behind the registry.
 func (r *Registry) Endpoint() *phx.Endpoint { return r.ep }

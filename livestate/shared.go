@@ -2,6 +2,7 @@ package livestate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -126,6 +127,7 @@ type sharedHandler[S any] struct {
 	impl SharedChannel[S]
 	mh   SharedMessageHandler[S]
 	opts Options
+	cl   *sharedCluster // nil on one node (Config.SharedLeaser unset)
 
 	mu      sync.Mutex
 	topics  map[string]*topicState[S]
@@ -153,14 +155,17 @@ type topicState[S any] struct {
 	inboxMu sync.Mutex
 	inbox   []*phx.Broadcast
 	running bool
+
+	role clusterRole // with h.cl (sharedcluster.go); guarded by mu
 }
 
 // member is one client's join of a shared topic.
 type member[S any] struct {
 	ts       *topicState[S]
 	sock     Socket
-	idx      int  // in ts.members, -1 when not attached
-	hasState bool // received a state:change: receives every update
+	idx      int    // in ts.members, -1 when not attached
+	hasState bool   // received a state:change: receives every update
+	from     uint64 // clustered follower: the owner's seq its state is at
 }
 
 type sharedKey struct{}
@@ -185,7 +190,7 @@ func (h *sharedHandler[S]) Join(ctx context.Context, ch *phx.Channel, params phx
 	if ts == nil {
 		ts = &topicState[S]{name: topic, sync: newSyncer[S](&h.opts), after: h.closing[topic], ep: ch.Endpoint()}
 		h.topics[topic] = ts
-		if h.mh != nil {
+		if h.mh != nil || h.cl != nil {
 			ts.release = ts.ep.Claim(topic, func(b *phx.Broadcast) { h.receive(ts, b) })
 		}
 	}
@@ -206,6 +211,9 @@ func (h *sharedHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error
 	defer ts.mu.Unlock()
 	m.idx = len(ts.members)
 	ts.members = append(ts.members, m)
+	if h.cl != nil {
+		return h.clusterJoin(ctx, ts, m)
+	}
 	if !ts.ready && !h.init(ctx, ts, m) {
 		return nil
 	}
@@ -278,10 +286,19 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	case EventRefresh:
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
+		if h.cl != nil && !ts.role.owner {
+			return h.clusterRefresh(ctx, ts, m)
+		}
 		if !ts.ready && !h.init(ctx, ts, m) {
 			return phx.Err(map[string]string{"reason": "no state"}), nil
 		}
 		return nil, h.sendState(ts, m)
+	}
+	if h.cl != nil {
+		r, err := h.forward(ctx, ts, ch, msg)
+		if err != errRetryLocal {
+			return r, err
+		}
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -358,9 +375,19 @@ func (h *sharedHandler[S]) handleMessage(ts *topicState[S], b *phx.Broadcast) {
 			ts.ep.Logger().Error("livestate: HandleMessage panicked; state rolled back", "topic", ts.name, "event", b.Event, "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
+	if h.cl != nil {
+		h.clusterMessage(ts, b)
+		return
+	}
 	if !ts.ready {
 		return
 	}
+	h.runMessage(ts, b)
+}
+
+// runMessage runs HandleMessage for b and sends its effects. Called with
+// ts.mu held.
+func (h *sharedHandler[S]) runMessage(ts *topicState[S], b *phx.Broadcast) {
 	t := &Topic{name: ts.name, members: len(ts.members)}
 	err := h.guarded(ts, func() error { return h.mh.HandleMessage(context.Background(), t, b, &ts.state) })
 	for _, e := range t.emits {
@@ -410,7 +437,7 @@ func (h *sharedHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reaso
 		ts.release()
 	}
 	sc, ok := h.impl.(SharedCloser[S])
-	if !ok {
+	if !ok && h.cl == nil {
 		h.mu.Unlock()
 		return
 	}
@@ -426,10 +453,20 @@ func (h *sharedHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reaso
 		}
 		h.mu.Unlock()
 	}()
+	if h.cl != nil {
+		// After CloseTopic (the next owner's Init may load what it
+		// saved), before a new join of this node may elect.
+		defer func() {
+			ts.mu.Lock()
+			wait := h.resign(ts)
+			ts.mu.Unlock()
+			wait()
+		}()
+	}
 	ts.mu.Lock()
 	ready, state := ts.ready, ts.state
 	ts.mu.Unlock()
-	if ready {
+	if ready && ok {
 		sc.CloseTopic(ctx, ts.name, state)
 	}
 }
@@ -481,6 +518,7 @@ func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel) {
 		return
 	}
 	ts.push(p)
+	h.sendFrame(ts, ev, payload, false)
 }
 
 // publish sends one event to every member with state.
@@ -491,6 +529,11 @@ func (h *sharedHandler[S]) publish(ts *topicState[S], event string, payload any)
 		return
 	}
 	ts.push(p)
+	if h.cl != nil && ts.role.owner {
+		if data, err := json.Marshal(payload); err == nil {
+			h.sendFrame(ts, event, data, false)
+		}
+	}
 }
 
 func (ts *topicState[S]) push(p *phx.Prepared) {

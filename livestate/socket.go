@@ -2,6 +2,7 @@ package livestate
 
 import (
 	"context"
+	"errors"
 
 	"github.com/seance-go/seance/phx"
 )
@@ -11,6 +12,10 @@ import (
 // goroutine; Send, Subscribe, Broadcast and Close are safe anywhere.
 type Socket struct {
 	ch *phx.Channel
+	// A remote socket (ch nil) stands for a client of another node whose
+	// event the owner of a clustered shared topic handles.
+	topic string
+	ep    *phx.Endpoint
 
 	// per callback
 	ref     phx.Ref
@@ -26,20 +31,43 @@ type emitted struct {
 }
 
 // Topic is the channel's topic.
-func (s *Socket) Topic() string { return s.ch.Topic() }
+func (s *Socket) Topic() string {
+	if s.ch == nil {
+		return s.topic
+	}
+	return s.ch.Topic()
+}
 
 // TopicParam is the part of the topic matched by the "*" of its route:
 // "groceries" for topic "todo:groceries" registered as "todo:*".
-func (s *Socket) TopicParam() string { return s.ch.TopicParam() }
+func (s *Socket) TopicParam() string {
+	if s.ch == nil {
+		return ""
+	}
+	return s.ch.TopicParam()
+}
 
-// Identity is what the socket's connect hook attached to the connection.
-func (s *Socket) Identity() any { return s.ch.Identity() }
+// Identity is what the socket's connect hook attached to the connection
+// (nil for a client of another node, see [SharedChannel]).
+func (s *Socket) Identity() any {
+	if s.ch == nil {
+		return nil
+	}
+	return s.ch.Identity()
+}
 
 // ConnectInfo describes the client's connection (transport, connect params,
-// auth token).
-func (s *Socket) ConnectInfo() *phx.ConnectInfo { return s.ch.ConnectInfo() }
+// auth token). For a client of another node (see [SharedChannel]) it is
+// empty but for Transport "cluster".
+func (s *Socket) ConnectInfo() *phx.ConnectInfo {
+	if s.ch == nil {
+		return &phx.ConnectInfo{Transport: "cluster"}
+	}
+	return s.ch.ConnectInfo()
+}
 
-// Channel is the underlying Phoenix channel.
+// Channel is the underlying Phoenix channel (nil for a client of another
+// node, see [SharedChannel]).
 func (s *Socket) Channel() *phx.Channel { return s.ch }
 
 // Emit queues an event for the client, pushed under its own name with detail
@@ -75,18 +103,40 @@ func (s *Socket) setReply(r *phx.Reply) {
 
 // Send delivers msg to the channel's [MessageHandler] after the work already
 // queued. It fails once the channel has ended.
-func (s *Socket) Send(msg any) error { return s.ch.Send(msg) }
+func (s *Socket) Send(msg any) error {
+	if s.ch == nil {
+		return errRemoteSocket
+	}
+	return s.ch.Send(msg)
+}
 
 // Subscribe delivers broadcasts on topic to the channel's [MessageHandler].
-func (s *Socket) Subscribe(topic string) error { return s.ch.Subscribe(topic) }
+func (s *Socket) Subscribe(topic string) error {
+	if s.ch == nil {
+		return errRemoteSocket
+	}
+	return s.ch.Subscribe(topic)
+}
 
 // Broadcast publishes an event to every subscriber of topic on the
 // endpoint: plain channels' clients receive it, LiveState channels get it in
 // HandleMessage.
 func (s *Socket) Broadcast(ctx context.Context, topic, event string, payload any) error {
-	_, err := s.ch.Endpoint().Broadcast(ctx, topic, event, payload)
+	ep := s.ep
+	if s.ch != nil {
+		ep = s.ch.Endpoint()
+	}
+	_, err := ep.Broadcast(ctx, topic, event, payload)
 	return err
 }
 
 // Close ends the channel from the server; the client receives phx_close.
-func (s *Socket) Close() error { return s.ch.Close() }
+func (s *Socket) Close() error {
+	if s.ch == nil {
+		return errRemoteSocket
+	}
+	return s.ch.Close()
+}
+
+// errRemoteSocket is returned by the Socket of a client of another node.
+var errRemoteSocket = errors.New("livestate: the client is connected to another node")

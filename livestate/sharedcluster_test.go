@@ -1,0 +1,280 @@
+package livestate_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seance-go/seance/cluster"
+	"github.com/seance-go/seance/internal/membus"
+	"github.com/seance-go/seance/livestate"
+	"github.com/seance-go/seance/phx"
+)
+
+// memLeaser is an in-memory cluster.Leaser for tests of several nodes in
+// one process; kill makes a holder's calls fail, as for a dead node.
+type memLeaser struct {
+	ttl    time.Duration
+	mu     sync.Mutex
+	leases map[string]memLease
+	token  uint64
+	dead   map[string]bool
+}
+
+type memLease struct {
+	cluster.Lease
+	expires time.Time
+}
+
+func newMemLeaser(ttl time.Duration) *memLeaser {
+	return &memLeaser{ttl: ttl, leases: map[string]memLease{}, dead: map[string]bool{}}
+}
+
+func (m *memLeaser) kill(holder string) {
+	m.mu.Lock()
+	m.dead[holder] = true
+	m.mu.Unlock()
+}
+
+func (m *memLeaser) TTL() time.Duration { return m.ttl }
+
+func (m *memLeaser) current(name string) (memLease, bool) {
+	l, ok := m.leases[name]
+	if ok && time.Now().After(l.expires) {
+		delete(m.leases, name)
+		return memLease{}, false
+	}
+	return l, ok
+}
+
+func (m *memLeaser) Acquire(ctx context.Context, name, holder string) (cluster.Lease, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dead[holder] {
+		return cluster.Lease{}, errors.New("dead")
+	}
+	if l, ok := m.current(name); ok {
+		if l.Holder != holder {
+			return l.Lease, cluster.ErrHeld
+		}
+		l.expires = time.Now().Add(m.ttl)
+		m.leases[name] = l
+		return l.Lease, nil
+	}
+	m.token++
+	l := memLease{cluster.Lease{Name: name, Holder: holder, Token: m.token}, time.Now().Add(m.ttl)}
+	m.leases[name] = l
+	return l.Lease, nil
+}
+
+func (m *memLeaser) Renew(ctx context.Context, lease cluster.Lease) (cluster.Lease, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dead[lease.Holder] {
+		return lease, errors.New("dead")
+	}
+	l, ok := m.current(lease.Name)
+	if !ok || l.Token != lease.Token {
+		return lease, cluster.ErrLost
+	}
+	l.expires = time.Now().Add(m.ttl)
+	m.leases[lease.Name] = l
+	return lease, nil
+}
+
+func (m *memLeaser) Release(ctx context.Context, lease cluster.Lease) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dead[lease.Holder] {
+		return errors.New("dead")
+	}
+	l, ok := m.current(lease.Name)
+	if !ok || l.Token != lease.Token {
+		return cluster.ErrLost
+	}
+	delete(m.leases, lease.Name)
+	return nil
+}
+
+func (m *memLeaser) Get(ctx context.Context, name string) (cluster.Lease, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, _ := m.current(name)
+	l.Name = name
+	return l.Lease, nil
+}
+
+func (m *memLeaser) Watch(ctx context.Context, name string) (<-chan cluster.Lease, error) {
+	return cluster.PollWatch(ctx, name, m.ttl/10, m.Get), nil
+}
+
+// counter is a shared channel: "inc" adds one, a broadcast "add" adds its
+// "n".
+type counter struct{ inits sync.Map }
+
+type count struct {
+	N int `json:"n"`
+}
+
+func (c *counter) Init(ctx context.Context, topic string) (count, error) { return count{}, nil }
+
+func (c *counter) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *count) error {
+	if event != "inc" {
+		return fmt.Errorf("unknown event %s", event)
+	}
+	st.N++
+	return nil
+}
+
+func (c *counter) HandleMessage(ctx context.Context, t *livestate.Topic, b *phx.Broadcast, st *count) error {
+	var p struct{ N int }
+	if err := json.Unmarshal(b.Payload.Data, &p); err != nil {
+		return err
+	}
+	st.N += p.N
+	return nil
+}
+
+// clusterNodes starts n registries on one in-memory bus sharing leaser.
+func clusterNodes(t *testing.T, n int, leaser cluster.Leaser) (*membus.Bus, []*livestate.Registry) {
+	t.Helper()
+	bus := membus.New()
+	var regs []*livestate.Registry
+	for i := range n {
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			Cluster:         cluster.Options{RelayTimeout: time.Second},
+			SharedLeaser:    leaser,
+		})
+		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{}))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs = append(regs, reg)
+	}
+	return bus, regs
+}
+
+// joinCount joins topic on reg and returns the client's mirror.
+func joinCount(t *testing.T, reg *livestate.Registry, topic string) (*client, *mirror) {
+	t.Helper()
+	c := open(t, reg)
+	c.send(`["1","1","` + topic + `","phx_join",{}]`)
+	c.expect(`["1","1","` + topic + `","phx_reply",{"status":"ok","response":{}}]`)
+	m := &mirror{t: t}
+	m.change(c.expectEvent(topic, "state:change"))
+	return c, m
+}
+
+func countOf(m *mirror) int {
+	st, _ := m.state.(map[string]any)
+	n, _ := st["n"].(float64)
+	return int(n)
+}
+
+// TestSharedClusterOneState: clients of one shared topic on three nodes
+// push events at once (and a broadcast comes from a node); the owner
+// applies them in one order: every client sees every update once, with
+// versions without gaps, and all end with the same state and version.
+func TestSharedClusterOneState(t *testing.T) {
+	_, regs := clusterNodes(t, 3, newMemLeaser(2*time.Second))
+	var cs []*client
+	var ms []*mirror
+	for _, reg := range regs {
+		c, m := joinCount(t, reg, "count:1")
+		cs, ms = append(cs, c), append(ms, m)
+	}
+	for i, m := range ms {
+		if m.version != ms[0].version || countOf(m) != 0 {
+			t.Fatalf("client %d joined at version %d state %v", i, m.version, m.state)
+		}
+	}
+	const k = 20
+	for range k {
+		for _, c := range cs {
+			c.push("count:1", "lvs_evt:inc", `{}`)
+		}
+	}
+	if _, err := regs[2].Broadcast(context.Background(), "count:1", "add", map[string]int{"n": 1000}); err != nil {
+		t.Fatal(err)
+	}
+	want := 3*k + 1000
+	for i, c := range cs {
+		m := ms[i]
+		for countOf(m) != want {
+			v := m.version
+			c.update(m, "count:1", lvsNames)
+			if m.version != v+1 {
+				t.Fatalf("client %d: version %d after %d", i, m.version, v)
+			}
+		}
+		if m.version != ms[0].version {
+			t.Errorf("client %d at version %d, client 0 at %d", i, m.version, ms[0].version)
+		}
+	}
+	for _, c := range cs {
+		c.expectNothing()
+	}
+	// A late joiner on a non-owner node gets the current state and version.
+	_, late := joinCount(t, regs[1], "count:1")
+	if countOf(late) != want || late.version != ms[0].version {
+		t.Errorf("late joiner: version %d state %v, want %d at %d", late.version, late.state, want, ms[0].version)
+	}
+}
+
+// TestSharedClusterTakeover: the owner dies (cut off the bus, its lease
+// not renewed); another node takes over within the lease's TTL, its first
+// act a state:change (Init again), and the clients of the other nodes go
+// on with one state.
+func TestSharedClusterTakeover(t *testing.T) {
+	leaser := newMemLeaser(500 * time.Millisecond)
+	bus, regs := clusterNodes(t, 3, leaser)
+	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c2, m2 := joinCount(t, regs[2], "count:1")
+	// (From the owner's client: a forwarded event's answer could still be
+	// on its way when the owner dies, and its sender would get an error.)
+	c0.push("count:1", "lvs_evt:inc", `{}`)
+	c0.update(m0, "count:1", lvsNames)
+	c1.update(m1, "count:1", lvsNames)
+	c2.update(m2, "count:1", lvsNames)
+
+	bus.Lookup("node0").Cut()
+	leaser.kill("node0")
+	// The clients of the surviving nodes receive the new owner's state.
+	for _, x := range []struct {
+		c *client
+		m *mirror
+	}{{c1, m1}, {c2, m2}} {
+		if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:change" || countOf(x.m) != 0 {
+			t.Fatalf("after the takeover: %s %v", ev, x.m.state)
+		}
+	}
+	if m1.version != m2.version {
+		t.Fatalf("versions %d and %d after the takeover", m1.version, m2.version)
+	}
+	c2.push("count:1", "lvs_evt:inc", `{}`)
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	for i, x := range []struct {
+		c *client
+		m *mirror
+	}{{c1, m1}, {c2, m2}} {
+		for countOf(x.m) != 2 {
+			v := x.m.version
+			x.c.update(x.m, "count:1", lvsNames)
+			if x.m.version != v+1 {
+				t.Fatalf("client %d: version %d after %d", i+1, x.m.version, v)
+			}
+		}
+	}
+	if m1.version != m2.version {
+		t.Errorf("versions %d and %d", m1.version, m2.version)
+	}
+}
