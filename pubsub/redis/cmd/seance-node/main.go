@@ -15,6 +15,9 @@
 //     event lvs_evt:inc {"by": n} broadcasts "inc" on the topic, and every
 //     counter of the topic, on every node, adds n when it receives it. A
 //     connect parameter user=U names the connection "user_socket:U".
+//     "board:*" is a shared LiveState counter ({"count": n}, lvs_evt:inc
+//     adds 1), one state per topic across the nodes: the node holding the
+//     topic's Redis lease owns it (-shared-ttl bounds a takeover).
 //   - POST /broadcast?topic=T&event=E with a JSON body (default {}):
 //     broadcasts to every node; answers {"node": …, "local": n} where n is
 //     how many channels of this node it reached.
@@ -36,6 +39,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seance-go/seance/pubsub/internal/nodeapp"
 	psredis "github.com/seance-go/seance/pubsub/redis"
@@ -60,6 +65,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	drainBatch := fs.Int("drain-batch", 0, "connections closed per batch on shutdown (default 10000)")
 	drainInterval := fs.Duration("drain-interval", 0, "pause between drain batches (default 2s)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "bound of the graceful shutdown")
+	sharedTTL := fs.Duration("shared-ttl", 3*time.Second, "lease TTL of the shared topics (board:*): a dead owner is replaced within it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,9 +79,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ps.Close()
+	rdb := goredis.NewClient(&goredis.Options{Addr: *redisAddr, ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	leaser, err := psredis.NewLeaser(psredis.LeaserOptions{Client: rdb, Namespace: *ns, TTL: *sharedTTL})
+	if err != nil {
+		return err
+	}
 	return nodeapp.Run(nodeapp.Config{
 		Addr: *addr, PubSub: ps, Stats: func() any { return ps.Stats() }, Secret: *secret,
 		DrainBatch: *drainBatch, DrainInterval: *drainInterval, ShutdownTimeout: *shutdownTimeout,
-		Logger: log, Stdout: stdout,
+		Logger: log, Stdout: stdout, SharedLeaser: leaser,
 	})
 }
