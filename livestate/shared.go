@@ -31,10 +31,37 @@ import (
 // its edits; any other state is decoded again from the JSON last sent, so
 // it should survive an encoding/json round trip.
 //
-// The state lives on one node: with a PubSub adapter each node holds its
-// own copy per topic. Keep the copies in step by broadcasting changes on the
-// topic ([Registry.Broadcast]) and applying them in HandleMessage, which
-// runs once per broadcast on every node.
+// # Several nodes
+//
+// With a PubSub adapter and [Config].SharedLeaser, a topic is one state in
+// the whole cluster. The node holding the topic's lease (taken by a node
+// when its first client joins, renewed every TTL/3, released after the
+// last local client left and CloseTopic returned) owns the state: it runs
+// Init, every HandleEvent (client events of other nodes are forwarded to
+// it over cluster.Node and the sender gets its reply, emits and errors)
+// and every HandleMessage (broadcasts reach it from any node), in one
+// order and one version sequence. Each update is encoded once and reaches
+// the other nodes as one PubSub message stamped with the lease's fencing
+// token; each node queues the same frame to its clients. Late joiners on
+// any node get the current state and version from the owner. A node whose
+// lease was lost stops acting at once, and frames with an older token than
+// one already seen are dropped (fencing), so a stalled owner cannot
+// interleave with its successor.
+//
+// When the owner dies, its lease expires and another node with clients of
+// the topic takes it within the lease TTL plus the watch interval
+// (defaults 3 s + 0.3 s): the new owner runs Init again and its first act
+// is a state:change to every client, which phx-live-state accepts at any
+// version. What the dead owner had not saved is lost: persist what must
+// survive in HandleEvent/HandleMessage or CloseTopic and load it in Init.
+// A client event forwarded to an owner that dies meanwhile gets an error
+// reply and an `error` event after cluster.Options.RelayTimeout. On a
+// non-owner node, Socket is a remote one: Identity and Channel are nil,
+// ConnectInfo is empty (Transport "cluster"). Broadcasts made with
+// phx.Endpoint.BroadcastLocal on a non-owner node are not applied.
+//
+// Without SharedLeaser each node keeps its own state per topic (and
+// HandleMessage runs once per broadcast on every node).
 type SharedChannel[S any] interface {
 	// Init builds the topic's state when its first client joins (again
 	// after the state was dropped). An error is pushed as an `error` event
