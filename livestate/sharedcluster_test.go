@@ -278,3 +278,82 @@ func TestSharedClusterTakeover(t *testing.T) {
 		t.Errorf("versions %d and %d", m1.version, m2.version)
 	}
 }
+
+// BenchmarkSharedClusterRoundTrip measures a client event's round trip
+// (push lvs_evt:inc, receive its state:patch) for a client of the owner
+// node and for a client of another node, whose event is forwarded to the
+// owner and whose patch comes back over the PubSub (here the in-memory
+// bus, so the ratio shows the cost of the forwarding itself, not of a
+// network):
+//
+//	go test -run x -bench SharedClusterRoundTrip ./livestate/
+func BenchmarkSharedClusterRoundTrip(b *testing.B) {
+	_, regs := clusterNodesB(b, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	join := func(reg *livestate.Registry, topic string) *phx.Session {
+		sess, err := reg.Endpoint().Open(phx.ConnectInfo{Transport: "test"}, phx.V2JSON(), true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(sess.Detach)
+		sess.Receive([]byte(`["1","1","`+topic+`","phx_join",{}]`), false)
+		for got := 0; got < 2; { // reply, state:change
+			fs, err := sess.Next(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += len(fs)
+		}
+		return sess
+	}
+	roundTrips := func(b *testing.B, sess *phx.Session, topic string) {
+		frame := []byte(`["1","2","` + topic + `","lvs_evt:inc",{}]`)
+		b.ResetTimer()
+		for range b.N {
+			sess.Receive(frame, false)
+			for got := 0; got < 1; {
+				fs, err := sess.Next(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got += len(fs)
+			}
+		}
+	}
+	b.Run("owner", func(b *testing.B) {
+		roundTrips(b, join(regs[0], "count:a"), "count:a")
+	})
+	b.Run("forwarded", func(b *testing.B) {
+		owner := join(regs[0], "count:b") // node0 owns count:b
+		go func() {                       // its client drains the updates
+			for {
+				if _, err := owner.Next(ctx); err != nil {
+					return
+				}
+			}
+		}()
+		roundTrips(b, join(regs[1], "count:b"), "count:b")
+	})
+}
+
+func clusterNodesB(b *testing.B, n int) (*membus.Bus, []*livestate.Registry) {
+	bus := membus.New()
+	var regs []*livestate.Registry
+	leaser := newMemLeaser(5 * time.Second)
+	for i := range n {
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			SharedLeaser:    leaser,
+		})
+		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{MaxVersion: 1 << 30}))
+		b.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs = append(regs, reg)
+	}
+	return bus, regs
+}
