@@ -10,6 +10,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,9 @@ import (
 	"os"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
+
+	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/pubsub/internal/nodeapp"
 	psnats "github.com/seance-go/seance/pubsub/nats"
 )
@@ -40,6 +44,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	drainBatch := fs.Int("drain-batch", 0, "connections closed per batch on shutdown (default 10000)")
 	drainInterval := fs.Duration("drain-interval", 0, "pause between drain batches (default 2s)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "bound of the graceful shutdown")
+	sharedTTL := fs.Duration("shared-ttl", 0, "with a JetStream server: one state per shared topic (board:*) in the cluster, on leases of this TTL in a JetStream KV bucket (0: each node its own state)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,9 +58,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ps.Close()
+	var leaser cluster.Leaser
+	if *sharedTTL > 0 {
+		nc, err := natsgo.Connect(*url, natsgo.MaxReconnects(-1))
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if leaser, err = psnats.NewLeaser(ctx, psnats.LeaserOptions{Conn: nc, TTL: *sharedTTL}); err != nil {
+			return err
+		}
+	}
 	return nodeapp.Run(nodeapp.Config{
 		Addr: *addr, PubSub: ps, Stats: func() any { return ps.Stats() }, Secret: *secret,
 		DrainBatch: *drainBatch, DrainInterval: *drainInterval, ShutdownTimeout: *shutdownTimeout,
-		Logger: log, Stdout: stdout,
+		Logger: log, Stdout: stdout, SharedLeaser: leaser,
 	})
 }
