@@ -184,6 +184,8 @@ type topicState[S any] struct {
 	running bool
 
 	role clusterRole // with h.cl (sharedcluster.go); guarded by mu
+	// The last role's token and seq (guarded by mu).
+	lastToken, lastSeq uint64
 }
 
 // member is one client's join of a shared topic.

@@ -86,6 +86,15 @@ func (h *sharedHandler[S]) cluster(n *cluster.Node, l cluster.Leaser, service st
 	n.Handle(service, h.serve)
 }
 
+// forget ends the topic's role, remembering the token and seq it was at.
+// Called with ts.mu held.
+func (ts *topicState[S]) forget() {
+	if ts.role.elected {
+		ts.lastToken, ts.lastSeq = ts.role.lease.Token, ts.role.seq
+	}
+	ts.role = clusterRole{}
+}
+
 // leaseName is the lease of a shared topic.
 func leaseName(topic string) string { return "livestate:" + topic }
 
@@ -100,6 +109,11 @@ func (h *sharedHandler[S]) elect(ctx context.Context, ts *topicState[S]) error {
 	case err == nil:
 		h.cl.fence.Admit(ts.name, l.Token)
 		ts.role = clusterRole{elected: true, owner: true, lease: l}
+		if l.Token == ts.lastToken {
+			// The same holding again (after a stall): its frames go on
+			// from the last seq, so that the other nodes take them.
+			ts.role.seq = ts.lastSeq
+		}
 		ts.ready = false
 	case errors.Is(err, cluster.ErrHeld):
 		ts.role = clusterRole{elected: true, lease: l}
@@ -121,7 +135,7 @@ func (h *sharedHandler[S]) elect(ctx context.Context, ts *topicState[S]) error {
 // when owned). Called with ts.mu held.
 func (h *sharedHandler[S]) resign(ts *topicState[S]) (wait func()) {
 	r := ts.role
-	ts.role = clusterRole{}
+	ts.forget()
 	if !r.elected {
 		return func() {}
 	}
@@ -180,7 +194,7 @@ func (h *sharedHandler[S]) demote(ts *topicState[S], done chan struct{}) {
 		return // resigned meanwhile
 	}
 	ts.role.stop()
-	ts.role = clusterRole{}
+	ts.forget()
 	var zero S
 	ts.state, ts.ready, ts.change = zero, false, nil
 	h.reelect(ts, true)
@@ -228,7 +242,7 @@ func (h *sharedHandler[S]) watch(ctx context.Context, ts *topicState[S], done ch
 		}
 		// The owner changed or is gone: elect again.
 		ts.role.stop()
-		ts.role = clusterRole{}
+		ts.forget()
 		go func() {
 			defer ts.mu.Unlock()
 			h.reelect(ts, false)
