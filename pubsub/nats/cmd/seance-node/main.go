@@ -6,7 +6,9 @@
 //	seance-node -addr 127.0.0.1:4002 -node n2 -nats nats://127.0.0.1:4222 -secret s3cret-of-32-bytes-or-more......
 //
 // See the Redis command's documentation for what it serves; GET /stats
-// answers the NATS adapter's counters.
+// answers the NATS adapter's counters. With -shared-ttl (the server must run
+// JetStream) the shared board:* topics are one state across the nodes, on
+// leases in a JetStream KV bucket.
 package main
 
 import (
