@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/seance-go/seance/cluster"
@@ -523,40 +524,59 @@ func (h *sharedHandler[S]) serve(ctx context.Context, from string, body []byte) 
 		ev, payload := h.opts.Messages.Change(data, ts.sync.version)
 		r.Event, r.Payload = ev, payload
 	case "event":
-		s := &Socket{topic: ts.name, ep: ts.ep}
-		s.begin(phx.Ref{}, true)
-		name, payload, _ := h.opts.Messages.ClientEvent(req.Event, phx.Payload{Data: req.Payload})
-		err := h.guarded(ts, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
-		for _, e := range s.emits {
-			ev, p := h.opts.Messages.Emit(e.name, e.detail)
-			data, merr := json.Marshal(p)
-			if merr == nil {
-				r.Emits = append(r.Emits, emitWire{ev, data})
-			}
-		}
-		if err != nil {
-			ev, p := h.opts.Messages.Error(err)
-			if data, merr := json.Marshal(p); merr == nil {
-				r.Emits = append(r.Emits, emitWire{ev, data})
-			}
-		}
-		h.publishUpdate(ts, nil)
-		switch {
-		case s.reply != nil:
-			data, merr := json.Marshal(s.reply.Response)
-			if merr != nil {
-				return nil, merr
-			}
-			r.Reply = &replyWire{Status: s.reply.Status, Response: data}
-		case err != nil:
-			data, _ := json.Marshal(map[string]string{"reason": err.Error()})
-			r.Reply = &replyWire{Status: "error", Response: data}
+		var panicked any
+		func() {
+			defer func() {
+				// guarded rolled the state back; the sender's node
+				// answers with an error (no channel of ours to crash).
+				if panicked = recover(); panicked != nil {
+					ts.ep.Logger().Error("livestate: HandleEvent panicked for a client of another node; state rolled back", "topic", ts.name, "from", from, "panic", panicked, "stack", string(debug.Stack()))
+				}
+			}()
+			h.serveEvent(ctx, ts, req, &r)
+		}()
+		if panicked != nil {
+			r = response{Token: ts.role.lease.Token, Err: "internal error"}
 		}
 	default:
 		return nil, fmt.Errorf("livestate: unknown shared request %q", req.Op)
 	}
 	r.Seq = ts.role.seq
 	return json.Marshal(r)
+}
+
+// serveEvent runs a forwarded client event on the owner. Called with ts.mu
+// held.
+func (h *sharedHandler[S]) serveEvent(ctx context.Context, ts *topicState[S], req request, r *response) {
+	s := &Socket{topic: ts.name, ep: ts.ep}
+	s.begin(phx.Ref{}, true)
+	name, payload, _ := h.opts.Messages.ClientEvent(req.Event, phx.Payload{Data: req.Payload})
+	err := h.guarded(ts, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
+	for _, e := range s.emits {
+		ev, p := h.opts.Messages.Emit(e.name, e.detail)
+		data, merr := json.Marshal(p)
+		if merr == nil {
+			r.Emits = append(r.Emits, emitWire{ev, data})
+		}
+	}
+	if err != nil {
+		ev, p := h.opts.Messages.Error(err)
+		if data, merr := json.Marshal(p); merr == nil {
+			r.Emits = append(r.Emits, emitWire{ev, data})
+		}
+	}
+	h.publishUpdate(ts, nil)
+	switch {
+	case s.reply != nil:
+		data, merr := json.Marshal(s.reply.Response)
+		if merr != nil {
+			data, _ = json.Marshal(map[string]string{"reason": "reply could not be encoded"})
+		}
+		r.Reply = &replyWire{Status: s.reply.Status, Response: data}
+	case err != nil:
+		data, _ := json.Marshal(map[string]string{"reason": err.Error()})
+		r.Reply = &replyWire{Status: "error", Response: data}
+	}
 }
 
 // forward sends a client event to the owner and relays what the owner

@@ -123,10 +123,15 @@ type count struct {
 func (c *counter) Init(ctx context.Context, topic string) (count, error) { return count{}, nil }
 
 func (c *counter) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *count) error {
-	if event != "inc" {
+	switch event {
+	case "inc":
+		st.N++
+	case "boom":
+		st.N += 1000
+		panic("boom")
+	default:
 		return fmt.Errorf("unknown event %s", event)
 	}
-	st.N++
 	return nil
 }
 
@@ -356,4 +361,26 @@ func clusterNodesB(b *testing.B, n int) (*membus.Bus, []*livestate.Registry) {
 		regs = append(regs, reg)
 	}
 	return bus, regs
+}
+
+// TestSharedClusterRemotePanic: a HandleEvent that panics for a client of
+// another node crashes nothing: the owner rolls the state back and logs,
+// the sender gets an error reply, and the topic goes on.
+func TestSharedClusterRemotePanic(t *testing.T) {
+	_, regs := clusterNodes(t, 2, newMemLeaser(2*time.Second))
+	c0, m0 := joinCount(t, regs[0], "count:1")
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	ref := c1.push("count:1", "lvs_evt:boom", `{}`)
+	c1.expectEvent("count:1", "error")
+	c1.expect(`["1","` + ref + `","count:1","phx_reply",{"status":"error","response":{"reason":"owner unavailable"}}]`)
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	for i, x := range []struct {
+		c *client
+		m *mirror
+	}{{c0, m0}, {c1, m1}} {
+		x.c.update(x.m, "count:1", lvsNames)
+		if countOf(x.m) != 1 || x.m.version != 1 {
+			t.Errorf("client %d: count %d version %d, want 1 and 1", i, countOf(x.m), x.m.version)
+		}
+	}
 }
