@@ -3,7 +3,6 @@ package livestate_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -11,106 +10,10 @@ import (
 
 	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/internal/membus"
+	"github.com/seance-go/seance/internal/memlease"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
 )
-
-// memLeaser is an in-memory cluster.Leaser for tests of several nodes in
-// one process; kill makes a holder's calls fail, as for a dead node.
-type memLeaser struct {
-	ttl    time.Duration
-	mu     sync.Mutex
-	leases map[string]memLease
-	token  uint64
-	dead   map[string]bool
-}
-
-type memLease struct {
-	cluster.Lease
-	expires time.Time
-}
-
-func newMemLeaser(ttl time.Duration) *memLeaser {
-	return &memLeaser{ttl: ttl, leases: map[string]memLease{}, dead: map[string]bool{}}
-}
-
-func (m *memLeaser) kill(holder string) {
-	m.mu.Lock()
-	m.dead[holder] = true
-	m.mu.Unlock()
-}
-
-func (m *memLeaser) TTL() time.Duration { return m.ttl }
-
-func (m *memLeaser) current(name string) (memLease, bool) {
-	l, ok := m.leases[name]
-	if ok && time.Now().After(l.expires) {
-		delete(m.leases, name)
-		return memLease{}, false
-	}
-	return l, ok
-}
-
-func (m *memLeaser) Acquire(ctx context.Context, name, holder string) (cluster.Lease, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.dead[holder] {
-		return cluster.Lease{}, errors.New("dead")
-	}
-	if l, ok := m.current(name); ok {
-		if l.Holder != holder {
-			return l.Lease, cluster.ErrHeld
-		}
-		l.expires = time.Now().Add(m.ttl)
-		m.leases[name] = l
-		return l.Lease, nil
-	}
-	m.token++
-	l := memLease{cluster.Lease{Name: name, Holder: holder, Token: m.token}, time.Now().Add(m.ttl)}
-	m.leases[name] = l
-	return l.Lease, nil
-}
-
-func (m *memLeaser) Renew(ctx context.Context, lease cluster.Lease) (cluster.Lease, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.dead[lease.Holder] {
-		return lease, errors.New("dead")
-	}
-	l, ok := m.current(lease.Name)
-	if !ok || l.Token != lease.Token {
-		return lease, cluster.ErrLost
-	}
-	l.expires = time.Now().Add(m.ttl)
-	m.leases[lease.Name] = l
-	return lease, nil
-}
-
-func (m *memLeaser) Release(ctx context.Context, lease cluster.Lease) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.dead[lease.Holder] {
-		return errors.New("dead")
-	}
-	l, ok := m.current(lease.Name)
-	if !ok || l.Token != lease.Token {
-		return cluster.ErrLost
-	}
-	delete(m.leases, lease.Name)
-	return nil
-}
-
-func (m *memLeaser) Get(ctx context.Context, name string) (cluster.Lease, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l, _ := m.current(name)
-	l.Name = name
-	return l.Lease, nil
-}
-
-func (m *memLeaser) Watch(ctx context.Context, name string) (<-chan cluster.Lease, error) {
-	return cluster.PollWatch(ctx, name, m.ttl/10, m.Get), nil
-}
 
 // counter is a shared channel: "inc" adds one, a broadcast "add" adds its
 // "n".
@@ -189,7 +92,7 @@ func countOf(m *mirror) int {
 // applies them in one order: every client sees every update once, with
 // versions without gaps, and all end with the same state and version.
 func TestSharedClusterOneState(t *testing.T) {
-	_, regs := clusterNodes(t, 3, newMemLeaser(2*time.Second))
+	_, regs := clusterNodes(t, 3, memlease.New(2*time.Second))
 	var cs []*client
 	var ms []*mirror
 	for _, reg := range regs {
@@ -239,7 +142,7 @@ func TestSharedClusterOneState(t *testing.T) {
 // act a state:change (Init again), and the clients of the other nodes go
 // on with one state.
 func TestSharedClusterTakeover(t *testing.T) {
-	leaser := newMemLeaser(500 * time.Millisecond)
+	leaser := memlease.New(500 * time.Millisecond)
 	bus, regs := clusterNodes(t, 3, leaser)
 	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
 	c1, m1 := joinCount(t, regs[1], "count:1")
@@ -252,7 +155,7 @@ func TestSharedClusterTakeover(t *testing.T) {
 	c2.update(m2, "count:1", lvsNames)
 
 	bus.Lookup("node0").Cut()
-	leaser.kill("node0")
+	leaser.Kill("node0")
 	// The clients of the surviving nodes receive the new owner's state.
 	for _, x := range []struct {
 		c *client
@@ -345,7 +248,7 @@ func BenchmarkSharedClusterRoundTrip(b *testing.B) {
 func clusterNodesB(b *testing.B, n int) (*membus.Bus, []*livestate.Registry) {
 	bus := membus.New()
 	var regs []*livestate.Registry
-	leaser := newMemLeaser(5 * time.Second)
+	leaser := memlease.New(5 * time.Second)
 	for i := range n {
 		reg := livestate.NewRegistry(livestate.Config{
 			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
@@ -367,7 +270,7 @@ func clusterNodesB(b *testing.B, n int) (*membus.Bus, []*livestate.Registry) {
 // another node crashes nothing: the owner rolls the state back and logs,
 // the sender gets an error reply, and the topic goes on.
 func TestSharedClusterRemotePanic(t *testing.T) {
-	_, regs := clusterNodes(t, 2, newMemLeaser(2*time.Second))
+	_, regs := clusterNodes(t, 2, memlease.New(2*time.Second))
 	c0, m0 := joinCount(t, regs[0], "count:1")
 	c1, m1 := joinCount(t, regs[1], "count:1")
 	ref := c1.push("count:1", "lvs_evt:boom", `{}`)
