@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/seance-go/seance/handler"
+	"github.com/seance-go/seance/internal/memlease"
 	"github.com/seance-go/seance/internal/membus"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
@@ -75,6 +76,7 @@ func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 		regs     []*livestate.Registry
 		handlers []http.Handler
 		bus      = membus.New()
+		leases   = memlease.New(3 * time.Second)
 	)
 	for i := range nodes {
 		cfg := livestate.Config{
@@ -84,6 +86,7 @@ func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 		if nodes > 1 {
 			cfg.Engine.PubSub = bus.Node(fmt.Sprintf("n%d", i+1))
 			cfg.LongPoll.Secret = []byte("one long-poll secret for every node")
+			cfg.SharedLeaser = leases // shared:* is one state across the nodes
 		}
 		reg := livestate.NewRegistry(cfg)
 		registerChannels(reg)
@@ -142,6 +145,21 @@ func registerChannels(reg *livestate.Registry) {
 	reg.Handle("initerror:*", livestate.New(func() livestate.Channel[counterState] { return initErrorChannel{} }, livestate.Options{}))
 	reg.Handle("secret:*", livestate.New(func() livestate.Channel[secretState] { return secretChannel{} }, livestate.Options{}))
 	reg.Handle("todo:*", livestate.New(func() livestate.Channel[todoState] { return todoChannel{} }, livestate.Options{}))
+	reg.Handle("shared:*", livestate.NewShared[counterState](sharedCounter{}, livestate.Options{}))
+}
+
+// sharedCounter is a shared counter (one state per topic; across the nodes
+// of the cluster server): "increment" adds one.
+type sharedCounter struct{}
+
+func (sharedCounter) Init(context.Context, string) (counterState, error) { return counterState{}, nil }
+
+func (sharedCounter) HandleEvent(_ context.Context, _ *livestate.Socket, event string, _ phx.Payload, st *counterState) error {
+	if event != "increment" {
+		return fmt.Errorf("unknown event %q", event)
+	}
+	st.Count++
+	return nil
 }
 
 // URL is the socket base the JavaScript clients are given.
