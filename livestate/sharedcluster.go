@@ -96,6 +96,26 @@ func (ts *topicState[S]) forget() {
 	ts.role = clusterRole{}
 }
 
+// waitSubscribed waits until the endpoint's PubSub subscription of topic
+// is confirmed, at most d.
+func waitSubscribed(ctx context.Context, ep *phx.Endpoint, topic string, d time.Duration) error {
+	if ep.Subscribed(topic) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for !ep.Subscribed(topic) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
 // leaseName is the lease of a shared topic.
 func leaseName(topic string) string { return "livestate:" + topic }
 
@@ -292,6 +312,11 @@ func (h *sharedHandler[S]) clusterJoin(ctx context.Context, ts *topicState[S], m
 		}
 	}
 	if !ts.role.owner {
+		// The owner's updates come through the topic's subscription: wait
+		// for it before taking the state, so that none is missed between.
+		if err := waitSubscribed(ctx, ts.ep, ts.name, h.cl.node.Options().RelayTimeout); err != nil {
+			ts.ep.Logger().Warn("livestate: shared topic not subscribed yet; updates may be missed until the next state:change", "topic", ts.name, "error", err)
+		}
 		return h.clusterRefreshErr(ctx, ts, m)
 	}
 	if !ts.ready {

@@ -38,3 +38,15 @@ func (e *Endpoint) Claim(topic string, fn func(*Broadcast)) (release func()) {
 		once.Do(func() { e.hub.claims.CompareAndDelete(topic, c) })
 	}
 }
+
+// Subscribed reports whether this node receives the broadcasts other nodes
+// make on topic: the PubSub adapter confirmed its subscription (always true
+// without an adapter). A channel's topic is subscribed when it joins, in
+// the background; cluster-aware code that must not miss a message from
+// another node after a join polls this first.
+func (e *Endpoint) Subscribed(topic string) bool {
+	if e.broker == nil {
+		return true
+	}
+	return e.broker.subscribed(topic)
+}

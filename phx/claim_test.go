@@ -4,7 +4,9 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/seance-go/seance/internal/membus"
 	"github.com/seance-go/seance/phx"
 )
 
@@ -55,4 +57,36 @@ func TestClaim(t *testing.T) {
 	}
 	c1.expect(`[null,null,"room:c","f",{}]`)
 	c2.expect(`[null,null,"room:c","f",{}]`)
+}
+
+// TestSubscribed: without an adapter every topic counts as subscribed; with
+// one, a topic is once the adapter confirmed its first join's subscription,
+// and no longer after its last channel left.
+func TestSubscribed(t *testing.T) {
+	alone, _ := newEndpoint(t, phx.Config{})
+	if !alone.Subscribed("room:x") {
+		t.Error("without an adapter Subscribed must be true")
+	}
+	ep, _ := newEndpoint(t, phx.Config{PubSub: membus.New().Node("n1")})
+	if ep.Subscribed("room:s") {
+		t.Fatal("subscribed before any join")
+	}
+	c := open(t, ep)
+	c.send(`["1","1","room:s","phx_join",{}]`)
+	c.expect(`["1","1","room:s","phx_reply",{"status":"ok","response":{}}]`)
+	waitUntil(t, "the subscription", func() bool { return ep.Subscribed("room:s") })
+	c.send(`["1","2","room:s","phx_leave",{}]`)
+	c.expect(`["1","2","room:s","phx_reply",{"status":"ok","response":{}}]`)
+	waitUntil(t, "the unsubscription", func() bool { return !ep.Subscribed("room:s") })
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %v", what, waitTimeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
