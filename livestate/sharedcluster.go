@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/seance-go/seance/cluster"
@@ -78,6 +79,7 @@ type clusterRole struct {
 	seq     uint64        // updates sent (owner) or forwarded (follower) under lease.Token
 	stop    context.CancelFunc
 	done    chan struct{}
+	renewed *atomic.Pointer[cluster.Lease] // the owner's lease as last renewed
 }
 
 // cluster implements clustered: called by Registry.Handle before the
@@ -145,7 +147,9 @@ func (h *sharedHandler[S]) elect(ctx context.Context, ts *topicState[S]) error {
 	done := make(chan struct{})
 	ts.role.stop, ts.role.done = cancel, done
 	if ts.role.owner {
-		go h.renew(ctx2, ts, l, done)
+		ts.role.renewed = new(atomic.Pointer[cluster.Lease])
+		ts.role.renewed.Store(&l)
+		go h.renew(ctx2, ts, ts.role.renewed, done)
 	} else {
 		go h.watch(ctx2, ts, done)
 	}
@@ -166,7 +170,7 @@ func (h *sharedHandler[S]) resign(ts *topicState[S]) (wait func()) {
 		if r.owner {
 			ctx, cancel := context.WithTimeout(context.Background(), h.cl.leaser.TTL())
 			defer cancel()
-			if err := h.cl.leaser.Release(ctx, r.lease); err != nil && !errors.Is(err, cluster.ErrLost) {
+			if err := h.cl.leaser.Release(ctx, *r.renewed.Load()); err != nil && !errors.Is(err, cluster.ErrLost) {
 				ts.ep.Logger().Warn("livestate: shared topic lease not released", "topic", ts.name, "error", err)
 			}
 		}
@@ -175,8 +179,9 @@ func (h *sharedHandler[S]) resign(ts *topicState[S]) (wait func()) {
 
 // renew keeps the owner's lease; when it is lost (or cannot be renewed
 // within its TTL) the node stops owning the topic and elects again.
-func (h *sharedHandler[S]) renew(ctx context.Context, ts *topicState[S], l cluster.Lease, done chan struct{}) {
+func (h *sharedHandler[S]) renew(ctx context.Context, ts *topicState[S], cur *atomic.Pointer[cluster.Lease], done chan struct{}) {
 	defer close(done)
+	l := *cur.Load()
 	ttl := h.cl.leaser.TTL()
 	last := time.Now()
 	t := time.NewTicker(ttl / 3)
@@ -195,6 +200,7 @@ func (h *sharedHandler[S]) renew(ctx context.Context, ts *topicState[S], l clust
 		}
 		if err == nil {
 			l, last = nl, time.Now()
+			cur.Store(&nl)
 			continue
 		}
 		if !errors.Is(err, cluster.ErrLost) && time.Since(last) < ttl*2/3 {

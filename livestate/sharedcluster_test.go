@@ -287,3 +287,22 @@ func TestSharedClusterRemotePanic(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedClusterHandoff: when the owner's last client leaves, the owner
+// releases the lease (after CloseTopic) and a node that still has clients
+// takes over at once, long before the lease could expire: its clients get
+// the new owner's state:change, and events go on.
+func TestSharedClusterHandoff(t *testing.T) {
+	_, regs := clusterNodes(t, 2, memlease.New(10*time.Second)) // watched every second
+	c0, _ := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c0.push("count:1", "phx_leave", `{}`)
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 {
+		t.Fatalf("after the owner's last client left: %s %v", ev, m1.state)
+	}
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	c1.update(m1, "count:1", lvsNames)
+	if countOf(m1) != 1 || m1.version != 1 {
+		t.Errorf("count %d version %d, want 1 and 1", countOf(m1), m1.version)
+	}
+}
