@@ -294,7 +294,7 @@ func TestSharedClusterRemotePanic(t *testing.T) {
 // the new owner's state:change, and events go on.
 func TestSharedClusterHandoff(t *testing.T) {
 	_, regs := clusterNodes(t, 2, memlease.New(10*time.Second)) // watched every second
-	c0, _ := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c0, _ := joinCount(t, regs[0], "count:1")                   // node0 owns the topic
 	c1, m1 := joinCount(t, regs[1], "count:1")
 	c0.push("count:1", "phx_leave", `{}`)
 	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 {
