@@ -51,6 +51,9 @@ type Registry struct {
 	ep  *phx.Endpoint
 	lp  *longpoll.Handler // nil when disabled
 	cn  *cluster.Node     // nil without a PubSub adapter
+	// sn serves the shared topics across nodes: cn, or the application's
+	// LongPoll.Cluster (one Node per endpoint).
+	sn *cluster.Node
 }
 
 // NewRegistry returns an empty registry.
@@ -76,8 +79,16 @@ func NewRegistry(cfg Config) *Registry {
 		}
 		r.lp = longpoll.New(r.ep, lp)
 	}
-	if r.cn == nil && cfg.Engine.PubSub != nil && cfg.SharedLeaser != nil {
-		r.cn = cluster.New(r.ep, cfg.Cluster)
+	if cfg.Engine.PubSub != nil && cfg.SharedLeaser != nil {
+		switch {
+		case r.cn != nil:
+			r.sn = r.cn
+		case cfg.LongPoll.Cluster != nil && !cfg.DisableLongPoll:
+			r.sn = cfg.LongPoll.Cluster
+		default:
+			r.cn = cluster.New(r.ep, cfg.Cluster)
+			r.sn = r.cn
+		}
 	}
 	return r
 }
@@ -92,8 +103,8 @@ type clustered interface {
 // Config.SharedLeaser and a PubSub adapter, a shared channel ([NewShared])
 // spans the nodes; register it under the same pattern on every node.
 func (r *Registry) Handle(pattern string, h phx.Handler) {
-	if c, ok := h.(clustered); ok && r.cn != nil && r.cfg.SharedLeaser != nil && r.cfg.Engine.PubSub != nil {
-		c.cluster(r.cn, r.cfg.SharedLeaser, "livestate.shared:"+pattern)
+	if c, ok := h.(clustered); ok && r.sn != nil {
+		c.cluster(r.sn, r.cfg.SharedLeaser, "livestate.shared:"+pattern)
 	}
 	r.ep.Handle(pattern, h)
 }
