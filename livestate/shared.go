@@ -110,7 +110,8 @@ type Topic struct {
 // Name is the topic.
 func (t *Topic) Name() string { return t.name }
 
-// Members is the number of clients joined to the topic.
+// Members is the number of clients joined to the topic on this node (with
+// Config.SharedLeaser, the owner's own clients only).
 func (t *Topic) Members() int { return t.members }
 
 // Emit queues an event for every client of the topic that has the state,
