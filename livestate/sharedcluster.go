@@ -127,6 +127,7 @@ func (h *sharedHandler[S]) elect(ctx context.Context, ts *topicState[S]) error {
 	if ts.role.elected {
 		return nil
 	}
+	since := time.Now() // the lease lasts at least TTL from here
 	l, err := h.cl.leaser.Acquire(ctx, leaseName(ts.name), h.cl.node.Name())
 	switch {
 	case err == nil:
@@ -149,7 +150,7 @@ func (h *sharedHandler[S]) elect(ctx context.Context, ts *topicState[S]) error {
 	if ts.role.owner {
 		ts.role.renewed = new(atomic.Pointer[cluster.Lease])
 		ts.role.renewed.Store(&l)
-		go h.renew(ctx2, ts, ts.role.renewed, done)
+		go h.renew(ctx2, ts, ts.role.renewed, since, done)
 	} else {
 		go h.watch(ctx2, ts, done)
 	}
@@ -177,13 +178,15 @@ func (h *sharedHandler[S]) resign(ts *topicState[S]) (wait func()) {
 	}
 }
 
-// renew keeps the owner's lease; when it is lost (or cannot be renewed
-// within its TTL) the node stops owning the topic and elects again.
-func (h *sharedHandler[S]) renew(ctx context.Context, ts *topicState[S], cur *atomic.Pointer[cluster.Lease], done chan struct{}) {
+// renew keeps the owner's lease, acquired at or after since. The lease
+// lasts at least TTL from the sending of its last successful Acquire or
+// Renew; the owner stops acting when two thirds of it passed without a
+// successful renewal (or at once when the lease is lost), so that it has
+// stopped before another node can acquire the lease.
+func (h *sharedHandler[S]) renew(ctx context.Context, ts *topicState[S], cur *atomic.Pointer[cluster.Lease], since time.Time, done chan struct{}) {
 	defer close(done)
 	l := *cur.Load()
 	ttl := h.cl.leaser.TTL()
-	last := time.Now()
 	t := time.NewTicker(ttl / 3)
 	defer t.Stop()
 	for {
@@ -192,19 +195,27 @@ func (h *sharedHandler[S]) renew(ctx context.Context, ts *topicState[S], cur *at
 			return
 		case <-t.C:
 		}
-		rctx, cancel := context.WithTimeout(ctx, ttl/3)
-		nl, err := h.cl.leaser.Renew(rctx, l)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			l, last = nl, time.Now()
-			cur.Store(&nl)
-			continue
-		}
-		if !errors.Is(err, cluster.ErrLost) && time.Since(last) < ttl*2/3 {
-			continue // retry before the lease could have expired
+		deadline := since.Add(ttl * 2 / 3)
+		sent := time.Now()
+		var err error
+		if sent.Before(deadline) {
+			rctx, cancel := context.WithDeadline(ctx, deadline)
+			var nl cluster.Lease
+			nl, err = h.cl.leaser.Renew(rctx, l)
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				l, since = nl, sent
+				cur.Store(&nl)
+				continue
+			}
+			if !errors.Is(err, cluster.ErrLost) && time.Now().Before(deadline) {
+				continue // retried at the next tick, still in time
+			}
+		} else {
+			err = context.DeadlineExceeded
 		}
 		ts.ep.Logger().Warn("livestate: shared topic ownership lost", "topic", ts.name, "error", err)
 		go h.demote(ts, done)
