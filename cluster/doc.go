@@ -6,6 +6,11 @@
 //     uses it to converge without resending everything).
 //   - [Node] sends a request addressed to one node by name, answered by a
 //     handler registered on that node.
+//   - [Leaser] grants leases with fencing tokens from the store the cluster
+//     already runs (pubsub/redis and pubsub/nats implement it), so that one
+//     node at a time acts for a name; [Fence] refuses the words of a stale
+//     holder. livestate's shared topics use it to keep one state per topic
+//     in the cluster.
 //
 // The long-poll transport uses it so that a cluster needs no sticky
 // sessions: a session lives on the node that created it, its token names

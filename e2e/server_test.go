@@ -19,6 +19,7 @@ import (
 
 	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/handler"
+	"github.com/seance-go/seance/internal/memlease"
 	"github.com/seance-go/seance/internal/membus"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
@@ -77,6 +78,7 @@ func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 		handlers []http.Handler
 		bus      = membus.New()
 		members  []*cluster.Membership // nil on one node
+		leases   = memlease.New(3 * time.Second)
 	)
 	for i := range nodes {
 		cfg := livestate.Config{
@@ -88,6 +90,7 @@ func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 			members = append(members, m)
 			cfg.Engine.PubSub = m
 			cfg.LongPoll.Secret = []byte("one long-poll secret for every node")
+			cfg.SharedLeaser = leases // shared:* is one state across the nodes
 		}
 		reg := livestate.NewRegistry(cfg)
 		registerChannels(reg)
@@ -147,6 +150,21 @@ func registerChannels(reg *livestate.Registry) {
 	reg.Handle("initerror:*", livestate.New(func() livestate.Channel[counterState] { return initErrorChannel{} }, livestate.Options{}))
 	reg.Handle("secret:*", livestate.New(func() livestate.Channel[secretState] { return secretChannel{} }, livestate.Options{}))
 	reg.Handle("todo:*", livestate.New(func() livestate.Channel[todoState] { return todoChannel{} }, livestate.Options{}))
+	reg.Handle("shared:*", livestate.NewShared[counterState](sharedCounter{}, livestate.Options{}))
+}
+
+// sharedCounter is a shared counter (one state per topic; across the nodes
+// of the cluster server): "increment" adds one.
+type sharedCounter struct{}
+
+func (sharedCounter) Init(context.Context, string) (counterState, error) { return counterState{}, nil }
+
+func (sharedCounter) HandleEvent(_ context.Context, _ *livestate.Socket, event string, _ phx.Payload, st *counterState) error {
+	if event != "increment" {
+		return fmt.Errorf("unknown event %q", event)
+	}
+	st.Count++
+	return nil
 }
 
 // URL is the socket base the JavaScript clients are given.

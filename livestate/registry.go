@@ -37,6 +37,12 @@ type Config struct {
 	// (unless LongPoll.Cluster is set already). Give every node the same
 	// LongPoll.Secret.
 	Cluster cluster.Options
+	// SharedLeaser, with Engine.PubSub, makes every shared topic
+	// ([NewShared]) one state across the nodes: the node holding a topic's
+	// lease owns its state and the others forward to it (see
+	// [SharedChannel]). pubsub/redis and pubsub/nats implement it. nil:
+	// each node keeps its own state per topic.
+	SharedLeaser cluster.Leaser
 }
 
 // Registry routes topics to channels and serves them; it is the
@@ -46,6 +52,9 @@ type Registry struct {
 	ep  *phx.Endpoint
 	lp  *longpoll.Handler // nil when disabled
 	cn  *cluster.Node     // nil without a PubSub adapter
+	// sn serves the shared topics across nodes: cn, or the application's
+	// LongPoll.Cluster (one Node per endpoint).
+	sn *cluster.Node
 
 	mu      sync.Mutex
 	keepers []keptDropper // handlers keeping channels for resume
@@ -74,16 +83,37 @@ func NewRegistry(cfg Config) *Registry {
 		}
 		r.lp = longpoll.New(r.ep, lp)
 	}
+	if cfg.Engine.PubSub != nil && cfg.SharedLeaser != nil {
+		switch {
+		case r.cn != nil:
+			r.sn = r.cn
+		case cfg.LongPoll.Cluster != nil && !cfg.DisableLongPoll:
+			r.sn = cfg.LongPoll.Cluster
+		default:
+			r.cn = cluster.New(r.ep, cfg.Cluster)
+			r.sn = r.cn
+		}
+	}
 	return r
 }
 
+// clustered is a shared handler that can span the nodes.
+type clustered interface {
+	cluster(n *cluster.Node, l cluster.Leaser, service string)
+}
+
 // Handle routes topics matching pattern ("todo:*" or an exact topic) to h:
-// a LiveState channel from [New] or any plain phx.Handler.
+// a LiveState channel from [New] or any plain phx.Handler. With
+// Config.SharedLeaser and a PubSub adapter, a shared channel ([NewShared])
+// spans the nodes; register it under the same pattern on every node.
 func (r *Registry) Handle(pattern string, h phx.Handler) {
 	if d, ok := h.(keptDropper); ok {
 		r.mu.Lock()
 		r.keepers = append(r.keepers, d)
 		r.mu.Unlock()
+	}
+	if c, ok := h.(clustered); ok && r.sn != nil {
+		c.cluster(r.sn, r.cfg.SharedLeaser, "livestate.shared:"+pattern)
 	}
 	r.ep.Handle(pattern, h)
 }

@@ -2,11 +2,11 @@ package livestate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
+	"runtime/debug"
 	"sync"
-	"weak"
 
 	"github.com/seance-go/seance/phx"
 )
@@ -23,17 +23,45 @@ import (
 // change is encoded and diffed once — the same patch frame is queued to
 // every client of the topic, in order.
 //
-// A handler that panics crashes the channel of the client it runs for (as
-// a per-join channel does, which loses its state with it), and the topic's
-// state is rolled back to what the clients last received: nothing of the
+// A HandleEvent that panics crashes the channel of the client it runs for
+// (as a per-join channel does, which loses its state with it); a
+// HandleMessage that panics runs for no client and is logged. Either way
+// the topic's state is rolled back to what the clients last received: nothing of the
 // half-made change is sent and the version does not move. A [Doc] undoes
 // its edits; any other state is decoded again from the JSON last sent, so
 // it should survive an encoding/json round trip.
 //
-// The state lives on one node: with a PubSub adapter each node holds its
-// own copy per topic. Keep the copies in step by broadcasting changes on the
-// topic ([Registry.Broadcast]) and applying them in HandleMessage, which
-// runs once per broadcast on every node.
+// # Several nodes
+//
+// With a PubSub adapter and [Config].SharedLeaser, a topic is one state in
+// the whole cluster. The node holding the topic's lease (taken by a node
+// when its first client joins, renewed every TTL/3, released after the
+// last local client left and CloseTopic returned) owns the state: it runs
+// Init, every HandleEvent (client events of other nodes are forwarded to
+// it over cluster.Node and the sender gets its reply, emits and errors)
+// and every HandleMessage (broadcasts reach it from any node), in one
+// order and one version sequence. Each update is encoded once and reaches
+// the other nodes as one PubSub message stamped with the lease's fencing
+// token; each node queues the same frame to its clients. Late joiners on
+// any node get the current state and version from the owner. A node whose
+// lease was lost stops acting at once, and frames with an older token than
+// one already seen are dropped (fencing), so a stalled owner cannot
+// interleave with its successor.
+//
+// When the owner dies, its lease expires and another node with clients of
+// the topic takes it within the lease TTL plus the watch interval
+// (defaults 3 s + 0.3 s): the new owner runs Init again and its first act
+// is a state:change to every client, which phx-live-state accepts at any
+// version. What the dead owner had not saved is lost: persist what must
+// survive in HandleEvent/HandleMessage or CloseTopic and load it in Init.
+// A client event forwarded to an owner that dies meanwhile gets an error
+// reply and an `error` event after cluster.Options.RelayTimeout. On a
+// non-owner node, Socket is a remote one: Identity and Channel are nil,
+// ConnectInfo is empty (Transport "cluster"). Broadcasts made with
+// phx.Endpoint.BroadcastLocal on a non-owner node are not applied.
+//
+// Without SharedLeaser each node keeps its own state per topic (and
+// HandleMessage runs once per broadcast on every node).
 type SharedChannel[S any] interface {
 	// Init builds the topic's state when its first client joins (again
 	// after the state was dropped). An error is pushed as an `error` event
@@ -51,7 +79,10 @@ type SharedChannel[S any] interface {
 // SharedMessageHandler receives the broadcasts published on a shared
 // channel's topic ([Registry.Broadcast], [Socket.Broadcast], other nodes
 // through the PubSub adapter): once per broadcast, not once per client,
-// while the topic has state. Changes to *state reach every client; events
+// while the topic has state (the topic is claimed on the endpoint,
+// [phx.Endpoint.Claim]). Broadcasts wait in a queue of the topic (at most
+// the endpoint's QueueLength; past it they are dropped and logged) and run
+// one at a time, between the topic's HandleEvent calls. Changes to *state reach every client; events
 // emitted with t.Emit and a returned error (as an `error` event) too.
 //
 // Without a SharedMessageHandler, broadcasts on the topic go to every
@@ -79,7 +110,8 @@ type Topic struct {
 // Name is the topic.
 func (t *Topic) Name() string { return t.name }
 
-// Members is the number of clients joined to the topic.
+// Members is the number of clients joined to the topic on this node (with
+// Config.SharedLeaser, the owner's own clients only).
 func (t *Topic) Members() int { return t.members }
 
 // Emit queues an event for every client of the topic that has the state,
@@ -115,21 +147,15 @@ func (t *Topic) Emit(name string, detail any) {
 func NewShared[S any](ch SharedChannel[S], opts Options) phx.Handler {
 	opts.defaults()
 	h := &sharedHandler[S]{impl: ch, opts: opts, topics: map[string]*topicState[S]{}, closing: map[string]chan struct{}{}}
-	if mh, ok := ch.(SharedMessageHandler[S]); ok {
-		h.mh = mh
-		return &sharedMessages[S]{h}
-	}
+	h.mh, _ = ch.(SharedMessageHandler[S])
 	return h
 }
-
-// sharedMessages is a shared handler that takes the broadcasts of its
-// topics (phx.OutHandler); without it they go straight to the clients.
-type sharedMessages[S any] struct{ *sharedHandler[S] }
 
 type sharedHandler[S any] struct {
 	impl SharedChannel[S]
 	mh   SharedMessageHandler[S]
 	opts Options
+	cl   *sharedCluster // nil on one node (Config.SharedLeaser unset)
 
 	mu      sync.Mutex
 	topics  map[string]*topicState[S]
@@ -147,16 +173,29 @@ type topicState[S any] struct {
 	ready   bool
 	state   S
 	sync    syncer[S]
-	change  *phx.Prepared                            // state:change of the current version, once built
-	seen    map[weak.Pointer[phx.Broadcast]]struct{} // broadcasts handled (until collected)
+	change  *phx.Prepared // state:change of the current version, once built
+
+	// With a SharedMessageHandler the topic is claimed on the endpoint
+	// (phx.Endpoint.Claim): each broadcast arrives once, in inbox, and one
+	// goroutine at a time (while inbox is not empty) runs HandleMessage.
+	ep      *phx.Endpoint
+	release func() // ends the claim (guarded by the handler's mu)
+	inboxMu sync.Mutex
+	inbox   []*phx.Broadcast
+	running bool
+
+	role clusterRole // with h.cl (sharedcluster.go); guarded by mu
+	// The last role's token and seq (guarded by mu).
+	lastToken, lastSeq uint64
 }
 
 // member is one client's join of a shared topic.
 type member[S any] struct {
 	ts       *topicState[S]
 	sock     Socket
-	idx      int  // in ts.members, -1 when not attached
-	hasState bool // received a state:change: receives every update
+	idx      int    // in ts.members, -1 when not attached
+	hasState bool   // received a state:change: receives every update
+	from     uint64 // clustered follower: the owner's seq its state is at
 }
 
 type sharedKey struct{}
@@ -179,8 +218,11 @@ func (h *sharedHandler[S]) Join(ctx context.Context, ch *phx.Channel, params phx
 	h.mu.Lock()
 	ts := h.topics[topic]
 	if ts == nil {
-		ts = &topicState[S]{name: topic, sync: newSyncer[S](&h.opts), after: h.closing[topic]}
+		ts = &topicState[S]{name: topic, sync: newSyncer[S](&h.opts), after: h.closing[topic], ep: ch.Endpoint()}
 		h.topics[topic] = ts
+		if h.mh != nil || h.cl != nil {
+			ts.release = ts.ep.Claim(topic, func(b *phx.Broadcast) { h.receive(ts, b) })
+		}
 	}
 	ts.refs++
 	h.mu.Unlock()
@@ -199,6 +241,9 @@ func (h *sharedHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error
 	defer ts.mu.Unlock()
 	m.idx = len(ts.members)
 	ts.members = append(ts.members, m)
+	if h.cl != nil {
+		return h.clusterJoin(ctx, ts, m)
+	}
 	if !ts.ready && !h.init(ctx, ts, m) {
 		return nil
 	}
@@ -272,10 +317,19 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	case EventRefresh:
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
+		if h.cl != nil && !ts.role.owner {
+			return h.clusterRefresh(ctx, ts, m)
+		}
 		if !ts.ready && !h.init(ctx, ts, m) {
 			return phx.Err(map[string]string{"reason": "no state"}), nil
 		}
 		return nil, h.sendState(ts, m)
+	}
+	if h.cl != nil {
+		r, err := h.forward(ctx, ts, ch, msg)
+		if err != errRetryLocal {
+			return r, err
+		}
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
@@ -284,7 +338,7 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	}
 	s := &m.sock
 	s.begin(msg.Ref, true)
-	err := h.guarded(ts, ch, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
+	err := h.guarded(ts, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
 	for _, e := range s.emits {
 		ev, p := h.opts.Messages.Emit(e.name, e.detail)
 		if perr := ch.Push(ev, p); perr != nil {
@@ -305,29 +359,68 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	return nil, nil
 }
 
-// HandleOut implements phx.OutHandler: the first member to take a
-// broadcast runs HandleMessage for the whole topic; the others skip it.
-func (h *sharedMessages[S]) HandleOut(ctx context.Context, ch *phx.Channel, b *phx.Broadcast) error {
-	ts := h.member(ch).ts
+// receive queues a broadcast of the claimed topic (it runs on the
+// broadcasting goroutine or the PubSub receive loop: it must not block).
+// Past the endpoint's QueueLength broadcasts waiting, it drops b and logs.
+func (h *sharedHandler[S]) receive(ts *topicState[S], b *phx.Broadcast) {
+	ts.inboxMu.Lock()
+	defer ts.inboxMu.Unlock()
+	if len(ts.inbox) >= ts.ep.Config().QueueLength {
+		ts.ep.Logger().Warn("livestate: shared topic's broadcast queue full; broadcast dropped", "topic", ts.name, "event", b.Event, "queue", len(ts.inbox))
+		return
+	}
+	ts.inbox = append(ts.inbox, b)
+	if !ts.running {
+		ts.running = true
+		go h.handleMessages(ts)
+	}
+}
+
+// handleMessages runs HandleMessage for the queued broadcasts, in order,
+// until the inbox is empty.
+func (h *sharedHandler[S]) handleMessages(ts *topicState[S]) {
+	for {
+		ts.inboxMu.Lock()
+		if len(ts.inbox) == 0 {
+			ts.inbox = nil
+			ts.running = false
+			ts.inboxMu.Unlock()
+			return
+		}
+		b := ts.inbox[0]
+		ts.inbox[0] = nil
+		ts.inbox = ts.inbox[1:]
+		ts.inboxMu.Unlock()
+		h.handleMessage(ts, b)
+	}
+}
+
+// handleMessage runs HandleMessage for one broadcast of the topic. A panic
+// rolls the state back (see guarded) and is logged with its stack: it has
+// no client's channel to crash.
+func (h *sharedHandler[S]) handleMessage(ts *topicState[S], b *phx.Broadcast) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	// Every member of the topic gets the same *phx.Broadcast. It is
-	// remembered while it can still be delivered, that is while some
-	// member's queue holds it: its cleanup forgets it once collected.
-	key := weak.Make(b)
-	if _, done := ts.seen[key]; done {
-		return nil
+	defer func() {
+		if p := recover(); p != nil {
+			ts.ep.Logger().Error("livestate: HandleMessage panicked; state rolled back", "topic", ts.name, "event", b.Event, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	if h.cl != nil {
+		h.clusterMessage(ts, b)
+		return
 	}
-	if ts.seen == nil {
-		ts.seen = map[weak.Pointer[phx.Broadcast]]struct{}{}
-	}
-	ts.seen[key] = struct{}{}
-	runtime.AddCleanup(b, ts.forget, key)
 	if !ts.ready {
-		return nil
+		return
 	}
+	h.runMessage(ts, b)
+}
+
+// runMessage runs HandleMessage for b and sends its effects. Called with
+// ts.mu held.
+func (h *sharedHandler[S]) runMessage(ts *topicState[S], b *phx.Broadcast) {
 	t := &Topic{name: ts.name, members: len(ts.members)}
-	err := h.guarded(ts, ch, func() error { return h.mh.HandleMessage(context.WithoutCancel(ctx), t, b, &ts.state) })
+	err := h.guarded(ts, func() error { return h.mh.HandleMessage(context.Background(), t, b, &ts.state) })
 	for _, e := range t.emits {
 		ev, p := h.opts.Messages.Emit(e.name, e.detail)
 		h.publish(ts, ev, p)
@@ -336,14 +429,7 @@ func (h *sharedMessages[S]) HandleOut(ctx context.Context, ch *phx.Channel, b *p
 		ev, p := h.opts.Messages.Error(err)
 		h.publish(ts, ev, p)
 	}
-	h.publishUpdate(ts, ch, err)
-	return nil
-}
-
-func (ts *topicState[S]) forget(key weak.Pointer[phx.Broadcast]) {
-	ts.mu.Lock()
-	delete(ts.seen, key)
-	ts.mu.Unlock()
+	h.publishUpdate(ts, nil, err)
 }
 
 // Terminate implements phx.Terminator: the member leaves; the last one
@@ -378,8 +464,11 @@ func (h *sharedHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reaso
 	if h.topics[ts.name] == ts {
 		delete(h.topics, ts.name)
 	}
+	if ts.release != nil {
+		ts.release()
+	}
 	sc, ok := h.impl.(SharedCloser[S])
-	if !ok {
+	if !ok && h.cl == nil {
 		h.mu.Unlock()
 		return
 	}
@@ -395,10 +484,20 @@ func (h *sharedHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reaso
 		}
 		h.mu.Unlock()
 	}()
+	if h.cl != nil {
+		// After CloseTopic (the next owner's Init may load what it
+		// saved), before a new join of this node may elect.
+		defer func() {
+			ts.mu.Lock()
+			wait := h.resign(ts)
+			ts.mu.Unlock()
+			wait()
+		}()
+	}
 	ts.mu.Lock()
 	ready, state := ts.ready, ts.state
 	ts.mu.Unlock()
-	if ready {
+	if ready && ok {
 		sc.CloseTopic(ctx, ts.name, state)
 	}
 }
@@ -408,7 +507,7 @@ func (h *sharedHandler[S]) Terminate(ctx context.Context, ch *phx.Channel, reaso
 // panic goes on (it crashes ch's channel, as it would crash a per-join
 // channel and its state with it): the other clients see nothing of the
 // half-made change, and the version does not move. Called with ts.mu held.
-func (h *sharedHandler[S]) guarded(ts *topicState[S], ch *phx.Channel, fn func() error) error {
+func (h *sharedHandler[S]) guarded(ts *topicState[S], fn func() error) error {
 	ts.sync.checkpoint(&ts.state)
 	returned := false
 	defer func() {
@@ -416,7 +515,7 @@ func (h *sharedHandler[S]) guarded(ts *topicState[S], ch *phx.Channel, fn func()
 			return
 		}
 		if err := ts.sync.rollback(&ts.state); err != nil {
-			ch.Logger().Error("livestate: shared state not rolled back after a panic", "error", err)
+			ts.ep.Logger().Error("livestate: shared state not rolled back after a panic", "topic", ts.name, "error", err)
 		}
 	}()
 	err := fn()
@@ -425,12 +524,19 @@ func (h *sharedHandler[S]) guarded(ts *topicState[S], ch *phx.Channel, fn func()
 }
 
 // publishUpdate sends the change made by the last callback, which returned
-// cbErr, to every member with state. Called with ts.mu held.
+// cbErr, to every member with state. from, when not nil, is the client
+// whose event made it: it is told when the state cannot be encoded (after a
+// broadcast, every member is). Called with ts.mu held.
 func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel, cbErr error) {
 	ev, payload, err := ts.sync.updateAfter(&ts.state, cbErr)
 	if err != nil {
-		h.logError(from, err)
-		h.pushError(from, errors.New("state could not be encoded"))
+		ts.ep.Logger().Error("livestate: shared state not synced", "topic", ts.name, "error", err)
+		if from != nil {
+			h.pushError(from, errors.New("state could not be encoded"))
+		} else {
+			ev, p := h.opts.Messages.Error(errors.New("state could not be encoded"))
+			h.publish(ts, ev, p)
+		}
 		return
 	}
 	if ev == "" {
@@ -439,23 +545,27 @@ func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel, c
 	ts.change = nil
 	p, err := phx.Prepare(ts.name, ev, phx.Payload{Data: payload})
 	if err != nil {
-		h.logError(from, err)
+		ts.ep.Logger().Error("livestate: shared state not synced", "topic", ts.name, "error", err)
 		return
 	}
 	observeState(from, ts.sync.wasWhole, len(payload))
 	ts.push(p)
+	h.sendFrame(ts, ev, payload, false)
 }
 
 // publish sends one event to every member with state.
 func (h *sharedHandler[S]) publish(ts *topicState[S], event string, payload any) {
 	p, err := phx.Prepare(ts.name, event, payload)
 	if err != nil {
-		if len(ts.members) > 0 {
-			h.logError(ts.members[0].sock.ch, err)
-		}
+		ts.ep.Logger().Error("livestate: shared topic event not sent", "topic", ts.name, "event", event, "error", err)
 		return
 	}
 	ts.push(p)
+	if h.cl != nil && ts.role.owner {
+		if data, err := json.Marshal(payload); err == nil {
+			h.sendFrame(ts, event, data, false)
+		}
+	}
 }
 
 func (ts *topicState[S]) push(p *phx.Prepared) {

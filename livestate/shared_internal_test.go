@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"runtime"
 	"testing"
 	"time"
 
@@ -25,15 +24,15 @@ func (countShared) HandleMessage(ctx context.Context, t *Topic, b *phx.Broadcast
 	return nil
 }
 
-// TestSharedForgetsBroadcasts: the record of the broadcasts a topic has
-// handled (so that its other members skip them) empties once they are
-// collected.
-func TestSharedForgetsBroadcasts(t *testing.T) {
+// TestSharedHandlesBroadcastOnce: with three clients joined, HandleMessage
+// runs once per broadcast (the topic is claimed on the endpoint), every
+// client gets one patch per broadcast, and the claim ends with the topic.
+func TestSharedHandlesBroadcastOnce(t *testing.T) {
 	reg := NewRegistry(Config{Engine: phx.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}})
 	defer reg.Shutdown(context.Background())
 	handler := NewShared[int](countShared{}, Options{MaxVersion: 1 << 30})
 	reg.Handle("count:*", handler)
-	h := handler.(*sharedMessages[int]).sharedHandler
+	h := handler.(*sharedHandler[int])
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var sessions []*phx.Session
@@ -75,17 +74,29 @@ func TestSharedForgetsBroadcasts(t *testing.T) {
 	if state != n {
 		t.Fatalf("HandleMessage ran %d times for %d broadcasts", state, n)
 	}
+	for _, sess := range sessions {
+		sess.Close(nil)
+	}
 	for {
-		runtime.GC()
-		ts.mu.Lock()
-		left := len(ts.seen)
-		ts.mu.Unlock()
+		h.mu.Lock()
+		left := len(h.topics)
+		h.mu.Unlock()
 		if left == 0 {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("%d of %d broadcasts still remembered", left, n)
+			t.Fatal("the topic outlived its clients")
 		}
-		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+	// Released: a broadcast now reaches no handler (and nothing panics).
+	if n, err := reg.Broadcast(context.Background(), "count:1", "tick", nil); err != nil || n != 0 {
+		t.Fatalf("broadcast after the last leave: %d, %v", n, err)
+	}
+	ts.mu.Lock()
+	state = ts.state
+	ts.mu.Unlock()
+	if state != n {
+		t.Fatalf("HandleMessage ran after the topic ended: %d", state)
 	}
 }

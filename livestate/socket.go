@@ -2,6 +2,7 @@ package livestate
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/seance-go/seance/phx"
@@ -15,6 +16,10 @@ type Socket struct {
 	// channel is resumed by a new connection (under mu); callbacks read it
 	// directly, other goroutines through cur.
 	ch *phx.Channel
+	// A remote socket (ch nil) stands for a client of another node whose
+	// event the owner of a clustered shared topic handles.
+	topic string
+	ep    *phx.Endpoint
 
 	mu   sync.Mutex
 	subs map[string]struct{} // topics subscribed with Subscribe, renewed on resume
@@ -33,20 +38,43 @@ type emitted struct {
 }
 
 // Topic is the channel's topic.
-func (s *Socket) Topic() string { return s.cur().Topic() }
+func (s *Socket) Topic() string {
+	if ch := s.cur(); ch != nil {
+		return ch.Topic()
+	}
+	return s.topic
+}
 
 // TopicParam is the part of the topic matched by the "*" of its route:
 // "groceries" for topic "todo:groceries" registered as "todo:*".
-func (s *Socket) TopicParam() string { return s.cur().TopicParam() }
+func (s *Socket) TopicParam() string {
+	if ch := s.cur(); ch != nil {
+		return ch.TopicParam()
+	}
+	return ""
+}
 
-// Identity is what the socket's connect hook attached to the connection.
-func (s *Socket) Identity() any { return s.cur().Identity() }
+// Identity is what the socket's connect hook attached to the connection
+// (nil for a client of another node, see [SharedChannel]).
+func (s *Socket) Identity() any {
+	if ch := s.cur(); ch != nil {
+		return ch.Identity()
+	}
+	return nil
+}
 
 // ConnectInfo describes the client's connection (transport, connect params,
-// auth token).
-func (s *Socket) ConnectInfo() *phx.ConnectInfo { return s.cur().ConnectInfo() }
+// auth token). For a client of another node (see [SharedChannel]) it is
+// empty but for Transport "cluster".
+func (s *Socket) ConnectInfo() *phx.ConnectInfo {
+	if ch := s.cur(); ch != nil {
+		return ch.ConnectInfo()
+	}
+	return &phx.ConnectInfo{Transport: "cluster"}
+}
 
-// Channel is the underlying Phoenix channel.
+// Channel is the underlying Phoenix channel (nil for a client of another
+// node, see [SharedChannel]).
 func (s *Socket) Channel() *phx.Channel { return s.cur() }
 
 // Emit queues an event for the client, pushed under its own name with detail
@@ -81,9 +109,15 @@ func (s *Socket) setReply(r *phx.Reply) {
 }
 
 // Send delivers msg to the channel's [MessageHandler] after the work already
-// queued. It fails once the channel has ended, and while a kept channel
-// waits for its client to come back.
-func (s *Socket) Send(msg any) error { return s.cur().Send(msg) }
+// queued. It fails once the channel has ended, while a kept channel waits
+// for its client to come back, and for a client of another node.
+func (s *Socket) Send(msg any) error {
+	ch := s.cur()
+	if ch == nil {
+		return errRemoteSocket
+	}
+	return ch.Send(msg)
+}
 
 // Subscribe delivers broadcasts on topic to the channel's [MessageHandler].
 // A resumed channel (see [Options].ResumeGrace) is subscribed again to the
@@ -91,6 +125,9 @@ func (s *Socket) Send(msg any) error { return s.cur().Send(msg) }
 func (s *Socket) Subscribe(topic string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ch == nil {
+		return errRemoteSocket
+	}
 	if err := s.ch.Subscribe(topic); err != nil {
 		return err
 	}
@@ -101,7 +138,8 @@ func (s *Socket) Subscribe(topic string) error {
 	return nil
 }
 
-// cur returns the channel of the current connection.
+// cur returns the channel of the current connection (nil for a client of
+// another node).
 func (s *Socket) cur() *phx.Channel {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -125,9 +163,22 @@ func (s *Socket) moveTo(ch *phx.Channel) {
 // endpoint: plain channels' clients receive it, LiveState channels get it in
 // HandleMessage.
 func (s *Socket) Broadcast(ctx context.Context, topic, event string, payload any) error {
-	_, err := s.cur().Endpoint().Broadcast(ctx, topic, event, payload)
+	ep := s.ep
+	if ch := s.cur(); ch != nil {
+		ep = ch.Endpoint()
+	}
+	_, err := ep.Broadcast(ctx, topic, event, payload)
 	return err
 }
 
 // Close ends the channel from the server; the client receives phx_close.
-func (s *Socket) Close() error { return s.cur().Close() }
+func (s *Socket) Close() error {
+	ch := s.cur()
+	if ch == nil {
+		return errRemoteSocket
+	}
+	return ch.Close()
+}
+
+// errRemoteSocket is returned by the Socket of a client of another node.
+var errRemoteSocket = errors.New("livestate: the client is connected to another node")

@@ -386,3 +386,12 @@ func (b *broker) stop(ctx context.Context, run <-chan struct{}) error {
 		}
 	}
 }
+
+// subscribed reports whether the adapter confirmed the subscription of
+// topic.
+func (b *broker) subscribed(topic string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.topics[topic]
+	return st != nil && st.have
+}

@@ -15,6 +15,7 @@ type hub struct {
 	broker *broker // nil without PubSub
 	mu     sync.Mutex
 	topics sync.Map // string → *topicSubs
+	claims sync.Map // string → *claim (claim.go)
 
 	// onFirst, set by tests only, runs (outside the lock) when a topic
 	// gains its first local subscriber.
@@ -187,10 +188,21 @@ func (b *broadcast) outgoing() *Outgoing {
 }
 
 // publish delivers b to every subscriber of its topic except `except`.
+// A claimed topic ([Endpoint.Claim]) hands b to its claim once instead of
+// to the channels whose own topic it is (they are counted: the claim acts
+// for them).
 func (h *hub) publish(b *broadcast, except *Channel) int {
 	n := 0
+	claim := h.claimOf(b.Topic)
+	if claim != nil {
+		claim(&b.Broadcast)
+	}
 	for _, s := range h.subscribers(b.Topic) {
 		if s.ch == except {
+			continue
+		}
+		if s.own && claim != nil {
+			n++ // reached through the claim
 			continue
 		}
 		s.ch.deliver(b, s.own)

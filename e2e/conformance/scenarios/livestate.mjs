@@ -91,6 +91,26 @@ async function countTo(ls, events, n) {
 /** scenarios of the LiveState suite, run by ../livestate.test.mjs and the browser runner. */
 export const scenarios = [
   {
+    name: 'shared topic: three clients (on three nodes in the cluster run) push at once and end with one state',
+    async run(ctx) {
+      const topic = uniq('shared');
+      const clients = [];
+      for (let i = 0; i < 3; i++) {
+        const c = live(ctx, topic);
+        assert.deepEqual(await nextChange(c.events, 0), { state: { count: 0 }, version: 0 });
+        clients.push(c);
+      }
+      const n = 5;
+      for (let i = 0; i < n; i++) for (const c of clients) c.ls.pushEvent('increment', {});
+      for (const c of clients) {
+        assert.deepEqual(await nextChange(c.events, 3 * n), { state: { count: 3 * n }, version: 3 * n });
+        const versions = c.events.all((e) => e.type === 'livestate-patch').map((e) => e.detail.version);
+        assert.deepEqual(versions, Array.from({ length: 3 * n }, (_, i) => i + 1), 'every version once, in order');
+        assert.deepEqual(c.ls.state, { count: 3 * n });
+      }
+    },
+  },
+  {
     name: 'state:change v0 on join, join params reach Init',
     async run(ctx) {
       const { events, frames } = live(ctx, uniq('counter'), { start: 5 });

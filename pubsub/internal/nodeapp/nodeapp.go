@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/longpoll"
@@ -41,6 +42,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 	Stdout          io.Writer
+	// SharedLeaser, when set, makes "board:*" (a shared LiveState counter)
+	// one state across the nodes.
+	SharedLeaser cluster.Leaser
 }
 
 // Flags are the command-line flags every seance-node command has, whatever
@@ -97,7 +101,9 @@ func Run(cfg Config) error {
 		LongPoll: longpoll.Options{
 			Secret: []byte(cfg.Secret),
 		},
+		SharedLeaser: cfg.SharedLeaser,
 	})
+	reg.Handle("board:*", livestate.NewShared[counterState](board{}, livestate.Options{}))
 	reg.Handle("room:*", room(node))
 	reg.Handle("counter:*", livestate.New(func() livestate.Channel[counterState] { return counter{} }, livestate.Options{}))
 
@@ -263,4 +269,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// board is a shared LiveState counter: lvs_evt:inc adds 1 to the topic's
+// one state (one state per topic in the cluster with Config.SharedLeaser).
+type board struct{}
+
+func (board) Init(ctx context.Context, topic string) (counterState, error) {
+	return counterState{}, nil
+}
+
+func (board) HandleEvent(ctx context.Context, s *livestate.Socket, event string, payload phx.Payload, st *counterState) error {
+	if event != "inc" {
+		return fmt.Errorf("unknown event %q", event)
+	}
+	st.Count++
+	return nil
 }

@@ -6,13 +6,19 @@
 //	seance-node -addr 127.0.0.1:4002 -node n2 -nats nats://127.0.0.1:4222 -secret s3cret-of-32-bytes-or-more......
 //
 // See the Redis command's documentation for what it serves; GET /stats
-// answers the NATS adapter's counters.
+// answers the NATS adapter's counters. With -shared-ttl (the server must run
+// JetStream) the shared board:* topics are one state across the nodes, on
+// leases in a JetStream KV bucket.
 package main
 
 import (
+	"context"
 	"flag"
 	"io"
 	"log/slog"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
 
 	"github.com/seance-go/seance/pubsub/internal/nodeapp"
 	psnats "github.com/seance-go/seance/pubsub/nats"
@@ -26,6 +32,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var f nodeapp.Flags
 	f.Register(fs, "subject mapping: topics or bus", "first subject token")
 	url := fs.String("nats", "nats://127.0.0.1:4222", "NATS server URL")
+	sharedTTL := fs.Duration("shared-ttl", 0, "with a JetStream server: one state per shared topic (board:*) in the cluster, on leases of this TTL in a JetStream KV bucket (0: each node its own state)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,5 +46,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ps.Close()
-	return nodeapp.Run(f.Config(ps, func() any { return ps.Stats() }, log, stdout))
+	cfg := f.Config(ps, func() any { return ps.Stats() }, log, stdout)
+	if *sharedTTL > 0 {
+		nc, err := natsgo.Connect(*url, natsgo.MaxReconnects(-1))
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if cfg.SharedLeaser, err = psnats.NewLeaser(ctx, psnats.LeaserOptions{Conn: nc, TTL: *sharedTTL}); err != nil {
+			return err
+		}
+	}
+	return nodeapp.Run(cfg)
 }

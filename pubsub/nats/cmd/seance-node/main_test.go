@@ -97,3 +97,15 @@ func TestCluster(t *testing.T) {
 		}
 	}
 }
+
+// Three seance-node processes share a NATS server with JetStream and one
+// shared board on JetStream KV leases (see clustertest.SharedBoard).
+func TestSharedBoardThreeNodes(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := natstest.StartJetStream(t)
+	var procs []*clustertest.Proc
+	for i := range 3 {
+		procs = append(procs, startProc(t, bin, srv, fmt.Sprintf("n%d", i+1), "-shared-ttl", "1s").Proc)
+	}
+	clustertest.SharedBoard(t, procs, func(topic string, n int) { waitSubscribed(t, srv, topic, n) })
+}

@@ -26,6 +26,18 @@ type Server struct {
 // the test is skipped, unless the environment has CI=true, where it fails.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, nil)
+}
+
+// StartJetStream is Start with JetStream enabled (its store in a
+// temporary directory of the test).
+func StartJetStream(t testing.TB) *Server {
+	t.Helper()
+	return start(t, []string{"-js", "-sd", t.TempDir()})
+}
+
+func start(t testing.TB, extra []string) *Server {
+	t.Helper()
 	s := &Server{}
 	s.Server = adaptertest.StartServer(t, adaptertest.Command{
 		Name: "nats-server",
@@ -35,7 +47,7 @@ func Start(t testing.TB) *Server {
 				t.Fatal(err)
 			}
 			s.monitor.Store(int64(mon))
-			return []string{"-a", "127.0.0.1", "-p", strconv.Itoa(port), "-m", strconv.Itoa(mon)}
+			return append([]string{"-a", "127.0.0.1", "-p", strconv.Itoa(port), "-m", strconv.Itoa(mon)}, extra...)
 		},
 	})
 	s.URL = "nats://" + s.Addr

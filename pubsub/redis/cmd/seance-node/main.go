@@ -15,6 +15,9 @@
 //     event lvs_evt:inc {"by": n} broadcasts "inc" on the topic, and every
 //     counter of the topic, on every node, adds n when it receives it. A
 //     connect parameter user=U names the connection "user_socket:U".
+//     "board:*" is a shared LiveState counter ({"count": n}, lvs_evt:inc
+//     adds 1), one state per topic across the nodes: the node holding the
+//     topic's Redis lease owns it (-shared-ttl bounds a takeover).
 //   - POST /broadcast?topic=T&event=E with a JSON body (default {}):
 //     broadcasts to every node; answers {"node": …, "local": n} where n is
 //     how many channels of this node it reached.
@@ -33,6 +36,9 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seance-go/seance/pubsub/internal/nodeapp"
 	psredis "github.com/seance-go/seance/pubsub/redis"
@@ -46,6 +52,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var f nodeapp.Flags
 	f.Register(fs, "Redis channel mapping: topics or bus", "Redis channel name prefix")
 	redisAddr := fs.String("redis", "localhost:6379", "Redis address")
+	sharedTTL := fs.Duration("shared-ttl", 3*time.Second, "lease TTL of the shared topics (board:*): a dead owner is replaced within it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,5 +66,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ps.Close()
-	return nodeapp.Run(f.Config(ps, func() any { return ps.Stats() }, log, stdout))
+	rdb := goredis.NewClient(&goredis.Options{Addr: *redisAddr, ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	leaser, err := psredis.NewLeaser(psredis.LeaserOptions{Client: rdb, Namespace: f.Namespace, TTL: *sharedTTL})
+	if err != nil {
+		return err
+	}
+	cfg := f.Config(ps, func() any { return ps.Stats() }, log, stdout)
+	cfg.SharedLeaser = leaser
+	return nodeapp.Run(cfg)
 }

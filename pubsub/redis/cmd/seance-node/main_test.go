@@ -220,3 +220,22 @@ func TestHungRedis(t *testing.T) {
 	n1.CheckAlive(t)
 	n2.CheckAlive(t)
 }
+
+// Three seance-node processes share a Redis and one shared board (see
+// clustertest.SharedBoard): concurrent events from every node converge
+// without version gaps; the owner is SIGKILLed mid-stream and another node
+// takes over with a state:change.
+func TestSharedBoardThreeNodes(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := redistest.Start(t)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	var procs []*clustertest.Proc
+	for i := range 3 {
+		name := fmt.Sprintf("n%d", i+1)
+		p := &proc{clustertest.Start(t, bin, name, "-redis", srv.Addr, "-shared-ttl", "1s")}
+		adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
+		procs = append(procs, p.Proc)
+	}
+	clustertest.SharedBoard(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) })
+}

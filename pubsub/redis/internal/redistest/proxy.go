@@ -19,6 +19,7 @@ type Proxy struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  []*proxyConn
+	stall  atomic.Bool // new connections are frozen too
 }
 
 type proxyConn struct {
@@ -53,6 +54,7 @@ func (p *Proxy) accept() {
 			continue
 		}
 		c := &proxyConn{a: a, b: b}
+		c.frozen.Store(p.stall.Load())
 		p.mu.Lock()
 		p.conns = append(p.conns, c)
 		p.mu.Unlock()
@@ -87,6 +89,13 @@ func (p *Proxy) Freeze() {
 	for _, c := range p.conns {
 		c.frozen.Store(true)
 	}
+}
+
+// Stall black-holes every connection, those open now and those to come,
+// as a broker that stopped answering this node.
+func (p *Proxy) Stall() {
+	p.stall.Store(true)
+	p.Freeze()
 }
 
 func (p *Proxy) close() {

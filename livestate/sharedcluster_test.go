@@ -1,0 +1,308 @@
+package livestate_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seance-go/seance/cluster"
+	"github.com/seance-go/seance/internal/membus"
+	"github.com/seance-go/seance/internal/memlease"
+	"github.com/seance-go/seance/livestate"
+	"github.com/seance-go/seance/phx"
+)
+
+// counter is a shared channel: "inc" adds one, a broadcast "add" adds its
+// "n".
+type counter struct{ inits sync.Map }
+
+type count struct {
+	N int `json:"n"`
+}
+
+func (c *counter) Init(ctx context.Context, topic string) (count, error) { return count{}, nil }
+
+func (c *counter) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *count) error {
+	switch event {
+	case "inc":
+		st.N++
+	case "boom":
+		st.N += 1000
+		panic("boom")
+	default:
+		return fmt.Errorf("unknown event %s", event)
+	}
+	return nil
+}
+
+func (c *counter) HandleMessage(ctx context.Context, t *livestate.Topic, b *phx.Broadcast, st *count) error {
+	var p struct{ N int }
+	if err := json.Unmarshal(b.Payload.Data, &p); err != nil {
+		return err
+	}
+	st.N += p.N
+	return nil
+}
+
+// clusterNodes starts n registries on one in-memory bus sharing leaser.
+func clusterNodes(t *testing.T, n int, leaser cluster.Leaser) (*membus.Bus, []*livestate.Registry) {
+	t.Helper()
+	bus := membus.New()
+	var regs []*livestate.Registry
+	for i := range n {
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			Cluster:         cluster.Options{RelayTimeout: time.Second},
+			SharedLeaser:    leaser,
+		})
+		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{}))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs = append(regs, reg)
+	}
+	return bus, regs
+}
+
+// joinCount joins topic on reg and returns the client's mirror.
+func joinCount(t *testing.T, reg *livestate.Registry, topic string) (*client, *mirror) {
+	t.Helper()
+	c := open(t, reg)
+	c.send(`["1","1","` + topic + `","phx_join",{}]`)
+	c.expect(`["1","1","` + topic + `","phx_reply",{"status":"ok","response":{}}]`)
+	m := &mirror{t: t}
+	m.change(c.expectEvent(topic, "state:change"))
+	return c, m
+}
+
+func countOf(m *mirror) int {
+	st, _ := m.state.(map[string]any)
+	n, _ := st["n"].(float64)
+	return int(n)
+}
+
+// TestSharedClusterOneState: clients of one shared topic on three nodes
+// push events at once (and a broadcast comes from a node); the owner
+// applies them in one order: every client sees every update once, with
+// versions without gaps, and all end with the same state and version.
+func TestSharedClusterOneState(t *testing.T) {
+	_, regs := clusterNodes(t, 3, memlease.New(2*time.Second))
+	var cs []*client
+	var ms []*mirror
+	for _, reg := range regs {
+		c, m := joinCount(t, reg, "count:1")
+		cs, ms = append(cs, c), append(ms, m)
+	}
+	for i, m := range ms {
+		if m.version != ms[0].version || countOf(m) != 0 {
+			t.Fatalf("client %d joined at version %d state %v", i, m.version, m.state)
+		}
+	}
+	const k = 20
+	for range k {
+		for _, c := range cs {
+			c.push("count:1", "lvs_evt:inc", `{}`)
+		}
+	}
+	if _, err := regs[2].Broadcast(context.Background(), "count:1", "add", map[string]int{"n": 1000}); err != nil {
+		t.Fatal(err)
+	}
+	want := 3*k + 1000
+	for i, c := range cs {
+		m := ms[i]
+		for countOf(m) != want {
+			v := m.version
+			c.update(m, "count:1", lvsNames)
+			if m.version != v+1 {
+				t.Fatalf("client %d: version %d after %d", i, m.version, v)
+			}
+		}
+		if m.version != ms[0].version {
+			t.Errorf("client %d at version %d, client 0 at %d", i, m.version, ms[0].version)
+		}
+	}
+	for _, c := range cs {
+		c.expectNothing()
+	}
+	// A late joiner on a non-owner node gets the current state and version.
+	_, late := joinCount(t, regs[1], "count:1")
+	if countOf(late) != want || late.version != ms[0].version {
+		t.Errorf("late joiner: version %d state %v, want %d at %d", late.version, late.state, want, ms[0].version)
+	}
+}
+
+// TestSharedClusterTakeover: the owner dies (cut off the bus, its lease
+// not renewed); another node takes over within the lease's TTL, its first
+// act a state:change (Init again), and the clients of the other nodes go
+// on with one state.
+func TestSharedClusterTakeover(t *testing.T) {
+	leaser := memlease.New(500 * time.Millisecond)
+	bus, regs := clusterNodes(t, 3, leaser)
+	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c2, m2 := joinCount(t, regs[2], "count:1")
+	// (From the owner's client: a forwarded event's answer could still be
+	// on its way when the owner dies, and its sender would get an error.)
+	c0.push("count:1", "lvs_evt:inc", `{}`)
+	c0.update(m0, "count:1", lvsNames)
+	c1.update(m1, "count:1", lvsNames)
+	c2.update(m2, "count:1", lvsNames)
+
+	bus.Lookup("node0").Cut()
+	leaser.Kill("node0")
+	// The clients of the surviving nodes receive the new owner's state.
+	for _, x := range []struct {
+		c *client
+		m *mirror
+	}{{c1, m1}, {c2, m2}} {
+		if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:change" || countOf(x.m) != 0 {
+			t.Fatalf("after the takeover: %s %v", ev, x.m.state)
+		}
+	}
+	if m1.version != m2.version {
+		t.Fatalf("versions %d and %d after the takeover", m1.version, m2.version)
+	}
+	c2.push("count:1", "lvs_evt:inc", `{}`)
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	for i, x := range []struct {
+		c *client
+		m *mirror
+	}{{c1, m1}, {c2, m2}} {
+		for countOf(x.m) != 2 {
+			v := x.m.version
+			x.c.update(x.m, "count:1", lvsNames)
+			if x.m.version != v+1 {
+				t.Fatalf("client %d: version %d after %d", i+1, x.m.version, v)
+			}
+		}
+	}
+	if m1.version != m2.version {
+		t.Errorf("versions %d and %d", m1.version, m2.version)
+	}
+}
+
+// BenchmarkSharedClusterRoundTrip measures a client event's round trip
+// (push lvs_evt:inc, receive its state:patch) for a client of the owner
+// node and for a client of another node, whose event is forwarded to the
+// owner and whose patch comes back over the PubSub (here the in-memory
+// bus, so the ratio shows the cost of the forwarding itself, not of a
+// network):
+//
+//	go test -run x -bench SharedClusterRoundTrip ./livestate/
+func BenchmarkSharedClusterRoundTrip(b *testing.B) {
+	_, regs := clusterNodesB(b, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	join := func(reg *livestate.Registry, topic string) *phx.Session {
+		sess, err := reg.Endpoint().Open(phx.ConnectInfo{Transport: "test"}, phx.V2JSON(), true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(sess.Detach)
+		sess.Receive([]byte(`["1","1","`+topic+`","phx_join",{}]`), false)
+		for got := 0; got < 2; { // reply, state:change
+			fs, err := sess.Next(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += len(fs)
+		}
+		return sess
+	}
+	roundTrips := func(b *testing.B, sess *phx.Session, topic string) {
+		frame := []byte(`["1","2","` + topic + `","lvs_evt:inc",{}]`)
+		b.ResetTimer()
+		for range b.N {
+			sess.Receive(frame, false)
+			for got := 0; got < 1; {
+				fs, err := sess.Next(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got += len(fs)
+			}
+		}
+	}
+	b.Run("owner", func(b *testing.B) {
+		roundTrips(b, join(regs[0], "count:a"), "count:a")
+	})
+	b.Run("forwarded", func(b *testing.B) {
+		owner := join(regs[0], "count:b") // node0 owns count:b
+		go func() {                       // its client drains the updates
+			for {
+				if _, err := owner.Next(ctx); err != nil {
+					return
+				}
+			}
+		}()
+		roundTrips(b, join(regs[1], "count:b"), "count:b")
+	})
+}
+
+func clusterNodesB(b *testing.B, n int) (*membus.Bus, []*livestate.Registry) {
+	bus := membus.New()
+	var regs []*livestate.Registry
+	leaser := memlease.New(5 * time.Second)
+	for i := range n {
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			SharedLeaser:    leaser,
+		})
+		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{MaxVersion: 1 << 30}))
+		b.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs = append(regs, reg)
+	}
+	return bus, regs
+}
+
+// TestSharedClusterRemotePanic: a HandleEvent that panics for a client of
+// another node crashes nothing: the owner rolls the state back and logs,
+// the sender gets an error reply, and the topic goes on.
+func TestSharedClusterRemotePanic(t *testing.T) {
+	_, regs := clusterNodes(t, 2, memlease.New(2*time.Second))
+	c0, m0 := joinCount(t, regs[0], "count:1")
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	ref := c1.push("count:1", "lvs_evt:boom", `{}`)
+	c1.expectEvent("count:1", "error")
+	c1.expect(`["1","` + ref + `","count:1","phx_reply",{"status":"error","response":{"reason":"owner unavailable"}}]`)
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	for i, x := range []struct {
+		c *client
+		m *mirror
+	}{{c0, m0}, {c1, m1}} {
+		x.c.update(x.m, "count:1", lvsNames)
+		if countOf(x.m) != 1 || x.m.version != 1 {
+			t.Errorf("client %d: count %d version %d, want 1 and 1", i, countOf(x.m), x.m.version)
+		}
+	}
+}
+
+// TestSharedClusterHandoff: when the owner's last client leaves, the owner
+// releases the lease (after CloseTopic) and a node that still has clients
+// takes over at once, long before the lease could expire: its clients get
+// the new owner's state:change, and events go on.
+func TestSharedClusterHandoff(t *testing.T) {
+	_, regs := clusterNodes(t, 2, memlease.New(10*time.Second)) // watched every second
+	c0, _ := joinCount(t, regs[0], "count:1")                   // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c0.push("count:1", "phx_leave", `{}`)
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 {
+		t.Fatalf("after the owner's last client left: %s %v", ev, m1.state)
+	}
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	c1.update(m1, "count:1", lvsNames)
+	if countOf(m1) != 1 || m1.version != 1 {
+		t.Errorf("count %d version %d, want 1 and 1", countOf(m1), m1.version)
+	}
+}
