@@ -19,8 +19,8 @@ import (
 
 	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/handler"
-	"github.com/seance-go/seance/internal/memlease"
 	"github.com/seance-go/seance/internal/membus"
+	"github.com/seance-go/seance/internal/memlease"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
 )
