@@ -164,9 +164,10 @@ type sharedHandler[S any] struct {
 
 // topicState is one topic's shared state.
 type topicState[S any] struct {
-	name  string
-	refs  int             // joins not yet terminated (guarded by the handler's mu)
-	after <-chan struct{} // closed when the previous state's CloseTopic returned
+	name    string
+	pattern string          // the route's pattern, for the observer
+	refs    int             // joins not yet terminated (guarded by the handler's mu)
+	after   <-chan struct{} // closed when the previous state's CloseTopic returned
 
 	mu      sync.Mutex // serialises every change and every push
 	members []*member[S]
@@ -218,7 +219,7 @@ func (h *sharedHandler[S]) Join(ctx context.Context, ch *phx.Channel, params phx
 	h.mu.Lock()
 	ts := h.topics[topic]
 	if ts == nil {
-		ts = &topicState[S]{name: topic, sync: newSyncer[S](&h.opts), after: h.closing[topic], ep: ch.Endpoint()}
+		ts = &topicState[S]{name: topic, pattern: ch.Pattern(), sync: newSyncer[S](&h.opts), after: h.closing[topic], ep: ch.Endpoint()}
 		h.topics[topic] = ts
 		if h.mh != nil || h.cl != nil {
 			ts.release = ts.ep.Claim(topic, func(b *phx.Broadcast) { h.receive(ts, b) })
@@ -300,7 +301,7 @@ func (h *sharedHandler[S]) sendState(ts *topicState[S], m *member[S]) error {
 			return err
 		}
 		ts.change = p
-		observeState(m.sock.ch, true, len(payload))
+		observeState(ts.ep, ts.pattern, true, len(payload))
 	}
 	m.hasState = true
 	return m.sock.ch.PushPrepared(ts.change)
@@ -548,7 +549,7 @@ func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel, c
 		ts.ep.Logger().Error("livestate: shared state not synced", "topic", ts.name, "error", err)
 		return
 	}
-	observeState(from, ts.sync.wasWhole, len(payload))
+	observeState(ts.ep, ts.pattern, ts.sync.wasWhole, len(payload))
 	ts.push(p)
 	h.sendFrame(ts, ev, payload, false)
 }

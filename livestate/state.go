@@ -211,7 +211,7 @@ func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error 
 	h.live.add(c)
 	h.flushEmits(c)
 	ev, payload := h.opts.Messages.Change(data, 0)
-	observeState(ch, true, len(payload))
+	observeState(ch.Endpoint(), ch.Pattern(), true, len(payload))
 	return ch.PushEncoded(ev, payload)
 }
 
@@ -227,7 +227,7 @@ func (h *stateHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *ph
 				return nil, err
 			}
 			ev, payload := h.opts.Messages.Change(data, c.sync.version)
-			observeState(ch, true, len(payload))
+			observeState(ch.Endpoint(), ch.Pattern(), true, len(payload))
 			return nil, ch.PushEncoded(ev, payload)
 		}
 		return phx.Err(map[string]string{"reason": "no state"}), nil
@@ -330,7 +330,7 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 	if ev == "" {
 		return
 	}
-	observeState(c.sock.ch, c.sync.wasWhole, len(payload))
+	observeState(c.sock.ch.Endpoint(), c.sock.ch.Pattern(), c.sync.wasWhole, len(payload))
 	if err := c.sock.ch.PushEncoded(ev, payload); err != nil {
 		if clientGone(err) {
 			// An ordinary disconnect racing the update: nobody to tell.
