@@ -147,6 +147,41 @@ func (s *Server) Pause() {
 	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		s.t.Fatalf("pause %s: %v", s.c.Name, err)
 	}
+	// The signal is delivered asynchronously: a server running on another
+	// core may still answer a request or two. Wait until every thread of
+	// the process is stopped (state T in /proc), so that the caller's next
+	// request certainly meets a hung server.
+	deadline := time.Now().Add(5 * time.Second)
+	for !stopped(s.cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("pause %s: the process did not stop", s.c.Name)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// stopped reports whether every thread of process pid is stopped (Linux;
+// elsewhere it reports true at once).
+func stopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return true
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		// The state follows the parenthesised command name.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || i+2 >= len(stat) {
+			continue
+		}
+		if st := stat[i+2]; st != 'T' && st != 't' {
+			return false
+		}
+	}
+	return true
 }
 
 // Resume continues a paused server (SIGCONT).
