@@ -8,6 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	scluster "github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
 	"github.com/seance-go/seance/pubsub/internal/adaptertest"
@@ -39,7 +40,6 @@ func (benchCounter) HandleEvent(ctx context.Context, s *livestate.Socket, event 
 //	go test -run '^$' -bench SharedRoundTrip -benchtime 2000x ./
 func BenchmarkSharedRoundTrip(b *testing.B) {
 	srv := redistest.Start(b)
-	quiet := slog.New(slog.DiscardHandler)
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	b.Cleanup(func() { rdb.Close() })
 	leaser, err := psredis.NewLeaser(psredis.LeaserOptions{Client: rdb})
@@ -48,23 +48,7 @@ func BenchmarkSharedRoundTrip(b *testing.B) {
 	}
 	var regs []*livestate.Registry
 	for _, name := range []string{"owner", "other"} {
-		ps, err := psredis.New(psredis.Options{Addr: srv.Addr, Node: name, Logger: quiet})
-		if err != nil {
-			b.Fatal(err)
-		}
-		reg := livestate.NewRegistry(livestate.Config{
-			Engine:          phx.Config{PubSub: ps, Logger: quiet},
-			DisableLongPoll: true,
-			SharedLeaser:    leaser,
-		})
-		reg.Handle("count:*", livestate.NewShared[benchCount](benchCounter{}, livestate.Options{MaxVersion: 1 << 30}))
-		adaptertest.WaitFor(b, 10*time.Second, name+" connected", func() bool { return ps.Stats().Connected })
-		b.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			reg.Shutdown(ctx)
-			ps.Close()
-		})
+		reg := sharedNode(b, srv.Addr, name, leaser)
 		regs = append(regs, reg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -111,4 +95,29 @@ func BenchmarkSharedRoundTrip(b *testing.B) {
 		}()
 		roundTrips(b, join(regs[1], "count:b"), "count:b")
 	})
+}
+
+// sharedNode starts a node's registry over Redis at addr, serving count:*
+// as a shared topic on leaser's leases; it shuts down when the test ends.
+func sharedNode(tb testing.TB, addr, name string, leaser scluster.Leaser) *livestate.Registry {
+	tb.Helper()
+	quiet := slog.New(slog.DiscardHandler)
+	ps, err := psredis.New(psredis.Options{Addr: addr, Node: name, Logger: quiet})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg := livestate.NewRegistry(livestate.Config{
+		Engine:          phx.Config{PubSub: ps, Logger: quiet},
+		DisableLongPoll: true,
+		SharedLeaser:    leaser,
+	})
+	reg.Handle("count:*", livestate.NewShared[benchCount](benchCounter{}, livestate.Options{MaxVersion: 1 << 30}))
+	adaptertest.WaitFor(tb, 10*time.Second, name+" connected", func() bool { return ps.Stats().Connected })
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		reg.Shutdown(ctx)
+		ps.Close()
+	})
+	return reg
 }

@@ -144,23 +144,7 @@ func TestSharedStalledOwner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ps, err := psredis.New(psredis.Options{Addr: srv.Addr, Node: name, Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		reg := livestate.NewRegistry(livestate.Config{
-			Engine:          phx.Config{PubSub: ps, Logger: quiet},
-			DisableLongPoll: true,
-			SharedLeaser:    leaser,
-		})
-		reg.Handle("count:*", livestate.NewShared[benchCount](benchCounter{}, livestate.Options{MaxVersion: 1 << 30}))
-		adaptertest.WaitFor(t, 10*time.Second, name+" connected", func() bool { return ps.Stats().Connected })
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			reg.Shutdown(ctx)
-			ps.Close()
-		})
+		reg := sharedNode(t, srv.Addr, name, leaser)
 		regs = append(regs, reg)
 	}
 	const topic = "count:1"
