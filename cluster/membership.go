@@ -17,7 +17,8 @@ import (
 
 // MembershipTopic is the Envelope.Topic of heartbeats and of the messages
 // sent with [Membership.Send]; a Membership takes them out of the stream
-// before the endpoint sees them. Channels must not use it as a topic.
+// before the endpoint sees them. Like every topic starting with
+// phx.ReservedTopicPrefix, no client can join it and no broadcast can use it.
 const MembershipTopic = "seance:membership"
 
 // MembershipOptions configure a [Membership]. Zero fields take the defaults.

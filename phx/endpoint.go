@@ -158,7 +158,8 @@ func (e *Endpoint) runPubSub(ctx context.Context) {
 	}()
 	defer func() { <-idsDone }()
 	err := e.cfg.PubSub.Run(ctx, func(m *Envelope) {
-		if m.FromNode == e.cfg.PubSub.NodeName() || e.intercepted(m) {
+		if m.FromNode == e.cfg.PubSub.NodeName() || e.intercepted(m) || reserved(m.Topic) {
+			// A reserved topic nobody intercepts is no client's business.
 			return
 		}
 		e.broker.received.Add(1)
@@ -279,6 +280,9 @@ func (e *Endpoint) Broadcast(ctx context.Context, topic, event string, payload a
 }
 
 func (e *Endpoint) publish(ctx context.Context, topic, event string, payload any, except *Channel) (int, error) {
+	if reserved(topic) {
+		return 0, ErrReservedTopic
+	}
 	p, err := Prepare(topic, event, payload)
 	if err != nil {
 		return 0, err

@@ -7,6 +7,9 @@ package phx
 // must show (presence) use it. It returns how many local channels it
 // reached.
 func (e *Endpoint) BroadcastLocal(topic, event string, payload any) (int, error) {
+	if reserved(topic) {
+		return 0, ErrReservedTopic
+	}
 	p, err := Prepare(topic, event, payload)
 	if err != nil {
 		return 0, err

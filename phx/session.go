@@ -237,6 +237,11 @@ func (c *Channel) eventInfo(event string) EventInfo {
 }
 
 func (s *Session) join(m *Message) {
+	if reserved(m.Topic) {
+		s.log().Warn("phx: join of a reserved topic refused", "topic", m.Topic, "join_ref", m.JoinRef.val)
+		s.reply(Ref{}, m.Ref, m.Topic, Err(map[string]string{"reason": "reserved topic"}))
+		return
+	}
 	h, pattern, param := s.ep.router.match(m.Topic)
 	if h == nil {
 		s.log().Info("phx: join of an unmatched topic", "topic", m.Topic, "join_ref", m.JoinRef.val)
