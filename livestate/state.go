@@ -320,10 +320,9 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 	if cbErr != nil {
 		h.pushError(c, cbErr)
 	}
-	log := c.sock.ch.Logger()
 	ev, payload, err := c.sync.updateAfter(&c.state, cbErr)
 	if err != nil {
-		log.Error("livestate: state not synced", "error", err)
+		c.sock.ch.Logger().Error("livestate: state not synced", "error", err)
 		h.pushError(c, errors.New("state could not be encoded"))
 		return
 	}
@@ -334,10 +333,10 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 	if err := c.sock.ch.PushEncoded(ev, payload); err != nil {
 		if clientGone(err) {
 			// An ordinary disconnect racing the update: nobody to tell.
-			log.Debug("livestate: state update not sent, the client is gone", "error", err)
+			c.sock.ch.Logger().Debug("livestate: state update not sent, the client is gone", "error", err)
 			return
 		}
-		log.Error("livestate: state not synced", "error", err)
+		c.sock.ch.Logger().Error("livestate: state not synced", "error", err)
 	}
 }
 
