@@ -302,6 +302,7 @@ func (h *stateHandler[S]) resume(ctx context.Context, c *conn[S]) error {
 		return nil
 	}
 	ev, payload := h.opts.Messages.Change(data, c.sync.version)
+	observeState(c.sock.ch.Endpoint(), c.sock.ch.Pattern(), true, len(payload))
 	if err := c.sock.ch.PushEncoded(ev, payload); err != nil {
 		return err
 	}
