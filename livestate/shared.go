@@ -1,6 +1,7 @@
 package livestate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -364,6 +365,12 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 // broadcasting goroutine or the PubSub receive loop: it must not block).
 // Past the endpoint's QueueLength broadcasts waiting, it drops b and logs.
 func (h *sharedHandler[S]) receive(ts *topicState[S], b *phx.Broadcast) {
+	if h.cl != nil && b.Event == frameEvent && bytes.HasPrefix(b.Payload.Data, h.cl.own) {
+		// The owner's own update, delivered back locally: its members
+		// have it already. Dropped unread, it takes no queue slot from
+		// the broadcasts HandleMessage waits for.
+		return
+	}
 	ts.inboxMu.Lock()
 	defer ts.inboxMu.Unlock()
 	if len(ts.inbox) >= ts.ep.Config().QueueLength {
