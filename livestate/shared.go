@@ -341,13 +341,7 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	s := &m.sock
 	s.begin(msg.Ref, true)
 	err := h.guarded(ts, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
-	for _, e := range s.emits {
-		ev, p := h.opts.Messages.Emit(e.name, e.detail)
-		if perr := ch.Push(ev, p); perr != nil {
-			ch.Logger().Log(ctx, emitLevel(perr), "livestate: emitted event not sent", "event", e.name, "error", perr)
-		}
-	}
-	s.emits = s.emits[:0]
+	s.flushEmits(h.opts.Messages)
 	if err != nil {
 		h.pushError(ch, err)
 	}

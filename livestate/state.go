@@ -358,13 +358,19 @@ func clientGone(err error) bool {
 }
 
 func (h *stateHandler[S]) flushEmits(c *conn[S]) {
-	for _, e := range c.sock.emits {
-		ev, payload := h.opts.Messages.Emit(e.name, e.detail)
-		if err := c.sock.ch.Push(ev, payload); err != nil {
-			c.sock.ch.Logger().Log(context.Background(), emitLevel(err), "livestate: emitted event not sent", "event", e.name, "error", err)
+	c.sock.flushEmits(h.opts.Messages)
+}
+
+// flushEmits pushes the events emitted by the current callback to the
+// socket's client.
+func (s *Socket) flushEmits(msgs MessageBuilder) {
+	for _, e := range s.emits {
+		ev, payload := msgs.Emit(e.name, e.detail)
+		if err := s.ch.Push(ev, payload); err != nil {
+			s.ch.Logger().Log(context.Background(), emitLevel(err), "livestate: emitted event not sent", "event", e.name, "error", err)
 		}
 	}
-	c.sock.emits = c.sock.emits[:0]
+	s.emits = s.emits[:0]
 }
 
 func (h *stateHandler[S]) pushError(c *conn[S], err error) {
