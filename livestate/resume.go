@@ -267,6 +267,9 @@ func (l *liveSet[S]) add(c *conn[S]) {
 // remove forgets c when it ends; it returns the channel to close when a
 // rejoin is waiting to take c over.
 func (l *liveSet[S]) remove(c *conn[S]) chan struct{} {
+	if !c.keyed {
+		return nil // never added, so never taken over
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.byKey[c.key] == c {

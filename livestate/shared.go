@@ -1,6 +1,7 @@
 package livestate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -340,13 +341,7 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 	s := &m.sock
 	s.begin(msg.Ref, true)
 	err := h.guarded(ts, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
-	for _, e := range s.emits {
-		ev, p := h.opts.Messages.Emit(e.name, e.detail)
-		if perr := ch.Push(ev, p); perr != nil {
-			ch.Logger().Log(ctx, emitLevel(perr), "livestate: emitted event not sent", "event", e.name, "error", perr)
-		}
-	}
-	s.emits = s.emits[:0]
+	s.flushEmits(h.opts.Messages)
 	if err != nil {
 		h.pushError(ch, err)
 	}
@@ -364,6 +359,12 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 // broadcasting goroutine or the PubSub receive loop: it must not block).
 // Past the endpoint's QueueLength broadcasts waiting, it drops b and logs.
 func (h *sharedHandler[S]) receive(ts *topicState[S], b *phx.Broadcast) {
+	if h.cl != nil && b.Event == frameEvent && bytes.HasPrefix(b.Payload.Data, h.cl.own) {
+		// The owner's own update, delivered back locally: its members
+		// have it already. Dropped unread, it takes no queue slot from
+		// the broadcasts HandleMessage waits for.
+		return
+	}
 	ts.inboxMu.Lock()
 	defer ts.inboxMu.Unlock()
 	if len(ts.inbox) >= ts.ep.Config().QueueLength {

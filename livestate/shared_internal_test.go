@@ -2,6 +2,7 @@ package livestate
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"testing"
@@ -98,5 +99,35 @@ func TestSharedHandlesBroadcastOnce(t *testing.T) {
 	ts.mu.Unlock()
 	if state != n {
 		t.Fatalf("HandleMessage ran after the topic ended: %d", state)
+	}
+}
+
+// TestSharedOwnFramesNotQueued: a clustered owner's own update frames come
+// back through the topic's claim; they are dropped before the broadcast
+// queue (they would otherwise be decoded for nothing and take queue slots
+// from the broadcasts HandleMessage waits for), and other nodes' frames,
+// including a node whose name extends this one's, are queued.
+func TestSharedOwnFramesNotQueued(t *testing.T) {
+	reg := NewRegistry(Config{Engine: phx.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}})
+	defer reg.Shutdown(context.Background())
+	h := NewShared[int](countShared{}, Options{}).(*sharedHandler[int])
+	h.cl = &sharedCluster{own: ownFrames("n1")}
+	ts := &topicState[int]{name: "count:1", ep: reg.Endpoint()}
+	ts.running = true // no goroutine runs the queue: it is inspected below
+	frameOf := func(node string) *phx.Broadcast {
+		data, err := json.Marshal(frame{Node: node, Token: 3, Seq: 1, Event: "state:patch", Payload: json.RawMessage(`{"patch":[],"version":1}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &phx.Broadcast{Topic: ts.name, Event: frameEvent, Payload: phx.Payload{Data: data}}
+	}
+	h.receive(ts, frameOf("n1"))
+	if len(ts.inbox) != 0 {
+		t.Fatalf("own frame queued: %d waiting", len(ts.inbox))
+	}
+	h.receive(ts, frameOf("n10"))
+	h.receive(ts, frameOf("n2"))
+	if len(ts.inbox) != 2 {
+		t.Fatalf("%d other nodes' frames queued, want 2", len(ts.inbox))
 	}
 }

@@ -26,6 +26,16 @@ type sharedCluster struct {
 	leaser  cluster.Leaser
 	service string
 	fence   cluster.Fence
+	// own is how this node's frames begin ({"n":<name>,): they come back
+	// through the topic's claim and are dropped before being queued.
+	own []byte
+}
+
+// ownFrames returns how the frames of node name begin, as json.Marshal
+// writes a frame.
+func ownFrames(name string) []byte {
+	n, _ := json.Marshal(name)
+	return append(append([]byte(`{"n":`), n...), ',')
 }
 
 // frame is one update of the owner, as the other nodes receive it.
@@ -85,7 +95,7 @@ type clusterRole struct {
 // cluster implements clustered: called by Registry.Handle before the
 // handler serves anything.
 func (h *sharedHandler[S]) cluster(n *cluster.Node, l cluster.Leaser, service string) {
-	h.cl = &sharedCluster{node: n, leaser: l, service: service}
+	h.cl = &sharedCluster{node: n, leaser: l, service: service, own: ownFrames(n.Name())}
 	n.Handle(service, h.serve)
 }
 

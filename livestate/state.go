@@ -302,6 +302,7 @@ func (h *stateHandler[S]) resume(ctx context.Context, c *conn[S]) error {
 		return nil
 	}
 	ev, payload := h.opts.Messages.Change(data, c.sync.version)
+	observeState(c.sock.ch.Endpoint(), c.sock.ch.Pattern(), true, len(payload))
 	if err := c.sock.ch.PushEncoded(ev, payload); err != nil {
 		return err
 	}
@@ -320,10 +321,9 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 	if cbErr != nil {
 		h.pushError(c, cbErr)
 	}
-	log := c.sock.ch.Logger()
 	ev, payload, err := c.sync.updateAfter(&c.state, cbErr)
 	if err != nil {
-		log.Error("livestate: state not synced", "error", err)
+		c.sock.ch.Logger().Error("livestate: state not synced", "error", err)
 		h.pushError(c, errors.New("state could not be encoded"))
 		return
 	}
@@ -334,10 +334,10 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 	if err := c.sock.ch.PushEncoded(ev, payload); err != nil {
 		if clientGone(err) {
 			// An ordinary disconnect racing the update: nobody to tell.
-			log.Debug("livestate: state update not sent, the client is gone", "error", err)
+			c.sock.ch.Logger().Debug("livestate: state update not sent, the client is gone", "error", err)
 			return
 		}
-		log.Error("livestate: state not synced", "error", err)
+		c.sock.ch.Logger().Error("livestate: state not synced", "error", err)
 	}
 }
 
@@ -358,13 +358,19 @@ func clientGone(err error) bool {
 }
 
 func (h *stateHandler[S]) flushEmits(c *conn[S]) {
-	for _, e := range c.sock.emits {
-		ev, payload := h.opts.Messages.Emit(e.name, e.detail)
-		if err := c.sock.ch.Push(ev, payload); err != nil {
-			c.sock.ch.Logger().Log(context.Background(), emitLevel(err), "livestate: emitted event not sent", "event", e.name, "error", err)
+	c.sock.flushEmits(h.opts.Messages)
+}
+
+// flushEmits pushes the events emitted by the current callback to the
+// socket's client.
+func (s *Socket) flushEmits(msgs MessageBuilder) {
+	for _, e := range s.emits {
+		ev, payload := msgs.Emit(e.name, e.detail)
+		if err := s.ch.Push(ev, payload); err != nil {
+			s.ch.Logger().Log(context.Background(), emitLevel(err), "livestate: emitted event not sent", "event", e.name, "error", err)
 		}
 	}
-	c.sock.emits = c.sock.emits[:0]
+	s.emits = s.emits[:0]
 }
 
 func (h *stateHandler[S]) pushError(c *conn[S], err error) {
