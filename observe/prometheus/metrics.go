@@ -277,8 +277,8 @@ func (m *Metrics) Observer() *phx.Observer {
 			}
 			p.eventDur.Observe(e.Duration.Seconds())
 		},
-		ChannelEnded: func(pattern, _, reason string) {
-			m.channels.WithLabelValues(pattern).Dec()
+		ChannelEnded: func(pattern, tr, reason string) {
+			m.pattern(pattern, tr).channels.Dec()
 			m.ends.WithLabelValues(pattern, reason).Inc()
 		},
 		StateSent: func(pattern string, full bool, n int) {
