@@ -302,31 +302,24 @@ func (n *Node) serve(from string, w wire) {
 			answer(nil, wireNoHandler)
 			return
 		}
-		type result struct {
-			body []byte
-			err  error
-		}
-		res := make(chan result, 1)
-		go func() {
-			body, err := fn(n.ctx, from, w.Body)
-			res <- result{body, err}
-		}()
-		t := time.NewTimer(n.opts.RelayTimeout / 3)
-		defer t.Stop()
-		var r result
-		select {
-		case r = <-res:
-		case <-t.C:
+		// The handler runs here; only a slow one gets a second goroutine,
+		// the timer's, sending the acknowledgement (before the answer).
+		ackSent := make(chan struct{})
+		ack := time.AfterFunc(n.opts.RelayTimeout/3, func() {
+			defer close(ackSent)
 			ctx, cancel := context.WithTimeout(n.ctx, n.opts.RelayTimeout)
+			defer cancel()
 			n.send(ctx, from, evAck, wire{ID: w.ID})
-			cancel()
-			r = <-res
+		})
+		body, err := fn(n.ctx, from, w.Body)
+		if !ack.Stop() {
+			<-ackSent
 		}
-		if r.err != nil {
-			answer(nil, r.err.Error())
+		if err != nil {
+			answer(nil, err.Error())
 			return
 		}
-		answer(r.body, "")
+		answer(body, "")
 	}()
 }
 

@@ -204,13 +204,18 @@ func New(opts Options) *Inspector {
 }
 
 // digest is this node's figures, carried by its heartbeats.
+// It takes only the watched endpoints' counts, not the whole Figures (the
+// sessions' list, the other nodes).
 func (in *Inspector) digest() json.RawMessage {
+	in.mu.Lock()
+	conns, channels := clone(in.conns), clone(in.channels)
+	eps := append([]*phx.Endpoint(nil), in.endpoints...)
+	in.mu.Unlock()
 	var local []Node
-	for _, n := range in.Figures().Nodes {
-		if !n.Remote {
-			local = append(local, n)
-		}
+	for _, ep := range eps {
+		local = append(local, localNode(ep, conns, channels))
 	}
+	sort.Slice(local, func(i, j int) bool { return local[i].Name < local[j].Name })
 	data, err := json.Marshal(local)
 	if err != nil {
 		return nil
@@ -364,8 +369,7 @@ func (in *Inspector) Figures() Figures {
 	}
 	f.Sessions = []Conn{}
 	for _, ep := range eps {
-		f.Nodes = append(f.Nodes, Node{Name: ep.NodeName(), Sessions: ep.Sessions(), PubSub: ep.PubSubStats(),
-			Connections: f.Connections, Channels: f.Channels})
+		f.Nodes = append(f.Nodes, localNode(ep, f.Connections, f.Channels))
 		ep.EachSession(func(s *phx.Session) bool {
 			if len(f.Sessions) >= in.opts.MaxConnections {
 				return false
@@ -391,6 +395,11 @@ func (in *Inspector) Figures() Figures {
 		return a.ID < b.ID
 	})
 	return f
+}
+
+// localNode is the figures of a watched endpoint.
+func localNode(ep *phx.Endpoint, conns, channels map[string]int) Node {
+	return Node{Name: ep.NodeName(), Sessions: ep.Sessions(), PubSub: ep.PubSubStats(), Connections: conns, Channels: channels}
 }
 
 func clone[V any](m map[string]V) map[string]V {

@@ -53,7 +53,8 @@ type Metrics struct {
 	ws, lp                                   *transportMetrics // the built-in transports, resolved up front
 	transports                               atomic.Pointer[map[string]*transportMetrics]
 	patterns                                 atomic.Pointer[map[string]*patternMetrics]
-	cmu                                      sync.Mutex // serializes copies of transports and patterns
+	states                                   atomic.Pointer[map[string]*stateMetrics]
+	cmu                                      sync.Mutex // serializes copies of transports, patterns and states
 	endpoints, longpolls, trackers           watched
 	psPublished, psErrors, psDropped, psRecv *prometheus.Desc
 	psQueued, psPending, psSubErrors         *prometheus.Desc
@@ -77,6 +78,13 @@ type patternMetrics struct {
 	eventOK, eventError, eventCrashed prometheus.Counter
 	joinDur, eventDur                 prometheus.Observer
 	channels                          prometheus.Gauge
+}
+
+// stateMetrics holds the LiveState series of one route pattern, resolved
+// once: StateSent runs for every state a channel sends.
+type stateMetrics struct {
+	full, patch           prometheus.Counter
+	fullBytes, patchBytes prometheus.Counter
 }
 
 // watched is a list of values read at scrape time.
@@ -155,6 +163,7 @@ func New(opts Options) *Metrics {
 	}
 	m.transports.Store(&map[string]*transportMetrics{})
 	m.patterns.Store(&map[string]*patternMetrics{})
+	m.states.Store(&map[string]*stateMetrics{})
 	m.ws, m.lp = m.newTransport("websocket"), m.newTransport("longpoll")
 	return m
 }
@@ -268,17 +277,24 @@ func (m *Metrics) Observer() *phx.Observer {
 			}
 			p.eventDur.Observe(e.Duration.Seconds())
 		},
-		ChannelEnded: func(pattern, _, reason string) {
-			m.channels.WithLabelValues(pattern).Dec()
+		ChannelEnded: func(pattern, tr, reason string) {
+			m.pattern(pattern, tr).channels.Dec()
 			m.ends.WithLabelValues(pattern, reason).Inc()
 		},
 		StateSent: func(pattern string, full bool, n int) {
-			kind := "patch"
+			st := lookup(&m.cmu, &m.states, pattern, func() *stateMetrics {
+				return &stateMetrics{
+					full: m.stateSent.WithLabelValues(pattern, "full"), fullBytes: m.stateBytes.WithLabelValues(pattern, "full"),
+					patch: m.stateSent.WithLabelValues(pattern, "patch"), patchBytes: m.stateBytes.WithLabelValues(pattern, "patch"),
+				}
+			})
 			if full {
-				kind = "full"
+				st.full.Inc()
+				st.fullBytes.Add(float64(n))
+				return
 			}
-			m.stateSent.WithLabelValues(pattern, kind).Inc()
-			m.stateBytes.WithLabelValues(pattern, kind).Add(float64(n))
+			st.patch.Inc()
+			st.patchBytes.Add(float64(n))
 		},
 	}
 }
