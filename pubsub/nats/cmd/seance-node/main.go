@@ -55,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		defer nc.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if cfg.SharedLeaser, err = psnats.NewLeaser(ctx, psnats.LeaserOptions{Conn: nc, TTL: *sharedTTL}); err != nil {
+		if cfg.SharedLeaser, err = psnats.NewLeaser(ctx, psnats.LeaserOptions{Conn: nc, Bucket: f.Namespace + "_leases", TTL: *sharedTTL}); err != nil {
 			return err
 		}
 	}
