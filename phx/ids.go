@@ -128,16 +128,19 @@ func (e *Endpoint) closeID(id string) int {
 
 // DisconnectID closes every connection whose connect hook set
 // [ConnectInfo.ID] to id, on this node and, through the PubSub adapter, on
-// every other node — on logout, a ban or a password change. It is
-// Broadcast(ctx, id, "disconnect", nil), exactly what Phoenix applications
-// call, and returns how many local connections it closed. The connections
-// of other nodes close when the broadcast reaches them; an error means it
-// may not have.
+// every other node — on logout, a ban or a password change. It sends what
+// Phoenix applications broadcast (event "disconnect" to the topic id,
+// payload {}) and returns how many local connections it closed. The
+// message for the other nodes goes through the same queue as
+// [Endpoint.Broadcast] (in order with this node's broadcasts, never
+// waiting on the adapter); the connections of other nodes close when it
+// reaches them. An error ([ErrPublishQueueFull], ctx's) means it was not
+// sent to them.
 func (e *Endpoint) DisconnectID(ctx context.Context, id string) (int, error) {
 	n := e.closeID(id)
-	if ps := e.cfg.PubSub; ps != nil {
-		env := &Envelope{FromNode: ps.NodeName(), Topic: id, Event: DisconnectEvent, Payload: []byte("{}")}
-		if err := ps.Publish(ctx, env); err != nil {
+	if e.broker != nil {
+		env := &Envelope{FromNode: e.broker.ps.NodeName(), Topic: id, Event: DisconnectEvent, Payload: []byte("{}")}
+		if err := e.broker.enqueue(ctx, env); err != nil {
 			return n, err
 		}
 	}

@@ -323,3 +323,46 @@ func TestPubSubShutdownFlushes(t *testing.T) {
 		t.Errorf("Broadcast after Shutdown = %v, want ErrShutdown", err)
 	}
 }
+
+// TestDisconnectIDQueued: DisconnectID goes to the adapter through the
+// publish queue, like Broadcast: with a hung broker it returns at once
+// (having closed the local connection), and Publish sees it after the
+// broadcast made before it, from the one publishing goroutine.
+func TestDisconnectIDQueued(t *testing.T) {
+	ps := newStall(true)
+	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger(), PubSub: ps})
+	s, err := ep.Open(phx.ConnectInfo{Transport: "test", ID: "user:1"}, phx.V2JSON(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ep.Broadcast(context.Background(), "room:0", "before", nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, err := ep.DisconnectID(context.Background(), "user:1")
+		if n != 1 || err != nil {
+			t.Errorf("DisconnectID = %d, %v; want 1 local", n, err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("DisconnectID waited on the hung adapter")
+	}
+	if s.Context().Err() == nil {
+		t.Error("the local connection with the id was not closed")
+	}
+	// "before" is in the adapter's hands; "disconnect" waits behind it.
+	waitFor(t, "the first Publish blocked", func() bool { _, p, _, _ := ps.state(); return len(p) == 1 })
+	ps.step <- struct{}{}
+	waitFor(t, "the second Publish", func() bool { _, p, _, _ := ps.state(); return len(p) == 2 })
+	if _, p, _, _ := ps.state(); !slices.Equal(p, []string{"before", phx.DisconnectEvent}) {
+		t.Errorf("published %q, want before then disconnect", p)
+	}
+	s.Detach()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	ep.Shutdown(ctx) // the hung calls are cancelled
+}
