@@ -355,9 +355,16 @@ func TestDisconnectIDQueued(t *testing.T) {
 		t.Error("the local connection with the id was not closed")
 	}
 	// "before" is in the adapter's hands; "disconnect" waits behind it.
-	waitFor(t, "the first Publish blocked", func() bool { _, p, _, _ := ps.state(); return len(p) == 1 })
-	ps.step <- struct{}{}
-	waitFor(t, "the second Publish", func() bool { _, p, _, _ := ps.state(); return len(p) == 2 })
+	// Release the hung calls (the id's Subscribe and Unsubscribe hang too)
+	// until the second Publish starts.
+	waitFor(t, "the second Publish", func() bool {
+		select {
+		case ps.step <- struct{}{}:
+		default:
+		}
+		_, p, _, _ := ps.state()
+		return len(p) == 2
+	})
 	if _, p, _, _ := ps.state(); !slices.Equal(p, []string{"before", phx.DisconnectEvent}) {
 		t.Errorf("published %q, want before then disconnect", p)
 	}
@@ -365,4 +372,37 @@ func TestDisconnectIDQueued(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	ep.Shutdown(ctx) // the hung calls are cancelled
+}
+
+// TestSocketIDSubscription: the subscription of a socket id's topic is
+// the broker's, as a channel topic's: a failed Subscribe is retried, and
+// a topic that is both a session's id and a joined channel's topic stays
+// subscribed until neither needs it.
+func TestSocketIDSubscription(t *testing.T) {
+	ps := newStall(false)
+	ps.failSubs = 1
+	ep, _ := newEndpoint(t, phx.Config{PubSub: ps})
+	ep.Handle("user:*", phx.HandlerFuncs{})
+	s, err := ep.Open(phx.ConnectInfo{Transport: "test", ID: "user:1"}, phx.V2JSON(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "user:1 subscribed after a retry", func() bool { return ep.Subscribed("user:1") })
+	if got := ps.callLog(); !slices.Equal(got, []string{"sub user:1", "sub user:1"}) {
+		t.Errorf("calls %q, want a failed Subscribe then its retry", got)
+	}
+	c := open(t, ep)
+	sendAll(t, c, `["1","1","user:1","phx_join",{}]`)
+	c.expect(`["1","1","user:1","phx_reply",` + okEmpty + `]`)
+	s.Detach() // the id is gone, the channel topic is still joined
+	c.Sess.Receive([]byte(`[null,"hb","phoenix","heartbeat",{}]`), false)
+	c.expect(`[null,"hb","phoenix","phx_reply",` + okEmpty + `]`)
+	if got := ps.callLog(); len(got) != 2 || !ep.Subscribed("user:1") {
+		t.Errorf("after the id's session left: calls %q, subscribed %v; want still subscribed", got, ep.Subscribed("user:1"))
+	}
+	c.Sess.Detach()
+	waitFor(t, "user:1 unsubscribed", func() bool { return !ep.Subscribed("user:1") })
+	if got := ps.callLog(); !slices.Equal(got, []string{"sub user:1", "sub user:1", "unsub user:1"}) {
+		t.Errorf("calls %q, want one Unsubscribe at the end", got)
+	}
 }
