@@ -29,7 +29,8 @@ type PubSubStats struct {
 	// handed to the adapter: the outbound queue was full, or the endpoint
 	// shut down before they went out.
 	Dropped uint64
-	// Pending is how many topics have local subscribers while the adapter
+	// Pending is how many topics have local subscribers (or are the
+	// socket id of local sessions, [ConnectInfo.ID]) while the adapter
 	// has not yet confirmed their subscription (the broker is slow, down or
 	// hung; or the topic was joined again while its Unsubscribe was under
 	// way): broadcasts from other nodes on them are missed until it lands.
@@ -93,15 +94,17 @@ type broker struct {
 	wg         sync.WaitGroup
 }
 
-// subState is one topic's subscription: want is the local interest, have
-// what the adapter last confirmed. queued is set while the topic is in
+// subState is one topic's subscription: want is the local interest (local
+// subscribers, or local sessions with the topic as socket id: byHub,
+// byID), have what the adapter last confirmed. queued is set while the topic is in
 // ready or delayed or being reconciled, so it is handled by one worker at
 // a time.
 type subState struct {
-	want, have bool
-	queued     bool
-	failures   int
-	due        time.Time
+	want, have  bool
+	byHub, byID bool
+	queued      bool
+	failures    int
+	due         time.Time
 }
 
 func newBroker(ps PubSub, log *slog.Logger, queue, workers int) *broker {
@@ -187,7 +190,13 @@ func (b *broker) warn(last *atomic.Int64, msg string, args ...any) {
 
 // set records whether topic has local subscribers. The hub calls it under
 // its lock, so calls for one topic arrive in the order of the changes.
-func (b *broker) set(topic string, on bool) {
+func (b *broker) set(topic string, on bool) { b.setInterest(topic, on, false) }
+
+// setID records whether topic is the socket id of local sessions
+// ([ConnectInfo.ID]); the id index calls it under its lock.
+func (b *broker) setID(topic string, on bool) { b.setInterest(topic, on, true) }
+
+func (b *broker) setInterest(topic string, on, byID bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st := b.topics[topic]
@@ -198,7 +207,12 @@ func (b *broker) set(topic string, on bool) {
 		st = &subState{}
 		b.topics[topic] = st
 	}
-	st.want = on
+	if byID {
+		st.byID = on
+	} else {
+		st.byHub = on
+	}
+	st.want = st.byHub || st.byID
 	if !st.queued && st.want != st.have {
 		st.queued = true
 		b.ready = append(b.ready, topic)

@@ -142,7 +142,7 @@ func NewEndpoint(cfg Config) *Endpoint {
 		e.broker = newBroker(cfg.PubSub, e.log, cfg.PublishQueue, cfg.SubscribeConcurrency)
 		e.hub.broker = e.broker
 		e.psDone = make(chan struct{})
-		e.ids.kick = make(chan struct{}, 1)
+		e.ids.broker = e.broker
 		go e.runPubSub(e.broker.ctx)
 	}
 	return e
@@ -151,12 +151,6 @@ func NewEndpoint(cfg Config) *Endpoint {
 // runPubSub delivers messages from other nodes to local subscribers.
 func (e *Endpoint) runPubSub(ctx context.Context) {
 	defer close(e.psDone)
-	idsDone := make(chan struct{})
-	go func() {
-		defer close(idsDone)
-		e.ids.run(ctx, e)
-	}()
-	defer func() { <-idsDone }()
 	err := e.cfg.PubSub.Run(ctx, func(m *Envelope) {
 		if m.FromNode == e.cfg.PubSub.NodeName() || e.intercepted(m) || reserved(m.Topic) {
 			// A reserved topic nobody intercepts is no client's business.
@@ -211,7 +205,7 @@ func (e *Endpoint) Open(info ConnectInfo, ser Serializer, binary bool) (*Session
 	s := &Session{ep: e, ser: ser, info: info, binaryOK: binary, ctx: ctx, cancel: cancel, id: e.connSeq.Add(1)}
 	e.sessions[s] = struct{}{}
 	e.hold()
-	e.ids.add(e.cfg.PubSub, s)
+	e.ids.add(s)
 	if o := e.obs; o != nil && o.ConnOpened != nil {
 		o.ConnOpened(info.Transport)
 	}
@@ -233,7 +227,7 @@ func (e *Endpoint) removeSession(s *Session) {
 	delete(e.sessions, s)
 	e.mu.Unlock()
 	if ok {
-		e.ids.remove(e.cfg.PubSub, s)
+		e.ids.remove(s)
 		e.release()
 	}
 }

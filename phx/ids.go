@@ -13,21 +13,16 @@ const DisconnectEvent = "disconnect"
 // idIndex maps socket ids ([ConnectInfo.ID]) to their open sessions, and
 // keeps this node subscribed (through the PubSub adapter) to the topic of
 // every id that has a local session, so that a "disconnect" broadcast from
-// any node reaches them. Subscription changes go through one ordered queue
-// served by one goroutine: opening a session never waits on the broker.
+// any node reaches them. The subscriptions are the broker's, as those of
+// channel topics (ordered per topic, retried, never waited on): opening a
+// session never waits on the adapter.
 type idIndex struct {
-	mu    sync.Mutex
-	ids   map[string]map[*Session]struct{}
-	queue []idChange
-	kick  chan struct{} // one token: the queue is not empty
+	broker *broker // nil without PubSub
+	mu     sync.Mutex
+	ids    map[string]map[*Session]struct{}
 }
 
-type idChange struct {
-	id string
-	on bool
-}
-
-func (x *idIndex) add(ps PubSub, s *Session) {
+func (x *idIndex) add(s *Session) {
 	id := s.info.ID
 	if id == "" {
 		return
@@ -41,12 +36,14 @@ func (x *idIndex) add(ps PubSub, s *Session) {
 	if set == nil {
 		set = map[*Session]struct{}{}
 		x.ids[id] = set
-		x.queueLocked(ps, id, true)
+		if x.broker != nil {
+			x.broker.setID(id, true) // under x.mu: the changes of an id in order
+		}
 	}
 	set[s] = struct{}{}
 }
 
-func (x *idIndex) remove(ps PubSub, s *Session) {
+func (x *idIndex) remove(s *Session) {
 	id := s.info.ID
 	if id == "" {
 		return
@@ -60,18 +57,9 @@ func (x *idIndex) remove(ps PubSub, s *Session) {
 	delete(set, s)
 	if len(set) == 0 {
 		delete(x.ids, id)
-		x.queueLocked(ps, id, false)
-	}
-}
-
-func (x *idIndex) queueLocked(ps PubSub, id string, on bool) {
-	if ps == nil || x.kick == nil {
-		return
-	}
-	x.queue = append(x.queue, idChange{id, on})
-	select {
-	case x.kick <- struct{}{}:
-	default:
+		if x.broker != nil {
+			x.broker.setID(id, false)
+		}
 	}
 }
 
@@ -84,33 +72,6 @@ func (x *idIndex) sessions(id string) []*Session {
 		out = append(out, s)
 	}
 	return out
-}
-
-// run applies subscription changes in order until ctx ends.
-func (x *idIndex) run(ctx context.Context, e *Endpoint) {
-	ps := e.cfg.PubSub
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-x.kick:
-		}
-		x.mu.Lock()
-		batch := x.queue
-		x.queue = nil
-		x.mu.Unlock()
-		for _, c := range batch {
-			var err error
-			if c.on {
-				err = ps.Subscribe(ctx, c.id)
-			} else {
-				err = ps.Unsubscribe(ctx, c.id)
-			}
-			if err != nil && ctx.Err() == nil {
-				e.log.Warn("phx: pubsub subscription of a socket id failed", "id", c.id, "subscribe", c.on, "error", err)
-			}
-		}
-	}
 }
 
 // closeID closes the local sessions with socket id id, as Phoenix's socket
@@ -128,16 +89,19 @@ func (e *Endpoint) closeID(id string) int {
 
 // DisconnectID closes every connection whose connect hook set
 // [ConnectInfo.ID] to id, on this node and, through the PubSub adapter, on
-// every other node — on logout, a ban or a password change. It is
-// Broadcast(ctx, id, "disconnect", nil), exactly what Phoenix applications
-// call, and returns how many local connections it closed. The connections
-// of other nodes close when the broadcast reaches them; an error means it
-// may not have.
+// every other node — on logout, a ban or a password change. It sends what
+// Phoenix applications broadcast (event "disconnect" to the topic id,
+// payload {}) and returns how many local connections it closed. The
+// message for the other nodes goes through the same queue as
+// [Endpoint.Broadcast] (in order with this node's broadcasts, never
+// waiting on the adapter); the connections of other nodes close when it
+// reaches them. An error ([ErrPublishQueueFull], ctx's) means it was not
+// sent to them.
 func (e *Endpoint) DisconnectID(ctx context.Context, id string) (int, error) {
 	n := e.closeID(id)
-	if ps := e.cfg.PubSub; ps != nil {
-		env := &Envelope{FromNode: ps.NodeName(), Topic: id, Event: DisconnectEvent, Payload: []byte("{}")}
-		if err := ps.Publish(ctx, env); err != nil {
+	if e.broker != nil {
+		env := &Envelope{FromNode: e.broker.ps.NodeName(), Topic: id, Event: DisconnectEvent, Payload: []byte("{}")}
+		if err := e.broker.enqueue(ctx, env); err != nil {
 			return n, err
 		}
 	}

@@ -323,3 +323,86 @@ func TestPubSubShutdownFlushes(t *testing.T) {
 		t.Errorf("Broadcast after Shutdown = %v, want ErrShutdown", err)
 	}
 }
+
+// TestDisconnectIDQueued: DisconnectID goes to the adapter through the
+// publish queue, like Broadcast: with a hung broker it returns at once
+// (having closed the local connection), and Publish sees it after the
+// broadcast made before it, from the one publishing goroutine.
+func TestDisconnectIDQueued(t *testing.T) {
+	ps := newStall(true)
+	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger(), PubSub: ps})
+	s, err := ep.Open(phx.ConnectInfo{Transport: "test", ID: "user:1"}, phx.V2JSON(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ep.Broadcast(context.Background(), "room:0", "before", nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, err := ep.DisconnectID(context.Background(), "user:1")
+		if n != 1 || err != nil {
+			t.Errorf("DisconnectID = %d, %v; want 1 local", n, err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("DisconnectID waited on the hung adapter")
+	}
+	if s.Context().Err() == nil {
+		t.Error("the local connection with the id was not closed")
+	}
+	// "before" is in the adapter's hands; "disconnect" waits behind it.
+	// Release the hung calls (the id's Subscribe and Unsubscribe hang too)
+	// until the second Publish starts.
+	waitFor(t, "the second Publish", func() bool {
+		select {
+		case ps.step <- struct{}{}:
+		default:
+		}
+		_, p, _, _ := ps.state()
+		return len(p) == 2
+	})
+	if _, p, _, _ := ps.state(); !slices.Equal(p, []string{"before", phx.DisconnectEvent}) {
+		t.Errorf("published %q, want before then disconnect", p)
+	}
+	s.Detach()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	ep.Shutdown(ctx) // the hung calls are cancelled
+}
+
+// TestSocketIDSubscription: the subscription of a socket id's topic is
+// the broker's, as a channel topic's: a failed Subscribe is retried, and
+// a topic that is both a session's id and a joined channel's topic stays
+// subscribed until neither needs it.
+func TestSocketIDSubscription(t *testing.T) {
+	ps := newStall(false)
+	ps.failSubs = 1
+	ep, _ := newEndpoint(t, phx.Config{PubSub: ps})
+	ep.Handle("user:*", phx.HandlerFuncs{})
+	s, err := ep.Open(phx.ConnectInfo{Transport: "test", ID: "user:1"}, phx.V2JSON(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "user:1 subscribed after a retry", func() bool { return ep.Subscribed("user:1") })
+	if got := ps.callLog(); !slices.Equal(got, []string{"sub user:1", "sub user:1"}) {
+		t.Errorf("calls %q, want a failed Subscribe then its retry", got)
+	}
+	c := open(t, ep)
+	sendAll(t, c, `["1","1","user:1","phx_join",{}]`)
+	c.expect(`["1","1","user:1","phx_reply",` + okEmpty + `]`)
+	s.Detach() // the id is gone, the channel topic is still joined
+	c.Sess.Receive([]byte(`[null,"hb","phoenix","heartbeat",{}]`), false)
+	c.expect(`[null,"hb","phoenix","phx_reply",` + okEmpty + `]`)
+	if got := ps.callLog(); len(got) != 2 || !ep.Subscribed("user:1") {
+		t.Errorf("after the id's session left: calls %q, subscribed %v; want still subscribed", got, ep.Subscribed("user:1"))
+	}
+	c.Sess.Detach()
+	waitFor(t, "user:1 unsubscribed", func() bool { return !ep.Subscribed("user:1") })
+	if got := ps.callLog(); !slices.Equal(got, []string{"sub user:1", "sub user:1", "unsub user:1"}) {
+		t.Errorf("calls %q, want one Unsubscribe at the end", got)
+	}
+}
