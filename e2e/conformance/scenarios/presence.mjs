@@ -34,10 +34,16 @@ async function member(ctx, topic, user, tab, opts = {}) {
   return { socket, channel, presence, log };
 }
 
-/** view renders a Presence list as {key: [tab, …]} sorted by key. */
+/**
+ * view renders a Presence list as {key: [tab, …]}, keys and tabs sorted: the
+ * order of one key's metas is the order the server tracked them, and a
+ * channel tracks in AfterJoin, which runs after the join reply — two tabs
+ * joined one after the other may be tracked in either order (as with
+ * Phoenix's after_join in two channel processes).
+ */
 function view(presence) {
   const out = {};
-  presence.list((key, { metas }) => [key, metas.map((m) => m.tab)])
+  presence.list((key, { metas }) => [key, metas.map((m) => m.tab).sort()])
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .forEach(([k, tabs]) => { out[k] = tabs; });
   return out;
