@@ -1,12 +1,13 @@
 package history
 
 import (
-	"container/list"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -51,124 +52,127 @@ func ParsePosition(ref string) (Position, bool) {
 // Phoenix's binary push frame has no ref to carry the position.
 var ErrBinary = errors.New("history: binary payloads cannot carry a position")
 
-// Options bounds a [History]. Zero fields take the defaults.
+// Options configures a [History]. Zero fields take the defaults.
 type Options struct {
-	// MaxEntries is how many messages each topic keeps (default 1,000).
+	// Store keeps the streams (default: a [MemoryStore] bounded by
+	// MaxEntries, MaxAge and MaxTopics, one node). With several nodes use
+	// a Store in the broker (pubsub/redis.NewHistory,
+	// pubsub/nats.NewHistory) and set Endpoint.
+	Store Store
+	// Endpoint, when set, carries each message of [History.Broadcast] to
+	// every node through the endpoint's PubSub adapter, so that the
+	// clients of a topic get it live whichever node they are connected to
+	// and whichever node published it. The History then takes the
+	// broadcasts of its topics on this node ([phx.Endpoint.Claim]) and
+	// delivers them to its channels itself (an inner [phx.OutHandler] is
+	// not called for them). Nil: messages reach this node's clients only.
+	Endpoint *phx.Endpoint
+	// MaxEntries, MaxAge and MaxTopics bound the default in-memory Store
+	// (see [MemoryOptions]: 1,000 messages per topic, 5 minutes, 10,000
+	// topics); they are ignored with Store set.
 	MaxEntries int
-	// MaxAge is how long a message is kept (default 5 minutes).
-	MaxAge time.Duration
-	// MaxTopics bounds the topics with a stream (default 10,000): past it
-	// the stream published to least recently is dropped (its clients can
-	// no longer recover; later messages start a new epoch).
-	MaxTopics int
+	MaxAge     time.Duration
+	MaxTopics  int
+	// RecoverTimeout bounds each read of the Store for a channel: the
+	// position or missed messages after a join, and the messages of a gap
+	// in its live stream (default 5s). A read that fails or times out
+	// gives the client {"recovered": false} (the read never blocks a
+	// connection's reader).
+	RecoverTimeout time.Duration
+	// MaxHeld bounds the live messages held for a channel while such a
+	// read is under way (default 1,000); past it they are dropped and read
+	// back from the Store as a gap.
+	MaxHeld int
+	// Logger receives the Store's errors (default slog.Default()).
+	Logger *slog.Logger
 }
 
 func (o *Options) defaults() {
-	if o.MaxEntries <= 0 {
-		o.MaxEntries = 1000
+	if o.Store == nil {
+		o.Store = NewMemoryStore(MemoryOptions{MaxEntries: o.MaxEntries, MaxAge: o.MaxAge, MaxTopics: o.MaxTopics})
 	}
-	if o.MaxAge <= 0 {
-		o.MaxAge = 5 * time.Minute
+	if o.RecoverTimeout <= 0 {
+		o.RecoverTimeout = 5 * time.Second
 	}
-	if o.MaxTopics <= 0 {
-		o.MaxTopics = 10_000
+	if o.MaxHeld <= 0 {
+		o.MaxHeld = 1000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 }
 
-// History keeps a bounded, in-memory history of the messages published on
-// the topics of the channels it wraps, and replays what a rejoining client
-// missed. Its methods are safe for concurrent use.
+// History publishes messages with positions on the topics of the channels
+// it wraps, and replays what a rejoining client missed from its [Store].
+// Its methods are safe for concurrent use.
 type History struct {
 	opts Options
 
-	mu      sync.Mutex
-	streams map[string]*list.Element // of *stream, by topic
-	lru     list.List                // least recently published first
+	mu     sync.Mutex
+	topics map[string]*topic // this node's tracked topics with channels
 }
 
-// New returns an empty History.
+// New returns a History.
 func New(opts Options) *History {
 	opts.defaults()
-	return &History{opts: opts, streams: map[string]*list.Element{}}
+	return &History{opts: opts, topics: map[string]*topic{}}
 }
 
-// stream is one topic's history and its subscribed channels. Publishing
-// and joining take its lock, so that a joining client gets every message
-// exactly once: from the history or live.
-type stream struct {
-	topic string
-	epoch string
-
-	mu      sync.Mutex
-	top     uint64  // offset of the last message
-	entries []entry // oldest first, offsets top-len+1 … top
-	subs    map[*phx.Channel]*sub
-	dropped bool // removed from the History: publish to a new stream
-}
-
-// sub is a channel attached to a stream. From its Join to its AfterJoin it
-// is pending: messages are held for it, to follow the position event.
-type sub struct {
-	pending bool
-	start   uint64    // the stream's top at the join
-	recover *Position // the client's position, when it asked to recover
-	held    []*phx.Prepared
-}
-
-type entry struct {
-	at  time.Time
-	msg *phx.Prepared
-}
-
-func newEpoch() string {
+// NewEpoch returns a new random epoch, for [Store] implementations.
+func NewEpoch() string {
 	var b [6]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
 
-// stream returns topic's stream, creating it when create is set.
-func (h *History) stream(topic string, create bool) *stream {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if el, ok := h.streams[topic]; ok {
-		h.lru.MoveToBack(el)
-		return el.Value.(*stream)
-	}
-	if !create {
-		return nil
-	}
-	if h.lru.Len() >= h.opts.MaxTopics {
-		h.evictLocked()
-	}
-	s := &stream{topic: topic, epoch: newEpoch(), subs: map[*phx.Channel]*sub{}}
-	h.streams[topic] = h.lru.PushBack(s)
-	return s
+// topic is a tracked topic with channels on this node.
+type topic struct {
+	name    string
+	release func() // the endpoint claim
+
+	mu   sync.Mutex
+	subs map[*phx.Channel]*sub
 }
 
-// evictLocked drops the least recently used stream that no channel is
-// attached to (streams with clients are never dropped: their number is
-// bounded by the channels').
-func (h *History) evictLocked() {
-	for el := h.lru.Front(); el != nil; el = el.Next() {
-		s := el.Value.(*stream)
-		s.mu.Lock()
-		idle := len(s.subs) == 0
-		if idle {
-			s.dropped = true
-		}
-		s.mu.Unlock()
-		if idle {
-			h.lru.Remove(el)
-			delete(h.streams, s.topic)
-			return
-		}
-	}
+// sub is a channel of a tracked topic. Every message reaches it through
+// offer, in order of offset and once: while a read of the Store is under
+// way for it (busy) messages are held, then the read's messages go out
+// first and the held ones after them, those already sent skipped.
+type sub struct {
+	ch      *phx.Channel
+	ctx     context.Context // ends with the channel
+	cancel  context.CancelFunc
+	recover *Position // the client's position, when it asked to recover
+
+	busy  bool     // a read is under way (from the join until the first)
+	known bool     // last is the position of the last message sent
+	last  Position //
+	held  []held
 }
 
-// Broadcast publishes event with payload on topic to the clients of the
-// History's channels on it, and keeps it for those that come back. Each
-// message carries its position as its ref (JSON payloads only: see
-// [ErrBinary]). It returns the position.
+type held struct {
+	pos Position
+	msg *phx.Prepared
+}
+
+// wireEvent carries a message of [History.Broadcast] between nodes: its
+// topic's channels never see it (the History claims the topic).
+const wireEvent = "phx_history"
+
+type wireMsg struct {
+	Ref     string          `json:"r"`
+	Event   string          `json:"e"`
+	Payload json.RawMessage `json:"p"`
+}
+
+// Broadcast appends a message to topic's stream in the Store (with a
+// remote Store, one round trip to the broker: the caller's ctx bounds it)
+// and publishes it, with its position as its ref, to the clients of the
+// History's channels on topic: this node's, and with Options.Endpoint
+// every node's (JSON payloads only: see [ErrBinary]). It returns the
+// position. An error after the append (the endpoint's publish queue full)
+// is returned with the position: the message is kept, and clients of other
+// nodes get it when they next recover or fill a gap.
 // Messages published with phx.Endpoint.Broadcast on a tracked topic reach
 // the clients too, but are not kept and carry no position.
 func (h *History) Broadcast(ctx context.Context, topic, event string, payload any) (Position, error) {
@@ -178,66 +182,171 @@ func (h *History) Broadcast(ctx context.Context, topic, event string, payload an
 	if _, ok := payload.(phx.Binary); ok {
 		return Position{}, ErrBinary
 	}
-	for {
-		s := h.stream(topic, true)
-		s.mu.Lock()
-		if s.dropped {
-			s.mu.Unlock()
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return Position{}, fmt.Errorf("history: encoding payload of %q: %w", event, err)
+	}
+	pos, err := h.opts.Store.Append(ctx, topic, event, data)
+	if err != nil {
+		return Position{}, err
+	}
+	if ep := h.opts.Endpoint; ep != nil {
+		_, err := ep.Broadcast(ctx, topic, wireEvent, wireMsg{Ref: pos.String(), Event: event, Payload: data})
+		return pos, err
+	}
+	msg, err := phx.PrepareRef(topic, event, pos.String(), json.RawMessage(data))
+	if err != nil {
+		return pos, err
+	}
+	h.deliver(topic, pos, msg)
+	return pos, nil
+}
+
+// deliver offers a message to the channels of topic on this node.
+func (h *History) deliver(name string, pos Position, msg *phx.Prepared) {
+	h.mu.Lock()
+	t := h.topics[name]
+	h.mu.Unlock()
+	if t != nil {
+		t.offer(h, pos, msg)
+	}
+}
+
+func (t *topic) offer(h *History, pos Position, msg *phx.Prepared) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, sb := range t.subs {
+		h.offerLocked(t, sb, pos, msg)
+	}
+}
+
+// claimed takes a broadcast on a tracked topic from the endpoint (from this
+// node or another).
+func (h *History) claimed(t *topic, b *phx.Broadcast) {
+	if b.Event != wireEvent || b.Payload.Binary {
+		// A broadcast without a position: straight to the channels.
+		var payload any = json.RawMessage(b.Payload.Data)
+		if b.Payload.Binary {
+			payload = phx.Binary(b.Payload.Data)
+		}
+		msg, err := phx.Prepare(b.Topic, b.Event, payload)
+		if err != nil {
+			return
+		}
+		t.mu.Lock()
+		for ch := range t.subs {
+			_ = ch.PushPrepared(msg)
+		}
+		t.mu.Unlock()
+		return
+	}
+	var w wireMsg
+	if err := json.Unmarshal(b.Payload.Data, &w); err != nil {
+		h.opts.Logger.Warn("history: malformed message from the endpoint", "topic", b.Topic, "error", err)
+		return
+	}
+	pos, ok := ParsePosition(w.Ref)
+	if !ok {
+		return
+	}
+	msg, err := phx.PrepareRef(b.Topic, w.Event, w.Ref, w.Payload)
+	if err != nil {
+		return
+	}
+	t.offer(h, pos, msg)
+}
+
+// offerLocked sends sb a live message, or holds it while a read is under
+// way; a gap in the offsets starts a read of the missing messages.
+func (h *History) offerLocked(t *topic, sb *sub, pos Position, msg *phx.Prepared) {
+	if sb.busy {
+		sb.hold(pos, msg, h.opts.MaxHeld)
+		return
+	}
+	if !sb.advance(pos, msg) {
+		sb.busy = true
+		sb.hold(pos, msg, h.opts.MaxHeld)
+		go h.fill(t, sb)
+	}
+}
+
+func (sb *sub) hold(pos Position, msg *phx.Prepared, max int) {
+	if len(sb.held) < max {
+		sb.held = append(sb.held, held{pos, msg})
+	}
+}
+
+// advance sends the message unless it was already sent, and reports false,
+// sending nothing, when it does not follow the last one sent (a gap).
+func (sb *sub) advance(pos Position, msg *phx.Prepared) bool {
+	if sb.known && pos.Epoch == sb.last.Epoch {
+		if pos.Offset <= sb.last.Offset {
+			return true // already sent
+		}
+		if pos.Offset != sb.last.Offset+1 {
+			return false
+		}
+	}
+	// Next in line, or the first known, or a new epoch (the stream was
+	// lost: nothing before it can be read back).
+	_ = sb.ch.PushPrepared(msg) // fails only for a client going away
+	sb.last, sb.known = pos, true
+	return true
+}
+
+// drainLocked sends what was held during a read; a gap among the held
+// messages starts another read.
+func (h *History) drainLocked(t *topic, sb *sub) {
+	for i, m := range sb.held {
+		if !sb.advance(m.pos, m.msg) {
+			sb.held = append(sb.held[:0], sb.held[i:]...)
+			go h.fill(t, sb)
+			return
+		}
+	}
+	sb.held, sb.busy = nil, false
+}
+
+// fill reads the messages of a gap in sb's live stream from the Store,
+// sends them and what was held meanwhile. When the Store cannot fill it,
+// the client is told {"recovered": false} with the position it goes on
+// from.
+func (h *History) fill(t *topic, sb *sub) {
+	t.mu.Lock()
+	from := sb.last
+	t.mu.Unlock()
+	ctx, cancel := context.WithTimeout(sb.ctx, h.opts.RecoverTimeout)
+	rec, err := h.opts.Store.Since(ctx, t.name, from)
+	cancel()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.subs[sb.ch] != sb {
+		return // ended
+	}
+	if err != nil && sb.ctx.Err() == nil {
+		h.opts.Logger.Warn("history: reading a gap failed", "topic", t.name, "error", err)
+	}
+	if err == nil && rec.Covered {
+		h.sendEntries(t, sb, rec.Entries)
+	}
+	if next := sb.held[0].pos; next.Epoch == sb.last.Epoch && next.Offset > sb.last.Offset+1 {
+		// Still a gap: the Store no longer has it. Go on from the first
+		// held message.
+		sb.last = Position{Epoch: next.Epoch, Offset: next.Offset - 1}
+		_ = sb.ch.Push(PositionEvent, map[string]any{"epoch": sb.last.Epoch, "offset": sb.last.Offset, "recovered": false})
+	}
+	h.drainLocked(t, sb)
+}
+
+// sendEntries sends entries read from the Store.
+func (h *History) sendEntries(t *topic, sb *sub, entries []Entry) {
+	for _, e := range entries {
+		msg, err := phx.PrepareRef(t.name, e.Event, e.Position.String(), e.Payload)
+		if err != nil {
 			continue
 		}
-		pos := Position{Epoch: s.epoch, Offset: s.top + 1}
-		msg, err := phx.PrepareRef(topic, event, pos.String(), payload)
-		if err != nil {
-			s.mu.Unlock()
-			return Position{}, err
-		}
-		now := time.Now()
-		s.top++
-		s.entries = append(s.entries, entry{at: now, msg: msg})
-		s.prune(now, h.opts)
-		for ch, sb := range s.subs {
-			if sb.pending {
-				sb.held = append(sb.held, msg)
-				continue
-			}
-			ch.PushPrepared(msg) // fails only for a client going away
-		}
-		s.mu.Unlock()
-		return pos, nil
+		sb.advance(e.Position, msg)
 	}
-}
-
-// prune drops the entries past the bounds.
-func (s *stream) prune(now time.Time, o Options) {
-	drop := 0
-	if n := len(s.entries) - o.MaxEntries; n > 0 {
-		drop = n
-	}
-	for drop < len(s.entries) && now.Sub(s.entries[drop].at) > o.MaxAge {
-		drop++
-	}
-	if drop > 0 {
-		clear(s.entries[:drop])
-		s.entries = s.entries[drop:]
-		if cap(s.entries) > 2*o.MaxEntries {
-			s.entries = append([]entry(nil), s.entries...)
-		}
-	}
-}
-
-// since returns the entries after pos, oldest first, and whether they are
-// all the messages published after it (false when the history no longer
-// covers the gap, or pos is of another epoch).
-func (s *stream) since(pos Position, o Options) ([]entry, bool) {
-	s.prune(time.Now(), o)
-	if pos.Epoch != s.epoch || pos.Offset > s.top {
-		return nil, false
-	}
-	first := s.top - uint64(len(s.entries)) + 1 // offset of entries[0]
-	if pos.Offset+1 < first {
-		return nil, false
-	}
-	return s.entries[pos.Offset+1-first:], true
 }
 
 // Handler wraps a channel handler so that its topics are tracked: after the
@@ -248,7 +357,9 @@ func (s *stream) since(pos Position, o Options) ([]entry, bool) {
 //	reg.Handle("room:*", hist.Handler(room))
 //
 // The inner handler sees the join params as the client sent them
-// (RecoverParam included).
+// (RecoverParam included). The Store is read after the join, off the
+// connection's reader: live messages published meanwhile are held for the
+// channel (Options.MaxHeld) and follow the missed ones.
 func (h *History) Handler(inner phx.Handler) phx.Handler {
 	t := &tracked{h: h, Handler: inner}
 	if _, ok := inner.(phx.OutHandler); ok {
@@ -274,7 +385,7 @@ type tracked struct {
 }
 
 // Join implements phx.Handler: the inner Join, then the channel is
-// attached to its stream, so that it misses nothing published after its
+// attached to its topic, so that it misses nothing published after its
 // join reply.
 func (t *tracked) Join(ctx context.Context, ch *phx.Channel, params phx.Payload) (any, error) {
 	resp, err := t.Handler.Join(ctx, ch, params)
@@ -291,80 +402,135 @@ func (t *tracked) Join(ctx context.Context, ch *phx.Channel, params phx.Payload)
 	return resp, nil
 }
 
-// AfterJoin implements phx.AfterJoiner: the position, the missed messages,
-// then the inner AfterJoin.
+// AfterJoin implements phx.AfterJoiner: the read of the position and the
+// missed messages starts, then the inner AfterJoin runs.
 func (t *tracked) AfterJoin(ctx context.Context, ch *phx.Channel) error {
-	if err := t.h.attach(ch); err != nil {
-		return err
-	}
+	t.h.attach(ch)
 	if aj, ok := t.Handler.(phx.AfterJoiner); ok {
 		return aj.AfterJoin(ctx, ch)
 	}
 	return nil
 }
 
-// register attaches ch to its topic's stream as pending.
+// register attaches ch to its topic, holding its messages until attach.
 func (h *History) register(ch *phx.Channel, recover *Position) {
-	for {
-		s := h.stream(ch.Topic(), true)
-		s.mu.Lock()
-		if s.dropped {
-			// Dropped between the lookup and the lock: the next publish
-			// goes to a new stream.
-			s.mu.Unlock()
-			continue
+	name := ch.Topic()
+	ctx, cancel := context.WithCancel(context.Background())
+	sb := &sub{ch: ch, ctx: ctx, cancel: cancel, recover: recover, busy: true}
+	h.mu.Lock()
+	t := h.topics[name]
+	if t == nil {
+		t = &topic{name: name, subs: map[*phx.Channel]*sub{}}
+		if ep := h.opts.Endpoint; ep != nil {
+			t.release = ep.Claim(name, func(b *phx.Broadcast) { h.claimed(t, b) })
 		}
-		s.subs[ch] = &sub{pending: true, start: s.top, recover: recover}
-		s.mu.Unlock()
-		if !ch.OnEnd(func(error) { h.detach(s, ch) }) {
-			h.detach(s, ch) // already ended
-		}
+		h.topics[name] = t
+	}
+	t.mu.Lock()
+	t.subs[ch] = sb
+	t.mu.Unlock()
+	h.mu.Unlock()
+	if !ch.OnEnd(func(error) { h.detach(t, ch) }) {
+		h.detach(t, ch) // already ended
+	}
+}
+
+// attach starts the read of ch's position, or of what it missed, off the
+// connection's path.
+func (h *History) attach(ch *phx.Channel) {
+	h.mu.Lock()
+	t := h.topics[ch.Topic()]
+	h.mu.Unlock()
+	if t == nil {
 		return
 	}
+	t.mu.Lock()
+	sb := t.subs[ch]
+	t.mu.Unlock()
+	if sb != nil {
+		go h.recover(t, sb)
+	}
 }
 
-// attach sends ch the position and what it missed, then what was published
-// since its join, under the stream's lock: every later message goes out
-// after them.
-func (h *History) attach(ch *phx.Channel) error {
-	s := h.stream(ch.Topic(), true)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sb := s.subs[ch]
-	if sb == nil || !sb.pending {
-		return nil // ended (or the stream was dropped, which needs no subscriber)
+// recover sends the position event, the missed messages and what was held
+// meanwhile.
+func (h *History) recover(t *topic, sb *sub) {
+	ctx, cancel := context.WithTimeout(sb.ctx, h.opts.RecoverTimeout)
+	defer cancel()
+	if ep := h.opts.Endpoint; ep != nil {
+		// Read once this node hears the topic's broadcasts from the other
+		// nodes: nothing published after the read can then be missed.
+		waitSubscribed(ctx, ep, t.name)
 	}
-	sb.pending = false
-	held := sb.held
-	sb.held = nil
-	reply := map[string]any{"epoch": s.epoch, "offset": sb.start}
+	var (
+		rec Recovery
+		err error
+	)
 	if sb.recover != nil {
-		missed, ok := s.since(*sb.recover, h.opts)
-		reply["recovered"] = ok
-		if ok {
-			// The history holds what was held, and all before it.
-			held = make([]*phx.Prepared, len(missed))
-			for i, e := range missed {
-				held[i] = e.msg
-			}
-			reply["offset"] = s.top
+		rec, err = h.opts.Store.Since(ctx, t.name, *sb.recover)
+	} else {
+		rec.Top, err = h.opts.Store.Current(ctx, t.name)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.subs[sb.ch] != sb {
+		return // ended
+	}
+	reply := map[string]any{"epoch": rec.Top.Epoch, "offset": rec.Top.Offset}
+	switch {
+	case err != nil:
+		if sb.ctx.Err() == nil {
+			h.opts.Logger.Warn("history: reading the stream failed", "topic", t.name, "error", err)
 		}
+		// Position unknown: the next message sets it.
+		reply = map[string]any{"epoch": "", "offset": 0, "error": "history unavailable"}
+	case sb.recover != nil && rec.Covered:
+		sb.last, sb.known = *sb.recover, true
+	default:
+		sb.last, sb.known = rec.Top, true
 	}
-	if err := ch.Push(PositionEvent, reply); err != nil {
-		return err
+	if sb.recover != nil {
+		reply["recovered"] = err == nil && rec.Covered
 	}
-	for _, m := range held {
-		if err := ch.PushPrepared(m); err != nil {
-			return err
-		}
+	if sb.ch.Push(PositionEvent, reply) != nil {
+		return
 	}
-	return nil
+	if rec.Covered {
+		h.sendEntries(t, sb, rec.Entries)
+	}
+	h.drainLocked(t, sb)
 }
 
-func (h *History) detach(s *stream, ch *phx.Channel) {
-	s.mu.Lock()
-	delete(s.subs, ch)
-	s.mu.Unlock()
+// waitSubscribed waits until ep hears topic from the other nodes, or ctx
+// ends.
+func waitSubscribed(ctx context.Context, ep *phx.Endpoint, topic string) {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !ep.Subscribed(topic) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (h *History) detach(t *topic, ch *phx.Channel) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t.mu.Lock()
+	if sb := t.subs[ch]; sb != nil {
+		sb.cancel()
+		delete(t.subs, ch)
+	}
+	empty := len(t.subs) == 0
+	t.mu.Unlock()
+	if empty && h.topics[t.name] == t {
+		delete(h.topics, t.name)
+		if t.release != nil {
+			t.release()
+		}
+	}
 }
 
 // HandleIn implements phx.InHandler when the inner handler does.

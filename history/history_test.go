@@ -182,16 +182,29 @@ func TestHistoryMaxAge(t *testing.T) {
 	}
 }
 
-func TestMaxTopicsKeepsAttachedStreams(t *testing.T) {
+// TestMaxTopicsNewEpoch: past MaxTopics the least recently used stream is
+// dropped; its next message starts a new epoch, which a live client gets,
+// and the old epoch is no longer recovered.
+func TestMaxTopicsNewEpoch(t *testing.T) {
 	e := setup(t, history.Options{MaxTopics: 1})
 	c := e.open(t)
 	p := join(t, c, "1", `{}`)
-	// Another topic needs a stream: room:1's has a client and stays.
+	// Another topic needs a stream: room:1's is dropped.
 	if _, err := e.hist.Broadcast(context.Background(), "other", "x", nil); err != nil {
 		t.Fatal(err)
 	}
-	e.publish(t, 1, 1)
-	expectMsgs(t, c, p.Epoch, 1, 1)
+	pos, err := e.hist.Broadcast(context.Background(), "room:1", "msg", map[string]int{"n": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos.Epoch == p.Epoch || pos.Offset != 1 {
+		t.Fatalf("position after the drop %+v, want offset 1 of a new epoch (old %s)", pos, p.Epoch)
+	}
+	expectMsgs(t, c, pos.Epoch, 1, 1)
+	c2 := e.open(t)
+	if p2 := join(t, c2, "1", `{"recover":{"epoch":"`+p.Epoch+`","offset":0}}`); p2.Recovered == nil || *p2.Recovered {
+		t.Fatalf("recovered a dropped stream: %+v", p2)
+	}
 }
 
 func TestBinaryRefused(t *testing.T) {

@@ -109,7 +109,9 @@ func (st *Stream) track(m client.Message) {
 			return
 		}
 		st.mu.Lock()
-		if st.has && pos.Epoch == st.pos.Epoch && pos.Offset > st.pos.Offset {
+		// A message of another epoch: the stream was lost and started
+		// again (or the server could not tell the position).
+		if st.has && (pos.Epoch != st.pos.Epoch || pos.Offset > st.pos.Offset) {
 			st.pos = pos
 		}
 		st.mu.Unlock()

@@ -1,0 +1,187 @@
+// Package historytest checks a history.Store against what the history
+// package expects of one: per-topic offsets without gaps, bounded reads
+// that tell whether they cover a gap, and a new epoch when a stream is
+// lost. The in-memory Store and the Redis and NATS ones run it.
+package historytest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seance-go/seance/history"
+)
+
+// Config is what a Store's test provides.
+type Config struct {
+	// New returns an empty Store keeping maxEntries messages per topic.
+	New func(t *testing.T, maxEntries int) history.Store
+	// Lose, when set, loses topic's stream in the broker as an operator or
+	// a failure would (deleted): the next message starts a new epoch.
+	Lose func(t *testing.T, s history.Store, topic string)
+}
+
+var seq atomic.Uint64
+
+// Topic returns a topic name unique in the process and across runs.
+func Topic(prefix string) string {
+	return fmt.Sprintf("%s:%d-%d", prefix, time.Now().UnixNano(), seq.Add(1))
+}
+
+// Conformance runs the checks as subtests.
+func Conformance(t *testing.T, cfg Config) {
+	ctx := context.Background()
+	appendN := func(t *testing.T, s history.Store, topic string, from, to int) history.Position {
+		t.Helper()
+		var last history.Position
+		for i := from; i <= to; i++ {
+			pos, err := s.Append(ctx, topic, "msg", []byte(`{"n":`+strconv.Itoa(i)+`}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = pos
+		}
+		return last
+	}
+	since := func(t *testing.T, s history.Store, topic string, pos history.Position) history.Recovery {
+		t.Helper()
+		rec, err := s.Since(ctx, topic, pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+
+	t.Run("offsets", func(t *testing.T) {
+		s := cfg.New(t, 100)
+		topic := Topic("offsets")
+		cur, err := s.Current(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Epoch == "" {
+			t.Fatalf("current position %+v has no epoch", cur)
+		}
+		for i := 1; i <= 5; i++ {
+			pos, err := s.Append(ctx, topic, "msg", []byte(`{"n":`+strconv.Itoa(i)+`}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pos.Epoch != cur.Epoch || pos.Offset != cur.Offset+uint64(i) {
+				t.Fatalf("append %d at %+v, want offset %d of epoch %s", i, pos, cur.Offset+uint64(i), cur.Epoch)
+			}
+		}
+		if c, _ := s.Current(ctx, topic); c != (history.Position{Epoch: cur.Epoch, Offset: cur.Offset + 5}) {
+			t.Fatalf("current %+v after 5 appends from %+v", c, cur)
+		}
+		// Another topic has its own offsets.
+		other := Topic("offsets-other")
+		oc, _ := s.Current(ctx, other)
+		if p := appendN(t, s, other, 1, 1); p.Offset != oc.Offset+1 {
+			t.Fatalf("other topic's first append at %+v, from %+v", p, oc)
+		}
+	})
+
+	t.Run("since", func(t *testing.T) {
+		s := cfg.New(t, 100)
+		topic := Topic("since")
+		cur, _ := s.Current(ctx, topic)
+		top := appendN(t, s, topic, 1, 5)
+		rec := since(t, s, topic, history.Position{Epoch: cur.Epoch, Offset: cur.Offset + 2})
+		if !rec.Covered || rec.Top != top || len(rec.Entries) != 3 {
+			t.Fatalf("since 2: %+v, want 3 entries to %+v", rec, top)
+		}
+		for i, e := range rec.Entries {
+			want := fmt.Sprintf(`{"n":%d}`, i+3)
+			if e.Epoch != cur.Epoch || e.Offset != cur.Offset+uint64(i+3) || e.Event != "msg" || !jsonEqual(e.Payload, want) {
+				t.Fatalf("entry %d: %+v %s, want %s at %d", i, e.Position, e.Payload, want, cur.Offset+uint64(i+3))
+			}
+		}
+		if rec := since(t, s, topic, top); !rec.Covered || len(rec.Entries) != 0 {
+			t.Fatalf("since the top: %+v, want covered and empty", rec)
+		}
+		for name, pos := range map[string]history.Position{
+			"another epoch":    {Epoch: cur.Epoch + "x", Offset: top.Offset},
+			"ahead of the top": {Epoch: cur.Epoch, Offset: top.Offset + 1},
+		} {
+			if rec := since(t, s, topic, pos); rec.Covered || len(rec.Entries) != 0 || rec.Top != top {
+				t.Errorf("%s: %+v, want not covered at %+v", name, rec, top)
+			}
+		}
+	})
+
+	t.Run("trimmed", func(t *testing.T) {
+		s := cfg.New(t, 3)
+		topic := Topic("trimmed")
+		cur, _ := s.Current(ctx, topic)
+		top := appendN(t, s, topic, 1, 10) // keeps 8, 9, 10
+		if rec := since(t, s, topic, history.Position{Epoch: cur.Epoch, Offset: cur.Offset + 7}); !rec.Covered || len(rec.Entries) != 3 {
+			t.Fatalf("since 7 with 8…10 kept: %+v", rec)
+		}
+		if rec := since(t, s, topic, history.Position{Epoch: cur.Epoch, Offset: cur.Offset + 6}); rec.Covered || rec.Top != top {
+			t.Fatalf("since 6 with 8…10 kept: %+v, want not covered", rec)
+		}
+	})
+
+	t.Run("concurrent", func(t *testing.T) {
+		s := cfg.New(t, 1000)
+		topic := Topic("concurrent")
+		cur, _ := s.Current(ctx, topic)
+		var (
+			mu   sync.Mutex
+			offs []uint64
+			wg   sync.WaitGroup
+		)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 25 {
+					pos, err := s.Append(ctx, topic, "msg", []byte(`{}`))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					offs = append(offs, pos.Offset)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
+		for i, o := range offs {
+			if o != cur.Offset+uint64(i+1) {
+				t.Fatalf("offsets of concurrent appends: %v, want %d…%d", offs, cur.Offset+1, cur.Offset+100)
+			}
+		}
+	})
+
+	t.Run("lost", func(t *testing.T) {
+		if cfg.Lose == nil {
+			t.Skip("the Store cannot lose a stream")
+		}
+		s := cfg.New(t, 100)
+		topic := Topic("lost")
+		old := appendN(t, s, topic, 1, 3)
+		cfg.Lose(t, s, topic)
+		p := appendN(t, s, topic, 4, 4)
+		if p.Epoch == old.Epoch {
+			t.Fatalf("append after the loss at %+v, same epoch as %+v", p, old)
+		}
+		if rec := since(t, s, topic, old); rec.Covered || rec.Top != p {
+			t.Fatalf("since a lost position: %+v, want not covered at %+v", rec, p)
+		}
+	})
+}
+
+func jsonEqual(a json.RawMessage, b string) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal([]byte(b), &y) == nil && fmt.Sprint(x) == fmt.Sprint(y)
+}
