@@ -16,8 +16,8 @@ import (
 
 func TestMemoryStoreConformance(t *testing.T) {
 	historytest.Conformance(t, historytest.Config{
-		New: func(t *testing.T, maxEntries int) history.Store {
-			return history.NewMemoryStore(history.MemoryOptions{MaxEntries: maxEntries})
+		New: func(t *testing.T, maxEntries int, maxAge time.Duration) history.Store {
+			return history.NewMemoryStore(history.MemoryOptions{MaxEntries: maxEntries, MaxAge: maxAge})
 		},
 	})
 }

@@ -20,8 +20,9 @@ import (
 
 // Config is what a Store's test provides.
 type Config struct {
-	// New returns an empty Store keeping maxEntries messages per topic.
-	New func(t *testing.T, maxEntries int) history.Store
+	// New returns a Store keeping maxEntries messages per topic for maxAge
+	// (0: the Store's default).
+	New func(t *testing.T, maxEntries int, maxAge time.Duration) history.Store
 	// Lose, when set, loses topic's stream in the broker as an operator or
 	// a failure would (deleted): the next message starts a new epoch.
 	Lose func(t *testing.T, s history.Store, topic string)
@@ -59,7 +60,7 @@ func Conformance(t *testing.T, cfg Config) {
 	}
 
 	t.Run("offsets", func(t *testing.T) {
-		s := cfg.New(t, 100)
+		s := cfg.New(t, 100, 0)
 		topic := Topic("offsets")
 		cur, err := s.Current(ctx, topic)
 		if err != nil {
@@ -89,7 +90,7 @@ func Conformance(t *testing.T, cfg Config) {
 	})
 
 	t.Run("since", func(t *testing.T) {
-		s := cfg.New(t, 100)
+		s := cfg.New(t, 100, 0)
 		topic := Topic("since")
 		cur, _ := s.Current(ctx, topic)
 		top := appendN(t, s, topic, 1, 5)
@@ -117,7 +118,7 @@ func Conformance(t *testing.T, cfg Config) {
 	})
 
 	t.Run("trimmed", func(t *testing.T) {
-		s := cfg.New(t, 3)
+		s := cfg.New(t, 3, 0)
 		topic := Topic("trimmed")
 		cur, _ := s.Current(ctx, topic)
 		top := appendN(t, s, topic, 1, 10) // keeps 8, 9, 10
@@ -129,8 +130,25 @@ func Conformance(t *testing.T, cfg Config) {
 		}
 	})
 
+	t.Run("aged", func(t *testing.T) {
+		s := cfg.New(t, 100, 200*time.Millisecond)
+		topic := Topic("aged")
+		cur, _ := s.Current(ctx, topic)
+		top := appendN(t, s, topic, 1, 2)
+		time.Sleep(500 * time.Millisecond) // both age out
+		if rec := since(t, s, topic, history.Position{Epoch: cur.Epoch, Offset: cur.Offset + 1}); rec.Covered {
+			t.Fatalf("since 1 after both aged out: %+v, want not covered", rec)
+		}
+		if rec := since(t, s, topic, top); !rec.Covered || rec.Top != top {
+			t.Fatalf("since the top after both aged out: %+v, want covered (nothing missed)", rec)
+		}
+		if p := appendN(t, s, topic, 3, 3); p.Epoch != top.Epoch || p.Offset != top.Offset+1 {
+			t.Fatalf("append after aging at %+v, want the offset after %+v", p, top)
+		}
+	})
+
 	t.Run("concurrent", func(t *testing.T) {
-		s := cfg.New(t, 1000)
+		s := cfg.New(t, 1000, 0)
 		topic := Topic("concurrent")
 		cur, _ := s.Current(ctx, topic)
 		var (
@@ -167,7 +185,7 @@ func Conformance(t *testing.T, cfg Config) {
 		if cfg.Lose == nil {
 			t.Skip("the Store cannot lose a stream")
 		}
-		s := cfg.New(t, 100)
+		s := cfg.New(t, 100, 0)
 		topic := Topic("lost")
 		old := appendN(t, s, topic, 1, 3)
 		cfg.Lose(t, s, topic)
