@@ -15,11 +15,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/handler"
+	"github.com/seance-go/seance/history"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/longpoll"
 	"github.com/seance-go/seance/phx"
@@ -45,6 +47,9 @@ type Config struct {
 	// SharedLeaser, when set, makes "board:*" (a shared LiveState counter)
 	// one state across the nodes.
 	SharedLeaser cluster.Leaser
+	// HistoryStore keeps the history of "hist:*" (nil: in memory, each
+	// node its own).
+	HistoryStore history.Store
 }
 
 // Flags are the command-line flags every seance-node command has, whatever
@@ -58,6 +63,8 @@ type Flags struct {
 	DrainBatch      int
 	DrainInterval   time.Duration
 	ShutdownTimeout time.Duration
+	// History is where "hist:*" keeps its history: "memory" or "broker".
+	History string
 }
 
 // Register defines the flags on fs; modeUsage and namespaceUsage describe
@@ -71,6 +78,19 @@ func (f *Flags) Register(fs *flag.FlagSet, modeUsage, namespaceUsage string) {
 	fs.IntVar(&f.DrainBatch, "drain-batch", 0, "connections closed per batch on shutdown (default 10000)")
 	fs.DurationVar(&f.DrainInterval, "drain-interval", 0, "pause between drain batches (default 2s)")
 	fs.DurationVar(&f.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "bound of the graceful shutdown")
+	fs.StringVar(&f.History, "history", "memory", "history store of the hist:* topics: memory (each node its own) or broker (shared by the nodes: any node recovers)")
+}
+
+// HistoryInBroker reports whether -history asks for the broker's store, or
+// an error for an unknown value.
+func (f *Flags) HistoryInBroker() (bool, error) {
+	switch f.History {
+	case "memory", "":
+		return false, nil
+	case "broker":
+		return true, nil
+	}
+	return false, fmt.Errorf("-history: %q is neither memory nor broker", f.History)
 }
 
 // Config returns the Config of a node serving ps with these flags.
@@ -106,11 +126,16 @@ func Run(cfg Config) error {
 	reg.Handle("board:*", livestate.NewShared[counterState](board{}, livestate.Options{}))
 	reg.Handle("room:*", room(node))
 	reg.Handle("counter:*", livestate.New(func() livestate.Channel[counterState] { return counter{} }, livestate.Options{}))
+	hist := history.New(history.Options{Store: cfg.HistoryStore, Endpoint: reg.Endpoint(), Logger: log})
+	reg.Handle("hist:*", hist.Handler(room(node)))
 
 	mux := http.NewServeMux()
 	mux.Handle("/socket/", livestate.Handler(reg))
 	mux.HandleFunc("POST /broadcast", func(w http.ResponseWriter, r *http.Request) {
 		broadcast(w, r, reg, node)
+	})
+	mux.HandleFunc("POST /history/publish", func(w http.ResponseWriter, r *http.Request) {
+		publishHistory(w, r, hist, node)
 	})
 	mux.HandleFunc("POST /disconnect", func(w http.ResponseWriter, r *http.Request) {
 		n, err := reg.DisconnectID(r.Context(), r.URL.Query().Get("id"))
@@ -263,6 +288,29 @@ func broadcast(w http.ResponseWriter, r *http.Request, reg *livestate.Registry, 
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"node": node, "local": n})
+}
+
+// publishHistory publishes "msg" {"i": k} for k = from … from+n-1 on a
+// "hist:*" topic, one after the other, and answers the last position.
+func publishHistory(w http.ResponseWriter, r *http.Request, hist *history.History, node string) {
+	q := r.URL.Query()
+	topic := q.Get("topic")
+	from, err1 := strconv.Atoi(q.Get("from"))
+	n, err2 := strconv.Atoi(q.Get("n"))
+	if topic == "" || err1 != nil || err2 != nil || n < 1 || n > 100_000 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "topic, from and n (1…100000) are required"})
+		return
+	}
+	var last history.Position
+	for i := from; i < from+n; i++ {
+		pos, err := hist.Broadcast(r.Context(), topic, "msg", map[string]int{"i": i})
+		if err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]any{"node": node, "error": err.Error(), "last": last})
+			return
+		}
+		last = pos
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"node": node, "last": last})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

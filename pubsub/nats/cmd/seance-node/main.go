@@ -8,7 +8,9 @@
 // See the Redis command's documentation for what it serves; GET /stats
 // answers the NATS adapter's counters. With -shared-ttl (the server must run
 // JetStream) the shared board:* topics are one state across the nodes, on
-// leases in a JetStream KV bucket.
+// leases in a JetStream KV bucket. With -history broker (JetStream too) the
+// history of the hist:* topics is in the JetStream stream
+// "<namespace>_history", so a client recovers on any node what it missed.
 package main
 
 import (
@@ -56,6 +58,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if cfg.SharedLeaser, err = psnats.NewLeaser(ctx, psnats.LeaserOptions{Conn: nc, Bucket: f.Namespace + "_leases", TTL: *sharedTTL}); err != nil {
+			return err
+		}
+	}
+	if shared, err := f.HistoryInBroker(); err != nil {
+		return err
+	} else if shared {
+		nc, err := natsgo.Connect(*url, natsgo.MaxReconnects(-1))
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if cfg.HistoryStore, err = psnats.NewHistory(ctx, psnats.HistoryOptions{Conn: nc, Stream: f.Namespace + "_history", Subject: f.Namespace + ".history"}); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,11 @@
 //   - POST /broadcast?topic=T&event=E with a JSON body (default {}):
 //     broadcasts to every node; answers {"node": …, "local": n} where n is
 //     how many channels of this node it reached.
+//   - "hist:*" is a plain channel like "room:*" whose messages have a history
+//     (package history): -history broker keeps it in Redis Streams, so a
+//     client recovers on any node what it missed; -history memory (the
+//     default) keeps it on each node. POST /history/publish?topic=T&from=F&n=N
+//     publishes "msg" {"i": F} … {"i": F+N-1} and answers the last position.
 //   - POST /disconnect?id=user_socket:U: closes U's connections on every
 //     node; answers {"node": …, "local": n}.
 //   - GET /stats: the Redis adapter's counters as JSON; GET /sessions: the
@@ -74,5 +79,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := f.Config(ps, func() any { return ps.Stats() }, log, stdout)
 	cfg.SharedLeaser = leaser
+	if shared, err := f.HistoryInBroker(); err != nil {
+		return err
+	} else if shared {
+		if cfg.HistoryStore, err = psredis.NewHistory(psredis.HistoryOptions{Client: rdb, Namespace: f.Namespace}); err != nil {
+			return err
+		}
+	}
 	return nodeapp.Run(cfg)
 }
