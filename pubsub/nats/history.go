@@ -238,7 +238,8 @@ func conflict(err error) bool {
 }
 
 // Since implements [history.Store]: a stream info, the topic's last and
-// first messages, then one direct read per message from the first missed.
+// first messages, then the missed ones through a short-lived consumer
+// (created, fetched in batches, deleted).
 func (h *History) Since(ctx context.Context, topic string, pos history.Position) (history.Recovery, error) {
 	subj := h.subject(topic)
 	var rec history.Recovery
@@ -260,6 +261,9 @@ func (h *History) Since(ctx context.Context, topic string, pos history.Position)
 			return nil
 		}
 		first, err := s.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subj))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil // trimmed meanwhile
+		}
 		if err != nil {
 			return err
 		}
@@ -267,34 +271,12 @@ func (h *History) Since(ctx context.Context, topic string, pos history.Position)
 		if err != nil || pos.Offset+1 < firstOff {
 			return nil
 		}
-		cutoff := time.Now().Add(-h.opts.MaxAge)
 		// Offset pos+1 is at least this many sequences after the first.
-		seq := first.Sequence + (pos.Offset + 1 - firstOff)
-		want := pos.Offset + 1
-		for want <= top.Offset {
-			m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subj))
-			if err != nil {
-				if errors.Is(err, jetstream.ErrMsgNotFound) {
-					rec.Entries = nil
-					return nil // trimmed meanwhile
-				}
-				return err
-			}
-			seq = m.Sequence + 1
-			off, err := strconv.ParseUint(m.Header.Get(hdrOffset), 10, 64)
-			if err != nil {
-				return fmt.Errorf("nats: history message %d has no offset", m.Sequence)
-			}
-			if off < want {
-				continue
-			}
-			if off != want || m.Time.Before(cutoff) || m.Header.Get(hdrEpoch) != top.Epoch {
-				rec.Entries = nil
-				return nil // trimmed, aged out or of another epoch
-			}
-			rec.Entries = append(rec.Entries, history.Entry{Position: history.Position{Epoch: top.Epoch, Offset: off}, Event: m.Header.Get(hdrEvent), Payload: m.Data})
-			want++
+		entries, err := h.read(ctx, s, subj, first.Sequence+(pos.Offset+1-firstOff), pos.Offset+1, top)
+		if err != nil || entries == nil {
+			return err
 		}
+		rec.Entries = entries
 		rec.Covered = true
 		return nil
 	})
@@ -302,6 +284,65 @@ func (h *History) Since(ctx context.Context, topic string, pos history.Position)
 		return history.Recovery{}, fmt.Errorf("nats: history read: %w", err)
 	}
 	return rec, nil
+}
+
+// read returns the messages want … top.Offset of subj, reading from stream
+// sequence seq on, or nil when one is missing, too old or of another epoch
+// (trimmed meanwhile).
+func (h *History) read(ctx context.Context, s jetstream.Stream, subj string, seq, want uint64, top history.Position) ([]history.Entry, error) {
+	cons, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubject:     subj,
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       seq,
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: time.Minute, // removed by the server if the delete below is lost
+		MemoryStorage:     true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = s.DeleteConsumer(dctx, cons.CachedInfo().Name)
+	}()
+	wait := 2 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, max(time.Until(dl), 10*time.Millisecond))
+	}
+	cutoff := time.Now().Add(-h.opts.MaxAge)
+	entries := make([]history.Entry, 0, top.Offset-want+1)
+	for want <= top.Offset {
+		batch, err := cons.Fetch(int(min(top.Offset-want+1, 1000)), jetstream.FetchMaxWait(wait))
+		if err != nil {
+			return nil, err
+		}
+		n, bad := 0, false
+		for m := range batch.Messages() {
+			n++
+			if bad || want > top.Offset {
+				continue
+			}
+			off, err := strconv.ParseUint(m.Headers().Get(hdrOffset), 10, 64)
+			if err != nil || off < want {
+				continue
+			}
+			meta, err := m.Metadata()
+			if off != want || err != nil || meta.Timestamp.Before(cutoff) || m.Headers().Get(hdrEpoch) != top.Epoch {
+				bad = true // trimmed, aged out or of another epoch
+				continue
+			}
+			entries = append(entries, history.Entry{Position: history.Position{Epoch: top.Epoch, Offset: off}, Event: m.Headers().Get(hdrEvent), Payload: m.Data()})
+			want++
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, err
+		}
+		if bad || n == 0 {
+			return nil, nil
+		}
+	}
+	return entries, nil
 }
 
 // Current implements [history.Store]: a stream info and the topic's last
