@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/seance-go/seance/history"
 	"github.com/seance-go/seance/livestate"
 	"github.com/seance-go/seance/phx"
 	psredis "github.com/seance-go/seance/pubsub/redis"
@@ -69,4 +72,32 @@ func ExampleParseMode() {
 	// topics <nil>
 	// bus <nil>
 	// topics redis pubsub: unknown mode "ring" (want topics or bus)
+}
+
+// History keeps the broadcast history of tracked topics in Redis Streams,
+// so that a client cut off from one node recovers what it missed on any
+// other. It needs a Redis server, so it is compiled but not run by go test.
+func ExampleNewHistory() {
+	ps, err := psredis.New(psredis.Options{Addr: "localhost:6379", Node: "web-1"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ps.Close()
+	rdb := goredis.NewClient(&goredis.Options{Addr: "localhost:6379"})
+	defer rdb.Close()
+	store, err := psredis.NewHistory(psredis.HistoryOptions{Client: rdb, MaxEntries: 1000, MaxAge: 5 * time.Minute})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	reg := livestate.NewRegistry(livestate.Config{Engine: phx.Config{PubSub: ps}})
+	hist := history.New(history.Options{Store: store, Endpoint: reg.Endpoint()})
+	reg.Handle("room:*", hist.Handler(phx.HandlerFuncs{}))
+
+	// One Redis round trip for the position, then out to every node.
+	pos, err := hist.Broadcast(context.Background(), "room:lobby", "msg", map[string]string{"text": "hello"})
+	if err != nil {
+		log.Printf("not published: %v", err)
+	}
+	log.Printf("published at %s", pos)
 }
