@@ -316,7 +316,7 @@ func (h *History) fill(t *topic, sb *sub) {
 	from := sb.last
 	t.mu.Unlock()
 	ctx, cancel := context.WithTimeout(sb.ctx, h.opts.RecoverTimeout)
-	rec, err := h.opts.Store.Since(ctx, t.name, from)
+	rec, err := bounded(ctx, func() (Recovery, error) { return h.opts.Store.Since(ctx, t.name, from) })
 	cancel()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -466,11 +466,13 @@ func (h *History) recover(t *topic, sb *sub) {
 		rec Recovery
 		err error
 	)
-	if sb.recover != nil {
-		rec, err = h.opts.Store.Since(ctx, t.name, *sb.recover)
-	} else {
-		rec.Top, err = h.opts.Store.Current(ctx, t.name)
-	}
+	rec, err = bounded(ctx, func() (Recovery, error) {
+		if sb.recover != nil {
+			return h.opts.Store.Since(ctx, t.name, *sb.recover)
+		}
+		top, err := h.opts.Store.Current(ctx, t.name)
+		return Recovery{Top: top}, err
+	})
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.subs[sb.ch] != sb {
@@ -499,6 +501,28 @@ func (h *History) recover(t *topic, sb *sub) {
 		h.sendEntries(t, sb, rec.Entries)
 	}
 	h.drainLocked(t, sb)
+}
+
+// bounded returns f's result, or ctx's error when ctx ends first: a Store
+// whose client does not honour ctx (go-redis without
+// ContextTimeoutEnabled) cannot hold a channel past RecoverTimeout. f then
+// finishes on its own goroutine, bounded by the client's own timeouts.
+func bounded(ctx context.Context, f func() (Recovery, error)) (Recovery, error) {
+	type result struct {
+		rec Recovery
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rec, err := f()
+		done <- result{rec, err}
+	}()
+	select {
+	case r := <-done:
+		return r.rec, r.err
+	case <-ctx.Done():
+		return Recovery{}, ctx.Err()
+	}
 }
 
 // waitSubscribed waits until ep hears topic from the other nodes, or ctx

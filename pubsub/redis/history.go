@@ -14,7 +14,10 @@ import (
 // HistoryOptions configures a [History]. Zero fields take the defaults.
 type HistoryOptions struct {
 	// Client is the Redis client (required); it may be the one of the
-	// PubSub's Options and is never closed by the History.
+	// PubSub's Options and is never closed by the History. Create it with
+	// ContextTimeoutEnabled so that a hung Redis fails a call when its
+	// context ends (history.Options.RecoverTimeout, Broadcast's ctx)
+	// rather than after the client's ReadTimeout.
 	Client goredis.UniversalClient
 	// Namespace prefixes the keys (default "seance"): topic T's stream is
 	// "<namespace>:hist:{T}:s", its epoch and last offset the hash
