@@ -28,11 +28,13 @@ const resumeSocketPath = "/resume/socket"
 // its Inits per topic, and serves
 //
 //	/resume/socket                         the main registry, WebSocket connections recorded by client_id
-//	POST /resume/cut?client_id=…&hold=ms   closes them abruptly (TCP reset, no close frame) and refuses
-//	                                       that client's requests (HTTP 500) for hold ms
+//	POST /resume/cut?client_id=…&hold=ms   closes them abruptly (TCP reset, no close frame), ends that
+//	                                       client's long-poll sessions on the server as a lost connection
+//	                                       (no leave), and refuses its requests (HTTP 500) for hold ms
 //	GET /resume/inits?topic=…              how many times Init ran for the topic
 type resumeLab struct {
 	cut cuttest.Cutter
+	ep  *phx.Endpoint // of /resume/socket
 
 	mu    sync.Mutex
 	inits map[string]int
@@ -41,7 +43,7 @@ type resumeLab struct {
 func registerResume(s *conformanceServer) {
 	// 500: the one failure status phoenix 1.6's LongPoll retries on (it
 	// throws on a 503).
-	lab := &resumeLab{cut: cuttest.Cutter{Status: http.StatusInternalServerError}, inits: map[string]int{}}
+	lab := &resumeLab{cut: cuttest.Cutter{Status: http.StatusInternalServerError}, ep: s.reg.Endpoint(), inits: map[string]int{}}
 	s.reg.Handle("resume:*", livestate.New(func() livestate.Channel[counterState] {
 		return resumeCounter{lab: lab}
 	}, livestate.Options{ResumeGrace: resumeGrace}))
@@ -90,7 +92,22 @@ func (c resumeCounter) Init(ctx context.Context, s *livestate.Socket, params phx
 // handleCut serves POST /resume/cut?client_id=…&hold=ms.
 func (lab *resumeLab) handleCut(w http.ResponseWriter, r *http.Request) {
 	hold, _ := strconv.Atoi(r.URL.Query().Get("hold"))
-	n := lab.cut.Cut(r.URL.Query().Get(livestate.ClientIDParam), time.Duration(hold)*time.Millisecond)
+	id := r.URL.Query().Get(livestate.ClientIDParam)
+	n := lab.cut.Cut(id, time.Duration(hold)*time.Millisecond)
+	// A long-poll session has no connection to reset: end it on the server
+	// as a lost connection does (its channels end with ErrDisconnected, no
+	// leave); the client's next poll finds it gone and opens a new one.
+	var lp []*phx.Session
+	lab.ep.EachSession(func(s *phx.Session) bool {
+		if s.Info().Transport == "longpoll" && s.Info().Params[livestate.ClientIDParam] == id {
+			lp = append(lp, s)
+		}
+		return true
+	})
+	for _, s := range lp {
+		s.Close(phx.ErrDisconnected)
+	}
+	n += len(lp)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]int{"cut": n})
 }
