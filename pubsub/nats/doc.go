@@ -28,4 +28,8 @@
 // it, and receivers count such losses in [Stats].Lost.
 //
 // Long-poll sessions need sticky sessions, as with pubsub/redis.
+//
+// [NewHistory] is a history.Store in a JetStream stream: with it as
+// history.Options.Store (and the registry's endpoint as Options.Endpoint),
+// a client cut off from one node recovers what it missed on any other.
 package nats

@@ -106,6 +106,12 @@
 // affinity), or serve WebSocket only. WebSocket connections need no
 // affinity.
 //
+// # Broadcast history
+//
+// [NewHistory] is a history.Store in Redis Streams: with it as
+// history.Options.Store (and the registry's endpoint as Options.Endpoint),
+// a client cut off from one node recovers what it missed on any other.
+//
 // # Redis Cluster and Sentinel
 //
 // Options.Client accepts any go-redis UniversalClient. With Redis Cluster,
