@@ -28,8 +28,9 @@ type Store interface {
 	// oldest first, when they are all that was published after it
 	// (Covered), and the stream's current position.
 	Since(ctx context.Context, topic string, pos Position) (Recovery, error)
-	// Current returns topic's current position: the last message's, or
-	// offset 0 of the epoch the next message will have.
+	// Current returns topic's current position: the last message's or,
+	// for a topic without messages, a position from which Since returns
+	// all of the topic's messages once there are some.
 	Current(ctx context.Context, topic string) (Position, error)
 }
 

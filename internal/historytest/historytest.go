@@ -62,38 +62,47 @@ func Conformance(t *testing.T, cfg Config) {
 	t.Run("offsets", func(t *testing.T) {
 		s := cfg.New(t, 100, 0)
 		topic := Topic("offsets")
-		cur, err := s.Current(ctx, topic)
+		empty, err := s.Current(ctx, topic)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cur.Epoch == "" {
-			t.Fatalf("current position %+v has no epoch", cur)
+		if empty.Epoch == "" {
+			t.Fatalf("current position %+v has no epoch", empty)
 		}
+		var first history.Position
 		for i := 1; i <= 5; i++ {
 			pos, err := s.Append(ctx, topic, "msg", []byte(`{"n":`+strconv.Itoa(i)+`}`))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if pos.Epoch != cur.Epoch || pos.Offset != cur.Offset+uint64(i) {
-				t.Fatalf("append %d at %+v, want offset %d of epoch %s", i, pos, cur.Offset+uint64(i), cur.Epoch)
+			if i == 1 {
+				first = pos
+				if c, _ := s.Current(ctx, topic); c != pos {
+					t.Fatalf("current %+v after the first append at %+v", c, pos)
+				}
+			} else if pos.Epoch != first.Epoch || pos.Offset != first.Offset+uint64(i-1) {
+				t.Fatalf("append %d at %+v, want offset %d of epoch %s", i, pos, first.Offset+uint64(i-1), first.Epoch)
 			}
 		}
-		if c, _ := s.Current(ctx, topic); c != (history.Position{Epoch: cur.Epoch, Offset: cur.Offset + 5}) {
-			t.Fatalf("current %+v after 5 appends from %+v", c, cur)
+		// A client that saw the topic before its first message recovers
+		// all of them.
+		if rec := since(t, s, topic, empty); !rec.Covered || len(rec.Entries) != 5 || rec.Entries[0].Position != first {
+			t.Fatalf("since the position before any message %+v: %+v, want the 5 messages from %+v", empty, rec, first)
 		}
 		// Another topic has its own offsets.
 		other := Topic("offsets-other")
-		oc, _ := s.Current(ctx, other)
-		if p := appendN(t, s, other, 1, 1); p.Offset != oc.Offset+1 {
-			t.Fatalf("other topic's first append at %+v, from %+v", p, oc)
+		if p := appendN(t, s, other, 1, 1); p.Epoch == "" {
+			t.Fatalf("other topic's first append at %+v", p)
+		} else if c, _ := s.Current(ctx, other); c != p {
+			t.Fatalf("other topic's current %+v after its append at %+v", c, p)
 		}
 	})
 
 	t.Run("since", func(t *testing.T) {
 		s := cfg.New(t, 100, 0)
 		topic := Topic("since")
-		cur, _ := s.Current(ctx, topic)
 		top := appendN(t, s, topic, 1, 5)
+		cur := history.Position{Epoch: top.Epoch, Offset: top.Offset - 5} // before message 1
 		rec := since(t, s, topic, history.Position{Epoch: cur.Epoch, Offset: cur.Offset + 2})
 		if !rec.Covered || rec.Top != top || len(rec.Entries) != 3 {
 			t.Fatalf("since 2: %+v, want 3 entries to %+v", rec, top)
@@ -120,8 +129,8 @@ func Conformance(t *testing.T, cfg Config) {
 	t.Run("trimmed", func(t *testing.T) {
 		s := cfg.New(t, 3, 0)
 		topic := Topic("trimmed")
-		cur, _ := s.Current(ctx, topic)
 		top := appendN(t, s, topic, 1, 10) // keeps 8, 9, 10
+		cur := history.Position{Epoch: top.Epoch, Offset: top.Offset - 10}
 		if rec := since(t, s, topic, history.Position{Epoch: cur.Epoch, Offset: cur.Offset + 7}); !rec.Covered || len(rec.Entries) != 3 {
 			t.Fatalf("since 7 with 8…10 kept: %+v", rec)
 		}
@@ -133,8 +142,8 @@ func Conformance(t *testing.T, cfg Config) {
 	t.Run("aged", func(t *testing.T) {
 		s := cfg.New(t, 100, 200*time.Millisecond)
 		topic := Topic("aged")
-		cur, _ := s.Current(ctx, topic)
 		top := appendN(t, s, topic, 1, 2)
+		cur := history.Position{Epoch: top.Epoch, Offset: top.Offset - 2}
 		time.Sleep(500 * time.Millisecond) // both age out
 		if rec := since(t, s, topic, history.Position{Epoch: cur.Epoch, Offset: cur.Offset + 1}); rec.Covered {
 			t.Fatalf("since 1 after both aged out: %+v, want not covered", rec)
@@ -150,7 +159,7 @@ func Conformance(t *testing.T, cfg Config) {
 	t.Run("concurrent", func(t *testing.T) {
 		s := cfg.New(t, 1000, 0)
 		topic := Topic("concurrent")
-		cur, _ := s.Current(ctx, topic)
+		cur := appendN(t, s, topic, 0, 0)
 		var (
 			mu   sync.Mutex
 			offs []uint64
@@ -168,6 +177,9 @@ func Conformance(t *testing.T, cfg Config) {
 					}
 					mu.Lock()
 					offs = append(offs, pos.Offset)
+					if pos.Epoch != cur.Epoch {
+						t.Errorf("a concurrent append at %+v, epoch of %+v", pos, cur)
+					}
 					mu.Unlock()
 				}
 			}()

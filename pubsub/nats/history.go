@@ -36,7 +36,7 @@ type HistoryOptions struct {
 	// MetaTTL is how long a topic's messages stay in the stream (default
 	// 24h; the stream's MaxAge): its last message carries the topic's
 	// epoch and offset, so past MetaTTL without a message the topic starts
-	// over (at an offset above every earlier one, see [History]).
+	// a new epoch.
 	MetaTTL time.Duration
 }
 
@@ -47,13 +47,12 @@ type HistoryOptions struct {
 // Each topic is a subject of the stream, each message carries its epoch
 // and offset in headers, and an append publishes with the topic's last
 // stream sequence expected (optimistic concurrency, retried on conflict),
-// so offsets follow each other without gaps whichever node appends. The
-// epoch is the stream's creation time: a stream deleted and created again
-// gives a new epoch. A topic without a message in the stream (new, or
-// silent for MetaTTL) starts at the stream's last sequence + 1, above any
-// offset it had, so an old position is never taken as covered; a client
-// that joined such a topic before its first message may then be told
-// {"recovered": false} although it missed nothing.
+// so offsets follow each other without gaps whichever node appends. A
+// topic's epoch is the stream's creation time and the stream sequence its
+// first message was appended after: a stream deleted and created again, or
+// a topic silent for MetaTTL (its messages gone), starts a new epoch at
+// offset 1. A topic without messages is at offset 0 of the stream's "empty"
+// epoch, from which a client recovers the topic's first messages.
 type History struct {
 	opts HistoryOptions
 	js   jetstream.JetStream
@@ -153,8 +152,16 @@ func (h *History) subject(topic string) string {
 	return h.opts.Subject + "." + base64.RawURLEncoding.EncodeToString([]byte(topic))
 }
 
-func epochOf(info *jetstream.StreamInfo) string {
-	return strconv.FormatInt(info.Created.UnixNano(), 36)
+// emptyEpoch is the epoch of the topics without messages in the stream.
+func emptyEpoch(info *jetstream.StreamInfo) string {
+	return strconv.FormatInt(info.Created.UnixNano(), 36) + ".0"
+}
+
+// newEpoch is the epoch of a topic whose first message (since the stream
+// was created, or since its messages expired) comes after stream sequence
+// last.
+func newEpoch(info *jetstream.StreamInfo, last uint64) string {
+	return strconv.FormatInt(info.Created.UnixNano(), 36) + "." + strconv.FormatUint(last+1, 36)
 }
 
 // top returns the topic's current position and its last message (nil
@@ -164,11 +171,10 @@ func (h *History) top(ctx context.Context, s jetstream.Stream, subj string) (his
 	if err != nil {
 		return history.Position{}, nil, nil, err
 	}
-	epoch := epochOf(info)
 	last, err := s.GetLastMsgForSubject(ctx, subj)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return history.Position{Epoch: epoch, Offset: info.State.LastSeq}, nil, info, nil
+		return history.Position{Epoch: emptyEpoch(info)}, nil, info, nil
 	case err != nil:
 		return history.Position{}, nil, nil, err
 	}
@@ -176,7 +182,7 @@ func (h *History) top(ctx context.Context, s jetstream.Stream, subj string) (his
 	if err != nil {
 		return history.Position{}, nil, nil, fmt.Errorf("nats: history message %d has no offset", last.Sequence)
 	}
-	return history.Position{Epoch: epoch, Offset: off}, last, info, nil
+	return history.Position{Epoch: last.Header.Get(hdrEpoch), Offset: off}, last, info, nil
 }
 
 // Append implements [history.Store]: a read of the topic's last message
@@ -202,7 +208,7 @@ func (h *History) Append(ctx context.Context, topic, event string, payload []byt
 				if err != nil {
 					return err
 				}
-				pos = history.Position{Epoch: epochOf(info), Offset: info.State.LastSeq + 1}
+				pos = history.Position{Epoch: newEpoch(info, info.State.LastSeq), Offset: 1}
 			default:
 				return err
 			}
@@ -245,19 +251,24 @@ func (h *History) Since(ctx context.Context, topic string, pos history.Position)
 	var rec history.Recovery
 	err := h.withStream(ctx, func(s jetstream.Stream) error {
 		rec = history.Recovery{}
-		top, last, _, err := h.top(ctx, s, subj)
+		top, last, info, err := h.top(ctx, s, subj)
 		if err != nil {
 			return err
 		}
 		rec.Top = top
-		if pos.Epoch != top.Epoch || pos.Offset > top.Offset {
-			return nil
-		}
-		if pos.Offset == top.Offset {
+		if pos == top {
 			rec.Covered = true
 			return nil
 		}
 		if last == nil {
+			return nil
+		}
+		if pos == (history.Position{Epoch: emptyEpoch(info)}) {
+			// The client saw the topic without messages: it missed them
+			// all, from offset 1 of the topic's epoch.
+			pos = history.Position{Epoch: top.Epoch}
+		}
+		if pos.Epoch != top.Epoch || pos.Offset > top.Offset {
 			return nil
 		}
 		first, err := s.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subj))
