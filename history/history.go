@@ -153,11 +153,15 @@ type sub struct {
 type held struct {
 	pos Position
 	msg *phx.Prepared
+	at  time.Time // when it arrived
 }
 
-// wireEvent carries a message of [History.Broadcast] between nodes: its
-// topic's channels never see it (the History claims the topic).
-const wireEvent = "phx_history"
+// wireEvent carries a message of [History.Broadcast] between nodes, on the
+// topic itself (so it travels with the topic's subscription): its
+// channels never see it (the History claims the topic). Applications must
+// not broadcast it; a forged position ahead of the Store is dropped when
+// the gap it opens is read (see fill).
+const wireEvent = "seance:history"
 
 type wireMsg struct {
 	Ref     string          `json:"r"`
@@ -272,7 +276,7 @@ func (h *History) offerLocked(t *topic, sb *sub, pos Position, msg *phx.Prepared
 
 func (sb *sub) hold(pos Position, msg *phx.Prepared, max int) {
 	if len(sb.held) < max {
-		sb.held = append(sb.held, held{pos, msg})
+		sb.held = append(sb.held, held{pos, msg, time.Now()})
 	}
 }
 
@@ -315,6 +319,7 @@ func (h *History) fill(t *topic, sb *sub) {
 	t.mu.Lock()
 	from := sb.last
 	t.mu.Unlock()
+	readAt := time.Now()
 	ctx, cancel := context.WithTimeout(sb.ctx, h.opts.RecoverTimeout)
 	rec, err := bounded(ctx, func() (Recovery, error) { return h.opts.Store.Since(ctx, t.name, from) })
 	cancel()
@@ -328,6 +333,23 @@ func (h *History) fill(t *topic, sb *sub) {
 	}
 	if err == nil && rec.Covered {
 		h.sendEntries(t, sb, rec.Entries)
+	}
+	if err == nil {
+		// Every held message was appended before the read: one the Store
+		// does not have is forged (an application broadcasting wireEvent).
+		kept := sb.held[:0]
+		for _, m := range sb.held {
+			if m.pos.Epoch == rec.Top.Epoch && m.pos.Offset > rec.Top.Offset && m.at.Before(readAt) {
+				h.opts.Logger.Warn("history: dropped a message the store does not have", "topic", t.name, "position", m.pos.String())
+				continue
+			}
+			kept = append(kept, m)
+		}
+		sb.held = kept
+		if len(sb.held) == 0 {
+			sb.busy = false
+			return
+		}
 	}
 	if next := sb.held[0].pos; next.Epoch == sb.last.Epoch && next.Offset > sb.last.Offset+1 {
 		// Still a gap: the Store no longer has it. Go on from the first

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -200,4 +201,87 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// setupEndpoint is setup with the History delivering through the endpoint
+// (Options.Endpoint), as on a cluster.
+func setupEndpoint(t *testing.T, opts history.Options) *env {
+	t.Helper()
+	ep := phx.NewEndpoint(phx.Config{})
+	opts.Endpoint = ep
+	e := &env{ep: ep, hist: history.New(opts)}
+	e.ep.Handle("room:*", e.hist.Handler(phx.HandlerFuncs{}))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.ep.Shutdown(ctx)
+	})
+	return e
+}
+
+// TestEndpointPlainBroadcast: with the History delivering through the
+// endpoint, a plain Endpoint.Broadcast on a tracked topic still reaches
+// its clients, without a position.
+func TestEndpointPlainBroadcast(t *testing.T) {
+	e := setupEndpoint(t, history.Options{})
+	c := e.open(t)
+	p := join(t, c, "1", `{}`)
+	e.publish(t, 1, 1)
+	expectMsgs(t, c, p.Epoch, 1, 1)
+	if _, err := e.ep.Broadcast(context.Background(), "room:1", "note", map[string]string{"a": "b"}); err != nil {
+		t.Fatal(err)
+	}
+	c.ExpectText(`[null,null,"room:1","note",{"a":"b"}]`)
+	e.publish(t, 2, 2)
+	expectMsgs(t, c, p.Epoch, 2, 2)
+}
+
+// TestForgedPositionDropped: a wire message that an application
+// broadcasts itself, with a position ahead of the Store, is dropped when
+// the gap it opens is read; later messages flow.
+func TestForgedPositionDropped(t *testing.T) {
+	e := setupEndpoint(t, history.Options{Logger: slog.New(slog.DiscardHandler)})
+	c := e.open(t)
+	p := join(t, c, "1", `{}`)
+	e.publish(t, 1, 2)
+	expectMsgs(t, c, p.Epoch, 1, 2)
+	forged := map[string]any{"r": p.Epoch + ":1000", "e": "msg", "p": map[string]int{"n": 1000}}
+	if _, err := e.ep.Broadcast(context.Background(), "room:1", "seance:history", forged); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, 3, 4)
+	expectMsgs(t, c, p.Epoch, 3, 4)
+	c.ExpectNothing()
+}
+
+// TestMaxHeldOverflowReadBack: live messages past MaxHeld during a
+// recovery read are dropped, then read back from the Store as a gap when
+// the next one comes: the client gets every message once, in order.
+func TestMaxHeldOverflowReadBack(t *testing.T) {
+	st := &gatedStore{Store: history.NewMemoryStore(history.MemoryOptions{}), gate: make(chan struct{})}
+	close(st.gate)
+	e := setup(t, history.Options{Store: st, MaxHeld: 2})
+	c := e.open(t)
+	p := join(t, c, "1", `{}`)
+	e.publish(t, 1, 3)
+	expectMsgs(t, c, p.Epoch, 1, 3)
+	c.Sess.Detach()
+	e.publish(t, 4, 10)
+
+	st.gate = make(chan struct{})
+	c2 := e.open(t)
+	c2.Send(`["5","5","room:1","phx_join",{"recover":{"epoch":"` + p.Epoch + `","offset":3}}]`)
+	if f := next(t, c2); f.event != "phx_reply" {
+		t.Fatalf("got %s, want the join reply", f.event)
+	}
+	waitFor(t, "the recovery read", func() bool { return st.readCount() == 2 })
+	e.publish(t, 11, 15) // 11 and 12 held, 13…15 dropped
+	close(st.gate)
+	if f := next(t, c2); f.event != history.PositionEvent {
+		t.Fatalf("got %s, want the position", f.event)
+	}
+	expectMsgs(t, c2, p.Epoch, 4, 12)
+	e.publish(t, 16, 16) // the gap 13…15 is read back
+	expectMsgs(t, c2, p.Epoch, 13, 16)
+	c2.ExpectNothing()
 }
