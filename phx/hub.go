@@ -158,6 +158,7 @@ type broadcast struct {
 	once   [2]sync.Once
 	frames [2]Frame
 	errs   [2]error
+	shared [2]SharedFrame // the frames' Shared
 }
 
 func (b *broadcast) frame(s Serializer) (Frame, error) {
@@ -172,7 +173,10 @@ func (b *broadcast) frame(s Serializer) (Frame, error) {
 		// built-in ones, whatever its Version says.
 		return s.Encode(b.outgoing())
 	}
-	b.once[i].Do(func() { b.frames[i], b.errs[i] = s.Encode(b.outgoing()) })
+	b.once[i].Do(func() {
+		b.frames[i], b.errs[i] = s.Encode(b.outgoing())
+		b.frames[i].Shared = &b.shared[i]
+	})
 	return b.frames[i], b.errs[i]
 }
 
