@@ -4,6 +4,7 @@ import (
 	"compress/flate"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -156,7 +157,13 @@ func (d *deflater) compress(dst, data []byte) []byte {
 // compressing it at the first call. The compressed form is kept as long as
 // the frame (by the broadcast, or the phx.Prepared message, it belongs to).
 func (d *deflater) shared(f *phx.Frame) []byte {
-	return f.Shared.Derive(func() any { return d.compress(nil, f.Data) }).([]byte)
+	return f.Shared.Derive(func() any {
+		buf := d.getBuf()
+		*buf = d.compress(*buf, f.Data)
+		z := slices.Clone(*buf) // kept with the frame: no spare capacity
+		d.putBuf(buf)
+		return z
+	}).([]byte)
 }
 
 // getBuf lends a buffer for a connection's compressed payloads.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http/httptest"
 	"runtime"
@@ -185,13 +186,19 @@ func cpuTime() time.Duration {
 
 // BenchmarkCompressedMessage broadcasts one message per iteration to one
 // connection, which reads its frame without inflating it: a 100 KB
-// state:change (bigstate's JSON, as row 4) and a one-operation state:patch,
+// state:change (bigstate's JSON, as row 4, whose items repeat the same
+// text; and rows of random identifiers and numbers, which compress far
+// less) and a one-operation state:patch,
 // with compression off, on (default threshold 512 bytes) and, for the
 // patch, on with a threshold of 1 byte. wire-B/msg is the frame's size on
 // the wire, cpu-µs/msg the process's CPU time per message (the server's
 // encoding, compression and write; the client only skips bytes).
 func BenchmarkCompressedMessage(b *testing.B) {
 	state, err := json.Marshal(map[string]any{"state": bigstate.New(105_000), "version": 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	varied, err := json.Marshal(map[string]any{"state": variedState(115_000), "version": 1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -204,6 +211,8 @@ func BenchmarkCompressedMessage(b *testing.B) {
 	}{
 		{"state100KB/off", "state:change", state, handler.Compression{}},
 		{"state100KB/on", "state:change", state, handler.Compression{Enabled: true}},
+		{"varied100KB/off", "state:change", varied, handler.Compression{}},
+		{"varied100KB/on", "state:change", varied, handler.Compression{Enabled: true}},
 		{"patch/off", "state:patch", patch, handler.Compression{}},
 		{"patch/on", "state:patch", patch, handler.Compression{Enabled: true}},
 		{"patch/on,threshold=1", "state:patch", patch, handler.Compression{Enabled: true, Threshold: 1}},
@@ -243,6 +252,23 @@ func BenchmarkCompressedMessage(b *testing.B) {
 			b.ReportMetric(float64(compressed)/float64(b.N), "compressed/msg")
 		})
 	}
+}
+
+// variedState is about size bytes of JSON less repetitive than bigstate's:
+// rows of random identifiers, names and numbers (a fixed seed).
+func variedState(size int) []map[string]any {
+	r := rand.New(rand.NewPCG(1, 2))
+	var rows []map[string]any
+	for n := 0; n < size; n += 130 {
+		rows = append(rows, map[string]any{
+			"id":    fmt.Sprintf("%016x", r.Uint64()),
+			"name":  fmt.Sprintf("user-%d", r.IntN(1_000_000)),
+			"score": r.Float64() * 1000,
+			"seen":  time.Unix(1_700_000_000+r.Int64N(10_000_000), 0).UTC(),
+			"ok":    r.IntN(2) == 1,
+		})
+	}
+	return rows
 }
 
 // BenchmarkIdleCompressedConns opens 2,000 joined connections (join
