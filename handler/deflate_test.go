@@ -340,3 +340,21 @@ func TestCompressionBomb(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressionCorrupt: a compressed message that does not inflate
+// closes the connection with 1007, as malformed text does.
+func TestCompressionCorrupt(t *testing.T) {
+	ep, _ := testEndpoint(t, phx.Config{})
+	srv := serve(t, newHandler(ep, handler.Options{Compression: handler.Compression{Enabled: true}}))
+	c := rawDial(t, srv.Listener.Addr().String(), "/socket/websocket?vsn=2.0.0", "permessage-deflate")
+	c.send(0x1, true, []byte{0xff, 0xff, 0xff, 0x00, 0x12, 0x34}) // a reserved block type
+	for {
+		f := c.next()
+		if f.op == 0x8 {
+			if code := binary.BigEndian.Uint16(f.payload); code != 1007 {
+				t.Fatalf("close %d %q, want 1007", code, f.payload[2:])
+			}
+			return
+		}
+	}
+}

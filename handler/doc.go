@@ -61,10 +61,12 @@
 // The WebSocket transport closes connections with:
 //
 //	1001  idle timeout (no frame from the client for Options.IdleTimeout)
-//	1007  malformed frame, or text that is not valid UTF-8 (see package phx)
+//	1007  malformed frame, text that is not valid UTF-8 (see package phx),
+//	      or a compressed message that does not inflate
 //	1008  the client stopped reading: its outbound queue overflowed, or a
 //	      write waited Options.WriteTimeout
-//	1009  frame larger than Options.MaxFrameSize
+//	1009  frame larger than Options.MaxFrameSize, or a compressed message
+//	      inflating past it
 //	1012  server shutdown (phx.Endpoint.Shutdown)
 //
 // phoenix.js reconnects after each of them. A client that stopped reading

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"bufio"
+	"compress/flate"
 	"errors"
 	"log/slog"
 	"net"
@@ -534,13 +535,20 @@ func (c *wsConn) read() (int, []byte, error) {
 		return kind, nil, err
 	}
 	data, err := readLimited(r, c.h.opts.MaxFrameSize)
+	var ce flate.CorruptInputError
+	if errors.As(err, &ce) {
+		err = &phx.CloseError{Code: phx.CloseInvalidData, Reason: "invalid compressed data"}
+	}
 	return kind, data, err
 }
 
 // readError maps a read error to the session's close reason.
 func readError(err error) error {
 	var ne interface{ Timeout() bool }
+	var ce *phx.CloseError
 	switch {
+	case errors.As(err, &ce):
+		return ce
 	case errors.Is(err, websocket.ErrReadLimit):
 		return &phx.CloseError{Code: phx.CloseTooBig, Reason: "frame too large"}
 	case errors.As(err, &ne) && ne.Timeout():
