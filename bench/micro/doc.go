@@ -4,7 +4,10 @@
 // states, patch payload encoding, one broadcast to 2,000 in-process
 // sessions, one LiveState event driven through an in-process session, and
 // the kernel's floor under a broadcast: 120 bytes written to each of 2,000
-// loopback sockets (BenchmarkLoopbackFloor).
+// loopback sockets (BenchmarkLoopbackFloor), and permessage-deflate: wire
+// bytes and CPU per message with compression off and on
+// (BenchmarkCompressedMessage), memory per idle connection either way
+// (BenchmarkIdleCompressedConns).
 //
 //	go test -run '^$' -bench . -benchmem -count 10 ./micro > new.txt
 //	go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da old.txt new.txt
