@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -45,6 +44,11 @@ type Options struct {
 	// lists the other nodes' as they arrive (a node that goes down leaves
 	// the list).
 	Cluster *cluster.Membership
+	// ClientModuleURL is where the page loads the phx-live-state ES module
+	// from (default DefaultClientModuleURL, a CDN); serve it from your own
+	// bundle to keep the page off third-party hosts. When it does not load
+	// the page polls figures.json instead, and says so.
+	ClientModuleURL string
 	// Engine configures the inspector's own endpoint (its logger, limits).
 	Engine phx.Config
 }
@@ -165,6 +169,9 @@ func New(opts Options) *Inspector {
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = defaultMaxConns
 	}
+	if opts.ClientModuleURL == "" {
+		opts.ClientModuleURL = DefaultClientModuleURL
+	}
 	if opts.MaxTopics <= 0 {
 		opts.MaxTopics = defaultMaxTopic
 	}
@@ -195,7 +202,9 @@ func New(opts Options) *Inspector {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		if authorized(w, r) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprint(w, page)
+			if err := page.Execute(w, opts.ClientModuleURL); err != nil {
+				in.reg.Endpoint().Logger().Debug("inspector: page not sent", "error", err)
+			}
 		}
 	})
 	mux.HandleFunc("GET /figures.json", func(w http.ResponseWriter, r *http.Request) {
