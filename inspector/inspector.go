@@ -152,6 +152,7 @@ type Inspector struct {
 	remote      map[string]Node // other nodes' figures, by node name
 	trackers    []*presence.Tracker
 	last        time.Time
+	latest      *Figures // taken on the last tick with viewers; read-only
 
 	stop chan struct{}
 	done chan struct{}
@@ -350,7 +351,9 @@ func (in *Inspector) incident(list *[]Incident, i Incident) {
 	}
 }
 
-// run takes the figures every Interval and tells the inspector channels.
+// run turns the counts into rates every Interval and, while someone has
+// the inspector open, takes the figures once and tells the inspector
+// channels, which all send them.
 func (in *Inspector) run() {
 	defer close(in.done)
 	t := time.NewTicker(in.opts.Interval)
@@ -361,6 +364,13 @@ func (in *Inspector) run() {
 			return
 		case <-t.C:
 			in.tick()
+			if in.reg.Endpoint().Sessions() == 0 {
+				continue // nobody looks: take no figures
+			}
+			f := in.Figures()
+			in.mu.Lock()
+			in.latest = &f
+			in.mu.Unlock()
 			in.reg.Broadcast(context.Background(), Topic, "tick", nil)
 		}
 	}
@@ -485,8 +495,14 @@ func (c channel) HandleEvent(context.Context, *livestate.Socket, string, phx.Pay
 	return errors.New("inspector: read only")
 }
 
-// HandleMessage refreshes the figures on every tick.
+// HandleMessage sends the figures of the tick (taken once for every
+// viewer).
 func (c channel) HandleMessage(_ context.Context, _ *livestate.Socket, _ any, st *Figures) error {
-	*st = c.in.Figures()
+	c.in.mu.Lock()
+	f := c.in.latest
+	c.in.mu.Unlock()
+	if f != nil {
+		*st = *f
+	}
 	return nil
 }

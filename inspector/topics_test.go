@@ -89,3 +89,16 @@ func TestTopicsTable(t *testing.T) {
 		t.Errorf("second topic %+v", next)
 	}
 }
+
+// TestEventCountingAllocates: counting an event of a topic already counted
+// in the interval allocates nothing (the observer runs on every event).
+func TestEventCountingAllocates(t *testing.T) {
+	in := inspector.New(inspector.Options{Engine: phx.Config{Logger: quietLogger()}})
+	t.Cleanup(func() { in.Shutdown(context.Background()) })
+	o, ctx := in.Observer(), context.Background()
+	e := phx.EventInfo{Pattern: "room:*", Transport: "websocket", Topic: "room:1", Event: "say"}
+	o.EventDone(ctx, e)
+	if n := testing.AllocsPerRun(100, func() { o.EventDone(ctx, e) }); n != 0 {
+		t.Errorf("%.1f allocations per event, want none", n)
+	}
+}
