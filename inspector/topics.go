@@ -10,7 +10,9 @@ import (
 
 // TopicRow is one row of the topics table.
 type TopicRow struct {
-	Name    string `json:"name"`
+	// Name is the topic ("room:42").
+	Name string `json:"name"`
+	// Pattern is the route pattern it matched ("room:*").
 	Pattern string `json:"pattern"`
 	// Subscribers is how many channels joined the topic, on every node.
 	Subscribers int `json:"subscribers"`
