@@ -34,6 +34,8 @@ type TopicRow struct {
 // subscribers or events, the busiest Options.MaxTopics of them. It walks
 // the endpoint's sessions, so it runs when the figures are taken (a
 // viewer's tick, figures.json, a cluster heartbeat), never per event.
+// The rates it lists are taken out of rates, so that with several
+// endpoints watched a topic's events count once.
 func (in *Inspector) localTopics(ep *phx.Endpoint, rates map[string]float64, trackers []*presence.Tracker) []TopicRow {
 	subs := map[string]int{}
 	ep.EachSession(func(s *phx.Session) bool {
@@ -54,6 +56,9 @@ func (in *Inspector) localTopics(ep *phx.Endpoint, rates map[string]float64, tra
 				topics = append(topics, TopicRow{Name: t, Nodes: map[string]int{}, EventsPerSecond: r})
 			}
 		}
+	}
+	for _, t := range topics {
+		delete(rates, t.Name)
 	}
 	topics = busiest(topics, in.opts.MaxTopics)
 	for i := range topics {
