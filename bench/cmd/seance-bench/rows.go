@@ -236,6 +236,9 @@ func (r *runner) observerCost(ctx context.Context, n int, client string, timeout
 				prom = append(prom, res)
 			}
 		}
+		if b := none[pass].OpsPerSec; b > 0 {
+			cost.PassRatios = append(cost.PassRatios, prom[pass].OpsPerSec/b)
+		}
 	}
 	cost.None, cost.Prometheus = load.MergeRoundTrips(none...), load.MergeRoundTrips(prom...)
 	if err := errorsOf("no observer", cost.None.Errors); err != nil {
@@ -250,7 +253,20 @@ func (r *runner) observerCost(ctx context.Context, n int, client string, timeout
 	r.logf("   observer cost, %d conns: none %8.0f/s p50 %6.0fµs p99 %6.0fµs | prometheus %8.0f/s p50 %6.0fµs p99 %6.0fµs | ratio %.3f",
 		n, cost.None.OpsPerSec, cost.None.Latency.P50, cost.None.Latency.P99,
 		cost.Prometheus.OpsPerSec, cost.Prometheus.Latency.P50, cost.Prometheus.Latency.P99, cost.Ratio)
+	r.logf("   observer cost per pass: %s", ratios(cost.PassRatios))
 	return cost, nil
+}
+
+// ratios formats ratios as "0.98× 1.01× …".
+func ratios(rs []float64) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.3f×", r)
+	}
+	return b.String()
 }
 
 func (r *runner) saveProfile(ctx context.Context, addr, path, file string) error {

@@ -191,7 +191,16 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 			w("(`bench-server -observer prometheus`: every connection, frame, event and state update counted), measured\n")
 			w("at %d connections in alternating passes pooled per server: %.0f/s (p99 %s) with it, %.0f/s (p99 %s)\n",
 				o.Conns, o.Prometheus.OpsPerSec, ms(o.Prometheus.Latency.P99), o.None.OpsPerSec, ms(o.None.Latency.P99))
-			w("without, **%.3f×**. The target is within 5%% (≥ 0.95×).\n", o.Ratio)
+			w("without, **%.3f×**. The target is within 5%% (≥ 0.95×).", o.Ratio)
+			if len(o.PassRatios) > 0 {
+				lo, hi := o.PassRatios[0], o.PassRatios[0]
+				for _, r := range o.PassRatios {
+					lo, hi = min(lo, r), max(hi, r)
+				}
+				w(" Pass by pass the ratio ranged %.3f× to %.3f×: the spread is\n", lo, hi)
+				w("the noise of the machine at the time.")
+			}
+			w("\n")
 		}
 		w("\n")
 	}

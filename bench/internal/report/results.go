@@ -59,6 +59,9 @@ type ObserverCost struct {
 	None       load.RoundTripResult `json:"none"`
 	Prometheus load.RoundTripResult `json:"prometheus"`
 	Ratio      float64              `json:"ratio"` // with ÷ without, ops/s
+	// PassRatios are the ratios of each pass (with ÷ the pass without
+	// just before it): their spread is the noise of the machine.
+	PassRatios []float64 `json:"pass_ratios,omitempty"`
 }
 
 // RoundTripPoint is one connection count.
