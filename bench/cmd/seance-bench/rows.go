@@ -186,6 +186,9 @@ func (r *runner) roundTrip(ctx context.Context) error {
 		return err
 	}
 	row.CrossCheck = &cc
+	if row.Observer, err = r.observerCost(ctx, row.Headline.Conns, row.Client, timeout); err != nil {
+		return err
+	}
 	if r.cfg.profiles {
 		// A separate run, so that profiling does not touch the figures.
 		secs := int(r.plan.rtDur.Seconds())
@@ -201,6 +204,69 @@ func (r *runner) roundTrip(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// observerCost measures the headline point on two fresh servers, one
+// without observer and one with the observe/prometheus one, in alternating
+// passes pooled per server: what the Prometheus observer costs.
+func (r *runner) observerCost(ctx context.Context, n int, client string, timeout time.Duration) (*report.ObserverCost, error) {
+	cost := &report.ObserverCost{Conns: n}
+	addrs := map[string]string{}
+	for _, obs := range []string{"none", "prometheus"} {
+		p, ready, err := r.startServer(ctx, "server-observer-"+obs, "bench-server", "-observer", obs)
+		if err != nil {
+			return nil, err
+		}
+		defer p.stop()
+		addrs[obs] = ready.Addr
+	}
+	const passes = 4
+	var none, prom []load.RoundTripResult
+	for pass := range passes {
+		for _, obs := range []string{"none", "prometheus"} {
+			var res load.RoundTripResult
+			if err := r.runLoad(ctx, fmt.Sprintf("rt-observer-%s-%d", obs, pass+1), timeout, &res, "rt", "-client", client,
+				"-addr", addrs[obs], "-kind", "ours", "-conns", strconv.Itoa(n),
+				"-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.rtDur/2)); err != nil {
+				return nil, err
+			}
+			if obs == "none" {
+				none = append(none, res)
+			} else {
+				prom = append(prom, res)
+			}
+		}
+		if b := none[pass].OpsPerSec; b > 0 {
+			cost.PassRatios = append(cost.PassRatios, prom[pass].OpsPerSec/b)
+		}
+	}
+	cost.None, cost.Prometheus = load.MergeRoundTrips(none...), load.MergeRoundTrips(prom...)
+	if err := errorsOf("no observer", cost.None.Errors); err != nil {
+		return nil, err
+	}
+	if err := errorsOf("prometheus observer", cost.Prometheus.Errors); err != nil {
+		return nil, err
+	}
+	if cost.None.OpsPerSec > 0 {
+		cost.Ratio = cost.Prometheus.OpsPerSec / cost.None.OpsPerSec
+	}
+	r.logf("   observer cost, %d conns: none %8.0f/s p50 %6.0fµs p99 %6.0fµs | prometheus %8.0f/s p50 %6.0fµs p99 %6.0fµs | ratio %.3f",
+		n, cost.None.OpsPerSec, cost.None.Latency.P50, cost.None.Latency.P99,
+		cost.Prometheus.OpsPerSec, cost.Prometheus.Latency.P50, cost.Prometheus.Latency.P99, cost.Ratio)
+	r.logf("   observer cost per pass: %s", ratios(cost.PassRatios))
+	return cost, nil
+}
+
+// ratios formats ratios as "0.98× 1.01× …".
+func ratios(rs []float64) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.3f×", r)
+	}
+	return b.String()
 }
 
 func (r *runner) saveProfile(ctx context.Context, addr, path, file string) error {

@@ -43,6 +43,8 @@ func TestSmoke(t *testing.T) {
 	}{
 		{"round trips: 4 points with both systems", res.RoundTrip != nil && len(res.RoundTrip.Points) == 4 &&
 			res.RoundTrip.Headline.Ours.Ops > 0 && res.RoundTrip.Headline.Echo.Ops > 0 && res.RoundTrip.Headline.Ratio > 0},
+		{"round trips: the observer cost, both servers measured", res.RoundTrip != nil && res.RoundTrip.Observer != nil &&
+			res.RoundTrip.Observer.None.Ops > 0 && res.RoundTrip.Observer.Prometheus.Ops > 0 && res.RoundTrip.Observer.Ratio > 0},
 		{"memory: points for both systems and the engine", res.Memory != nil && len(res.Memory.Ours) > 0 && len(res.Memory.Baseline) > 0 &&
 			res.Memory.Ours[0].Conns > 0 && res.Memory.Ours[0].After.RSSKiB > 0 && res.Memory.Engine != nil && res.Memory.Engine.Joined > 0},
 		{"fan-out: both systems measured", res.Fanout != nil && res.Fanout.Ours.AllRecv.N > 0 && res.Fanout.Baseline.AllRecv.N > 0},

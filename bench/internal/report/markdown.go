@@ -78,6 +78,12 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 		w("| 1 | event→patch round trips/s ÷ raw WebSocket echo, %d connections | ≥ 0.7×, p99 ≤ 2 ms | 0.31×, p99 4.5 ms | %.0f/s, p50 %s, p99 %s | echo %.0f/s, p50 %s, p99 %s | **%.2f×** | %s |\n",
 			h.Conns, h.Ours.OpsPerSec, ms(h.Ours.Latency.P50), ms(h.Ours.Latency.P99),
 			h.Echo.OpsPerSec, ms(h.Echo.Latency.P50), ms(h.Echo.Latency.P99), h.Ratio, verdict(ok, ": "+strings.Join(miss, ", ")))
+		if o := rt.Observer; o != nil && o.Conns > 0 {
+			w("| 1b | the same with the Prometheus observer ÷ without, %d connections | ≥ 0.95× | — | %.0f/s, p50 %s, p99 %s | no observer %.0f/s, p50 %s, p99 %s | **%.2f×** | %s |\n",
+				o.Conns, o.Prometheus.OpsPerSec, ms(o.Prometheus.Latency.P50), ms(o.Prometheus.Latency.P99),
+				o.None.OpsPerSec, ms(o.None.Latency.P50), ms(o.None.Latency.P99), o.Ratio,
+				verdict(o.Ratio >= 0.95, fmt.Sprintf(": %.1f%% slower", (1-o.Ratio)*100)))
+		}
 	}
 	if m := res.Memory; m != nil && len(m.Ours) > 0 {
 		o := m.Ours[len(m.Ours)-1]
@@ -179,6 +185,22 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 			row(*cc, "gorilla")
 			w("\nThe last line is the same measure with a goroutine-per-connection gorilla client, whose own scheduling on\n")
 			w("the two shared cores widens the tail of both systems.\n")
+		}
+		if o := rt.Observer; o != nil {
+			w("\n**Observer cost (row 1b).** Two fresh servers, one without observer and one with `observe/prometheus`'s\n")
+			w("(`bench-server -observer prometheus`: every connection, frame, event and state update counted), measured\n")
+			w("at %d connections in alternating passes pooled per server: %.0f/s (p99 %s) with it, %.0f/s (p99 %s)\n",
+				o.Conns, o.Prometheus.OpsPerSec, ms(o.Prometheus.Latency.P99), o.None.OpsPerSec, ms(o.None.Latency.P99))
+			w("without, **%.3f×**. The target is within 5%% (≥ 0.95×).", o.Ratio)
+			if len(o.PassRatios) > 0 {
+				lo, hi := o.PassRatios[0], o.PassRatios[0]
+				for _, r := range o.PassRatios {
+					lo, hi = min(lo, r), max(hi, r)
+				}
+				w(" Pass by pass the ratio ranged %.3f× to %.3f×: the spread is\n", lo, hi)
+				w("the noise of the machine at the time.")
+			}
+			w("\n")
 		}
 		w("\n")
 	}

@@ -48,6 +48,20 @@ type RoundTripRow struct {
 	Headline RoundTripPoint `json:"headline"`
 	// CrossCheck is the headline measured with the gorilla client.
 	CrossCheck *RoundTripPoint `json:"cross_check,omitempty"`
+	// Observer is what the Prometheus observer costs at the headline.
+	Observer *ObserverCost `json:"observer,omitempty"`
+}
+
+// ObserverCost is the headline round trip on two fresh servers, without
+// observer and with observe/prometheus's, measured in alternating passes.
+type ObserverCost struct {
+	Conns      int                  `json:"conns"`
+	None       load.RoundTripResult `json:"none"`
+	Prometheus load.RoundTripResult `json:"prometheus"`
+	Ratio      float64              `json:"ratio"` // with ÷ without, ops/s
+	// PassRatios are the ratios of each pass (with ÷ the pass without
+	// just before it): their spread is the noise of the machine.
+	PassRatios []float64 `json:"pass_ratios,omitempty"`
 }
 
 // RoundTripPoint is one connection count.
