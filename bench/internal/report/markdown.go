@@ -339,10 +339,11 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 	w("compared between two trees with benchstat:\n\n```sh\ncd bench\ngo test -run '^$' -bench . -benchmem -count 10 ./micro > old.txt\n")
 	w("# … change the code …\ngo test -run '^$' -bench . -benchmem -count 10 ./micro > new.txt\n")
 	w("go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da old.txt new.txt\n```\n\n")
-	w("The harness builds four programs and starts them as child processes (each stops when its stdin closes):\n")
+	w("The harness builds five programs and starts them as child processes (each stops when its stdin closes):\n")
 	w("`bench-server` (the system under test: a `livestate.Registry` with `counter:*`, `big:*`, `bigdoc:*` and a plain `room:*`),\n")
-	w("`bench-baseline` (raw gorilla echo and pre-encoded fan-out), `bench-load` (the load generator, a separate process)\n")
-	w("and `bench-inproc` (in-process measurements). Child logs go to `bench/results/logs/`.\n\n")
+	w("`bench-baseline` (raw gorilla echo and pre-encoded fan-out), `bench-centrifuge` (the same-run peer: centrifuge\n")
+	w("v0.40.1, its examples' WebSocket settings; `-peer=false` leaves it out), `bench-load` (the load generator, a separate\n")
+	w("process) and `bench-inproc` (in-process measurements). Child logs go to `bench/results/logs/`.\n\n")
 
 	w("## Machine\n\n")
 	m := res.Machine
