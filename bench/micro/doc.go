@@ -3,8 +3,9 @@
 // encode through the phx serializers, diff.Default() on small and 1 MB
 // states, patch payload encoding, one broadcast to 2,000 in-process
 // sessions, one LiveState event driven through an in-process session, one
-// broadcast to 2,000 WebSocket subscribers over loopback
-// (BenchmarkBroadcastSockets2000), and the kernel's floor under it: 120
+// broadcast to 2,000 WebSocket subscribers over loopback, until all read it
+// (BenchmarkBroadcastSockets2000) and the server's writes alone
+// (BenchmarkBroadcastWrites2000), and the kernel's floor under it: 120
 // bytes written to each of 2,000 loopback sockets (BenchmarkLoopbackFloor).
 //
 //	go test -run '^$' -bench . -benchmem -count 10 ./micro > new.txt
