@@ -55,6 +55,10 @@ func TestSmoke(t *testing.T) {
 			res.BigState.DocClient != nil && res.BigState.DocClient.Ops > 0 && res.BigState.DocRatio > 0 &&
 			(res.BigState.Best == report.DocForm || res.BigState.Best == report.TypedForm)},
 		{"long-poll: events or an explicit skip", res.LongPollR != nil && (res.LongPollR.Events > 0 || res.LongPollR.Skipped != "")},
+		{"centrifuge peer: rows 1, 2 and 3", res.RoundTrip != nil && res.RoundTrip.Headline.Centrifuge != nil &&
+			res.RoundTrip.Headline.Centrifuge.Ops > 0 && res.RoundTrip.Headline.CentrifugeRatio > 0 &&
+			res.Memory != nil && len(res.Memory.Centrifuge) > 0 && res.Memory.Centrifuge[0].Conns > 0 &&
+			res.Fanout != nil && res.Fanout.Centrifuge != nil && res.Fanout.Centrifuge.AllRecv.N > 0},
 		{"client: both holders", res.Client != nil && res.Client.Client.Conns > 0 && res.Client.Gorilla.Conns > 0},
 	}
 	for _, c := range checks {
