@@ -24,7 +24,7 @@ ESBUILD := NODE_PATH=$(E2E)/node_modules $(E2E)/node_modules/.bin/esbuild --bund
 # The examples' browser bundles (embedded into the example binaries).
 web: npm
 	$(ESBUILD) examples/chi-todo/web/todo-app.js examples/chi-todo/web/contact-form.js examples/chi-todo/web/demo-panel.js --outdir=examples/chi-todo/static/dist
-	$(ESBUILD) examples/stdlib/web/counter.js examples/stdlib/web/inspector.js --outdir=examples/stdlib/static/dist
+	$(ESBUILD) examples/stdlib/web/counter.js examples/stdlib/web/inspector.js examples/stdlib/web/phx-live-state.js --outdir=examples/stdlib/static/dist
 	$(ESBUILD) examples/contact-form/web/contact-form.js --outdir=examples/contact-form/static/dist
 
 # Built, then run (not go run, which exits 1 when interrupted): Ctrl-C shuts

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/seance-go/seance/handler"
 )
 
 // defaultChromium is Debian's chromium (apt-get install chromium);
@@ -53,7 +55,7 @@ type browserClient struct {
 // served) with phoenix.js's LongPoll — the only place phoenix 1.7's
 // long-poll can run. Transports: SEANCE_TRANSPORTS, default both.
 func TestBrowserConformance(t *testing.T) {
-	testBrowserConformance(t, 1)
+	testBrowserConformance(t, 1, handler.Compression{})
 }
 
 // TestBrowserConformanceCluster runs them against three cluster nodes
@@ -61,15 +63,23 @@ func TestBrowserConformance(t *testing.T) {
 // sessions): phoenix 1.7 and 1.8 long-poll in Chromium with every request
 // of a session possibly relayed to its owner.
 func TestBrowserConformanceCluster(t *testing.T) {
-	testBrowserConformance(t, 3)
+	testBrowserConformance(t, 3, handler.Compression{})
 }
 
-func testBrowserConformance(t *testing.T, nodes int) {
+// TestBrowserConformanceCompressed runs the WebSocket leg with
+// permessage-deflate on, which Chromium offers: with a threshold of one
+// byte, every message that compression shrinks goes out compressed.
+func TestBrowserConformanceCompressed(t *testing.T) {
+	t.Setenv("SEANCE_TRANSPORTS", "websocket")
+	testBrowserConformance(t, 1, handler.Compression{Enabled: true, Threshold: 1})
+}
+
+func testBrowserConformance(t *testing.T, nodes int, z handler.Compression) {
 	t.Helper()
 	node := requireNode(t, "playwright-core")
 	chromium := requireChromium(t)
 	transports := browserTransports(t)
-	srv := newClusterConformanceServer(t, nodes)
+	srv := newConformanceServerWith(t, nodes, z)
 
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/internal/testenv"
 	"go.uber.org/goleak"
 )
@@ -141,6 +142,15 @@ func TestNodeConformance(t *testing.T) {
 // session may reach another node than its owner and is relayed.
 func TestNodeConformanceCluster(t *testing.T) {
 	testNodeConformance(t, newClusterConformanceServer(t, 3))
+}
+
+// TestNodeConformanceCompressed runs the suite over WebSocket with
+// permessage-deflate on, which the ws package offers by default: with a
+// threshold of one byte, every message that compression shrinks goes out
+// compressed.
+func TestNodeConformanceCompressed(t *testing.T) {
+	t.Setenv("SEANCE_TRANSPORTS", "websocket")
+	testNodeConformance(t, newConformanceServerWith(t, 1, handler.Compression{Enabled: true, Threshold: 1}))
 }
 
 func testNodeConformance(t *testing.T, srv *conformanceServer) {

@@ -70,6 +70,13 @@ func newConformanceServer(t *testing.T) *conformanceServer {
 // the next node: long-poll requests of one session reach every node.
 func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 	t.Helper()
+	return newConformanceServerWith(t, nodes, handler.Compression{})
+}
+
+// newConformanceServerWith is newClusterConformanceServer with the
+// WebSocket transport's compression set to z on every registry.
+func newConformanceServerWith(t *testing.T, nodes int, z handler.Compression) *conformanceServer {
+	t.Helper()
 	s := &conformanceServer{logs: &syncBuffer{}, nodes: nodes}
 	logger := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
@@ -83,7 +90,7 @@ func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 	for i := range nodes {
 		cfg := livestate.Config{
 			Engine: phx.Config{Logger: logger},
-			Socket: handler.Options{Connect: s.connect, Logger: logger},
+			Socket: handler.Options{Connect: s.connect, Logger: logger, Compression: z},
 		}
 		if nodes > 1 {
 			m := cluster.NewMembership(bus.Node(fmt.Sprintf("n%d", i+1)), cluster.MembershipOptions{Logger: logger})
@@ -105,7 +112,7 @@ func newClusterConformanceServer(t *testing.T, nodes int) *conformanceServer {
 
 	s.limited = livestate.NewRegistry(livestate.Config{
 		Engine: phx.Config{MaxChannels: 2, Logger: logger},
-		Socket: handler.Options{Connect: s.connect, Logger: logger},
+		Socket: handler.Options{Connect: s.connect, Logger: logger, Compression: z},
 	})
 	s.limited.Handle("room:*", roomChannel{})
 

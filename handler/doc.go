@@ -37,15 +37,36 @@
 // [Options.WriteTimeout] (see phx.Session.SetNotify). Client pings are
 // answered with pongs through the same path.
 //
+// # Compression
+//
+// With [Options.Compression] enabled, permessage-deflate (RFC 7692) is
+// negotiated with each client that offers it, in its no-context-takeover
+// form only ("server_no_context_takeover; client_no_context_takeover"):
+// every message is compressed on its own, so an idle connection holds no
+// compressor or decompressor. An offer the server cannot honour (a
+// server_max_window_bits below 15: compress/flate always uses a 32 KiB
+// window) is declined and the connection goes on uncompressed. Messages from
+// [Compression.Threshold] bytes on are compressed with pooled flate writers
+// (RSV1 set), smaller ones and control frames go out as they are, as does a
+// message that compression would not make smaller. A frame queued to many
+// connections (a broadcast, a phx.Prepared push) is compressed once, at its
+// first write, and that form is shared by every connection that negotiated
+// compression (phx.Frame.Shared). gorilla/websocket inflates compressed
+// client messages; what they inflate to is bounded by
+// [Options.MaxFrameSize] (close 1009). Phoenix calls this option
+// `compress: true`.
+//
 // # Close codes
 //
 // The WebSocket transport closes connections with:
 //
 //	1001  idle timeout (no frame from the client for Options.IdleTimeout)
-//	1007  malformed frame, or text that is not valid UTF-8 (see package phx)
+//	1007  malformed frame, text that is not valid UTF-8 (see package phx),
+//	      or a compressed message that does not inflate
 //	1008  the client stopped reading: its outbound queue overflowed, or a
 //	      write waited Options.WriteTimeout
-//	1009  frame larger than Options.MaxFrameSize
+//	1009  frame larger than Options.MaxFrameSize, or a compressed message
+//	      inflating past it
 //	1012  server shutdown (phx.Endpoint.Shutdown)
 //
 // phoenix.js reconnects after each of them. A client that stopped reading

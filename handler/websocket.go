@@ -2,6 +2,7 @@ package handler
 
 import (
 	"bufio"
+	"compress/flate"
 	"errors"
 	"log/slog"
 	"net"
@@ -70,6 +71,9 @@ type Options struct {
 	// take the defaults (see [ParamLimits]). The long-poll transport has its
 	// own (longpoll.Options.ParamLimits).
 	ParamLimits ParamLimits
+	// Compression negotiates permessage-deflate (RFC 7692) with the
+	// clients that offer it; off by default. See [Compression].
+	Compression Compression
 	// LongPoll, when set, serves <mount>/longpoll.
 	LongPoll http.Handler
 	// Logger receives the transport's logs (default: the endpoint's).
@@ -99,8 +103,10 @@ type Handler struct {
 	log       *slog.Logger
 	connector Connector
 	upgrader  websocket.Upgrader
-	writers   connPool // run wsConn.write
-	readers   connPool // run wsConn.readReady
+	upgraderZ websocket.Upgrader // upgrader negotiating permessage-deflate
+	deflate   *deflater          // nil without Options.Compression
+	writers   connPool           // run wsConn.write
+	readers   connPool           // run wsConn.readReady
 	batches   batches
 }
 
@@ -140,7 +146,8 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 	for _, host := range opts.Hosts {
 		h.hosts = append(h.hosts, strings.ToLower(hostOnly(strings.TrimSpace(host))))
 	}
-	h.batches = batches{bufs: pool, size: opts.WriteBufferSize}
+	h.deflate = newDeflater(opts.Compression)
+	h.batches = batches{bufs: pool, size: opts.WriteBufferSize, deflate: h.deflate}
 	h.writers = connPool{handoff: make(chan *wsConn), do: (*wsConn).write}
 	h.readers = connPool{handoff: make(chan *wsConn), do: (*wsConn).readReady}
 	h.upgrader = websocket.Upgrader{
@@ -157,6 +164,8 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 			refuse(w, status, reason.Error())
 		},
 	}
+	h.upgraderZ = h.upgrader
+	h.upgraderZ.EnableCompression = true
 	return h
 }
 
@@ -245,7 +254,12 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		hw = &hijackWriter{ResponseWriter: w, size: h.opts.ReadBufferSize, mu: wmu}
 		w = hw
 	}
-	conn, err := h.upgrader.Upgrade(w, r, nil)
+	upgrader := &h.upgrader
+	compress := h.deflate != nil && deflateOffer(r.Header)
+	if compress {
+		upgrader = &h.upgraderZ
+	}
+	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		sess.Detach()
 		return
@@ -253,7 +267,7 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// Serve the connection on a goroutine of its own and return, so that
 	// neither the request nor the HTTP server's goroutine (and its grown
 	// stack) stays alive for the connection's life.
-	c := &wsConn{h: h, conn: conn, nc: conn.NetConn(), wmu: wmu, sess: sess, done: make(chan struct{}), readEnd: make(chan struct{})}
+	c := &wsConn{h: h, conn: conn, nc: conn.NetConn(), wmu: wmu, sess: sess, deflate: compress, done: make(chan struct{}), readEnd: make(chan struct{})}
 	if hw != nil && hw.nc != nil {
 		c.nc = hw.nc
 		if hw.br != nil {
@@ -261,6 +275,7 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	conn.SetReadLimit(h.opts.MaxFrameSize)
+	conn.EnableWriteCompression(false) // gorilla writes only control frames
 	conn.SetPingHandler(c.queuePong)
 	// A client's close frame ends the read with an error; the session's
 	// close frame answers it.
@@ -359,6 +374,8 @@ type wsConn struct {
 	wmu  *sync.Mutex // held while writing to nc (see guardedConn)
 	sess *phx.Session
 	done chan struct{} // closed when the writer has closed the connection
+
+	deflate bool // permessage-deflate was negotiated
 
 	readEnd chan struct{} // closed when the reader has stopped, after readErr is set
 	readErr error         // why the reader stopped
@@ -493,7 +510,7 @@ func (c *wsConn) finish() {
 // readOne reads and handles one message. Its error is the reason to close
 // the session with.
 func (c *wsConn) readOne() error {
-	kind, data, err := c.conn.ReadMessage()
+	kind, data, err := c.read()
 	if err != nil {
 		return readError(err)
 	}
@@ -507,10 +524,31 @@ func (c *wsConn) readOne() error {
 	return nil
 }
 
+// read reads one message; a compressed one is bounded by MaxFrameSize
+// once inflated too.
+func (c *wsConn) read() (int, []byte, error) {
+	if !c.deflate {
+		return c.conn.ReadMessage()
+	}
+	kind, r, err := c.conn.NextReader()
+	if err != nil {
+		return kind, nil, err
+	}
+	data, err := readLimited(r, c.h.opts.MaxFrameSize)
+	var ce flate.CorruptInputError
+	if errors.As(err, &ce) {
+		err = &phx.CloseError{Code: phx.CloseInvalidData, Reason: "invalid compressed data"}
+	}
+	return kind, data, err
+}
+
 // readError maps a read error to the session's close reason.
 func readError(err error) error {
 	var ne interface{ Timeout() bool }
+	var ce *phx.CloseError
 	switch {
+	case errors.As(err, &ce):
+		return ce
 	case errors.Is(err, websocket.ErrReadLimit):
 		return &phx.CloseError{Code: phx.CloseTooBig, Reason: "frame too large"}
 	case errors.As(err, &ne) && ne.Timeout():

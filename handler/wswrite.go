@@ -96,8 +96,9 @@ type batch struct {
 	all    net.Buffers // every segment, for releasing references
 	rest   net.Buffers // what is still to write
 	iov    []syscall.Iovec
-	ends   []int // where each frame ends, in bytes from the batch's start
-	total  int   // bytes in the batch
+	ends   []int   // where each frame ends, in bytes from the batch's start
+	total  int     // bytes in the batch
+	zbuf   *[]byte // compressed payloads of the connection's own frames, lent by the deflater
 }
 
 // add appends one frame.
@@ -188,6 +189,7 @@ type batches struct {
 	structs sync.Pool
 	bufs    BufferPool
 	size    int
+	deflate *deflater // nil without compression
 }
 
 func (p *batches) get() *batch {
@@ -206,6 +208,10 @@ func (p *batches) get() *batch {
 
 func (p *batches) put(b *batch) {
 	p.bufs.Put(b.pooled)
+	if b.zbuf != nil {
+		p.deflate.putBuf(b.zbuf)
+		b.zbuf = nil
+	}
 	clear(b.all)
 	b.all, b.rest, b.pooled, b.buf = b.all[:0], nil, nil, nil
 	b.ends, b.total = b.ends[:0], 0
@@ -239,15 +245,48 @@ func (c *wsConn) collect() (*batch, *phx.CloseError) {
 	for _, p := range control {
 		b.add(opPong, p)
 	}
-	for _, f := range frames {
+	for i := range frames {
+		f := &frames[i]
 		op := byte(opText)
 		if f.Binary {
 			op = opBinary
+		}
+		if c.deflate && len(f.Data) >= c.h.deflate.threshold {
+			if z := c.compressed(b, f); z != nil {
+				b.add(op|rsv1, z)
+				continue
+			}
 		}
 		b.add(op, f.Data)
 	}
 	b.seal()
 	return b, nil
+}
+
+// compressed returns the payload of a compressed message carrying f, or
+// nil when compressing does not make it smaller. A shared frame's is
+// built once for all its connections; a connection's own frames are
+// compressed into a buffer the batch holds until written.
+func (c *wsConn) compressed(b *batch, f *phx.Frame) []byte {
+	d := c.h.deflate
+	var z []byte
+	if f.Shared != nil {
+		z = d.shared(f)
+	} else {
+		if b.zbuf == nil {
+			b.zbuf = d.getBuf()
+		}
+		start := len(*b.zbuf)
+		*b.zbuf = d.compress(*b.zbuf, f.Data)
+		z = (*b.zbuf)[start:len(*b.zbuf):len(*b.zbuf)]
+		if len(z) >= len(f.Data) {
+			*b.zbuf = (*b.zbuf)[:start]
+		}
+	}
+	if len(z) >= len(f.Data) {
+		return nil
+	}
+	return z
 }
 
 // flush is the inline path of wake, on the goroutine that queued the

@@ -2,7 +2,14 @@ package handler
 
 import (
 	"bytes"
+	"compress/flate"
+	"io"
+	"strings"
+	"sync"
 	"testing"
+	"unsafe"
+
+	"github.com/seance-go/seance/phx"
 )
 
 // TestCutAtFrame: after a write stopped anywhere in a batch, what is left
@@ -62,5 +69,34 @@ func TestCutAtFrame(t *testing.T) {
 	p.put(b)
 	if len(b.ends) != 0 || b.total != 0 {
 		t.Error("a recycled batch keeps its frame ends")
+	}
+}
+
+// TestSharedCompressedOnce: a shared frame is compressed once, whichever
+// connection asks first, and its compressed form inflates to the frame.
+func TestSharedCompressedOnce(t *testing.T) {
+	d := newDeflater(Compression{Enabled: true})
+	data := bytes.Repeat([]byte(`{"k":"v"},`), 1000)
+	f := phx.Frame{Data: data, Shared: &phx.SharedFrame{}}
+	var wg sync.WaitGroup
+	got := make([][]byte, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g := f // each connection has its own copy of the frame
+			got[i] = d.shared(&g)
+		}()
+	}
+	wg.Wait()
+	for _, z := range got[1:] {
+		if unsafe.SliceData(z) != unsafe.SliceData(got[0]) {
+			t.Fatal("the shared frame was compressed more than once")
+		}
+	}
+	r := flate.NewReader(io.MultiReader(bytes.NewReader(got[0]), strings.NewReader("\x00\x00\xff\xff\x01\x00\x00\xff\xff")))
+	out, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(out, data) {
+		t.Fatalf("inflated %d bytes, %v", len(out), err)
 	}
 }

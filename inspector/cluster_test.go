@@ -67,7 +67,7 @@ func (n *busNode) Run(ctx context.Context, deliver func(*phx.Envelope)) error {
 }
 
 // TestClusterWideFigures: with a Membership, each node's inspector lists
-// the other nodes' figures, and forgets a node that went down.
+// the other nodes' figures and topics, and forgets a node that went down.
 func TestClusterWideFigures(t *testing.T) {
 	b := &bus{}
 	type node struct {
@@ -88,9 +88,20 @@ func TestClusterWideFigures(t *testing.T) {
 		return node{ep, in}
 	}
 	a, bn := start("a"), start("b")
+	bn.ep.Handle("room:*", phx.HandlerFuncs{})
 	sess, err := bn.ep.Open(phx.ConnectInfo{Transport: "websocket"}, phx.V2JSON(), true)
 	if err != nil {
 		t.Fatal(err)
+	}
+	sess.Receive([]byte(`["1","1","room:1","phx_join",{}]`), false)
+	// b's topic, in a's topics table.
+	roomOnB := func() bool {
+		for _, tp := range a.in.Figures().Topics {
+			if tp.Name == "room:1" && tp.Pattern == "room:*" && tp.Subscribers == 1 && tp.Nodes["b"] == 1 {
+				return true
+			}
+		}
+		return false
 	}
 	remoteB := func() *inspector.Node {
 		for _, n := range a.in.Figures().Nodes {
@@ -101,9 +112,9 @@ func TestClusterWideFigures(t *testing.T) {
 		return nil
 	}
 	deadline := time.Now().Add(waitTimeout)
-	for n := remoteB(); n == nil || n.Sessions != 1 || n.Connections["websocket"] != 1; n = remoteB() {
+	for n := remoteB(); n == nil || n.Sessions != 1 || n.Connections["websocket"] != 1 || !roomOnB(); n = remoteB() {
 		if time.Now().After(deadline) {
-			t.Fatalf("a never saw b's connection: %+v", a.in.Figures().Nodes)
+			t.Fatalf("a never saw b's connection and topic: %+v %+v", a.in.Figures().Nodes, a.in.Figures().Topics)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

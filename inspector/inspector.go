@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +31,9 @@ type Options struct {
 	// MaxConnections is how many connections are listed one by one
 	// (default 100); the counts cover them all.
 	MaxConnections int
+	// MaxTopics is how many topics the topics table lists, the busiest
+	// first (default 100).
+	MaxTopics int
 	// IdentityLabel names a connection's identity (what the connect hook
 	// attached) in the list; nil shows none, so that nothing about the
 	// users is shown unless you choose to.
@@ -41,6 +44,11 @@ type Options struct {
 	// lists the other nodes' as they arrive (a node that goes down leaves
 	// the list).
 	Cluster *cluster.Membership
+	// ClientModuleURL is where the page loads the phx-live-state ES module
+	// from (default DefaultClientModuleURL, a CDN); serve it from your own
+	// bundle to keep the page off third-party hosts. When it does not load
+	// the page polls figures.json instead, and says so.
+	ClientModuleURL string
 	// Engine configures the inspector's own endpoint (its logger, limits).
 	Engine phx.Config
 }
@@ -49,6 +57,7 @@ const (
 	defaultInterval = time.Second
 	defaultRecent   = 20
 	defaultMaxConns = 100
+	defaultMaxTopic = 100
 	// Topic is the inspector channel's topic.
 	Topic = "inspector"
 )
@@ -70,6 +79,9 @@ type Figures struct {
 	// Presence is the totals of the trackers watched (WatchPresence),
 	// summed; nil without any.
 	Presence *presence.Stats `json:"presence,omitempty"`
+	// Topics is the topics table: at most Options.MaxTopics topics, the
+	// busiest first (events per second, then subscribers).
+	Topics []TopicRow `json:"topics"`
 	// Sessions lists connections of the watched endpoints, at most
 	// Options.MaxConnections, by node then id.
 	Sessions []Conn `json:"sessions"`
@@ -89,6 +101,9 @@ type Node struct {
 	// Connections and Channels are the node's counts (see [Figures]).
 	Connections map[string]int `json:"connections"`
 	Channels    map[string]int `json:"channels"`
+	// Topics is the node's busiest topics, carried by its heartbeats
+	// (Options.Cluster) and merged into [Figures].Topics; empty in Figures.
+	Topics []TopicRow `json:"topics,omitempty"`
 	// Remote tells a node heard through the cluster from one watched here.
 	Remote bool `json:"remote,omitempty"`
 }
@@ -121,17 +136,23 @@ type Inspector struct {
 	reg  *livestate.Registry
 	http http.Handler
 
-	mu        sync.Mutex
-	conns     map[string]int
-	channels  map[string]int
-	events    map[string]uint64 // since the last tick
-	rates     map[string]float64
-	crashes   []Incident
-	slow      []Incident
-	endpoints []*phx.Endpoint
-	remote    map[string]Node // other nodes' figures, by node name
-	trackers  []*presence.Tracker
-	last      time.Time
+	mu       sync.Mutex
+	conns    map[string]int
+	channels map[string]int
+	events   map[string]uint64 // since the last tick
+	rates    map[string]float64
+	// topicEvents counts events by topic since the last tick; its keys
+	// stay while they count, so counting allocates only for a topic new
+	// in the interval.
+	topicEvents map[string]uint64
+	topicRates  map[string]float64
+	crashes     []Incident
+	slow        []Incident
+	endpoints   []*phx.Endpoint
+	remote      map[string]Node // other nodes' figures, by node name
+	trackers    []*presence.Tracker
+	last        time.Time
+	latest      *Figures // taken on the last tick with viewers; read-only
 
 	stop chan struct{}
 	done chan struct{}
@@ -149,8 +170,14 @@ func New(opts Options) *Inspector {
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = defaultMaxConns
 	}
+	if opts.ClientModuleURL == "" {
+		opts.ClientModuleURL = DefaultClientModuleURL
+	}
+	if opts.MaxTopics <= 0 {
+		opts.MaxTopics = defaultMaxTopic
+	}
 	in := &Inspector{opts: opts, conns: map[string]int{}, channels: map[string]int{}, events: map[string]uint64{},
-		rates: map[string]float64{}, remote: map[string]Node{}, last: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+		rates: map[string]float64{}, topicEvents: map[string]uint64{}, topicRates: map[string]float64{}, remote: map[string]Node{}, last: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	connect := func(r *http.Request, info *phx.ConnectInfo) error {
 		if opts.Authorize == nil {
 			return ErrNotAuthorized
@@ -176,7 +203,9 @@ func New(opts Options) *Inspector {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		if authorized(w, r) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprint(w, page)
+			if err := page.Execute(w, opts.ClientModuleURL); err != nil {
+				in.reg.Endpoint().Logger().Debug("inspector: page not sent", "error", err)
+			}
 		}
 	})
 	mux.HandleFunc("GET /figures.json", func(w http.ResponseWriter, r *http.Request) {
@@ -208,12 +237,15 @@ func New(opts Options) *Inspector {
 // sessions' list, the other nodes).
 func (in *Inspector) digest() json.RawMessage {
 	in.mu.Lock()
-	conns, channels := clone(in.conns), clone(in.channels)
+	conns, channels, rates := clone(in.conns), clone(in.channels), clone(in.topicRates)
 	eps := append([]*phx.Endpoint(nil), in.endpoints...)
+	trackers := append([]*presence.Tracker(nil), in.trackers...)
 	in.mu.Unlock()
 	var local []Node
 	for _, ep := range eps {
-		local = append(local, localNode(ep, conns, channels))
+		n := localNode(ep, conns, channels)
+		n.Topics = in.localTopics(ep, rates, trackers)
+		local = append(local, n)
 	}
 	sort.Slice(local, func(i, j int) bool { return local[i].Name < local[j].Name })
 	data, err := json.Marshal(local)
@@ -291,6 +323,11 @@ func (in *Inspector) Observer() *phx.Observer {
 		EventDone: func(_ context.Context, e phx.EventInfo) {
 			in.mu.Lock()
 			in.events[e.Pattern]++
+			if n, ok := in.topicEvents[e.Topic]; ok {
+				in.topicEvents[e.Topic] = n + 1
+			} else {
+				in.topicEvents[strings.Clone(e.Topic)] = 1
+			}
 			in.mu.Unlock()
 		},
 	}
@@ -314,7 +351,9 @@ func (in *Inspector) incident(list *[]Incident, i Incident) {
 	}
 }
 
-// run takes the figures every Interval and tells the inspector channels.
+// run turns the counts into rates every Interval and, while someone has
+// the inspector open, takes the figures once and tells the inspector
+// channels, which all send them.
 func (in *Inspector) run() {
 	defer close(in.done)
 	t := time.NewTicker(in.opts.Interval)
@@ -325,6 +364,13 @@ func (in *Inspector) run() {
 			return
 		case <-t.C:
 			in.tick()
+			if in.reg.Endpoint().Sessions() == 0 {
+				continue // nobody looks: take no figures
+			}
+			f := in.Figures()
+			in.mu.Lock()
+			in.latest = &f
+			in.mu.Unlock()
 			in.reg.Broadcast(context.Background(), Topic, "tick", nil)
 		}
 	}
@@ -342,6 +388,15 @@ func (in *Inspector) tick() {
 		in.rates[p] = float64(n) / secs
 	}
 	clear(in.events)
+	in.topicRates = make(map[string]float64, len(in.topicEvents))
+	for t, n := range in.topicEvents {
+		if n == 0 {
+			delete(in.topicEvents, t) // quiet for a whole interval
+			continue
+		}
+		in.topicRates[t] = float64(n) / secs
+		in.topicEvents[t] = 0
+	}
 }
 
 // Figures returns the current figures.
@@ -357,6 +412,7 @@ func (in *Inspector) Figures() Figures {
 		f.Nodes = append(f.Nodes, n)
 	}
 	trackers := append([]*presence.Tracker(nil), in.trackers...)
+	rates := clone(in.topicRates)
 	in.mu.Unlock()
 	for _, t := range trackers {
 		if f.Presence == nil {
@@ -369,7 +425,9 @@ func (in *Inspector) Figures() Figures {
 	}
 	f.Sessions = []Conn{}
 	for _, ep := range eps {
-		f.Nodes = append(f.Nodes, localNode(ep, f.Connections, f.Channels))
+		n := localNode(ep, f.Connections, f.Channels)
+		n.Topics = in.localTopics(ep, rates, trackers)
+		f.Nodes = append(f.Nodes, n)
 		ep.EachSession(func(s *phx.Session) bool {
 			if len(f.Sessions) >= in.opts.MaxConnections {
 				return false
@@ -384,6 +442,7 @@ func (in *Inspector) Figures() Figures {
 		})
 	}
 	sort.Slice(f.Nodes, func(i, j int) bool { return f.Nodes[i].Name < f.Nodes[j].Name })
+	f.Topics = mergeTopics(f.Nodes, in.opts.MaxTopics)
 	sort.Slice(f.Sessions, func(i, j int) bool {
 		a, b := f.Sessions[i], f.Sessions[j]
 		if a.Node != b.Node {
@@ -436,8 +495,14 @@ func (c channel) HandleEvent(context.Context, *livestate.Socket, string, phx.Pay
 	return errors.New("inspector: read only")
 }
 
-// HandleMessage refreshes the figures on every tick.
+// HandleMessage sends the figures of the tick (taken once for every
+// viewer).
 func (c channel) HandleMessage(_ context.Context, _ *livestate.Socket, _ any, st *Figures) error {
-	*st = c.in.Figures()
+	c.in.mu.Lock()
+	f := c.in.latest
+	c.in.mu.Unlock()
+	if f != nil {
+		*st = *f
+	}
 	return nil
 }

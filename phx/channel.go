@@ -235,12 +235,15 @@ func (c *Channel) PushPrepared(p *Prepared) error {
 	if !started {
 		return ErrNotJoined
 	}
-	return c.pushFrame(&p.b)
+	return c.pushFrame(&p.b, true)
 }
 
 // pushFrame queues the shared frame of b for this channel's client; before
-// the join reply it is held and sent right after it.
-func (c *Channel) pushFrame(b *broadcast) error {
+// the join reply it is held and sent right after it. many tells the
+// transport that the caller delivers b to many channels and should be held
+// up as little as possible (see [Session.SetNotify]); a part of a split
+// publish passes false: its goroutine is there to write.
+func (c *Channel) pushFrame(b *broadcast, many bool) error {
 	f, err := b.frame(c.sess.ser)
 	if err != nil {
 		c.Logger().Warn("phx: broadcast not encodable for this client", "event", b.Event, "error", err)
@@ -261,11 +264,12 @@ func (c *Channel) pushFrame(b *broadcast) error {
 		return nil
 	}
 	c.mu.Unlock()
-	return c.sess.enqueue(f, true)
+	return c.sess.enqueue(f, many)
 }
 
-// deliver hands a published message to this channel.
-func (c *Channel) deliver(b *broadcast, own bool) {
+// deliver hands a published message to this channel; many as for
+// pushFrame.
+func (c *Channel) deliver(b *broadcast, own, many bool) {
 	switch {
 	case own && c.out != nil:
 		c.enqueue(func(ctx context.Context) {
@@ -274,7 +278,7 @@ func (c *Channel) deliver(b *broadcast, own bool) {
 			}
 		})
 	case own:
-		c.pushFrame(b)
+		c.pushFrame(b, many)
 	case c.info != nil:
 		c.enqueue(func(ctx context.Context) { c.callInfo(ctx, &b.Broadcast) })
 	}

@@ -261,7 +261,10 @@ func (e *Endpoint) EachSession(f func(*Session) bool) {
 // plain channels receive one frame encoded once for all of them; channels
 // with an [OutHandler] (LiveState channels among them) get it as a
 // *Broadcast. The payload is JSON-encoded ({} for nil) or a [Binary].
-// It returns how many local channels it reached.
+// It returns how many local channels it reached. On a topic of 512 local
+// subscribers or more the frames are queued and written by up to GOMAXPROCS
+// goroutines at once, and Broadcast returns when every part is done (a
+// socket that cannot take its frame at once is left to its writer).
 //
 // With a PubSub adapter it then queues the broadcast for the other nodes
 // and returns without waiting for the adapter, so a slow or hung broker

@@ -1,6 +1,7 @@
 package phx
 
 import (
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -158,6 +159,7 @@ type broadcast struct {
 	once   [2]sync.Once
 	frames [2]Frame
 	errs   [2]error
+	shared [2]SharedFrame // the frames' Shared
 }
 
 func (b *broadcast) frame(s Serializer) (Frame, error) {
@@ -172,7 +174,10 @@ func (b *broadcast) frame(s Serializer) (Frame, error) {
 		// built-in ones, whatever its Version says.
 		return s.Encode(b.outgoing())
 	}
-	b.once[i].Do(func() { b.frames[i], b.errs[i] = s.Encode(b.outgoing()) })
+	b.once[i].Do(func() {
+		b.frames[i], b.errs[i] = s.Encode(b.outgoing())
+		b.frames[i].Shared = &b.shared[i]
+	})
 	return b.frames[i], b.errs[i]
 }
 
@@ -191,21 +196,64 @@ func (b *broadcast) outgoing() *Outgoing {
 // A claimed topic ([Endpoint.Claim]) hands b to its claim once instead of
 // to the channels whose own topic it is (they are counted: the claim acts
 // for them).
+//
+// Delivering usually writes the frame to the subscriber's socket on this
+// goroutine (the transports' inline flush), so a large topic's list is
+// split over up to GOMAXPROCS goroutines: each part's writes go out on a
+// core of its own. publish returns once every part is done, so that a
+// publisher's broadcasts still reach each subscriber in order.
 func (h *hub) publish(b *broadcast, except *Channel) int {
-	n := 0
 	claim := h.claimOf(b.Topic)
 	if claim != nil {
 		claim(&b.Broadcast)
 	}
-	for _, s := range h.subscribers(b.Topic) {
+	subs := h.subscribers(b.Topic)
+	parts := fanoutParts(len(subs), runtime.GOMAXPROCS(0))
+	if parts <= 1 {
+		return deliverAll(b, subs, except, claim != nil, true)
+	}
+	per := (len(subs) + parts - 1) / parts
+	var wg sync.WaitGroup
+	var n atomic.Int64
+	for i := per; i < len(subs); i += per {
+		part := subs[i:min(i+per, len(subs))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.Add(int64(deliverAll(b, part, except, claim != nil, false)))
+		}()
+	}
+	first := deliverAll(b, subs[:per], except, claim != nil, false)
+	wg.Wait()
+	return first + int(n.Load())
+}
+
+// fanoutPart is the fewest subscribers a goroutine of a split publish
+// delivers to: below it the goroutine costs more than the writes it takes
+// over. A topic with fewer than two parts' worth is delivered on the
+// publishing goroutine alone, as are all topics with GOMAXPROCS 1.
+const fanoutPart = 256
+
+// fanoutParts is the number of goroutines a publish to subs subscribers
+// uses: at most procs, each with at least fanoutPart subscribers.
+func fanoutParts(subs, procs int) int {
+	return max(1, min(procs, subs/fanoutPart))
+}
+
+// deliverAll delivers b to subs except `except`; the channels of the
+// topic's own subscriptions are counted but skipped when claimed (the
+// claim has the message).
+func deliverAll(b *broadcast, subs []subscription, except *Channel, claimed, many bool) int {
+	n := 0
+	for _, s := range subs {
 		if s.ch == except {
 			continue
 		}
-		if s.own && claim != nil {
+		if s.own && claimed {
 			n++ // reached through the claim
 			continue
 		}
-		s.ch.deliver(b, s.own)
+		s.ch.deliver(b, s.own, many)
 		n++
 	}
 	return n

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/seance-go/seance/phx"
@@ -187,5 +188,38 @@ func TestShutdownContextEndsFirst(t *testing.T) {
 	defer cancel2()
 	if err := ep.Shutdown(ctx2); err != nil {
 		t.Fatalf("second Shutdown after the callback returned: %v", err)
+	}
+}
+
+// TestBroadcastLargeTopicSplit: a topic large enough for its publish to be
+// split over several goroutines still reaches every subscriber exactly once,
+// in the publisher's order, and leaves out the sender of broadcast_from.
+func TestBroadcastLargeTopicSplit(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	ep, _ := newEndpoint(t, phx.Config{})
+	const n = 1100 // four parts of at least 256
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = open(t, ep)
+		clients[i].send(`["1","1","room:big","phx_join",{}]`)
+		clients[i].next()
+	}
+	for _, ev := range []string{"one", "two"} {
+		if got, err := ep.Broadcast(context.Background(), "room:big", ev, nil); err != nil || got != n {
+			t.Fatalf("Broadcast %s = %d, %v; want %d", ev, got, err, n)
+		}
+	}
+	clients[7].send(`["1","2","room:big","broadcast_from",{"m":"x"}]`)
+	clients[7].expect(`[null,null,"room:big","one",{}]`, `[null,null,"room:big","two",{}]`,
+		`["1","2","room:big","phx_reply",`+okEmpty+`]`)
+	clients[7].expectNothing()
+	for i, c := range clients {
+		if i == 7 {
+			continue
+		}
+		c.expect(`[null,null,"room:big","one",{}]`, `[null,null,"room:big","two",{}]`, `[null,null,"room:big","shout",{"m":"x"}]`)
+	}
+	for _, c := range clients {
+		c.expectNothing()
 	}
 }

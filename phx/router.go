@@ -61,3 +61,11 @@ func (r *router) match(topic string) (h Handler, pattern, param string) {
 	}
 	return nil, "", ""
 }
+
+// Route returns the handler topic is routed to and the pattern it matched
+// ("room:*"), or a nil handler when no pattern matches. It is read-only:
+// for tools that look at an endpoint from outside (the inspector).
+func (e *Endpoint) Route(topic string) (h Handler, pattern string) {
+	h, pattern, _ = e.router.match(topic)
+	return h, pattern
+}

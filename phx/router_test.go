@@ -55,3 +55,24 @@ func TestBeforeJoin(t *testing.T) {
 		t.Fatalf("channel Join ran %d times, want 1", joined)
 	}
 }
+
+// TestRoute: Endpoint.Route answers as a join would route, without joining.
+func TestRoute(t *testing.T) {
+	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger()})
+	t.Cleanup(func() { ep.Shutdown(context.Background()) })
+	room, lobby := &phx.HandlerFuncs{}, &phx.HandlerFuncs{}
+	ep.Handle("room:*", room)
+	ep.Handle("room:lobby", lobby)
+	for _, c := range []struct {
+		topic, pattern string
+		h              phx.Handler
+	}{{"room:1", "room:*", room}, {"room:lobby", "room:lobby", lobby}, {"other:1", "", nil}} {
+		h, pattern := ep.Route(c.topic)
+		if h != c.h || pattern != c.pattern {
+			t.Errorf("Route(%q) = %v %q, want %v %q", c.topic, h, pattern, c.h, c.pattern)
+		}
+	}
+	if ep.Sessions() != 0 {
+		t.Error("Route opened something")
+	}
+}

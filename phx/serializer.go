@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -14,6 +15,27 @@ import (
 type Frame struct {
 	Data   []byte
 	Binary bool
+	// Shared is set on a frame queued unchanged to many sessions (a
+	// broadcast's, a [Prepared] message's): a transport may keep there a
+	// form of Data it derives for the wire (a compressed one), built once
+	// for every session it is queued to. nil on a frame of one session.
+	Shared *SharedFrame
+}
+
+// SharedFrame holds one value a transport derives from a shared [Frame].
+// Its zero value is ready to use.
+type SharedFrame struct {
+	once sync.Once
+	v    any
+}
+
+// Derive returns the value derived from the frame, calling build the first
+// time only: concurrent callers wait for that first call. Every transport
+// of the frame must derive the same kind of value (the handler stores the
+// frame's permessage-deflate form).
+func (s *SharedFrame) Derive(build func() any) any {
+	s.once.Do(func() { s.v = build() })
+	return s.v
 }
 
 // Kind tells what an outbound message is.

@@ -23,13 +23,24 @@ func TestBrowserCounter(t *testing.T) {
 }
 
 // TestBrowserInspector: the inspector page, behind Basic auth, shows a
-// visitor's connection and channel live (testdata/inspector.mjs).
+// visitor's connection, channel and topic live (testdata/inspector.mjs):
+// over the inspector's socket with phx-live-state (bundled here from
+// e2e/node_modules and served as the page's module URL), and by polling
+// figures.json when the module URL answers 404.
 func TestBrowserInspector(t *testing.T) {
 	env := browsertest.Find(t)
-	base := startServer(t, config{InspectorPassword: "open sesame", Bundles: env.Bundle(t, "examples/stdlib/web/counter.js")})
-	env.Run(t, "testdata/inspector.mjs", map[string]any{
-		"base": base, "password": "open sesame", "shots": browsertest.ScreenshotDir(t),
-	}, 2*time.Minute)
+	bundles := env.Bundle(t, "examples/stdlib/web/counter.js", "examples/stdlib/web/phx-live-state.js")
+	for _, c := range []struct{ mode, module string }{
+		{"live", "/assets/phx-live-state.js"},
+		{"polling", "/assets/no-such-module.js"},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			base := startServer(t, config{InspectorPassword: "open sesame", InspectorClientModule: c.module, Bundles: bundles})
+			env.Run(t, "testdata/inspector.mjs", map[string]any{
+				"base": base, "password": "open sesame", "mode": c.mode, "shots": browsertest.ScreenshotDir(t),
+			}, 2*time.Minute)
+		})
+	}
 }
 
 // TestBrowserLiveInspector: a page using phx-live-state on the inspector's

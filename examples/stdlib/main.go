@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"embed"
@@ -51,6 +52,10 @@ type config struct {
 	// InspectorPassword, when set, mounts the inspector at
 	// /seance/inspector/ for the Basic-auth user "admin".
 	InspectorPassword string
+	// InspectorClientModule is the URL the inspector's page loads
+	// phx-live-state from (default /assets/phx-live-state.js, this
+	// server's own bundle of it).
+	InspectorClientModule string
 }
 
 func main() {
@@ -127,7 +132,10 @@ func newServer(cfg config) (*livestate.Registry, http.Handler, *inspector.Inspec
 				}
 				return nil
 			},
-			Engine: phx.Config{Logger: log},
+			// The page's phx-live-state, from this server's bundle
+			// (web/phx-live-state.js) rather than a CDN.
+			ClientModuleURL: cmp.Or(cfg.InspectorClientModule, "/assets/phx-live-state.js"),
+			Engine:          phx.Config{Logger: log},
 		})
 		engine.Observer = in.Observer()
 	}
@@ -153,6 +161,10 @@ func newServer(cfg config) (*livestate.Registry, http.Handler, *inspector.Inspec
 		mux.HandleFunc("GET /assets/inspector.js", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
 			http.ServeFileFS(w, r, bundles, "inspector.js")
+		})
+		mux.HandleFunc("GET /assets/phx-live-state.js", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, bundles, "phx-live-state.js")
 		})
 	}
 	showPage := func(w http.ResponseWriter, name string) {

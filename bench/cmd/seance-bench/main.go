@@ -1,7 +1,8 @@
 // Command seance-bench is the Seance load harness. It builds and starts the
 // server under test (bench-server), the raw gorilla baseline
 // (bench-baseline), the load generator (bench-load) and the in-process
-// probe (bench-inproc) as child processes, measures every row of issue 7
+// probe (bench-inproc) and the centrifuge peer (bench-centrifuge) as child
+// processes, measures every row of issue 7
 // against its baseline in the same run, and writes results/latest.json,
 // the charts under charts/ and ../BENCHMARKS.md.
 //
@@ -45,6 +46,7 @@ type config struct {
 	binDir   string
 	render   bool
 	procs    int // GOMAXPROCS of the server and baseline processes (0: Go's default)
+	peer     bool
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -56,8 +58,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.charts, "charts", "", "chart directory (default charts, -quick: results/quick-charts)")
 	fs.StringVar(&cfg.md, "md", "", "markdown report (default ../BENCHMARKS.md, -quick: results/quick.md)")
 	fs.BoolVar(&cfg.profiles, "profiles", false, "also save CPU and heap profiles of the server under results/profiles")
-	fs.StringVar(&cfg.binDir, "bin", "", "directory of prebuilt bench-server, bench-baseline, bench-load, bench-inproc")
+	fs.StringVar(&cfg.binDir, "bin", "", "directory of prebuilt bench-server, bench-baseline, bench-load, bench-inproc, bench-centrifuge")
 	fs.IntVar(&cfg.procs, "server-procs", 0, "GOMAXPROCS of the server and baseline processes (0: Go's default, every core)")
+	fs.BoolVar(&cfg.peer, "peer", true, "also measure the centrifuge peer (bench-centrifuge) in rows 1–3")
 	fs.BoolVar(&cfg.render, "render", false, "measure nothing: redraw the charts and the markdown from the results JSON (-out)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,7 +103,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		cfg.binDir = filepath.Join(work, "bin")
 		fmt.Fprintln(stdout, "== building the harness programs")
 		build := exec.CommandContext(ctx, "go", "build", "-o", cfg.binDir+string(filepath.Separator),
-			"./cmd/bench-server", "./cmd/bench-baseline", "./cmd/bench-load", "./cmd/bench-inproc")
+			"./cmd/bench-server", "./cmd/bench-baseline", "./cmd/bench-load", "./cmd/bench-inproc", "./cmd/bench-centrifuge")
 		build.Dir = mod
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {

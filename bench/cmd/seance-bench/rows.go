@@ -37,6 +37,7 @@ type runner struct {
 	srvAddr  string
 	base     *proc // the shared baseline
 	baseAddr string
+	cfAddr   string // the shared centrifuge peer; "" without -peer
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -82,6 +83,13 @@ func (r *runner) runAll(ctx context.Context) error {
 		return err
 	}
 	r.baseAddr = ready.Addr
+	if r.cfg.peer {
+		if _, ready, err = r.startServer(ctx, "centrifuge", "bench-centrifuge"); err != nil {
+			return err
+		}
+		r.cfAddr = ready.Addr
+		r.logf("== centrifuge peer %s", r.cfAddr)
+	}
 	r.logf("== seance-bench %s: server %s (long-poll %s), baseline %s, RLIMIT_NOFILE %d", r.res.Mode,
 		r.srvAddr, r.res.LongPoll, r.baseAddr, r.res.NoFile)
 	rows := map[string]func(context.Context) error{
@@ -142,7 +150,7 @@ func (r *runner) roundTrip(ctx context.Context) error {
 			return []string{"rt", "-client", client, "-addr", addr, "-kind", kind, "-conns", strconv.Itoa(n),
 				"-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.rtDur / time.Duration(passes))}
 		}
-		var ours, echo []load.RoundTripResult
+		var ours, echo, cf []load.RoundTripResult
 		for pass := range passes {
 			var o, e load.RoundTripResult
 			if err := r.runLoad(ctx, fmt.Sprintf("rt-%s-ours-%d-%d", client, n, pass+1), timeout, &o, args(r.srvAddr, "ours")...); err != nil {
@@ -152,8 +160,25 @@ func (r *runner) roundTrip(ctx context.Context) error {
 				return pt, err
 			}
 			ours, echo = append(ours, o), append(echo, e)
+			if r.cfAddr != "" {
+				var c load.RoundTripResult
+				if err := r.runLoad(ctx, fmt.Sprintf("rt-%s-centrifuge-%d-%d", client, n, pass+1), timeout, &c, args(r.cfAddr, load.Centrifuge)...); err != nil {
+					return pt, err
+				}
+				cf = append(cf, c)
+			}
 		}
 		pt.Ours, pt.Echo = load.MergeRoundTrips(ours...), load.MergeRoundTrips(echo...)
+		if len(cf) > 0 {
+			c := load.MergeRoundTrips(cf...)
+			pt.Centrifuge = &c
+			if err := errorsOf("centrifuge", c.Errors); err != nil {
+				return pt, err
+			}
+			if pt.Echo.OpsPerSec > 0 {
+				pt.CentrifugeRatio = c.OpsPerSec / pt.Echo.OpsPerSec
+			}
+		}
 		if err := errorsOf("ours", pt.Ours.Errors); err != nil {
 			return pt, err
 		}
@@ -166,6 +191,10 @@ func (r *runner) roundTrip(ctx context.Context) error {
 		r.logf("   %3d conns, %-7s client: ours %8.0f/s p50 %6.0fµs p99 %6.0fµs | echo %8.0f/s p50 %6.0fµs p99 %6.0fµs | ratio %.2f",
 			n, client, pt.Ours.OpsPerSec, pt.Ours.Latency.P50, pt.Ours.Latency.P99,
 			pt.Echo.OpsPerSec, pt.Echo.Latency.P50, pt.Echo.Latency.P99, pt.Ratio)
+		if c := pt.Centrifuge; c != nil {
+			r.logf("   %3d conns, %-7s client: centrifuge %8.0f/s p50 %6.0fµs p99 %6.0fµs, ratio %.2f",
+				n, client, c.OpsPerSec, c.Latency.P50, c.Latency.P99, pt.CentrifugeRatio)
+		}
 		return pt, nil
 	}
 	row.Client = "poll"
@@ -186,6 +215,9 @@ func (r *runner) roundTrip(ctx context.Context) error {
 		return err
 	}
 	row.CrossCheck = &cc
+	if row.Observer, err = r.observerCost(ctx, row.Headline.Conns, row.Client, timeout); err != nil {
+		return err
+	}
 	if r.cfg.profiles {
 		// A separate run, so that profiling does not touch the figures.
 		secs := int(r.plan.rtDur.Seconds())
@@ -201,6 +233,69 @@ func (r *runner) roundTrip(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// observerCost measures the headline point on two fresh servers, one
+// without observer and one with the observe/prometheus one, in alternating
+// passes pooled per server: what the Prometheus observer costs.
+func (r *runner) observerCost(ctx context.Context, n int, client string, timeout time.Duration) (*report.ObserverCost, error) {
+	cost := &report.ObserverCost{Conns: n}
+	addrs := map[string]string{}
+	for _, obs := range []string{"none", "prometheus"} {
+		p, ready, err := r.startServer(ctx, "server-observer-"+obs, "bench-server", "-observer", obs)
+		if err != nil {
+			return nil, err
+		}
+		defer p.stop()
+		addrs[obs] = ready.Addr
+	}
+	const passes = 4
+	var none, prom []load.RoundTripResult
+	for pass := range passes {
+		for _, obs := range []string{"none", "prometheus"} {
+			var res load.RoundTripResult
+			if err := r.runLoad(ctx, fmt.Sprintf("rt-observer-%s-%d", obs, pass+1), timeout, &res, "rt", "-client", client,
+				"-addr", addrs[obs], "-kind", "ours", "-conns", strconv.Itoa(n),
+				"-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.rtDur/2)); err != nil {
+				return nil, err
+			}
+			if obs == "none" {
+				none = append(none, res)
+			} else {
+				prom = append(prom, res)
+			}
+		}
+		if b := none[pass].OpsPerSec; b > 0 {
+			cost.PassRatios = append(cost.PassRatios, prom[pass].OpsPerSec/b)
+		}
+	}
+	cost.None, cost.Prometheus = load.MergeRoundTrips(none...), load.MergeRoundTrips(prom...)
+	if err := errorsOf("no observer", cost.None.Errors); err != nil {
+		return nil, err
+	}
+	if err := errorsOf("prometheus observer", cost.Prometheus.Errors); err != nil {
+		return nil, err
+	}
+	if cost.None.OpsPerSec > 0 {
+		cost.Ratio = cost.Prometheus.OpsPerSec / cost.None.OpsPerSec
+	}
+	r.logf("   observer cost, %d conns: none %8.0f/s p50 %6.0fµs p99 %6.0fµs | prometheus %8.0f/s p50 %6.0fµs p99 %6.0fµs | ratio %.3f",
+		n, cost.None.OpsPerSec, cost.None.Latency.P50, cost.None.Latency.P99,
+		cost.Prometheus.OpsPerSec, cost.Prometheus.Latency.P50, cost.Prometheus.Latency.P99, cost.Ratio)
+	r.logf("   observer cost per pass: %s", ratios(cost.PassRatios))
+	return cost, nil
+}
+
+// ratios formats ratios as "0.98× 1.01× …".
+func ratios(rs []float64) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.3f×", r)
+	}
+	return b.String()
 }
 
 func (r *runner) saveProfile(ctx context.Context, addr, path, file string) error {
@@ -262,6 +357,11 @@ func (r *runner) memory(ctx context.Context) error {
 	}
 	if row.Baseline, err = r.memSystem(ctx, "echo", "bench-baseline", "127.0.2.1", counts); err != nil {
 		return err
+	}
+	if r.cfg.peer {
+		if row.Centrifuge, err = r.memSystem(ctx, load.Centrifuge, "bench-centrifuge", "127.0.3.1", counts); err != nil {
+			return err
+		}
 	}
 	// The engine alone, in-process, at the largest count asked for.
 	r.logf("   engine in-process: %d sessions joined to counter:idle", r.plan.engineN)
@@ -332,7 +432,7 @@ func (r *runner) memSystem(ctx context.Context, kind, bin, src string, counts []
 			pt.GorPer = (float64(after.Goroutines) - float64(before.Goroutines)) / c
 		}
 		pts = append(pts, pt)
-		r.logf("   %-4s %6d conns (%.1f s to open): RSS +%d KiB = %.1f KiB/conn (heap %.0f B, stacks %.0f B, %.2f goroutines per conn)",
+		r.logf("   %-10s %6d conns (%.1f s to open): RSS +%d KiB = %.1f KiB/conn (heap %.0f B, stacks %.0f B, %.2f goroutines per conn)",
 			kind, pt.Conns, step.Seconds, after.RSSKiB-before.RSSKiB, pt.KiBPerConn, pt.HeapPer, pt.StackPer, pt.GorPer)
 		if err := errorsOf(kind+" connections", step.Errors); err != nil {
 			return pts, err
@@ -358,7 +458,7 @@ func (r *runner) fanout(ctx context.Context) error {
 		return []string{"fanout", "-addr", addr, "-kind", kind, "-conns", strconv.Itoa(r.plan.fanConns),
 			"-rounds", strconv.Itoa(half), "-warmup-rounds", strconv.Itoa(r.plan.fanWarm)}
 	}
-	var ours, base []load.FanoutResult
+	var ours, base, cf []load.FanoutResult
 	for pass := range 2 {
 		var o, b load.FanoutResult
 		if err := r.runLoad(ctx, fmt.Sprintf("fanout-ours-%d", pass+1), 10*time.Minute, &o, args(r.srvAddr, "ours")...); err != nil {
@@ -368,13 +468,29 @@ func (r *runner) fanout(ctx context.Context) error {
 			return err
 		}
 		ours, base = append(ours, o), append(base, b)
+		if r.cfAddr != "" {
+			var c load.FanoutResult
+			if err := r.runLoad(ctx, fmt.Sprintf("fanout-centrifuge-%d", pass+1), 10*time.Minute, &c, args(r.cfAddr, load.Centrifuge)...); err != nil {
+				return err
+			}
+			cf = append(cf, c)
+		}
 	}
 	row.Ours, row.Baseline = load.MergeFanout(ours...), load.MergeFanout(base...)
 	if row.Baseline.AllRecv.P50 > 0 {
 		row.Ratio = row.Ours.AllRecv.P50 / row.Baseline.AllRecv.P50
 	}
-	for _, x := range []load.FanoutResult{row.Ours, row.Baseline} {
-		r.logf("   %-4s all received p50 %6.2f ms p99 %6.2f ms (first %5.2f ms, trigger %5.2f ms), lost %d",
+	systems := []load.FanoutResult{row.Ours, row.Baseline}
+	if len(cf) > 0 {
+		c := load.MergeFanout(cf...)
+		row.Centrifuge = &c
+		if row.Baseline.AllRecv.P50 > 0 {
+			row.CentrifugeRatio = c.AllRecv.P50 / row.Baseline.AllRecv.P50
+		}
+		systems = append(systems, c)
+	}
+	for _, x := range systems {
+		r.logf("   %-10s all received p50 %6.2f ms p99 %6.2f ms (first %5.2f ms, trigger %5.2f ms), lost %d",
 			x.Kind, x.AllRecv.P50/1e3, x.AllRecv.P99/1e3, x.First.P50/1e3, x.Trigger.P50/1e3, x.Lost)
 		if err := errorsOf(x.Kind, x.Errors); err != nil {
 			return err

@@ -43,6 +43,8 @@ func TestSmoke(t *testing.T) {
 	}{
 		{"round trips: 4 points with both systems", res.RoundTrip != nil && len(res.RoundTrip.Points) == 4 &&
 			res.RoundTrip.Headline.Ours.Ops > 0 && res.RoundTrip.Headline.Echo.Ops > 0 && res.RoundTrip.Headline.Ratio > 0},
+		{"round trips: the observer cost, both servers measured", res.RoundTrip != nil && res.RoundTrip.Observer != nil &&
+			res.RoundTrip.Observer.None.Ops > 0 && res.RoundTrip.Observer.Prometheus.Ops > 0 && res.RoundTrip.Observer.Ratio > 0},
 		{"memory: points for both systems and the engine", res.Memory != nil && len(res.Memory.Ours) > 0 && len(res.Memory.Baseline) > 0 &&
 			res.Memory.Ours[0].Conns > 0 && res.Memory.Ours[0].After.RSSKiB > 0 && res.Memory.Engine != nil && res.Memory.Engine.Joined > 0},
 		{"fan-out: both systems measured", res.Fanout != nil && res.Fanout.Ours.AllRecv.N > 0 && res.Fanout.Baseline.AllRecv.N > 0},
@@ -53,6 +55,10 @@ func TestSmoke(t *testing.T) {
 			res.BigState.DocClient != nil && res.BigState.DocClient.Ops > 0 && res.BigState.DocRatio > 0 &&
 			(res.BigState.Best == report.DocForm || res.BigState.Best == report.TypedForm)},
 		{"long-poll: events or an explicit skip", res.LongPollR != nil && (res.LongPollR.Events > 0 || res.LongPollR.Skipped != "")},
+		{"centrifuge peer: rows 1, 2 and 3", res.RoundTrip != nil && res.RoundTrip.Headline.Centrifuge != nil &&
+			res.RoundTrip.Headline.Centrifuge.Ops > 0 && res.RoundTrip.Headline.CentrifugeRatio > 0 &&
+			res.Memory != nil && len(res.Memory.Centrifuge) > 0 && res.Memory.Centrifuge[0].Conns > 0 &&
+			res.Fanout != nil && res.Fanout.Centrifuge != nil && res.Fanout.Centrifuge.AllRecv.N > 0},
 		{"client: both holders", res.Client != nil && res.Client.Client.Conns > 0 && res.Client.Gorilla.Conns > 0},
 	}
 	for _, c := range checks {

@@ -17,7 +17,7 @@ import (
 // FanoutConfig configures the broadcast fan-out run.
 type FanoutConfig struct {
 	Addr   string
-	Kind   string // "ours" (joins Topic) or "echo" (baseline)
+	Kind   string // "ours" (joins Topic), "echo" (baseline) or "centrifuge" (subscribes to Topic)
 	Conns  int
 	Rounds int
 	Warmup int    // rounds not measured
@@ -105,7 +105,7 @@ func Fanout(ctx context.Context, cfg FanoutConfig) FanoutResult {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := DialWS(ctx, cfg.Addr, nil)
+			c, err := DialWS(ctx, cfg.Addr, cfg.Kind, nil)
 			if err == nil {
 				err = JoinWS(c, cfg.Kind, cfg.Topic, false, 60*time.Second)
 			}

@@ -79,7 +79,7 @@ func Hold(ctx context.Context, cfg HoldConfig) (*Holder, HoldResult) {
 				}
 				h.sockets = append(h.sockets, s)
 			default:
-				c, err := DialWS(cctx, cfg.Addr, nil)
+				c, err := DialWS(cctx, cfg.Addr, "ours", nil)
 				if err == nil {
 					err = JoinWS(c, "ours", cfg.Topic, false, 60*time.Second)
 					if err != nil {

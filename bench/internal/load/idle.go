@@ -15,7 +15,7 @@ import (
 // IdleConfig configures the lean idle-connection holder.
 type IdleConfig struct {
 	Addr        string
-	Kind        string // "ours": join Topic and wait for reply + state; "echo": wait for the echo
+	Kind        string // "ours": join Topic and wait for reply + state; "echo": wait for the echo; "centrifuge": connect, subscribe to Topic
 	Topic       string // default counter:idle
 	Sources     []*net.TCPAddr
 	Concurrency int // connections being set up at once (default 64)
@@ -99,13 +99,21 @@ func (h *IdleHolder) openOne(ctx context.Context, src *net.TCPAddr, br *bufio.Re
 	if src != nil {
 		local = src
 	}
-	c, err := rawws.Dial(ctx, local, h.cfg.Addr, "/socket/websocket?vsn=2.0.0", br)
+	c, err := rawws.Dial(ctx, local, h.cfg.Addr, wsPath(h.cfg.Kind), br)
 	if err != nil {
 		return nil, err
 	}
 	fail := func(err error) (net.Conn, error) {
 		c.Close()
 		return nil, err
+	}
+	if h.cfg.Kind == Centrifuge {
+		if err := cfJoin(func(b []byte) error { return rawws.WriteText(c, b) }, func() ([]byte, error) { return rawws.ReadFrame(br) }, h.cfg.Topic); err != nil {
+			return fail(err)
+		}
+		c.SetDeadline(time.Time{})
+		br.Reset(nil)
+		return c, nil
 	}
 	if err := rawws.WriteText(c, proto.Frame("1", "1", h.cfg.Topic, "phx_join", nil)); err != nil {
 		return fail(err)

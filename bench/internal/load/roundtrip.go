@@ -59,24 +59,29 @@ func MergeRoundTrips(runs ...RoundTripResult) RoundTripResult {
 	return out
 }
 
-// DialWS opens a gorilla client connection to the socket of addr, from
-// local when set.
-func DialWS(ctx context.Context, addr string, local *net.TCPAddr) (*websocket.Conn, error) {
+// DialWS opens a gorilla client connection to the socket of a kind of
+// server at addr, from local when set.
+func DialWS(ctx context.Context, addr, kind string, local *net.TCPAddr) (*websocket.Conn, error) {
 	d := websocket.Dialer{HandshakeTimeout: 30 * time.Second}
 	if local != nil {
 		nd := &net.Dialer{LocalAddr: local}
 		d.NetDialContext = nd.DialContext
 	}
-	c, _, err := d.DialContext(ctx, "ws://"+addr+"/socket/websocket?vsn=2.0.0", nil)
+	c, _, err := d.DialContext(ctx, "ws://"+addr+wsPath(kind), nil)
 	return c, err
 }
 
 // JoinWS joins topic on c: for "ours" it waits for the ok reply and, on a
 // LiveState topic (wantState), the first state:change; for "echo" for the
-// echo of the join frame.
+// echo of the join frame; for the centrifuge peer it connects and
+// subscribes to topic as a channel.
 func JoinWS(c *websocket.Conn, kind, topic string, wantState bool, timeout time.Duration) error {
 	c.SetReadDeadline(time.Now().Add(timeout))
 	defer c.SetReadDeadline(time.Time{})
+	if kind == Centrifuge {
+		return cfJoin(func(b []byte) error { return c.WriteMessage(websocket.TextMessage, b) },
+			func() ([]byte, error) { _, data, err := c.ReadMessage(); return data, err }, topic)
+	}
 	if err := c.WriteMessage(websocket.TextMessage, proto.Frame("1", "1", topic, "phx_join", nil)); err != nil {
 		return err
 	}
@@ -111,7 +116,7 @@ func JoinWS(c *websocket.Conn, kind, topic string, wantState bool, timeout time.
 func jsonHasOK(p []byte) bool { return bytes.Contains(p, []byte(`"status":"ok"`)) }
 
 // RoundTrip runs cfg.Conns closed loops: push the event, wait for the state
-// update (ours) or the echo, repeat.
+// update (ours), the echo or the RPC reply (centrifuge), repeat.
 func RoundTrip(ctx context.Context, cfg RoundTripConfig) RoundTripResult {
 	if cfg.Topic == "" {
 		cfg.Topic = "counter:rt"
@@ -127,7 +132,7 @@ func RoundTrip(ctx context.Context, cfg RoundTripConfig) RoundTripResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := DialWS(ctx, cfg.Addr, nil)
+			c, err := DialWS(ctx, cfg.Addr, cfg.Kind, nil)
 			if err == nil {
 				err = JoinWS(c, cfg.Kind, cfg.Topic, true, 60*time.Second)
 			}
@@ -201,7 +206,7 @@ func loop(ctx context.Context, c *websocket.Conn, cfg RoundTripConfig, from, end
 			break
 		}
 		ref++
-		frame := proto.Frame("1", strconv.Itoa(ref), cfg.Topic, cfg.Event, nil)
+		frame := rtFrame(cfg, ref)
 		c.SetWriteDeadline(now.Add(30 * time.Second))
 		c.SetReadDeadline(now.Add(30 * time.Second))
 		if err := c.WriteMessage(websocket.TextMessage, frame); err != nil {
@@ -214,12 +219,12 @@ func loop(ctx context.Context, c *websocket.Conn, cfg RoundTripConfig, from, end
 				errs.Add(err)
 				return lats, errs
 			}
-			ev := proto.EventOf(data)
-			if cfg.Kind == "echo" || ev == "state:patch" || ev == "state:change" {
-				break
+			done, err := rtAnswered(cfg, data, ref)
+			if err != nil {
+				errs.Add(err)
 			}
-			if ev == "error" || ev == "phx_error" {
-				errs.Add(errors.New("server pushed " + ev + ": " + string(data)))
+			if done {
+				break
 			}
 		}
 		if now.After(from) {
@@ -227,4 +232,31 @@ func loop(ctx context.Context, c *websocket.Conn, cfg RoundTripConfig, from, end
 		}
 	}
 	return lats, errs
+}
+
+// rtFrame is the request of a round trip: the event for ours and the echo,
+// the RPC for centrifuge.
+func rtFrame(cfg RoundTripConfig, ref int) []byte {
+	if cfg.Kind == Centrifuge {
+		return proto.CfRPC(ref)
+	}
+	return proto.Frame("1", strconv.Itoa(ref), cfg.Topic, cfg.Event, nil)
+}
+
+// rtAnswered reports whether data ends the round trip of ref, and an error
+// the server answered with on the way.
+func rtAnswered(cfg RoundTripConfig, data []byte, ref int) (bool, error) {
+	switch cfg.Kind {
+	case "echo":
+		return true, nil
+	case Centrifuge:
+		return cfAnswered(data, ref)
+	}
+	switch ev := proto.EventOf(data); ev {
+	case "state:patch", "state:change":
+		return true, nil
+	case "error", "phx_error":
+		return false, errors.New("server pushed " + ev + ": " + string(data))
+	}
+	return false, nil
 }

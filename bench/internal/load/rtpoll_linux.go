@@ -7,12 +7,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/seance-go/seance/bench/internal/proto"
 	"github.com/seance-go/seance/bench/internal/rawws"
 )
 
@@ -60,7 +58,7 @@ func pollLoops(ctx context.Context, conns []*websocket.Conn, cfg RoundTripConfig
 	}
 	send := func(pc *pollConn) error {
 		pc.ref++
-		payload := proto.Frame("1", strconv.Itoa(pc.ref), cfg.Topic, cfg.Event, nil)
+		payload := rtFrame(cfg, pc.ref)
 		pc.out = rawws.AppendText(pc.out[:0], payload, [4]byte{0x5e, 0xa1, 0xc3, 0x07})
 		pc.start = time.Now()
 		for len(pc.out) > 0 {
@@ -117,14 +115,12 @@ func pollLoops(ctx context.Context, conns []*websocket.Conn, cfg RoundTripConfig
 					break
 				}
 				pc.in = rest
-				if cfg.Kind != "echo" {
-					ev := proto.EventOf(payload)
-					if ev == "error" || ev == "phx_error" {
-						errs.Add(errors.New("server pushed " + ev + ": " + string(payload)))
-					}
-					if ev != "state:patch" && ev != "state:change" {
-						continue
-					}
+				done, err := rtAnswered(cfg, payload, pc.ref)
+				if err != nil {
+					errs.Add(err)
+				}
+				if !done {
+					continue
 				}
 				now := time.Now()
 				if pc.start.After(from) {

@@ -24,6 +24,7 @@ var (
 	colBase     = color.RGBA{R: 0xe0, G: 0x7b, B: 0x00, A: 0xff}
 	colTarget   = color.RGBA{R: 0x2e, G: 0x9e, B: 0x44, A: 0xff}
 	colPhoenix  = color.RGBA{R: 0x99, G: 0x40, B: 0xb0, A: 0xff}
+	colPeer     = color.RGBA{R: 0x7a, G: 0x7a, B: 0x7a, A: 0xff} // centrifuge
 	dashed      = []vg.Length{vg.Points(6), vg.Points(4)}
 	dotted      = []vg.Length{vg.Points(2), vg.Points(3)}
 	chartWidth  = 7 * vg.Inch
@@ -92,10 +93,14 @@ func Charts(res *Results, dir string) ([]Chart, error) {
 	}
 	if rt := res.RoundTrip; rt != nil && len(rt.Points) > 0 {
 		p := newPlot("Event→patch round trip latency vs load", "concurrent connections (closed loop)", "latency (ms)")
-		var o50, o99, e50, e99, target plotter.XYs
+		var o50, o99, e50, e99, c50, c99, target plotter.XYs
 		var ticks []plot.Tick
 		for _, pt := range rt.Points {
 			x := float64(pt.Conns)
+			if c := pt.Centrifuge; c != nil {
+				c50 = append(c50, plotter.XY{X: x, Y: c.Latency.P50 / 1e3})
+				c99 = append(c99, plotter.XY{X: x, Y: c.Latency.P99 / 1e3})
+			}
 			o50 = append(o50, plotter.XY{X: x, Y: pt.Ours.Latency.P50 / 1e3})
 			o99 = append(o99, plotter.XY{X: x, Y: pt.Ours.Latency.P99 / 1e3})
 			e50 = append(e50, plotter.XY{X: x, Y: pt.Echo.Latency.P50 / 1e3})
@@ -112,6 +117,8 @@ func Charts(res *Results, dir string) ([]Chart, error) {
 			addLine(p, "Seance LiveState p50", o50, colOurs, nil, true),
 			addLine(p, "raw gorilla echo p99", e99, colBase, dashed, true),
 			addLine(p, "raw gorilla echo p50", e50, colBase, nil, true),
+			addLine(p, "centrifuge RPC p99", c99, colPeer, dashed, true),
+			addLine(p, "centrifuge RPC p50", c50, colPeer, nil, true),
 			addLine(p, "target p99 at 32 conns (2 ms)", target, colTarget, dotted, false),
 		} {
 			if e != nil {
@@ -123,10 +130,13 @@ func Charts(res *Results, dir string) ([]Chart, error) {
 		}
 
 		p = newPlot("Round trips per second vs load", "concurrent connections (closed loop)", "round trips / s")
-		var ot, et plotter.XYs
+		var ot, et, ct plotter.XYs
 		for _, pt := range rt.Points {
 			ot = append(ot, plotter.XY{X: float64(pt.Conns), Y: pt.Ours.OpsPerSec})
 			et = append(et, plotter.XY{X: float64(pt.Conns), Y: pt.Echo.OpsPerSec})
+			if c := pt.Centrifuge; c != nil {
+				ct = append(ct, plotter.XY{X: float64(pt.Conns), Y: c.OpsPerSec})
+			}
 		}
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.ConstantTicks(ticks)
@@ -140,6 +150,7 @@ func Charts(res *Results, dir string) ([]Chart, error) {
 		for _, e := range []error{
 			addLine(p, "raw gorilla echo", et, colBase, nil, true),
 			addLine(p, "Seance LiveState event→patch", ot, colOurs, nil, true),
+			addLine(p, "centrifuge RPC", ct, colPeer, nil, true),
 			addLine(p, "target: 0.7 × echo", t70, colTarget, dotted, false),
 		} {
 			if e != nil {
@@ -160,6 +171,10 @@ func Charts(res *Results, dir string) ([]Chart, error) {
 			return xy
 		}
 		ours, base := pts(m.Ours), pts(m.Baseline)
+		var cf plotter.XYs
+		if len(m.Centrifuge) > 0 {
+			cf = pts(m.Centrifuge)
+		}
 		maxX := ours[len(ours)-1].X
 		line := func(kib float64) plotter.XYs {
 			return plotter.XYs{{X: 0, Y: 0}, {X: maxX, Y: maxX * kib / 1024}}
@@ -170,6 +185,7 @@ func Charts(res *Results, dir string) ([]Chart, error) {
 			addLine(p, "Phoenix 1.8 + live_state (38 KiB/conn, issue 7)", line(38), colPhoenix, dotted, false),
 			addLine(p, "Seance LiveState", ours, colOurs, nil, true),
 			addLine(p, "raw gorilla, one reader goroutine each", base, colBase, nil, true),
+			addLine(p, "centrifuge (connected + subscribed)", cf, colPeer, nil, true),
 			addLine(p, "target (10 KiB/conn)", line(10), colTarget, dashed, false),
 		} {
 			if e != nil {
@@ -197,12 +213,23 @@ func Charts(res *Results, dir string) ([]Chart, error) {
 		p.Add(ob, bb)
 		p.Legend.Add("Seance (fastlane broadcast)", ob)
 		p.Legend.Add("raw gorilla, pre-encoded writes", bb)
+		top := max(f.Ours.AllRecv.P99, f.Baseline.AllRecv.P99, 5000) / 1e3
+		if c := f.Centrifuge; c != nil && c.AllRecv.N > 0 {
+			cb, err := plotter.NewBarChart(vals(latOf(c.AllRecv.P50, c.AllRecv.P90, c.AllRecv.P99)), w)
+			if err != nil {
+				return out, err
+			}
+			ob.Offset, bb.Offset = -w, 0
+			cb.Color, cb.LineStyle.Width, cb.Offset = colPeer, 0, w
+			p.Add(cb)
+			p.Legend.Add("centrifuge (Node.Publish)", cb)
+			top = max(top, c.AllRecv.P99/1e3)
+		}
 		p.NominalX("p50", "p90", "p99")
 		tl, _ := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 5}, {X: 2.5, Y: 5}})
 		tl.Color, tl.Width, tl.Dashes = colTarget, vg.Points(2), dashed
 		p.Add(tl)
 		p.Legend.Add("target p50 (5 ms)", tl)
-		top := max(f.Ours.AllRecv.P99, f.Baseline.AllRecv.P99, 5000) / 1e3
 		if top*1.3 >= 26 {
 			ph, _ := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 26}, {X: 2.5, Y: 26}})
 			ph.Color, ph.Width, ph.Dashes = colPhoenix, vg.Points(2), dotted

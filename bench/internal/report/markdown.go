@@ -64,7 +64,7 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 		w("The server and baseline processes ran with GOMAXPROCS=%d (`-server-procs`).\n\n", res.ServerProcs)
 	}
 
-	w("| # | measure | target | Phoenix 1.8 | Seance | baseline (same run) | ratio | |\n|---|---|---|---|---|---|---|---|\n")
+	w("| # | measure | target | Phoenix 1.8 | Seance | baseline (same run) | ratio | centrifuge v0.40.1 (same run) | |\n|---|---|---|---|---|---|---|---|---|\n")
 	if rt := res.RoundTrip; rt != nil && rt.Headline.Conns > 0 {
 		h := rt.Headline
 		ok := h.Ratio >= 0.7 && h.Ours.Latency.P99 <= 2000
@@ -75,9 +75,15 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 		if h.Ours.Latency.P99 > 2000 {
 			miss = append(miss, fmt.Sprintf("p99 %.1f× the target", h.Ours.Latency.P99/2000))
 		}
-		w("| 1 | event→patch round trips/s ÷ raw WebSocket echo, %d connections | ≥ 0.7×, p99 ≤ 2 ms | 0.31×, p99 4.5 ms | %.0f/s, p50 %s, p99 %s | echo %.0f/s, p50 %s, p99 %s | **%.2f×** | %s |\n",
+		w("| 1 | event→patch round trips/s ÷ raw WebSocket echo, %d connections | ≥ 0.7×, p99 ≤ 2 ms | 0.31×, p99 4.5 ms | %.0f/s, p50 %s, p99 %s | echo %.0f/s, p50 %s, p99 %s | **%.2f×** | %s | %s |\n",
 			h.Conns, h.Ours.OpsPerSec, ms(h.Ours.Latency.P50), ms(h.Ours.Latency.P99),
-			h.Echo.OpsPerSec, ms(h.Echo.Latency.P50), ms(h.Echo.Latency.P99), h.Ratio, verdict(ok, ": "+strings.Join(miss, ", ")))
+			h.Echo.OpsPerSec, ms(h.Echo.Latency.P50), ms(h.Echo.Latency.P99), h.Ratio, cfRoundTrip(h), verdict(ok, ": "+strings.Join(miss, ", ")))
+		if o := rt.Observer; o != nil && o.Conns > 0 {
+			w("| 1b | the same with the Prometheus observer ÷ without, %d connections | ≥ 0.95× | — | %.0f/s, p50 %s, p99 %s | no observer %.0f/s, p50 %s, p99 %s | **%.2f×** | — | %s |\n",
+				o.Conns, o.Prometheus.OpsPerSec, ms(o.Prometheus.Latency.P50), ms(o.Prometheus.Latency.P99),
+				o.None.OpsPerSec, ms(o.None.Latency.P50), ms(o.None.Latency.P99), o.Ratio,
+				verdict(o.Ratio >= 0.95, fmt.Sprintf(": %.1f%% slower", (1-o.Ratio)*100)))
+		}
 	}
 	if m := res.Memory; m != nil && len(m.Ours) > 0 {
 		o := m.Ours[len(m.Ours)-1]
@@ -93,14 +99,26 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 		if len(m.NotRun) > 0 {
 			note = fmt.Sprintf(" (at %s: 50k/100k sockets impossible here, see below)", num(o.Conns))
 		}
-		w("| 2 | server RSS per idle joined WebSocket connection | ≤ 10 KiB at 50k; 100k must work | 38 KiB | **%.1f KiB**/conn at %s%s | raw gorilla %.1f KiB/conn | %.2f× | %s |\n",
-			o.KiBPerConn, num(o.Conns), note, bl.KiBPerConn, ratio,
+		cf := "—"
+		if len(m.Centrifuge) > 0 {
+			c := m.Centrifuge[len(m.Centrifuge)-1]
+			cf = fmt.Sprintf("%.1f KiB/conn", c.KiBPerConn)
+			if bl.KiBPerConn > 0 {
+				cf += fmt.Sprintf(" (%.2f×)", c.KiBPerConn/bl.KiBPerConn)
+			}
+		}
+		w("| 2 | server RSS per idle joined WebSocket connection | ≤ 10 KiB at 50k; 100k must work | 38 KiB | **%.1f KiB**/conn at %s%s | raw gorilla %.1f KiB/conn | %.2f× | %s | %s |\n",
+			o.KiBPerConn, num(o.Conns), note, bl.KiBPerConn, ratio, cf,
 			verdict(o.KiBPerConn <= 10, fmt.Sprintf(": %.1f× the target", o.KiBPerConn/10)))
 	}
 	if f := res.Fanout; f != nil && f.Ours.AllRecv.N > 0 {
-		w("| 3 | one broadcast to %s subscribers, until all received | ≤ 5 ms p50; encoded once | 26 ms | p50 **%s**, p99 %s | pre-encoded writes: p50 %s, p99 %s | %.2f× | %s |\n",
+		cf := "—"
+		if c := f.Centrifuge; c != nil && c.AllRecv.N > 0 {
+			cf = fmt.Sprintf("p50 %s, p99 %s (%.2f×)", ms(c.AllRecv.P50), ms(c.AllRecv.P99), f.CentrifugeRatio)
+		}
+		w("| 3 | one broadcast to %s subscribers, until all received | ≤ 5 ms p50; encoded once | 26 ms | p50 **%s**, p99 %s | pre-encoded writes: p50 %s, p99 %s | %.2f× | %s | %s |\n",
 			num(f.Ours.Conns), ms(f.Ours.AllRecv.P50), ms(f.Ours.AllRecv.P99), ms(f.Baseline.AllRecv.P50), ms(f.Baseline.AllRecv.P99),
-			f.Ratio, verdict(f.Ours.AllRecv.P50 <= 5000, fmt.Sprintf(": %.1f× the target", f.Ours.AllRecv.P50/5000)))
+			f.Ratio, cf, verdict(f.Ours.AllRecv.P50 <= 5000, fmt.Sprintf(": %.1f× the target", f.Ours.AllRecv.P50/5000)))
 	}
 	if bs := res.BigState; bs != nil {
 		if best, ok := bs.BestForm(); ok {
@@ -118,17 +136,17 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 				}
 				figs, ratios = append(figs, fig), append(ratios, rr)
 			}
-			w("| 4 | one event on a 1 MB state with one deep change, server time | ≤ 1 ms | — | %s | json.Marshal alone: p50 %s | %s | %s (%s) |\n",
+			w("| 4 | one event on a 1 MB state with one deep change, server time | ≤ 1 ms | — | %s | json.Marshal alone: p50 %s | %s | — | %s (%s) |\n",
 				strings.Join(figs, "; "), ms(bs.InProc.Marshal.P50), strings.Join(ratios, "; "),
 				verdict(best.Server.P50 <= 1000, fmt.Sprintf(": %.1f× the target", best.Server.P50/1000)), best.Label)
 		}
 	}
 	if lp := res.LongPollR; lp != nil {
 		if lp.Skipped != "" {
-			w("| 5 | long-poll: %s concurrent sessions exchanging events | no session lost; p99 ≤ 20 ms beyond the poll wait | — | skipped: %s | — | — | — |\n", num(lp.Sessions), lp.Skipped)
+			w("| 5 | long-poll: %s concurrent sessions exchanging events | no session lost; p99 ≤ 20 ms beyond the poll wait | — | skipped: %s | — | — | — | — |\n", num(lp.Sessions), lp.Skipped)
 		} else {
 			ok := lp.Lost == 0 && lp.Latency.P99 <= 20000
-			w("| 5 | long-poll: %s concurrent sessions exchanging events | no session lost; p99 ≤ 20 ms beyond the poll wait | — | %d lost, p50 %s, **p99 %s** (%s events) | — | — | %s |\n",
+			w("| 5 | long-poll: %s concurrent sessions exchanging events | no session lost; p99 ≤ 20 ms beyond the poll wait | — | %d lost, p50 %s, **p99 %s** (%s events) | — | — | — | %s |\n",
 				num(lp.Sessions), lp.Lost, ms(lp.Latency.P50), ms(lp.Latency.P99), num(lp.Events), verdict(ok, ""))
 		}
 	}
@@ -137,7 +155,7 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 		if c.GorillaKiB > 0 {
 			ratio = c.ClientKiB / c.GorillaKiB
 		}
-		w("| 6 | Go client: one process holding %s idle joined sockets (issue 5) | ≤ 20 KiB each | — | **%.1f KiB**/socket | raw gorilla client %.1f KiB/socket | %.2f× | %s |\n",
+		w("| 6 | Go client: one process holding %s idle joined sockets (issue 5) | ≤ 20 KiB each | — | **%.1f KiB**/socket | raw gorilla client %.1f KiB/socket | %.2f× | — | %s |\n",
 			num(c.Client.Conns), c.ClientKiB, c.GorillaKiB, ratio, verdict(c.ClientKiB <= 20, fmt.Sprintf(": %.1f× the target", c.ClientKiB/20)))
 	}
 	if len(res.Failures) > 0 {
@@ -163,10 +181,25 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 			w("The client is one epoll event loop in the load process (`bench-load rt -client poll`, GOMAXPROCS 1): it answers\n")
 			w("connections in the order the kernel reports them ready, so it adds little scheduling tail of its own.\n")
 		}
-		w("\n| connections | client | Seance /s | p50 | p99 | echo /s | p50 | p99 | ratio |\n|---|---|---|---|---|---|---|---|---|\n")
+		peer := rt.Headline.Centrifuge != nil
+		if peer {
+			w("The centrifuge columns are the same-run peer (`bench-centrifuge`: centrifuge v0.40.1 with its examples'\n")
+			w("WebSocket settings, JSON protocol): each connection connects, subscribes, then calls the RPC method `increment`\n")
+			w("(a counter of the connection, returned in the reply) and waits for the reply; the three systems alternate.\n")
+			w("\n| connections | client | Seance /s | p50 | p99 | echo /s | p50 | p99 | ratio | centrifuge /s | p50 | p99 | ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		} else {
+			w("\n| connections | client | Seance /s | p50 | p99 | echo /s | p50 | p99 | ratio |\n|---|---|---|---|---|---|---|---|---|\n")
+		}
 		row := func(p RoundTripPoint, client string) {
-			w("| %d | %s | %.0f | %s | %s | %.0f | %s | %s | %.2f× |\n", p.Conns, client, p.Ours.OpsPerSec, ms(p.Ours.Latency.P50), ms(p.Ours.Latency.P99),
+			w("| %d | %s | %.0f | %s | %s | %.0f | %s | %s | %.2f× |", p.Conns, client, p.Ours.OpsPerSec, ms(p.Ours.Latency.P50), ms(p.Ours.Latency.P99),
 				p.Echo.OpsPerSec, ms(p.Echo.Latency.P50), ms(p.Echo.Latency.P99), p.Ratio)
+			switch c := p.Centrifuge; {
+			case c != nil:
+				w(" %.0f | %s | %s | %.2f× |", c.OpsPerSec, ms(c.Latency.P50), ms(c.Latency.P99), p.CentrifugeRatio)
+			case peer:
+				w(" — | — | — | — |")
+			}
+			w("\n")
 		}
 		client := rt.Client
 		if client == "" {
@@ -180,6 +213,22 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 			w("\nThe last line is the same measure with a goroutine-per-connection gorilla client, whose own scheduling on\n")
 			w("the two shared cores widens the tail of both systems.\n")
 		}
+		if o := rt.Observer; o != nil {
+			w("\n**Observer cost (row 1b).** Two fresh servers, one without observer and one with `observe/prometheus`'s\n")
+			w("(`bench-server -observer prometheus`: every connection, frame, event and state update counted), measured\n")
+			w("at %d connections in alternating passes pooled per server: %.0f/s (p99 %s) with it, %.0f/s (p99 %s)\n",
+				o.Conns, o.Prometheus.OpsPerSec, ms(o.Prometheus.Latency.P99), o.None.OpsPerSec, ms(o.None.Latency.P99))
+			w("without, **%.3f×**. The target is within 5%% (≥ 0.95×).", o.Ratio)
+			if len(o.PassRatios) > 0 {
+				lo, hi := o.PassRatios[0], o.PassRatios[0]
+				for _, r := range o.PassRatios {
+					lo, hi = min(lo, r), max(hi, r)
+				}
+				w(" Pass by pass the ratio ranged %.3f× to %.3f×: the spread is\n", lo, hi)
+				w("the noise of the machine at the time.")
+			}
+			w("\n")
+		}
 		w("\n")
 	}
 	if m := res.Memory; m != nil {
@@ -191,7 +240,7 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 		for _, set := range []struct {
 			name string
 			pts  []MemPoint
-		}{{"Seance", m.Ours}, {"raw gorilla", m.Baseline}} {
+		}{{"Seance", m.Ours}, {"raw gorilla", m.Baseline}, {"centrifuge v0.40.1 (connected + subscribed)", m.Centrifuge}} {
 			for _, p := range set.pts {
 				w("| %s | %s | %.1f MiB | %.1f | %.0f | %.0f | %.2f |\n", set.name, num(p.Conns),
 					float64(p.After.RSSKiB-p.Before.RSSKiB)/1024, p.KiBPerConn, p.HeapPer, p.StackPer, p.GorPer)
@@ -221,11 +270,16 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 		w("the kernel's floor under both — 120 bytes written to each of 2,000 loopback sockets, nobody reading, no WebSocket —\n")
 		w("is `go test -run '^$' -bench LoopbackFloor ./micro` (one writer, and the writes split over the cores).\n\n")
 		w("| system | all received p50 | p90 | p99 | max | first received p50 | trigger HTTP p50 | lost |\n|---|---|---|---|---|---|---|---|\n")
-		for _, x := range []struct {
+		type sideOf struct {
 			name string
 			r    FanoutRowSide
-		}{{"Seance", side(f.Ours.AllRecv.P50, f.Ours.AllRecv.P90, f.Ours.AllRecv.P99, f.Ours.AllRecv.Max, f.Ours.First.P50, f.Ours.Trigger.P50, f.Ours.Lost)},
-			{"raw gorilla", side(f.Baseline.AllRecv.P50, f.Baseline.AllRecv.P90, f.Baseline.AllRecv.P99, f.Baseline.AllRecv.Max, f.Baseline.First.P50, f.Baseline.Trigger.P50, f.Baseline.Lost)}} {
+		}
+		sides := []sideOf{{"Seance", side(f.Ours.AllRecv.P50, f.Ours.AllRecv.P90, f.Ours.AllRecv.P99, f.Ours.AllRecv.Max, f.Ours.First.P50, f.Ours.Trigger.P50, f.Ours.Lost)},
+			{"raw gorilla", side(f.Baseline.AllRecv.P50, f.Baseline.AllRecv.P90, f.Baseline.AllRecv.P99, f.Baseline.AllRecv.Max, f.Baseline.First.P50, f.Baseline.Trigger.P50, f.Baseline.Lost)}}
+		if c := f.Centrifuge; c != nil {
+			sides = append(sides, sideOf{"centrifuge v0.40.1 (`Node.Publish`)", side(c.AllRecv.P50, c.AllRecv.P90, c.AllRecv.P99, c.AllRecv.Max, c.First.P50, c.Trigger.P50, c.Lost)})
+		}
+		for _, x := range sides {
 			w("| %s | %s | %s | %s | %s | %s | %s | %d |\n", x.name, ms(x.r.p50), ms(x.r.p90), ms(x.r.p99), ms(x.r.max), ms(x.r.first), ms(x.r.trig), x.r.lost)
 		}
 		w("\nThe frame is encoded once per broadcast by construction (`phx/hub.go`, `broadcast.frame` under `sync.Once`;\n")
@@ -307,16 +361,26 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 	w("compared between two trees with benchstat:\n\n```sh\ncd bench\ngo test -run '^$' -bench . -benchmem -count 10 ./micro > old.txt\n")
 	w("# … change the code …\ngo test -run '^$' -bench . -benchmem -count 10 ./micro > new.txt\n")
 	w("go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da old.txt new.txt\n```\n\n")
-	w("The harness builds four programs and starts them as child processes (each stops when its stdin closes):\n")
+	w("The harness builds five programs and starts them as child processes (each stops when its stdin closes):\n")
 	w("`bench-server` (the system under test: a `livestate.Registry` with `counter:*`, `big:*`, `bigdoc:*` and a plain `room:*`),\n")
-	w("`bench-baseline` (raw gorilla echo and pre-encoded fan-out), `bench-load` (the load generator, a separate process)\n")
-	w("and `bench-inproc` (in-process measurements). Child logs go to `bench/results/logs/`.\n\n")
+	w("`bench-baseline` (raw gorilla echo and pre-encoded fan-out), `bench-centrifuge` (the same-run peer: centrifuge\n")
+	w("v0.40.1, its examples' WebSocket settings; `-peer=false` leaves it out), `bench-load` (the load generator, a separate\n")
+	w("process) and `bench-inproc` (in-process measurements). Child logs go to `bench/results/logs/`.\n\n")
 
 	w("## Machine\n\n")
 	m := res.Machine
 	w("- CPU: %s, %d cores (load generator and server share them)\n- Memory: %s\n- Kernel: %s; %s, %s\n- RLIMIT_NOFILE in the children: %d\n- Long-poll: %s\n- Load average at start / end: %s\n",
 		m.CPU, m.Cores, m.MemTotal, m.Kernel, m.Go, m.OS, res.NoFile, res.LongPoll, strings.Join(res.LoadAvg, " / "))
 	return b.String()
+}
+
+// cfRoundTrip is the centrifuge cell of row 1 in the summary table.
+func cfRoundTrip(p RoundTripPoint) string {
+	c := p.Centrifuge
+	if c == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f/s, p50 %s, p99 %s (%.2f×)", c.OpsPerSec, ms(c.Latency.P50), ms(c.Latency.P99), p.CentrifugeRatio)
 }
 
 // FanoutRowSide is one line of the fan-out table.

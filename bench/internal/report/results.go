@@ -48,6 +48,20 @@ type RoundTripRow struct {
 	Headline RoundTripPoint `json:"headline"`
 	// CrossCheck is the headline measured with the gorilla client.
 	CrossCheck *RoundTripPoint `json:"cross_check,omitempty"`
+	// Observer is what the Prometheus observer costs at the headline.
+	Observer *ObserverCost `json:"observer,omitempty"`
+}
+
+// ObserverCost is the headline round trip on two fresh servers, without
+// observer and with observe/prometheus's, measured in alternating passes.
+type ObserverCost struct {
+	Conns      int                  `json:"conns"`
+	None       load.RoundTripResult `json:"none"`
+	Prometheus load.RoundTripResult `json:"prometheus"`
+	Ratio      float64              `json:"ratio"` // with ÷ without, ops/s
+	// PassRatios are the ratios of each pass (with ÷ the pass without
+	// just before it): their spread is the noise of the machine.
+	PassRatios []float64 `json:"pass_ratios,omitempty"`
 }
 
 // RoundTripPoint is one connection count.
@@ -56,12 +70,18 @@ type RoundTripPoint struct {
 	Ours  load.RoundTripResult `json:"ours"`
 	Echo  load.RoundTripResult `json:"echo"`
 	Ratio float64              `json:"ratio"` // ours ops/s ÷ echo ops/s
+	// Centrifuge is the same-run peer (RPC round trips), absent when it was
+	// not run; CentrifugeRatio its ops/s ÷ echo ops/s.
+	Centrifuge      *load.RoundTripResult `json:"centrifuge,omitempty"`
+	CentrifugeRatio float64               `json:"centrifuge_ratio,omitempty"`
 }
 
 // MemoryRow is row 2: server RSS per idle joined connection.
 type MemoryRow struct {
 	Ours     []MemPoint `json:"ours"`
 	Baseline []MemPoint `json:"baseline"`
+	// Centrifuge is the same-run peer (connected and subscribed).
+	Centrifuge []MemPoint `json:"centrifuge,omitempty"`
 	// NotRun lists requested counts this machine cannot hold, with why.
 	NotRun []string `json:"not_run,omitempty"`
 	// Engine is the engine alone (in-process sessions, no sockets) at the
@@ -89,6 +109,10 @@ type FanoutRow struct {
 	Ours     load.FanoutResult `json:"ours"`
 	Baseline load.FanoutResult `json:"baseline"`
 	Ratio    float64           `json:"ratio_p50"` // ours p50 ÷ baseline p50 (lower is better)
+	// Centrifuge is the same-run peer; CentrifugeRatio its p50 ÷ baseline
+	// p50.
+	Centrifuge      *load.FanoutResult `json:"centrifuge,omitempty"`
+	CentrifugeRatio float64            `json:"centrifuge_ratio_p50,omitempty"`
 }
 
 // BigStateRow is row 4: one event on a 1 MB state, held as a typed Go

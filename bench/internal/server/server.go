@@ -60,6 +60,9 @@ type Options struct {
 	// (only livestate.Handler's) or "off".
 	LongPoll string
 	Logger   *slog.Logger
+	// Observer, when set, is the endpoint's phx.Observer (the observer
+	// cost measure of row 1).
+	Observer *phx.Observer
 }
 
 // maxLongPollSessions caps the long-poll sessions of the server under test
@@ -86,7 +89,7 @@ func New(opts Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	reg := livestate.NewRegistry(livestate.Config{
-		Engine: phx.Config{Logger: log},
+		Engine: phx.Config{Logger: log, Observer: opts.Observer},
 		// The load holds idle sockets without heartbeats for minutes.
 		Socket: handler.Options{IdleTimeout: 30 * time.Minute},
 		// Every load session comes from this host: lift the per-client
