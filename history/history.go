@@ -511,7 +511,17 @@ func (h *History) recover(t *topic, sb *sub) {
 	case sb.recover != nil && rec.Covered:
 		sb.last, sb.known = *sb.recover, true
 	default:
-		sb.last, sb.known = rec.Top, true
+		// The client starts at the top, or before the first message held
+		// for it: those were broadcast after its join, so it gets them
+		// even if the read counted them in the top.
+		start := rec.Top
+		for _, m := range sb.held {
+			if m.pos.Epoch == start.Epoch && m.pos.Offset <= start.Offset && m.pos.Offset > 0 {
+				start.Offset = m.pos.Offset - 1
+			}
+		}
+		sb.last, sb.known = start, true
+		reply["offset"] = start.Offset
 	}
 	if sb.recover != nil {
 		reply["recovered"] = err == nil && rec.Covered

@@ -285,3 +285,27 @@ func TestMaxHeldOverflowReadBack(t *testing.T) {
 	expectMsgs(t, c2, p.Epoch, 13, 16)
 	c2.ExpectNothing()
 }
+
+// TestJoinGetsWhatFollowsItsJoin: messages broadcast after a join but
+// appended before its position is read (the read is slow) still reach the
+// client, after a position just before them.
+func TestJoinGetsWhatFollowsItsJoin(t *testing.T) {
+	st := &gatedStore{Store: history.NewMemoryStore(history.MemoryOptions{}), gate: make(chan struct{})}
+	e := setup(t, history.Options{Store: st})
+	c := e.open(t)
+	c.Send(`["1","1","room:1","phx_join",{}]`)
+	if f := next(t, c); f.event != "phx_reply" {
+		t.Fatalf("got %s, want the join reply", f.event)
+	}
+	waitFor(t, "the position read", func() bool { return st.readCount() == 1 })
+	e.publish(t, 1, 3) // after the join, before the read's answer
+	close(st.gate)
+	f := next(t, c)
+	var p posPayload
+	json.Unmarshal(f.payload, &p)
+	if f.event != history.PositionEvent || p.Offset != 0 || p.Recovered != nil {
+		t.Fatalf("got %s %s, want the position before message 1", f.event, f.payload)
+	}
+	expectMsgs(t, c, p.Epoch, 1, 3)
+	c.ExpectNothing()
+}
