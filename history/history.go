@@ -144,10 +144,10 @@ type sub struct {
 	cancel  context.CancelFunc
 	recover *Position // the client's position, when it asked to recover
 
-	busy  bool     // a read is under way (from the join until the first)
-	known bool     // last is the position of the last message sent
-	last  Position //
-	held  []held
+	busy  bool     // a read is under way (the join's, until it is done; a gap's)
+	known bool     // last is known
+	last  Position // of the last message sent (or the client's start)
+	held  []held   // live messages waiting for the read, at most MaxHeld
 }
 
 type held struct {
