@@ -55,8 +55,13 @@ import (
 // is a state:change to every client, which phx-live-state accepts at any
 // version. What the dead owner had not saved is lost: persist what must
 // survive in HandleEvent/HandleMessage or CloseTopic and load it in Init.
-// A client event forwarded to an owner that dies meanwhile gets an error
-// reply and an `error` event after cluster.Options.RelayTimeout. On a
+// The owner applies a client event of its own clients in one critical
+// section with its election, so a lease lost meanwhile never leaves the
+// event without state. A client event that no owner can apply (forwarded
+// to an owner that dies meanwhile, or while no node holds the lease) gets
+// an `error` event and the reply {"status":"error","response":{"reason":
+// "owner unavailable"}}, after at most cluster.Options.RelayTimeout: it
+// was not applied, and the client may push it again. On a
 // non-owner node, Socket is a remote one: Identity and Channel are nil,
 // ConnectInfo is empty (Transport "cluster"). Broadcasts made with
 // phx.Endpoint.BroadcastLocal on a non-owner node are not applied.
@@ -157,6 +162,9 @@ type sharedHandler[S any] struct {
 	mh   SharedMessageHandler[S]
 	opts Options
 	cl   *sharedCluster // nil on one node (Config.SharedLeaser unset)
+	// beforeApply, set by tests only, runs in an owner's critical section
+	// before a client event is applied.
+	beforeApply func()
 
 	mu      sync.Mutex
 	topics  map[string]*topicState[S]
@@ -328,16 +336,20 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 		return nil, h.sendState(ts, m)
 	}
 	if h.cl != nil {
-		r, err := h.forward(ctx, ts, ch, msg)
-		if err != errRetryLocal {
-			return r, err
-		}
+		return h.clusterEvent(ctx, ts, m, msg, name, payload)
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	return h.applyEvent(ctx, ts, m, msg, name, payload)
+}
+
+// applyEvent runs HandleEvent for m's client event and sends its effects.
+// Called with ts.mu held.
+func (h *sharedHandler[S]) applyEvent(ctx context.Context, ts *topicState[S], m *member[S], msg *phx.Message, name string, payload phx.Payload) (*phx.Reply, error) {
 	if !ts.ready || !m.hasState {
 		return phx.Err(map[string]string{"reason": "no state"}), nil
 	}
+	ch := m.sock.ch
 	s := &m.sock
 	s.begin(msg.Ref, true)
 	err := h.guarded(ts, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })

@@ -543,7 +543,11 @@ func (h *sharedHandler[S]) ask(ctx context.Context, owner string, req request) (
 	if err := json.Unmarshal(out, &r); err != nil {
 		return nil, err
 	}
-	if r.Err != "" {
+	switch r.Err {
+	case "":
+	case errNotOwner.Error():
+		return nil, errNotOwner
+	default:
 		return nil, errors.New(r.Err)
 	}
 	return &r, nil
@@ -631,9 +635,18 @@ func (h *sharedHandler[S]) serveEvent(ctx context.Context, ts *topicState[S], re
 	}
 }
 
-// forward sends a client event to the owner and relays what the owner
-// says to the sender. Called without ts.mu.
-func (h *sharedHandler[S]) forward(ctx context.Context, ts *topicState[S], ch *phx.Channel, msg *phx.Message) (*phx.Reply, error) {
+// clusterEvent handles a client event of a clustered topic. On the owner
+// the election and the apply are one critical section: a lease lost
+// meanwhile cannot leave the event without state (its demotion waits for
+// the event's update to be sent). Elsewhere the event is forwarded to the
+// owner; when that node answers that it no longer owns the topic, it is
+// forwarded once more to the lease's current holder. When no owner can
+// apply it, the sender gets an `error` event and the reply
+// {"status":"error","response":{"reason":"owner unavailable"}}: the event
+// was not applied, and the client may push it again. Called without
+// ts.mu.
+func (h *sharedHandler[S]) clusterEvent(ctx context.Context, ts *topicState[S], m *member[S], msg *phx.Message, name string, payload phx.Payload) (*phx.Reply, error) {
+	ch := m.sock.ch
 	ts.mu.Lock()
 	if !ts.role.elected {
 		ectx, cancel := context.WithTimeout(ctx, h.cl.leaser.TTL())
@@ -643,20 +656,38 @@ func (h *sharedHandler[S]) forward(ctx context.Context, ts *topicState[S], ch *p
 			h.takeOver(ctx, ts)
 		}
 	}
-	owner, holder := ts.role.owner, ts.role.lease.Holder
+	if ts.role.owner {
+		defer ts.mu.Unlock()
+		if h.beforeApply != nil {
+			h.beforeApply()
+		}
+		return h.applyEvent(ctx, ts, m, msg, name, payload)
+	}
+	holder := ts.role.lease.Holder
 	ts.mu.Unlock()
-	if owner {
-		return nil, errRetryLocal
+	unavailable := func() (*phx.Reply, error) {
+		h.pushError(ch, errors.New("the shared state is not available now; try again"))
+		return phx.Err(map[string]string{"reason": "owner unavailable"}), nil
 	}
 	if holder == "" {
-		h.pushError(ch, errors.New("the shared state is not available now; try again"))
-		return phx.Err(map[string]string{"reason": "owner unavailable"}), nil
+		return unavailable()
 	}
-	r, err := h.ask(ctx, holder, request{Op: "event", Topic: ts.name, Event: msg.Event, Payload: msg.Payload.Data})
+	req := request{Op: "event", Topic: ts.name, Event: msg.Event, Payload: msg.Payload.Data}
+	r, err := h.ask(ctx, holder, req)
+	if errors.Is(err, errNotOwner) {
+		// The owner changed and this node has not seen it yet: ask the
+		// lease's holder now.
+		gctx, cancel := context.WithTimeout(ctx, h.cl.leaser.TTL())
+		l, gerr := h.cl.leaser.Get(gctx, leaseName(ts.name))
+		cancel()
+		if gerr == nil && l.Held() && l.Holder != holder && l.Holder != h.cl.node.Name() {
+			holder = l.Holder
+			r, err = h.ask(ctx, holder, req)
+		}
+	}
 	if err != nil {
 		ts.ep.Logger().Warn("livestate: client event not applied by the shared topic's owner", "topic", ts.name, "owner", holder, "error", err)
-		h.pushError(ch, errors.New("the shared state is not available now; try again"))
-		return phx.Err(map[string]string{"reason": "owner unavailable"}), nil
+		return unavailable()
 	}
 	for _, e := range r.Emits {
 		ch.Push(e.Event, json.RawMessage(e.Payload))
@@ -666,6 +697,3 @@ func (h *sharedHandler[S]) forward(ctx context.Context, ts *topicState[S], ch *p
 	}
 	return nil, nil
 }
-
-// errRetryLocal: the node became the owner; handle the event locally.
-var errRetryLocal = errors.New("livestate: owner now")

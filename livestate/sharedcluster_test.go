@@ -306,3 +306,117 @@ func TestSharedClusterHandoff(t *testing.T) {
 		t.Errorf("count %d version %d, want 1 and 1", countOf(m1), m1.version)
 	}
 }
+
+// follow reads c's frames until done holds, applying state updates to m
+// like phx-live-state (a patch must carry the next version; a state:change
+// is taken at any version) and recording the replies by ref. It returns
+// how many state:change it read.
+func follow(t *testing.T, c *client, m *mirror, topic string, replies map[string]map[string]any, done func() bool) (changes int) {
+	t.Helper()
+	for !done() {
+		f := c.next()
+		if f.Topic != topic {
+			t.Fatalf("frame on %s", f.Topic)
+		}
+		p, _ := f.Payload.(map[string]any)
+		switch f.Event {
+		case "phx_reply":
+			replies[f.Ref.(string)] = p
+		case "state:change":
+			m.change(p)
+			changes++
+		case "state:patch":
+			v := m.version
+			m.patch(p, lvsNames.key)
+			if m.version != v+1 {
+				t.Fatalf("version %d after %d", m.version, v)
+			}
+		default:
+			t.Fatalf("got %s %v", f.Event, f.Payload)
+		}
+	}
+	return changes
+}
+
+// TestSharedClusterLeaseLostMidEvent: the owner's lease is lost, and
+// another node takes the topic over, while the owner handles a client
+// event of its own client (after its election, before the apply: where a
+// lost lease used to leave the event with a "no state" error). The event
+// is applied (its update reaches its sender; no error), the old owner's
+// update reaches no other node (fencing), and every client converges on
+// the new owner's state and version.
+func TestSharedClusterLeaseLostMidEvent(t *testing.T) {
+	leaser := memlease.New(time.Second)
+	bus := membus.New()
+	var regs []*livestate.Registry
+	var hs []phx.Handler
+	for i := range 2 {
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			Cluster:         cluster.Options{RelayTimeout: time.Second},
+			SharedLeaser:    leaser,
+		})
+		h := livestate.NewShared[count](&counter{}, livestate.Options{})
+		reg.Handle("count:*", h)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs, hs = append(regs, reg), append(hs, h)
+	}
+	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+
+	var once sync.Once
+	lost := make(chan struct{})
+	livestate.SetBeforeApply[count](hs[0], func() {
+		once.Do(func() {
+			defer close(lost)
+			leaser.Expire("livestate:count:1")
+			deadline := time.Now().Add(waitTimeout)
+			for {
+				l, _ := leaser.Get(context.Background(), "livestate:count:1")
+				if l.Holder == "node1" {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Error("node1 did not take the expired lease over")
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	})
+	replies := map[string]map[string]any{}
+	ref := c0.push("count:1", "lvs_evt:inc", `{}`) // answered by its update, no reply
+	follow(t, c0, m0, "count:1", replies, func() bool { return countOf(m0) == 1 })
+	<-lost
+	if r, ok := replies[ref]; ok {
+		t.Fatalf("event applied while the lease was lost: reply %v", r)
+	}
+	// node1's clients get its state (Init again), node0's too.
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 {
+		t.Fatalf("node1's client after the takeover: %s %v", ev, m1.state)
+	}
+	for changes := 0; changes == 0; {
+		read := false // one frame at a time
+		changes += follow(t, c0, m0, "count:1", replies, func() bool { d := read; read = true; return d })
+	}
+	if countOf(m0) != 0 {
+		t.Fatalf("node0's client after the takeover: %v", m0.state)
+	}
+	c0.push("count:1", "lvs_evt:inc", `{}`)
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	follow(t, c0, m0, "count:1", replies, func() bool { return countOf(m0) == 2 })
+	follow(t, c1, m1, "count:1", replies, func() bool { return countOf(m1) == 2 })
+	if m0.version != m1.version {
+		t.Errorf("versions %d and %d", m0.version, m1.version)
+	}
+	for r, p := range replies {
+		if p["status"] != "ok" {
+			t.Errorf("reply %s: %v", r, p)
+		}
+	}
+}

@@ -38,7 +38,14 @@ func (m *Leaser) Kill(holder string) {
 	m.mu.Unlock()
 }
 
-// TTL implements cluster.Leaser.
+// Expire ends the current lease of name at once, as if its TTL had
+// passed without renewal.
+func (m *Leaser) Expire(name string) {
+	m.mu.Lock()
+	delete(m.leases, name)
+	m.mu.Unlock()
+}
+
 // TTL implements cluster.Leaser.
 func (m *Leaser) TTL() time.Duration { return m.ttl }
 
@@ -51,7 +58,6 @@ func (m *Leaser) current(name string) (held, bool) {
 	return l, ok
 }
 
-// Acquire implements cluster.Leaser.
 // Acquire implements cluster.Leaser.
 func (m *Leaser) Acquire(ctx context.Context, name, holder string) (cluster.Lease, error) {
 	m.mu.Lock()
@@ -74,7 +80,6 @@ func (m *Leaser) Acquire(ctx context.Context, name, holder string) (cluster.Leas
 }
 
 // Renew implements cluster.Leaser.
-// Renew implements cluster.Leaser.
 func (m *Leaser) Renew(ctx context.Context, lease cluster.Lease) (cluster.Lease, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -91,7 +96,6 @@ func (m *Leaser) Renew(ctx context.Context, lease cluster.Lease) (cluster.Lease,
 }
 
 // Release implements cluster.Leaser.
-// Release implements cluster.Leaser.
 func (m *Leaser) Release(ctx context.Context, lease cluster.Lease) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -107,7 +111,6 @@ func (m *Leaser) Release(ctx context.Context, lease cluster.Lease) error {
 }
 
 // Get implements cluster.Leaser.
-// Get implements cluster.Leaser.
 func (m *Leaser) Get(ctx context.Context, name string) (cluster.Lease, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -116,7 +119,6 @@ func (m *Leaser) Get(ctx context.Context, name string) (cluster.Lease, error) {
 	return l.Lease, nil
 }
 
-// Watch implements cluster.Leaser.
 // Watch implements cluster.Leaser.
 func (m *Leaser) Watch(ctx context.Context, name string) (<-chan cluster.Lease, error) {
 	return cluster.PollWatch(ctx, name, m.ttl/10, m.Get), nil
