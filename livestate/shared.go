@@ -53,8 +53,11 @@ import (
 // the topic takes it within the lease TTL plus the watch interval
 // (defaults 3 s + 0.3 s): the new owner runs Init again and its first act
 // is a state:change to every client, which phx-live-state accepts at any
-// version. What the dead owner had not saved is lost: persist what must
-// survive in HandleEvent/HandleMessage or CloseTopic and load it in Init.
+// version; its version is the one after the last version the new owner
+// saw from the old one, so the topic's versions go on and no version is
+// published by two owners. What the dead owner had not saved is lost:
+// persist what must survive in HandleEvent/HandleMessage or CloseTopic and
+// load it in Init.
 // The owner applies a client event of its own clients in one critical
 // section with its election, so a lease lost meanwhile never leaves the
 // event without state. A client event that no owner can apply (forwarded
@@ -197,6 +200,11 @@ type topicState[S any] struct {
 	role clusterRole // with h.cl (sharedcluster.go); guarded by mu
 	// The last role's token and seq (guarded by mu).
 	lastToken, lastSeq uint64
+	// With h.cl, the last version this node sent as owner or took from
+	// an owner (seen: there was one; guarded by mu). A new owner goes on
+	// from it, so that no version is published by two owners.
+	seen        bool
+	seenVersion int
 }
 
 // member is one client's join of a shared topic.
@@ -277,7 +285,7 @@ func (h *sharedHandler[S]) init(ctx context.Context, ts *topicState[S], m *membe
 		return false
 	}
 	ts.state = state
-	ts.sync.version = 0
+	ts.sync.version = ts.firstVersion()
 	if _, err := ts.sync.start(&ts.state); err != nil {
 		var zero S
 		ts.state = zero
@@ -292,6 +300,20 @@ func (h *sharedHandler[S]) init(ctx context.Context, ts *topicState[S], m *membe
 		}
 	}
 	return true
+}
+
+// firstVersion is the version of a new state: 0, or with a cluster the one
+// after the last version seen from an owner (wrapping as versions do).
+func (ts *topicState[S]) firstVersion() int {
+	if !ts.seen || ts.seenVersion >= ts.sync.max {
+		return 0
+	}
+	return ts.seenVersion + 1
+}
+
+// saw records the version an owner sent. Called with ts.mu held.
+func (ts *topicState[S]) saw(version int) {
+	ts.seen, ts.seenVersion = true, version
 }
 
 // sendState pushes the current state and version to m, which from then on

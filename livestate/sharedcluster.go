@@ -46,6 +46,7 @@ type frame struct {
 	Event   string          `json:"e"`
 	Payload json.RawMessage `json:"p"`
 	Change  bool            `json:"c,omitempty"` // a full state: every member takes it
+	Version int             `json:"v"`           // the topic's version after it
 }
 
 // request is what a node asks a topic's owner.
@@ -63,6 +64,7 @@ type response struct {
 	Seq     uint64          `json:"s"`
 	Event   string          `json:"e,omitempty"`
 	Payload json.RawMessage `json:"p,omitempty"`
+	Version int             `json:"v"`
 	Emits   []emitWire      `json:"emits,omitempty"`
 	Reply   *replyWire      `json:"reply,omitempty"`
 	Err     string          `json:"err,omitempty"`
@@ -401,7 +403,8 @@ func (h *sharedHandler[S]) sendFrame(ts *topicState[S], event string, payload []
 		return
 	}
 	ts.role.seq++
-	f := frame{Node: h.cl.node.Name(), Token: ts.role.lease.Token, Seq: ts.role.seq, Event: event, Payload: payload, Change: change}
+	ts.saw(ts.sync.version)
+	f := frame{Node: h.cl.node.Name(), Token: ts.role.lease.Token, Seq: ts.role.seq, Event: event, Payload: payload, Change: change, Version: ts.sync.version}
 	if _, err := ts.ep.Broadcast(context.Background(), ts.name, frameEvent, f); err != nil {
 		ts.ep.Logger().Warn("livestate: shared topic update not sent to other nodes", "topic", ts.name, "error", err)
 	}
@@ -461,6 +464,7 @@ func (h *sharedHandler[S]) receiveFrame(ts *topicState[S], b *phx.Broadcast) {
 	if err != nil {
 		return
 	}
+	ts.saw(f.Version)
 	if f.Seq <= ts.role.seq {
 		// Sent before the state a member fetched: only members with an
 		// older state need it.
@@ -524,6 +528,7 @@ func (h *sharedHandler[S]) remoteState(ctx context.Context, ts *topicState[S], m
 		}
 		m.hasState, m.from = true, r.Seq
 		ts.role.seq = max(ts.role.seq, r.Seq)
+		ts.saw(r.Version)
 		return m.sock.ch.PushPrepared(p)
 	}
 	return errors.New("livestate: the shared state kept moving")
@@ -578,7 +583,7 @@ func (h *sharedHandler[S]) serve(ctx context.Context, from string, body []byte) 
 			return nil, err
 		}
 		ev, payload := h.opts.Messages.Change(data, ts.sync.version)
-		r.Event, r.Payload = ev, payload
+		r.Event, r.Payload, r.Version = ev, payload, ts.sync.version
 	case "event":
 		var panicked any
 		func() {

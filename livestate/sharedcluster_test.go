@@ -165,8 +165,8 @@ func TestSharedClusterTakeover(t *testing.T) {
 			t.Fatalf("after the takeover: %s %v", ev, x.m.state)
 		}
 	}
-	if m1.version != m2.version {
-		t.Fatalf("versions %d and %d after the takeover", m1.version, m2.version)
+	if m1.version != 2 || m2.version != 2 {
+		t.Fatalf("versions %d and %d after the takeover, want 2 (the version after the old owner's last)", m1.version, m2.version)
 	}
 	c2.push("count:1", "lvs_evt:inc", `{}`)
 	c1.push("count:1", "lvs_evt:inc", `{}`)
@@ -297,13 +297,14 @@ func TestSharedClusterHandoff(t *testing.T) {
 	c0, _ := joinCount(t, regs[0], "count:1")                   // node0 owns the topic
 	c1, m1 := joinCount(t, regs[1], "count:1")
 	c0.push("count:1", "phx_leave", `{}`)
-	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 {
-		t.Fatalf("after the owner's last client left: %s %v", ev, m1.state)
+	// Its state:change goes on from the old owner's version (0).
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 || m1.version != 1 {
+		t.Fatalf("after the owner's last client left: %s %v at version %d", ev, m1.state, m1.version)
 	}
 	c1.push("count:1", "lvs_evt:inc", `{}`)
 	c1.update(m1, "count:1", lvsNames)
-	if countOf(m1) != 1 || m1.version != 1 {
-		t.Errorf("count %d version %d, want 1 and 1", countOf(m1), m1.version)
+	if countOf(m1) != 1 || m1.version != 2 {
+		t.Errorf("count %d version %d, want 1 and 2", countOf(m1), m1.version)
 	}
 }
 
