@@ -239,3 +239,46 @@ func TestSharedBoardThreeNodes(t *testing.T) {
 	}
 	clustertest.SharedBoard(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) })
 }
+
+// Three seance-node processes share a Redis and one shared board; clients
+// on every node push events concurrently and the owner is SIGKILLed
+// mid-stream (see clustertest.SharedTakeover): another node takes over
+// within the bound, every client converges without a version gap or
+// repeat, and a spy subscriber of Redis sees no version published by two
+// nodes.
+func TestSharedTakeoverUnderLoad(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := redistest.Start(t)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	pubs := spyRedis(t, rdb)
+	var procs []*clustertest.Proc
+	for i := range 3 {
+		name := fmt.Sprintf("n%d", i+1)
+		p := &proc{clustertest.Start(t, bin, name, "-redis", srv.Addr, "-shared-ttl", "1s")}
+		adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
+		procs = append(procs, p.Proc)
+	}
+	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs, clustertest.TakeoverOptions{})
+}
+
+// spyRedis records every message published on Redis until the end of the
+// test.
+func spyRedis(t *testing.T, rdb *goredis.Client) *clustertest.Publications {
+	t.Helper()
+	pubs := clustertest.NewPublications()
+	ctx := context.Background()
+	sub := rdb.PSubscribe(ctx, "*")
+	if _, err := sub.Receive(ctx); err != nil { // the subscription's confirmation
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m := range sub.Channel() {
+			pubs.Add([]byte(m.Payload))
+		}
+	}()
+	t.Cleanup(func() { sub.Close(); <-done })
+	return pubs
+}

@@ -1,0 +1,381 @@
+package clustertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seance-go/seance/pubsub/internal/wire"
+)
+
+// frameEvent is the broadcast event of livestate's shared-topic owner
+// updates (livestate/sharedcluster.go).
+const frameEvent = "seance:lvs_frame"
+
+// Publications records, as a spy subscriber of the broker sees them, the
+// state updates the nodes publish for the shared topics: which node, under
+// which fencing token, published which version. Feed it every message of
+// the broker with Add. Safe for concurrent use.
+type Publications struct {
+	mu  sync.Mutex
+	by  map[string]map[int][]string // topic → version → "node/token", in order
+	all int
+}
+
+// NewPublications returns an empty record.
+func NewPublications() *Publications {
+	return &Publications{by: map[string]map[int][]string{}}
+}
+
+// Add records msg, one message as the adapters put it on the broker (the
+// wire encoding); anything but a shared topic's state update is ignored.
+func (p *Publications) Add(msg []byte) {
+	m, err := wire.Decode(msg)
+	if err != nil || m.Event != frameEvent {
+		return
+	}
+	var f struct {
+		Node  string          `json:"n"`
+		Token uint64          `json:"t"`
+		Event string          `json:"e"`
+		P     json.RawMessage `json:"p"`
+	}
+	if json.Unmarshal(m.Payload, &f) != nil || (f.Event != "state:change" && f.Event != "state:patch") {
+		return
+	}
+	var v struct{ Version int }
+	if json.Unmarshal(f.P, &v) != nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.by[m.Topic] == nil {
+		p.by[m.Topic] = map[int][]string{}
+	}
+	who := fmt.Sprintf("%s/%d", f.Node, f.Token)
+	p.by[m.Topic][v.Version] = append(p.by[m.Topic][v.Version], who)
+	p.all++
+}
+
+// Nodes returns the nodes that published updates of topic.
+func (p *Publications) Nodes(topic string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var nodes []string
+	for _, whos := range p.by[topic] {
+		for _, w := range whos {
+			n, _, _ := strings.Cut(w, "/")
+			if !slices.Contains(nodes, n) {
+				nodes = append(nodes, n)
+			}
+		}
+	}
+	slices.Sort(nodes)
+	return nodes
+}
+
+// Check fails t for every version of topic that two nodes (or two
+// holdings of one node) published.
+func (p *Publications) Check(t *testing.T, topic string) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for v, whos := range p.by[topic] {
+		w := slices.Compact(slices.Clone(whos))
+		if len(w) > 1 {
+			t.Errorf("%s: version %d published by %v", topic, v, w)
+		}
+	}
+	t.Logf("%s: %d updates recorded on the broker", topic, p.all)
+}
+
+// entry is one state frame a client received.
+type entry struct {
+	at      time.Time
+	change  bool
+	version int
+	count   int64
+}
+
+// follower is a board client whose frames a goroutine records, while
+// another goroutine may push.
+type follower struct {
+	*Client
+	name string
+	join string
+
+	mu      sync.Mutex
+	log     []entry
+	errors  int
+	pushErr error
+	done    chan struct{}
+}
+
+func follow(t *testing.T, p *Proc, name, topic string) *follower {
+	t.Helper()
+	c := &follower{Client: Dial(t, p, name), name: name, done: make(chan struct{})}
+	c.join = c.Join(topic)
+	go func() {
+		defer close(c.done)
+		for f := range c.Frames {
+			if f.Topic != topic {
+				continue
+			}
+			e := entry{at: time.Now()}
+			switch f.Event {
+			case "state:change":
+				var p struct {
+					State   struct{ Count int64 }
+					Version int
+				}
+				_ = json.Unmarshal(f.Payload, &p)
+				e.change, e.version, e.count = true, p.Version, p.State.Count
+			case "state:patch":
+				var p struct {
+					Patch []struct {
+						Path  string
+						Value int64
+					}
+					Version int
+				}
+				_ = json.Unmarshal(f.Payload, &p)
+				c.mu.Lock()
+				if n := len(c.log); n > 0 {
+					e.count = c.log[n-1].count
+				}
+				c.mu.Unlock()
+				e.version = p.Version
+				for _, op := range p.Patch {
+					if op.Path == "/count" {
+						e.count = op.Value
+					}
+				}
+			case "error":
+				c.mu.Lock()
+				c.errors++
+				c.mu.Unlock()
+				continue
+			default:
+				continue
+			}
+			c.mu.Lock()
+			c.log = append(c.log, e)
+			c.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { c.conn.Close(); <-c.done })
+	return c
+}
+
+// entries returns a copy of the frames received so far.
+func (c *follower) entries() []entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.log)
+}
+
+// waitFor waits until cond holds for the frames received, at most Wait.
+func (c *follower) waitFor(t *testing.T, what string, cond func([]entry) bool) {
+	t.Helper()
+	deadline := time.Now().Add(Wait)
+	for !cond(c.entries()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %s within %v (last frames %v)", c.name, what, Wait, tail(c.entries()))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func tail(es []entry) []entry {
+	if len(es) > 5 {
+		return es[len(es)-5:]
+	}
+	return es
+}
+
+// tryPush pushes like Push, returning the error instead of failing (the
+// node may be dead).
+func (c *follower) tryPush(topic, event string) error {
+	c.ref++
+	return c.conn.WriteJSON([]any{c.join, fmt.Sprint(c.ref), topic, event, map[string]any{}})
+}
+
+// checkSequence fails t where c's versions do not follow phx-live-state's
+// rules: each patch has the next version; a state:change (the join's, a
+// takeover's, a refresh's) may come at any version but never goes back.
+func (c *follower) checkSequence(t *testing.T) {
+	t.Helper()
+	es := c.entries()
+	if len(es) == 0 || !es[0].change {
+		t.Errorf("%s: first frame is not a state:change", c.name)
+		return
+	}
+	for i := 1; i < len(es); i++ {
+		prev, e := es[i-1], es[i]
+		switch {
+		case e.change && e.version < prev.version:
+			t.Errorf("%s: state:change at version %d after %d", c.name, e.version, prev.version)
+		case !e.change && e.version != prev.version+1:
+			t.Errorf("%s: patch of version %d after %d", c.name, e.version, prev.version)
+		}
+	}
+}
+
+// TakeoverOptions tune SharedTakeover.
+type TakeoverOptions struct {
+	// Bound is how long after the SIGKILL the survivors' clients must have
+	// the new owner's state:change (default 5s, the documented bound of
+	// the default lease TTL).
+	Bound time.Duration
+	// Snapshot: the new owner starts from the state the old one stored
+	// (at most SnapshotLag updates behind its last), not from Init.
+	Snapshot    bool
+	SnapshotLag int64
+}
+
+// SharedTakeover runs the takeover-under-load scenario on three seance-node
+// processes (procs[0] first: it owns board:1) while pubs records what the
+// nodes publish on the broker: clients on every node push events
+// concurrently; procs[0] is SIGKILLed mid-stream; within the bound the
+// clients of the other nodes get the new owner's state:change (Init again:
+// count 0, or the stored snapshot) and go on; once the pushing stops every
+// client converges on the same count and version. Every client's versions
+// follow phx-live-state's rules throughout (no gap, no repeat: only a
+// state:change may jump), and no version is ever published by two nodes.
+// subscribed waits until n nodes are subscribed to topic in the broker.
+func SharedTakeover(t *testing.T, procs []*Proc, subscribed func(topic string, n int), pubs *Publications, o TakeoverOptions) {
+	t.Helper()
+	if o.Bound <= 0 {
+		o.Bound = 5 * time.Second
+	}
+	const topic = "board:1"
+	const maxPushes = 200
+	var cs []*follower
+	for i, p := range procs { // procs[0] joins first: it owns the board
+		c := follow(t, p, fmt.Sprintf("c%d", i+1), topic)
+		c.waitFor(t, "state", func(es []entry) bool { return len(es) > 0 })
+		cs = append(cs, c)
+	}
+	subscribed(topic, 3)
+
+	// Every client pushes, paced, until told to stop (the owner's until its
+	// node dies under it), at most maxPushes events: the versions stay
+	// below live_state's wrap (1000), where they would repeat.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for range maxPushes {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				if err := c.tryPush(topic, "lvs_evt:inc"); err != nil {
+					c.mu.Lock()
+					c.pushErr = err
+					c.mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	stopped := false
+	stopPushing := func() {
+		if !stopped {
+			stopped = true
+			close(stop)
+			wg.Wait()
+		}
+	}
+	defer stopPushing()
+
+	var before int64
+	for _, c := range cs {
+		c.waitFor(t, "count 60", func(es []entry) bool { return es[len(es)-1].count >= 60 })
+	}
+	for _, c := range cs[1:] {
+		es := c.entries()
+		before = max(before, es[len(es)-1].count)
+	}
+	killed := time.Now()
+	procs[0].Kill()
+	for _, c := range cs[1:] {
+		var took entry
+		c.waitFor(t, "the new owner's state:change", func(es []entry) bool {
+			for _, e := range es {
+				if e.change && e.at.After(killed) {
+					took = e
+					return true
+				}
+			}
+			return false
+		})
+		if d := took.at.Sub(killed); d > o.Bound {
+			t.Errorf("%s: the new owner's state:change came %v after the SIGKILL, past the bound of %v", c.name, d, o.Bound)
+		}
+		switch {
+		case !o.Snapshot && took.count != 0:
+			t.Errorf("%s: takeover state:change with count %d, want 0 (Init again)", c.name, took.count)
+		case o.Snapshot && (took.count > before || took.count < before-o.SnapshotLag-60):
+			t.Errorf("%s: takeover state:change with count %d, want the snapshot (the old owner was past %d)", c.name, took.count, before)
+		}
+		t.Logf("%s: new owner's state:change %v after the SIGKILL, at version %d count %d", c.name, took.at.Sub(killed).Round(time.Millisecond), took.version, took.count)
+	}
+	// The survivors go on under the new owner for a while.
+	for _, c := range cs[1:] {
+		n := len(c.entries())
+		c.waitFor(t, "updates from the new owner", func(es []entry) bool { return len(es) >= n+20 })
+	}
+	stopPushing()
+	for _, c := range cs[1:] {
+		c.mu.Lock()
+		err := c.pushErr
+		c.mu.Unlock()
+		if err != nil {
+			t.Fatalf("%s: push to a live node: %v", c.name, err)
+		}
+	}
+
+	// Quiesce: a refresh runs after the events its client pushed before;
+	// its state:change comes once they are applied. Then a late joiner
+	// gets the final state, which every client must reach.
+	for _, c := range cs[1:] {
+		n := len(c.entries())
+		if err := c.tryPush(topic, "lvs_refresh"); err != nil {
+			t.Fatal(err)
+		}
+		c.waitFor(t, "the refresh's state:change", func(es []entry) bool {
+			return slices.ContainsFunc(es[n:], func(e entry) bool { return e.change })
+		})
+	}
+	late := follow(t, procs[1], "late", topic)
+	late.waitFor(t, "state", func(es []entry) bool { return len(es) > 0 })
+	final := late.entries()[0]
+	for _, c := range cs[1:] {
+		c.waitFor(t, fmt.Sprintf("the final state (count %d at version %d)", final.count, final.version), func(es []entry) bool {
+			e := es[len(es)-1]
+			return e.version == final.version && e.count == final.count
+		})
+	}
+	for _, c := range cs {
+		c.checkSequence(t)
+		c.mu.Lock()
+		t.Logf("%s: %d state frames, %d error events", c.name, len(c.log), c.errors)
+		c.mu.Unlock()
+	}
+	pubs.Check(t, topic)
+	if nodes := pubs.Nodes(topic); len(nodes) < 2 || !slices.Contains(nodes, procs[0].Name) {
+		t.Errorf("updates recorded from %v: want the old owner %s and its successor", nodes, procs[0].Name)
+	}
+	procs[1].CheckAlive(t)
+	procs[2].CheckAlive(t)
+}
