@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/seance-go/seance/phx"
 )
@@ -205,6 +206,9 @@ type topicState[S any] struct {
 	// from it, so that no version is published by two owners.
 	seen        bool
 	seenVersion int
+	// retry, when set, elects again after a failed election (guarded by
+	// mu).
+	retry *time.Timer
 }
 
 // member is one client's join of a shared topic.

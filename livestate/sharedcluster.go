@@ -174,6 +174,10 @@ func (h *sharedHandler[S]) elect(ctx context.Context, ts *topicState[S]) error {
 func (h *sharedHandler[S]) resign(ts *topicState[S]) (wait func()) {
 	r := ts.role
 	ts.forget()
+	if ts.retry != nil {
+		ts.retry.Stop()
+		ts.retry = nil
+	}
 	if !r.elected {
 		return func() {}
 	}
@@ -247,6 +251,12 @@ func (h *sharedHandler[S]) demote(ts *topicState[S], done chan struct{}) {
 	ts.forget()
 	var zero S
 	ts.state, ts.ready, ts.change = zero, false, nil
+	// The members' state is of the lost holding: they take no update
+	// until they have the next owner's state (a resync, or its
+	// state:change).
+	for _, m := range ts.members {
+		m.hasState = false
+	}
 	h.reelect(ts, true)
 }
 
@@ -261,7 +271,8 @@ func (h *sharedHandler[S]) reelect(ts *topicState[S], resync bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.cl.leaser.TTL())
 	defer cancel()
 	if err := h.elect(ctx, ts); err != nil {
-		ts.ep.Logger().Warn("livestate: shared topic election failed; retried on the next event", "topic", ts.name, "error", err)
+		ts.ep.Logger().Warn("livestate: shared topic election failed; retried", "topic", ts.name, "error", err)
+		h.retryElect(ts)
 		return
 	}
 	if ts.role.owner {
@@ -269,6 +280,22 @@ func (h *sharedHandler[S]) reelect(ts *topicState[S], resync bool) {
 	} else if resync {
 		h.resync(ctx, ts)
 	}
+}
+
+// retryElect elects again after TTL/3 (and again, while it fails), unless
+// the topic got a role or was resigned meanwhile. Called with ts.mu held.
+func (h *sharedHandler[S]) retryElect(ts *topicState[S]) {
+	var t *time.Timer
+	t = time.AfterFunc(h.cl.leaser.TTL()/3, func() {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		if ts.retry != t || ts.role.elected {
+			return
+		}
+		ts.retry = nil
+		h.reelect(ts, true)
+	})
+	ts.retry = t
 }
 
 // watch follows the owner's lease: when it is free (released, or expired
@@ -452,8 +479,11 @@ func (h *sharedHandler[S]) receiveFrame(ts *topicState[S], b *phx.Broadcast) {
 		go h.demote(ts, done)
 		return
 	}
+	missed := false
 	if f.Token != ts.role.lease.Token {
-		// A new owner: its first frame is a state:change.
+		// A new owner: its first frame is a state:change, unless this
+		// node missed it (cut off meanwhile).
+		missed = !f.Change
 		ts.role.lease = cluster.Lease{Name: leaseName(ts.name), Holder: f.Node, Token: f.Token}
 		ts.role.seq = 0
 		for _, m := range ts.members {
@@ -465,6 +495,18 @@ func (h *sharedHandler[S]) receiveFrame(ts *topicState[S], b *phx.Broadcast) {
 		return
 	}
 	ts.saw(f.Version)
+	if missed {
+		// The members' state is not the new owner's: none of its patches
+		// apply to it. They get its current state instead.
+		ts.role.seq = f.Seq
+		for _, m := range ts.members {
+			m.hasState = false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), h.cl.node.Options().RelayTimeout)
+		defer cancel()
+		h.resync(ctx, ts)
+		return
+	}
 	if f.Seq <= ts.role.seq {
 		// Sent before the state a member fetched: only members with an
 		// older state need it.
@@ -654,12 +696,9 @@ func (h *sharedHandler[S]) clusterEvent(ctx context.Context, ts *topicState[S], 
 	ch := m.sock.ch
 	ts.mu.Lock()
 	if !ts.role.elected {
-		ectx, cancel := context.WithTimeout(ctx, h.cl.leaser.TTL())
-		err := h.elect(ectx, ts)
-		cancel()
-		if err == nil && ts.role.owner {
-			h.takeOver(ctx, ts)
-		}
+		// After a lost holding or a failed election: the members get the
+		// state of the owner (this node's Init, or the other's).
+		h.reelect(ts, true)
 	}
 	if ts.role.owner {
 		defer ts.mu.Unlock()

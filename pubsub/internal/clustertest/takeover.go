@@ -21,14 +21,15 @@ const frameEvent = "seance:lvs_frame"
 // which fencing token, published which version. Feed it every message of
 // the broker with Add. Safe for concurrent use.
 type Publications struct {
-	mu  sync.Mutex
-	by  map[string]map[int][]string // topic → version → "node/token", in order
-	all int
+	mu   sync.Mutex
+	by   map[string]map[int][]string // topic → version → "node/token", in order
+	last map[string]time.Time        // node → when its last update was recorded
+	all  int
 }
 
 // NewPublications returns an empty record.
 func NewPublications() *Publications {
-	return &Publications{by: map[string]map[int][]string{}}
+	return &Publications{by: map[string]map[int][]string{}, last: map[string]time.Time{}}
 }
 
 // Add records msg, one message as the adapters put it on the broker (the
@@ -58,7 +59,15 @@ func (p *Publications) Add(msg []byte) {
 	}
 	who := fmt.Sprintf("%s/%d", f.Node, f.Token)
 	p.by[m.Topic][v.Version] = append(p.by[m.Topic][v.Version], who)
+	p.last[f.Node] = time.Now()
 	p.all++
+}
+
+// Last returns when the last update of node was recorded (zero: none).
+func (p *Publications) Last(node string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last[node]
 }
 
 // Nodes returns the nodes that published updates of topic.
@@ -111,13 +120,14 @@ type follower struct {
 	mu      sync.Mutex
 	log     []entry
 	errors  int
+	replies map[string]bool // refs answered
 	pushErr error
 	done    chan struct{}
 }
 
 func follow(t *testing.T, p *Proc, name, topic string) *follower {
 	t.Helper()
-	c := &follower{Client: Dial(t, p, name), name: name, done: make(chan struct{})}
+	c := &follower{Client: Dial(t, p, name), name: name, done: make(chan struct{}), replies: map[string]bool{}}
 	c.join = c.Join(topic)
 	go func() {
 		defer close(c.done)
@@ -159,6 +169,13 @@ func follow(t *testing.T, p *Proc, name, topic string) *follower {
 				c.errors++
 				c.mu.Unlock()
 				continue
+			case "phx_reply":
+				if f.Ref != nil {
+					c.mu.Lock()
+					c.replies[*f.Ref] = true
+					c.mu.Unlock()
+				}
+				continue
 			default:
 				continue
 			}
@@ -199,15 +216,18 @@ func tail(es []entry) []entry {
 
 // tryPush pushes like Push, returning the error instead of failing (the
 // node may be dead).
-func (c *follower) tryPush(topic, event string) error {
+func (c *follower) tryPush(topic, event string) (ref string, err error) {
 	c.ref++
-	return c.conn.WriteJSON([]any{c.join, fmt.Sprint(c.ref), topic, event, map[string]any{}})
+	ref = fmt.Sprint(c.ref)
+	return ref, c.conn.WriteJSON([]any{c.join, ref, topic, event, map[string]any{}})
 }
 
 // checkSequence fails t where c's versions do not follow phx-live-state's
 // rules: each patch has the next version; a state:change (the join's, a
-// takeover's, a refresh's) may come at any version but never goes back.
-func (c *follower) checkSequence(t *testing.T) {
+// takeover's, a refresh's) may come at any version but never goes back
+// (unless back: the client of a cut-off owner, which went on alone until
+// it stopped acting).
+func (c *follower) checkSequence(t *testing.T, back bool) {
 	t.Helper()
 	es := c.entries()
 	if len(es) == 0 || !es[0].change {
@@ -217,7 +237,7 @@ func (c *follower) checkSequence(t *testing.T) {
 	for i := 1; i < len(es); i++ {
 		prev, e := es[i-1], es[i]
 		switch {
-		case e.change && e.version < prev.version:
+		case e.change && e.version < prev.version && !back:
 			t.Errorf("%s: state:change at version %d after %d", c.name, e.version, prev.version)
 		case !e.change && e.version != prev.version+1:
 			t.Errorf("%s: patch of version %d after %d", c.name, e.version, prev.version)
@@ -262,38 +282,13 @@ func SharedTakeover(t *testing.T, procs []*Proc, subscribed func(topic string, n
 	}
 	subscribed(topic, 3)
 
-	// Every client pushes, paced, until told to stop (the owner's until its
-	// node dies under it), at most maxPushes events: the versions stay
-	// below live_state's wrap (1000), where they would repeat.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, c := range cs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			for range maxPushes {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				if err := c.tryPush(topic, "lvs_evt:inc"); err != nil {
-					c.mu.Lock()
-					c.pushErr = err
-					c.mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	stopped := false
+	// Every client pushes, paced (the owner's until its node dies under
+	// it), at most maxPushes events: the versions stay below live_state's
+	// wrap (1000), where they would repeat.
+	stops := pushers(cs, topic, maxPushes)
 	stopPushing := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
-			wg.Wait()
+		for _, stop := range stops {
+			stop()
 		}
 	}
 	defer stopPushing()
@@ -345,29 +340,9 @@ func SharedTakeover(t *testing.T, procs []*Proc, subscribed func(topic string, n
 		}
 	}
 
-	// Quiesce: a refresh runs after the events its client pushed before;
-	// its state:change comes once they are applied. Then a late joiner
-	// gets the final state, which every client must reach.
-	for _, c := range cs[1:] {
-		n := len(c.entries())
-		if err := c.tryPush(topic, "lvs_refresh"); err != nil {
-			t.Fatal(err)
-		}
-		c.waitFor(t, "the refresh's state:change", func(es []entry) bool {
-			return slices.ContainsFunc(es[n:], func(e entry) bool { return e.change })
-		})
-	}
-	late := follow(t, procs[1], "late", topic)
-	late.waitFor(t, "state", func(es []entry) bool { return len(es) > 0 })
-	final := late.entries()[0]
-	for _, c := range cs[1:] {
-		c.waitFor(t, fmt.Sprintf("the final state (count %d at version %d)", final.count, final.version), func(es []entry) bool {
-			e := es[len(es)-1]
-			return e.version == final.version && e.count == final.count
-		})
-	}
+	converge(t, procs[1], topic, cs[1:])
 	for _, c := range cs {
-		c.checkSequence(t)
+		c.checkSequence(t, false)
 		c.mu.Lock()
 		t.Logf("%s: %d state frames, %d error events", c.name, len(c.log), c.errors)
 		c.mu.Unlock()
@@ -378,4 +353,206 @@ func SharedTakeover(t *testing.T, procs []*Proc, subscribed func(topic string, n
 	}
 	procs[1].CheckAlive(t)
 	procs[2].CheckAlive(t)
+}
+
+// pushers makes each client push lvs_evt:inc every 20ms, at most max
+// events, until its stop function is called (which waits for the pusher).
+// A push that fails is recorded in pushErr.
+func pushers(cs []*follower, topic string, max int) (stops []func()) {
+	for _, c := range cs {
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for range max {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				if _, err := c.tryPush(topic, "lvs_evt:inc"); err != nil {
+					c.mu.Lock()
+					c.pushErr = err
+					c.mu.Unlock()
+					return
+				}
+			}
+		}()
+		var once sync.Once
+		stops = append(stops, func() {
+			once.Do(func() { close(stop) })
+			<-done
+		})
+	}
+	return stops
+}
+
+// converge waits until every client has the state a late joiner of p
+// gets, once the pushing stopped. A client's events run one after the
+// other (each forwarded event waits for the owner's answer): the reply to
+// an event pushed after them (an unknown one, answered with an error)
+// comes once they are all applied. After each client's, the topic's state
+// is final.
+func converge(t *testing.T, p *Proc, topic string, cs []*follower) entry {
+	t.Helper()
+	for _, c := range cs {
+		ref, err := c.tryPush(topic, "lvs_evt:sync")
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(Wait)
+		for {
+			c.mu.Lock()
+			ok := c.replies[ref]
+			c.mu.Unlock()
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no reply to the events' end marker within %v", c.name, Wait)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	late := follow(t, p, "late", topic)
+	late.waitFor(t, "state", func(es []entry) bool { return len(es) > 0 })
+	final := late.entries()[0]
+	for _, c := range cs {
+		c.waitFor(t, fmt.Sprintf("the final state (count %d at version %d)", final.count, final.version), func(es []entry) bool {
+			e := es[len(es)-1]
+			return e.version == final.version && e.count == final.count
+		})
+	}
+	return final
+}
+
+// SharedStalled runs the stalled-link scenario on three seance-node
+// processes (procs[0] first: it owns board:1) while pubs records what the
+// nodes publish on the broker. Clients on every node push events; stall
+// cuts procs[0]'s broker connections off (nothing passes, nothing fails);
+// procs[0] stops acting before its lease can expire, and within bound the
+// clients of the other nodes get the new owner's state:change and go on.
+// Then resume restores the link: procs[0] publishes no version any more
+// (the new owner's fencing token is newer), its client converges on the
+// new owner's state, and all clients end on one state. The versions of the
+// others' clients follow phx-live-state's rules throughout; no version is
+// published by two nodes.
+func SharedStalled(t *testing.T, procs []*Proc, stall, resume func(), subscribed func(topic string, n int), pubs *Publications, bound time.Duration) {
+	t.Helper()
+	const topic = "board:1"
+	var cs []*follower
+	for i, p := range procs {
+		c := follow(t, p, fmt.Sprintf("c%d", i+1), topic)
+		c.waitFor(t, "state", func(es []entry) bool { return len(es) > 0 })
+		cs = append(cs, c)
+	}
+	subscribed(topic, 3)
+	stops := pushers(cs, topic, 200)
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	for _, c := range cs {
+		c.waitFor(t, "count 30", func(es []entry) bool { return es[len(es)-1].count >= 30 })
+	}
+	stalled := time.Now()
+	stall()
+	for _, c := range cs[1:] {
+		var took entry
+		c.waitFor(t, "the new owner's state:change", func(es []entry) bool {
+			for _, e := range es {
+				if e.change && e.at.After(stalled) {
+					took = e
+					return true
+				}
+			}
+			return false
+		})
+		if d := took.at.Sub(stalled); d > bound {
+			t.Errorf("%s: the new owner's state:change came %v after the stall, past the bound of %v", c.name, d, bound)
+		}
+		t.Logf("%s: new owner's state:change %v after the stall, at version %d", c.name, took.at.Sub(stalled).Round(time.Millisecond), took.version)
+		n := len(c.entries())
+		c.waitFor(t, "updates from the new owner", func(es []entry) bool { return len(es) >= n+10 })
+	}
+	resumed := time.Now()
+	resume()
+	c1 := cs[0]
+	c1.waitFor(t, "the new owner's state after the resume", func(es []entry) bool {
+		return slices.ContainsFunc(es, func(e entry) bool { return e.change && e.at.After(resumed) })
+	})
+	for _, stop := range stops {
+		stop()
+	}
+	for _, c := range cs {
+		c.mu.Lock()
+		err := c.pushErr
+		c.mu.Unlock()
+		if err != nil {
+			t.Fatalf("%s: push: %v", c.name, err)
+		}
+	}
+	defer func() {
+		if t.Failed() {
+			for _, c := range cs {
+				t.Logf("%s frames: %v", c.name, summary(c.entries()))
+			}
+			t.Logf("published: %v", pubs.summary(topic))
+		}
+	}()
+	converge(t, procs[1], topic, cs)
+	for i, c := range cs {
+		c.checkSequence(t, i == 0)
+		c.mu.Lock()
+		t.Logf("%s: %d state frames, %d error events", c.name, len(c.log), c.errors)
+		c.mu.Unlock()
+	}
+	if last := pubs.Last(procs[0].Name); last.After(resumed) {
+		t.Errorf("%s published an update %v after its link resumed", procs[0].Name, last.Sub(resumed))
+	}
+	pubs.Check(t, topic)
+	for _, p := range procs {
+		p.CheckAlive(t)
+	}
+}
+
+// summary sums es up as runs of consecutive versions.
+func summary(es []entry) string {
+	var b strings.Builder
+	for i, e := range es {
+		if e.change || i == 0 || e.version != es[i-1].version+1 {
+			if i > 0 {
+				fmt.Fprintf(&b, "..%d/%d ", es[i-1].version, es[i-1].count)
+			}
+			kind := "p"
+			if e.change {
+				kind = "c"
+			}
+			fmt.Fprintf(&b, "%s%d/%d", kind, e.version, e.count)
+		}
+	}
+	if n := len(es); n > 0 {
+		fmt.Fprintf(&b, "..%d/%d", es[n-1].version, es[n-1].count)
+	}
+	return b.String()
+}
+
+// summary sums up who published which versions of topic.
+func (p *Publications) summary(topic string) map[string][2]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string][2]int{}
+	for v, whos := range p.by[topic] {
+		for _, w := range whos {
+			r, ok := out[w]
+			if !ok {
+				r = [2]int{v, v}
+			}
+			out[w] = [2]int{min(r[0], v), max(r[1], v)}
+		}
+	}
+	return out
 }

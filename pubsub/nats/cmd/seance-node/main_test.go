@@ -146,3 +146,28 @@ func spyNATS(t *testing.T, srv *natstest.Server) *clustertest.Publications {
 	}
 	return pubs
 }
+
+// The NATS twin of pubsub/redis's TestSharedStalledOwner, with real
+// processes: the owner's connections to NATS (its PubSub and its leases)
+// go through a proxy that stops forwarding mid-stream (see
+// clustertest.SharedStalled). Another node takes over; when the link
+// resumes the stalled node publishes no version (fencing) and its client
+// converges on the new owner's state.
+func TestSharedStalledOwner(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := natstest.StartJetStream(t)
+	proxy := adaptertest.NewProxy(t, srv.Addr)
+	pubs := spyNATS(t, srv)
+	var procs []*clustertest.Proc
+	for i := range 3 {
+		name := fmt.Sprintf("n%d", i+1)
+		url := srv.URL
+		if i == 0 {
+			url = "nats://" + proxy.Addr
+		}
+		p := &proc{clustertest.Start(t, bin, name, "-nats", url, "-secret", clusterSecret, "-shared-ttl", "1s")}
+		adaptertest.WaitFor(t, wait, name+" connected to NATS", func() bool { return p.stats(t).Connected })
+		procs = append(procs, p.Proc)
+	}
+	clustertest.SharedStalled(t, procs, proxy.Stall, proxy.Resume, func(topic string, n int) { waitSubscribed(t, srv, topic, n) }, pubs, 5*time.Second)
+}
