@@ -209,6 +209,7 @@ type topicState[S any] struct {
 	// retry, when set, elects again after a failed election (guarded by
 	// mu).
 	retry *time.Timer
+	snap  snapshots // the owner's snapshots (snapshot.go; guarded by mu)
 }
 
 // member is one client's join of a shared topic.
@@ -283,10 +284,20 @@ func (h *sharedHandler[S]) init(ctx context.Context, ts *topicState[S], m *membe
 			return false
 		}
 	}
-	state, err := h.impl.Init(ctx, ts.name)
-	if err != nil {
-		h.pushError(m.sock.ch, err)
-		return false
+	var state S
+	loaded := false
+	if h.cl != nil && h.cl.snaps != nil && ts.role.owner {
+		var version int
+		if state, version, loaded = h.loadSnapshot(ctx, ts); loaded && !ts.seen {
+			ts.saw(version) // the versions go on from the snapshot's
+		}
+	}
+	if !loaded {
+		var err error
+		if state, err = h.impl.Init(ctx, ts.name); err != nil {
+			h.pushError(m.sock.ch, err)
+			return false
+		}
 	}
 	ts.state = state
 	ts.sync.version = ts.firstVersion()
@@ -591,6 +602,7 @@ func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel, c
 	observeState(ts.ep, ts.pattern, ts.sync.wasWhole, len(payload))
 	ts.push(p)
 	h.sendFrame(ts, ev, payload, false)
+	h.snapshotted(ts)
 }
 
 // publish sends one event to every member with state.

@@ -29,6 +29,9 @@ type sharedCluster struct {
 	// own is how this node's frames begin ({"n":<name>,): they come back
 	// through the topic's claim and are dropped before being queued.
 	own []byte
+	// snaps, when set, stores the owners' states (Config.SharedSnapshots).
+	snaps    cluster.SnapshotStore
+	snapOpts SnapshotOptions
 }
 
 // ownFrames returns how the frames of node name begin, as json.Marshal
@@ -96,8 +99,10 @@ type clusterRole struct {
 
 // cluster implements clustered: called by Registry.Handle before the
 // handler serves anything.
-func (h *sharedHandler[S]) cluster(n *cluster.Node, l cluster.Leaser, service string) {
-	h.cl = &sharedCluster{node: n, leaser: l, service: service, own: ownFrames(n.Name())}
+func (h *sharedHandler[S]) cluster(n *cluster.Node, cfg *Config, service string) {
+	h.cl = &sharedCluster{node: n, leaser: cfg.SharedLeaser, service: service, own: ownFrames(n.Name()),
+		snaps: cfg.SharedSnapshots, snapOpts: cfg.SharedSnapshot}
+	h.cl.snapOpts.defaults()
 	n.Handle(service, h.serve)
 }
 
@@ -173,6 +178,19 @@ func (h *sharedHandler[S]) elect(ctx context.Context, ts *topicState[S]) error {
 // when owned). Called with ts.mu held.
 func (h *sharedHandler[S]) resign(ts *topicState[S]) (wait func()) {
 	r := ts.role
+	// The owner's last state, for the next owner (stored before the
+	// lease is released).
+	var final *cluster.Snapshot
+	var writing chan struct{} // the writer of older snapshots, if running
+	if r.owner && ts.ready && h.cl.snaps != nil && (ts.snap.unsaved > 0 || ts.snap.pending != nil) {
+		if s, ok := h.takeSnapshot(ts); ok {
+			final = &s
+		}
+		ts.snap.pending = nil
+		if ts.snap.writing {
+			writing = ts.snap.idle
+		}
+	}
 	ts.forget()
 	if ts.retry != nil {
 		ts.retry.Stop()
@@ -184,6 +202,12 @@ func (h *sharedHandler[S]) resign(ts *topicState[S]) (wait func()) {
 	r.stop()
 	return func() {
 		<-r.done
+		if writing != nil {
+			<-writing
+		}
+		if final != nil {
+			h.saveSnapshot(ts.name, *final, ts)
+		}
 		if r.owner {
 			ctx, cancel := context.WithTimeout(context.Background(), h.cl.leaser.TTL())
 			defer cancel()

@@ -251,10 +251,12 @@ type TakeoverOptions struct {
 	// the new owner's state:change (default 5s, the documented bound of
 	// the default lease TTL).
 	Bound time.Duration
-	// Snapshot: the new owner starts from the state the old one stored
-	// (at most SnapshotLag updates behind its last), not from Init.
-	Snapshot    bool
-	SnapshotLag int64
+	// Snapshot: the new owner starts from a state the old one stored
+	// (its nodes run with snapshots every SnapshotEvery updates), not
+	// from Init: SharedTakeover lets the count pass SnapshotEvery+50
+	// before the SIGKILL.
+	Snapshot      bool
+	SnapshotEvery int64
 }
 
 // SharedTakeover runs the takeover-under-load scenario on three seance-node
@@ -293,22 +295,21 @@ func SharedTakeover(t *testing.T, procs []*Proc, subscribed func(topic string, n
 	}
 	defer stopPushing()
 
-	var before int64
-	for _, c := range cs {
-		c.waitFor(t, "count 60", func(es []entry) bool { return es[len(es)-1].count >= 60 })
+	least := int64(60)
+	if o.Snapshot {
+		least = o.SnapshotEvery + 50
 	}
-	for _, c := range cs[1:] {
-		es := c.entries()
-		before = max(before, es[len(es)-1].count)
+	for _, c := range cs {
+		c.waitFor(t, fmt.Sprintf("count %d", least), func(es []entry) bool { return es[len(es)-1].count >= least })
 	}
 	killed := time.Now()
 	procs[0].Kill()
 	for _, c := range cs[1:] {
-		var took entry
+		var took, last entry // the new owner's state:change, the old owner's last
 		c.waitFor(t, "the new owner's state:change", func(es []entry) bool {
-			for _, e := range es {
+			for i, e := range es {
 				if e.change && e.at.After(killed) {
-					took = e
+					took, last = e, es[i-1]
 					return true
 				}
 			}
@@ -318,10 +319,12 @@ func SharedTakeover(t *testing.T, procs []*Proc, subscribed func(topic string, n
 			t.Errorf("%s: the new owner's state:change came %v after the SIGKILL, past the bound of %v", c.name, d, o.Bound)
 		}
 		switch {
+		case took.version != last.version+1:
+			t.Errorf("%s: takeover state:change at version %d after the old owner's %d, want the next", c.name, took.version, last.version)
 		case !o.Snapshot && took.count != 0:
 			t.Errorf("%s: takeover state:change with count %d, want 0 (Init again)", c.name, took.count)
-		case o.Snapshot && (took.count > before || took.count < before-o.SnapshotLag-60):
-			t.Errorf("%s: takeover state:change with count %d, want the snapshot (the old owner was past %d)", c.name, took.count, before)
+		case o.Snapshot && (took.count > last.count || took.count < o.SnapshotEvery):
+			t.Errorf("%s: takeover state:change with count %d, want a snapshot of the old owner (at least %d, at most its last %d)", c.name, took.count, o.SnapshotEvery, last.count)
 		}
 		t.Logf("%s: new owner's state:change %v after the SIGKILL, at version %d count %d", c.name, took.at.Sub(killed).Round(time.Millisecond), took.version, took.count)
 	}

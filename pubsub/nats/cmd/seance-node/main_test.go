@@ -171,3 +171,18 @@ func TestSharedStalledOwner(t *testing.T) {
 	}
 	clustertest.SharedStalled(t, procs, proxy.Stall, proxy.Resume, func(topic string, n int) { waitSubscribed(t, srv, topic, n) }, pubs, 5*time.Second)
 }
+
+// TestSharedTakeoverUnderLoad with -shared-snapshots: the new owner starts
+// from the last state the SIGKILLed owner stored in a JetStream KV bucket,
+// its versions going on, instead of Init.
+func TestSharedTakeoverFromSnapshot(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := natstest.StartJetStream(t)
+	pubs := spyNATS(t, srv)
+	var procs []*clustertest.Proc
+	for i := range 3 {
+		procs = append(procs, startProc(t, bin, srv, fmt.Sprintf("n%d", i+1), "-shared-ttl", "1s", "-shared-snapshots").Proc)
+	}
+	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, srv, topic, n) }, pubs,
+		clustertest.TakeoverOptions{Snapshot: true, SnapshotEvery: 100})
+}

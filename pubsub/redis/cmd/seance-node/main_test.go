@@ -282,3 +282,23 @@ func spyRedis(t *testing.T, rdb *goredis.Client) *clustertest.Publications {
 	t.Cleanup(func() { sub.Close(); <-done })
 	return pubs
 }
+
+// TestSharedTakeoverUnderLoad with -shared-snapshots: the new owner starts
+// from the last state the SIGKILLed owner stored in Redis, its versions
+// going on, instead of Init.
+func TestSharedTakeoverFromSnapshot(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := redistest.Start(t)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	pubs := spyRedis(t, rdb)
+	var procs []*clustertest.Proc
+	for i := range 3 {
+		name := fmt.Sprintf("n%d", i+1)
+		p := &proc{clustertest.Start(t, bin, name, "-redis", srv.Addr, "-shared-ttl", "1s", "-shared-snapshots")}
+		adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
+		procs = append(procs, p.Proc)
+	}
+	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs,
+		clustertest.TakeoverOptions{Snapshot: true, SnapshotEvery: 100})
+}
