@@ -421,3 +421,76 @@ func TestSharedClusterLeaseLostMidEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedClusterSnapshots: with Config.SharedSnapshots the owner stores
+// its state every SharedSnapshot.Every updates and once more as it
+// releases the lease; the next owner starts from it instead of Init, its
+// versions going on (after a handoff, and after the owner died).
+func TestSharedClusterSnapshots(t *testing.T) {
+	leaser := memlease.New(500 * time.Millisecond)
+	snaps := memlease.NewSnapshots()
+	bus := membus.New()
+	var regs []*livestate.Registry
+	for i := range 3 {
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			Cluster:         cluster.Options{RelayTimeout: time.Second},
+			SharedLeaser:    leaser,
+			SharedSnapshots: snaps,
+			SharedSnapshot:  livestate.SnapshotOptions{Every: 2, Interval: time.Hour},
+		})
+		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{}))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs = append(regs, reg)
+	}
+	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c2, m2 := joinCount(t, regs[2], "count:1")
+	replies := map[string]map[string]any{}
+	for range 3 {
+		c0.push("count:1", "lvs_evt:inc", `{}`)
+	}
+	for _, x := range []struct {
+		c *client
+		m *mirror
+	}{{c0, m0}, {c1, m1}, {c2, m2}} {
+		follow(t, x.c, x.m, "count:1", replies, func() bool { return countOf(x.m) == 3 })
+	}
+	// Handoff: node0's last client leaves; its last state (3, not in an
+	// Every snapshot) is stored before the lease is released.
+	c0.push("count:1", "phx_leave", `{}`)
+	for _, x := range []struct {
+		c *client
+		m *mirror
+	}{{c1, m1}, {c2, m2}} {
+		if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:change" || countOf(x.m) != 3 || x.m.version != 4 {
+			t.Fatalf("after the handoff: %s %v at version %d, want count 3 at version 4", ev, x.m.state, x.m.version)
+		}
+	}
+	// The new owner (node1 or node2) dies: the last node starts from its
+	// snapshot of count 5 (Every 2), at the version after the last.
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	follow(t, c1, m1, "count:1", replies, func() bool { return countOf(m1) == 5 })
+	follow(t, c2, m2, "count:1", replies, func() bool { return countOf(m2) == 5 })
+	owner, _ := leaser.Get(context.Background(), "livestate:count:1")
+	sm, sc := m2, c2 // the survivor's client
+	if owner.Holder == "node2" {
+		sm, sc = m1, c1
+	}
+	bus.Lookup(owner.Holder).Cut()
+	leaser.Kill(owner.Holder)
+	if ev := sc.update(sm, "count:1", lvsNames); ev != "state:change" || countOf(sm) != 5 || sm.version != 7 {
+		t.Fatalf("after the owner died: %s %v at version %d, want count 5 at version 7", ev, sm.state, sm.version)
+	}
+	for r, p := range replies {
+		if p["status"] != "ok" {
+			t.Errorf("reply %s: %v", r, p)
+		}
+	}
+}

@@ -1,5 +1,5 @@
-// Package memlease is an in-memory cluster.Leaser for tests of several
-// nodes in one process.
+// Package memlease is an in-memory cluster.Leaser (and
+// cluster.SnapshotStore) for tests of several nodes in one process.
 package memlease
 
 import (
@@ -122,4 +122,43 @@ func (m *Leaser) Get(ctx context.Context, name string) (cluster.Lease, error) {
 // Watch implements cluster.Leaser.
 func (m *Leaser) Watch(ctx context.Context, name string) (<-chan cluster.Lease, error) {
 	return cluster.PollWatch(ctx, name, m.ttl/10, m.Get), nil
+}
+
+// Snapshots is an in-memory cluster.SnapshotStore for tests of several
+// nodes in one process.
+type Snapshots struct {
+	mu    sync.Mutex
+	snaps map[string]cluster.Snapshot
+	saves int
+}
+
+// NewSnapshots returns an empty store.
+func NewSnapshots() *Snapshots { return &Snapshots{snaps: map[string]cluster.Snapshot{}} }
+
+// Save implements cluster.SnapshotStore.
+func (s *Snapshots) Save(ctx context.Context, name string, snap cluster.Snapshot) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.snaps[name]; ok && cur.Token > snap.Token {
+		return nil
+	}
+	snap.Data = append([]byte(nil), snap.Data...)
+	s.snaps[name] = snap
+	s.saves++
+	return nil
+}
+
+// Load implements cluster.SnapshotStore.
+func (s *Snapshots) Load(ctx context.Context, name string) (cluster.Snapshot, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap, ok := s.snaps[name]
+	return snap, ok, nil
+}
+
+// Saves returns how many snapshots were stored.
+func (s *Snapshots) Saves() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saves
 }
