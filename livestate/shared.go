@@ -58,7 +58,14 @@ import (
 // saw from the old one, so the topic's versions go on and no version is
 // published by two owners. What the dead owner had not saved is lost:
 // persist what must survive in HandleEvent/HandleMessage or CloseTopic and
-// load it in Init.
+// load it in Init, or set [Config].SharedSnapshots: the owner then stores
+// its state and version in the engine now and then ([SnapshotOptions]:
+// after at most Every updates or Interval, from a goroutine of its own, and
+// once more before it releases the lease), and a new owner starts from the
+// last snapshot instead of Init (the state must survive an encoding/json
+// round trip); Init runs when there is none. A snapshot outlives the
+// topic's last client for the store's TTL: the next first join starts
+// from it too.
 // The owner applies a client event of its own clients in one critical
 // section with its election, so a lease lost meanwhile never leaves the
 // event without state. A client event that no owner can apply (forwarded
