@@ -494,3 +494,40 @@ func TestSharedClusterSnapshots(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedClusterSnapshotTooBig: a state bigger than
+// SharedSnapshot.MaxBytes is not stored; the next owner runs Init.
+func TestSharedClusterSnapshotTooBig(t *testing.T) {
+	leaser := memlease.New(10 * time.Second)
+	snaps := memlease.NewSnapshots()
+	bus := membus.New()
+	var regs []*livestate.Registry
+	for i := range 2 {
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			SharedLeaser:    leaser,
+			SharedSnapshots: snaps,
+			SharedSnapshot:  livestate.SnapshotOptions{Every: 1, MaxBytes: len(`{"n":9}`) - 1},
+		})
+		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{}))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs = append(regs, reg)
+	}
+	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c0.push("count:1", "lvs_evt:inc", `{}`)
+	c0.update(m0, "count:1", lvsNames)
+	c1.update(m1, "count:1", lvsNames)
+	c0.push("count:1", "phx_leave", `{}`)
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 || m1.version != 2 {
+		t.Fatalf("after the handoff: %s %v at version %d, want Init's count 0 at version 2", ev, m1.state, m1.version)
+	}
+	if n := snaps.Saves(); n != 0 {
+		t.Errorf("%d snapshots stored, each bigger than MaxBytes", n)
+	}
+}
