@@ -151,8 +151,8 @@ func spyNATS(t *testing.T, srv *natstest.Server) *clustertest.Publications {
 // processes: the owner's connections to NATS (its PubSub and its leases)
 // go through a proxy that stops forwarding mid-stream (see
 // clustertest.SharedStalled). Another node takes over; when the link
-// resumes the stalled node publishes no version (fencing) and its client
-// converges on the new owner's state.
+// resumes nothing the stalled node publishes is admitted (fencing) and its
+// client converges on the new owner's state.
 func TestSharedStalledOwner(t *testing.T) {
 	bin := clustertest.Build(t, t.TempDir())
 	srv := natstest.StartJetStream(t)

@@ -302,3 +302,31 @@ func TestSharedTakeoverFromSnapshot(t *testing.T) {
 	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs,
 		clustertest.TakeoverOptions{Snapshot: true, SnapshotEvery: 100})
 }
+
+// Every Redis connection of the owner (its PubSub and its leases) goes
+// through a proxy that stops forwarding mid-stream (see
+// clustertest.SharedStalled; pubsub/redis's TestSharedStalledOwner stalls
+// the lease connection alone). Another node takes over; when the link
+// resumes, the updates the stalled node had queued reach Redis late with
+// its old token and are refused (fencing), it publishes nothing newer, and
+// its client converges.
+func TestSharedStalledOwnerLink(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := redistest.Start(t)
+	proxy := redistest.NewProxy(t, srv.Addr)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	pubs := spyRedis(t, rdb)
+	var procs []*clustertest.Proc
+	for i := range 3 {
+		name := fmt.Sprintf("n%d", i+1)
+		addr := srv.Addr
+		if i == 0 {
+			addr = proxy.Addr
+		}
+		p := &proc{clustertest.Start(t, bin, name, "-redis", addr, "-shared-ttl", "1s")}
+		adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
+		procs = append(procs, p.Proc)
+	}
+	clustertest.SharedStalled(t, procs, proxy.Stall, proxy.Resume, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs, 5*time.Second)
+}
