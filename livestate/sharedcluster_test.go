@@ -192,11 +192,13 @@ func TestSharedClusterTakeover(t *testing.T) {
 // node and for a client of another node, whose event is forwarded to the
 // owner and whose patch comes back over the PubSub (here the in-memory
 // bus, so the ratio shows the cost of the forwarding itself, not of a
-// network):
+// network), and for a client of an owner that stores snapshots
+// (Config.SharedSnapshots; owner-snapshots ÷ owner is their cost on the
+// event's path):
 //
 //	go test -run x -bench SharedClusterRoundTrip ./livestate/
 func BenchmarkSharedClusterRoundTrip(b *testing.B) {
-	_, regs := clusterNodesB(b, 2)
+	_, regs := clusterNodesB(b, 2, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	join := func(reg *livestate.Registry, topic string) *phx.Session {
@@ -232,6 +234,12 @@ func BenchmarkSharedClusterRoundTrip(b *testing.B) {
 	b.Run("owner", func(b *testing.B) {
 		roundTrips(b, join(regs[0], "count:a"), "count:a")
 	})
+	// The owner storing a snapshot every 10 updates (in memory: the cost
+	// of taking them, the store's own latency is off the event's path).
+	_, snapRegs := clusterNodesB(b, 1, memlease.NewSnapshots())
+	b.Run("owner-snapshots", func(b *testing.B) {
+		roundTrips(b, join(snapRegs[0], "count:c"), "count:c")
+	})
 	b.Run("forwarded", func(b *testing.B) {
 		owner := join(regs[0], "count:b") // node0 owns count:b
 		go func() {                       // its client drains the updates
@@ -245,7 +253,7 @@ func BenchmarkSharedClusterRoundTrip(b *testing.B) {
 	})
 }
 
-func clusterNodesB(b *testing.B, n int) (*membus.Bus, []*livestate.Registry) {
+func clusterNodesB(b *testing.B, n int, snaps cluster.SnapshotStore) (*membus.Bus, []*livestate.Registry) {
 	bus := membus.New()
 	var regs []*livestate.Registry
 	leaser := memlease.New(5 * time.Second)
@@ -254,6 +262,8 @@ func clusterNodesB(b *testing.B, n int) (*membus.Bus, []*livestate.Registry) {
 			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
 			DisableLongPoll: true,
 			SharedLeaser:    leaser,
+			SharedSnapshots: snaps,
+			SharedSnapshot:  livestate.SnapshotOptions{Every: 10},
 		})
 		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{MaxVersion: 1 << 30}))
 		b.Cleanup(func() {
