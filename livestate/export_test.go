@@ -13,3 +13,9 @@ func KeptStats(h phx.Handler) (int, int64) {
 func SetBeforeApply[S any](h phx.Handler, fn func()) {
 	h.(*sharedHandler[S]).beforeApply = fn
 }
+
+// SetBeforeForward makes h (from NewShared[S]) call fn before each client
+// event is forwarded to the owner.
+func SetBeforeForward[S any](h phx.Handler, fn func()) {
+	h.(*sharedHandler[S]).beforeForward = fn
+}

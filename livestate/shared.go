@@ -176,6 +176,9 @@ type sharedHandler[S any] struct {
 	// beforeApply, set by tests only, runs in an owner's critical section
 	// before a client event is applied.
 	beforeApply func()
+	// beforeForward, set by tests only, runs before a client event is
+	// forwarded to the owner the node knows.
+	beforeForward func()
 
 	mu      sync.Mutex
 	topics  map[string]*topicState[S]

@@ -740,6 +740,9 @@ func (h *sharedHandler[S]) clusterEvent(ctx context.Context, ts *topicState[S], 
 	if holder == "" {
 		return unavailable()
 	}
+	if h.beforeForward != nil {
+		h.beforeForward()
+	}
 	req := request{Op: "event", Topic: ts.name, Event: msg.Event, Payload: msg.Payload.Data}
 	r, err := h.ask(ctx, holder, req)
 	if errors.Is(err, errNotOwner) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -539,5 +540,73 @@ func TestSharedClusterSnapshotTooBig(t *testing.T) {
 	}
 	if n := snaps.Saves(); n != 0 {
 		t.Errorf("%d snapshots stored, each bigger than MaxBytes", n)
+	}
+}
+
+// TestSharedClusterForwardToNewOwner: a client event forwarded to the
+// owner a node knows reaches a node that lost the topic meanwhile (the
+// forwarding node has not noticed yet): it answers so, and the event is
+// forwarded once more, to the lease's current holder, which applies it.
+func TestSharedClusterForwardToNewOwner(t *testing.T) {
+	leaser := memlease.New(time.Second)
+	bus := membus.New()
+	var regs []*livestate.Registry
+	var hs []phx.Handler
+	logs := &logRecorder{}
+	for i := range 3 {
+		logger := quietLogger()
+		if i == 0 {
+			logger = slog.New(logs)
+		}
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: logger, PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			Cluster:         cluster.Options{RelayTimeout: time.Second},
+			SharedLeaser:    leaser,
+		})
+		h := livestate.NewShared[count](&counter{}, livestate.Options{})
+		reg.Handle("count:*", h)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs, hs = append(regs, reg), append(hs, h)
+	}
+	_, _ = joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c2, m2 := joinCount(t, regs[2], "count:1")
+
+	// Before node1 forwards: node0 and node1 can take no lease, the lease
+	// expires, node2 takes the topic over and node0 has stepped down.
+	var once sync.Once
+	livestate.SetBeforeForward[count](hs[1], func() {
+		once.Do(func() {
+			leaser.Kill("node0")
+			leaser.Kill("node1")
+			leaser.Expire("livestate:count:1")
+			deadline := time.Now().Add(waitTimeout)
+			for {
+				l, _ := leaser.Get(context.Background(), "livestate:count:1")
+				if l.Holder == "node2" && len(logs.levels("livestate: shared topic election failed")) > 0 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Error("node2 did not take the topic over from node0")
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	})
+	replies := map[string]map[string]any{}
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	follow(t, c2, m2, "count:1", replies, func() bool { return countOf(m2) == 1 })
+	follow(t, c1, m1, "count:1", replies, func() bool { return countOf(m1) == 1 })
+	if m1.version != m2.version {
+		t.Errorf("versions %d and %d", m1.version, m2.version)
+	}
+	for r, p := range replies {
+		t.Errorf("reply %s: %v", r, p) // the event has no reply unless it failed
 	}
 }
