@@ -45,6 +45,9 @@ type Config struct {
 	// SharedLeaser, when set, makes "board:*" (a shared LiveState counter)
 	// one state across the nodes.
 	SharedLeaser cluster.Leaser
+	// SharedSnapshots, with SharedLeaser, stores the boards' states: a new
+	// owner starts from the last one.
+	SharedSnapshots cluster.SnapshotStore
 }
 
 // Flags are the command-line flags every seance-node command has, whatever
@@ -101,7 +104,8 @@ func Run(cfg Config) error {
 		LongPoll: longpoll.Options{
 			Secret: []byte(cfg.Secret),
 		},
-		SharedLeaser: cfg.SharedLeaser,
+		SharedLeaser:    cfg.SharedLeaser,
+		SharedSnapshots: cfg.SharedSnapshots,
 	})
 	reg.Handle("board:*", livestate.NewShared[counterState](board{}, livestate.Options{}))
 	reg.Handle("room:*", room(node))

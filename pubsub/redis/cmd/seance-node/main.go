@@ -53,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	f.Register(fs, "Redis channel mapping: topics or bus", "Redis channel name prefix")
 	redisAddr := fs.String("redis", "localhost:6379", "Redis address")
 	sharedTTL := fs.Duration("shared-ttl", 3*time.Second, "lease TTL of the shared topics (board:*): a dead owner is replaced within it")
+	snapshots := fs.Bool("shared-snapshots", false, "store the shared topics' states in Redis: a new owner starts from the last one instead of Init")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,5 +75,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := f.Config(ps, func() any { return ps.Stats() }, log, stdout)
 	cfg.SharedLeaser = leaser
+	if *snapshots {
+		if cfg.SharedSnapshots, err = psredis.NewSnapshotStore(psredis.SnapshotOptions{Client: rdb, Namespace: f.Namespace}); err != nil {
+			return err
+		}
+	}
 	return nodeapp.Run(cfg)
 }
