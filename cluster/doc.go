@@ -11,6 +11,9 @@
 //     node at a time acts for a name; [Fence] refuses the words of a stale
 //     holder. livestate's shared topics use it to keep one state per topic
 //     in the cluster.
+//   - [SnapshotStore] keeps the last state of a name in that store too,
+//     fenced by the lease's token, so that a new owner of a shared topic
+//     starts from it (opt-in).
 //
 // The long-poll transport uses it so that a cluster needs no sticky
 // sessions: a session lives on the node that created it, its token names

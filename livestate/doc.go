@@ -66,6 +66,9 @@
 // client; versions count per topic; a client joining late receives the
 // current state at the current version; a broadcast on the topic runs
 // [SharedMessageHandler].HandleMessage once. It works with Doc states too.
+// With [Config].SharedLeaser a topic is one state across the nodes, owned
+// by one node at a time; with [Config].SharedSnapshots a new owner starts
+// from the state the old one stored (see [SharedChannel]).
 //
 // # Differences from live_state
 //

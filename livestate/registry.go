@@ -43,6 +43,15 @@ type Config struct {
 	// [SharedChannel]). pubsub/redis and pubsub/nats implement it. nil:
 	// each node keeps its own state per topic.
 	SharedLeaser cluster.Leaser
+	// SharedSnapshots, with SharedLeaser, makes a shared topic's owner
+	// store its state and version in the engine (asynchronously, as
+	// SharedSnapshot says: never on an event's path), and a new owner
+	// start from the last snapshot instead of Init (see [SharedChannel]).
+	// pubsub/redis and pubsub/nats implement it. nil (the default): a new
+	// owner runs Init.
+	SharedSnapshots cluster.SnapshotStore
+	// SharedSnapshot tunes SharedSnapshots.
+	SharedSnapshot SnapshotOptions
 }
 
 // Registry routes topics to channels and serves them; it is the
@@ -99,7 +108,7 @@ func NewRegistry(cfg Config) *Registry {
 
 // clustered is a shared handler that can span the nodes.
 type clustered interface {
-	cluster(n *cluster.Node, l cluster.Leaser, service string)
+	cluster(n *cluster.Node, cfg *Config, service string)
 }
 
 // Handle routes topics matching pattern ("todo:*" or an exact topic) to h:
@@ -113,7 +122,7 @@ func (r *Registry) Handle(pattern string, h phx.Handler) {
 		r.mu.Unlock()
 	}
 	if c, ok := h.(clustered); ok && r.sn != nil {
-		c.cluster(r.sn, r.cfg.SharedLeaser, "livestate.shared:"+pattern)
+		c.cluster(r.sn, &r.cfg, "livestate.shared:"+pattern)
 	}
 	r.ep.Handle(pattern, h)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/seance-go/seance/phx"
 )
@@ -53,10 +54,25 @@ import (
 // the topic takes it within the lease TTL plus the watch interval
 // (defaults 3 s + 0.3 s): the new owner runs Init again and its first act
 // is a state:change to every client, which phx-live-state accepts at any
-// version. What the dead owner had not saved is lost: persist what must
-// survive in HandleEvent/HandleMessage or CloseTopic and load it in Init.
-// A client event forwarded to an owner that dies meanwhile gets an error
-// reply and an `error` event after cluster.Options.RelayTimeout. On a
+// version; its version is the one after the last version the new owner
+// saw from the old one, so the topic's versions go on and no version is
+// published by two owners. What the dead owner had not saved is lost:
+// persist what must survive in HandleEvent/HandleMessage or CloseTopic and
+// load it in Init, or set [Config].SharedSnapshots: the owner then stores
+// its state and version in the engine now and then ([SnapshotOptions]:
+// after at most Every updates or Interval, from a goroutine of its own, and
+// once more before it releases the lease), and a new owner starts from the
+// last snapshot instead of Init (the state must survive an encoding/json
+// round trip); Init runs when there is none. A snapshot outlives the
+// topic's last client for the store's TTL: the next first join starts
+// from it too.
+// The owner applies a client event of its own clients in one critical
+// section with its election, so a lease lost meanwhile never leaves the
+// event without state. A client event that no owner can apply (forwarded
+// to an owner that dies meanwhile, or while no node holds the lease) gets
+// an `error` event and the reply {"status":"error","response":{"reason":
+// "owner unavailable"}}, after at most cluster.Options.RelayTimeout: it
+// was not applied, and the client may push it again. On a
 // non-owner node, Socket is a remote one: Identity and Channel are nil,
 // ConnectInfo is empty (Transport "cluster"). Broadcasts made with
 // phx.Endpoint.BroadcastLocal on a non-owner node are not applied.
@@ -157,6 +173,12 @@ type sharedHandler[S any] struct {
 	mh   SharedMessageHandler[S]
 	opts Options
 	cl   *sharedCluster // nil on one node (Config.SharedLeaser unset)
+	// beforeApply, set by tests only, runs in an owner's critical section
+	// before a client event is applied.
+	beforeApply func()
+	// beforeForward, set by tests only, runs before a client event is
+	// forwarded to the owner the node knows.
+	beforeForward func()
 
 	mu      sync.Mutex
 	topics  map[string]*topicState[S]
@@ -189,6 +211,15 @@ type topicState[S any] struct {
 	role clusterRole // with h.cl (sharedcluster.go); guarded by mu
 	// The last role's token and seq (guarded by mu).
 	lastToken, lastSeq uint64
+	// With h.cl, the last version this node sent as owner or took from
+	// an owner (seen: there was one; guarded by mu). A new owner goes on
+	// from it, so that no version is published by two owners.
+	seen        bool
+	seenVersion int
+	// retry, when set, elects again after a failed election (guarded by
+	// mu).
+	retry *time.Timer
+	snap  snapshots // the owner's snapshots (snapshot.go; guarded by mu)
 }
 
 // member is one client's join of a shared topic.
@@ -263,13 +294,23 @@ func (h *sharedHandler[S]) init(ctx context.Context, ts *topicState[S], m *membe
 			return false
 		}
 	}
-	state, err := h.impl.Init(ctx, ts.name)
-	if err != nil {
-		h.pushError(m.sock.ch, err)
-		return false
+	var state S
+	loaded := false
+	if h.cl != nil && h.cl.snaps != nil && ts.role.owner {
+		var version int
+		if state, version, loaded = h.loadSnapshot(ctx, ts); loaded && !ts.seen {
+			ts.saw(version) // the versions go on from the snapshot's
+		}
+	}
+	if !loaded {
+		var err error
+		if state, err = h.impl.Init(ctx, ts.name); err != nil {
+			h.pushError(m.sock.ch, err)
+			return false
+		}
 	}
 	ts.state = state
-	ts.sync.version = 0
+	ts.sync.version = ts.firstVersion()
 	if _, err := ts.sync.start(&ts.state); err != nil {
 		var zero S
 		ts.state = zero
@@ -284,6 +325,20 @@ func (h *sharedHandler[S]) init(ctx context.Context, ts *topicState[S], m *membe
 		}
 	}
 	return true
+}
+
+// firstVersion is the version of a new state: 0, or with a cluster the one
+// after the last version seen from an owner (wrapping as versions do).
+func (ts *topicState[S]) firstVersion() int {
+	if !ts.seen || ts.seenVersion >= ts.sync.max {
+		return 0
+	}
+	return ts.seenVersion + 1
+}
+
+// saw records the version an owner sent. Called with ts.mu held.
+func (ts *topicState[S]) saw(version int) {
+	ts.seen, ts.seenVersion = true, version
 }
 
 // sendState pushes the current state and version to m, which from then on
@@ -328,16 +383,20 @@ func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *p
 		return nil, h.sendState(ts, m)
 	}
 	if h.cl != nil {
-		r, err := h.forward(ctx, ts, ch, msg)
-		if err != errRetryLocal {
-			return r, err
-		}
+		return h.clusterEvent(ctx, ts, m, msg, name, payload)
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	return h.applyEvent(ctx, ts, m, msg, name, payload)
+}
+
+// applyEvent runs HandleEvent for m's client event and sends its effects.
+// Called with ts.mu held.
+func (h *sharedHandler[S]) applyEvent(ctx context.Context, ts *topicState[S], m *member[S], msg *phx.Message, name string, payload phx.Payload) (*phx.Reply, error) {
 	if !ts.ready || !m.hasState {
 		return phx.Err(map[string]string{"reason": "no state"}), nil
 	}
+	ch := m.sock.ch
 	s := &m.sock
 	s.begin(msg.Ref, true)
 	err := h.guarded(ts, func() error { return h.impl.HandleEvent(ctx, s, name, payload, &ts.state) })
@@ -553,6 +612,7 @@ func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel, c
 	observeState(ts.ep, ts.pattern, ts.sync.wasWhole, len(payload))
 	ts.push(p)
 	h.sendFrame(ts, ev, payload, false)
+	h.snapshotted(ts)
 }
 
 // publish sends one event to every member with state.

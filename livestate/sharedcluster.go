@@ -29,6 +29,9 @@ type sharedCluster struct {
 	// own is how this node's frames begin ({"n":<name>,): they come back
 	// through the topic's claim and are dropped before being queued.
 	own []byte
+	// snaps, when set, stores the owners' states (Config.SharedSnapshots).
+	snaps    cluster.SnapshotStore
+	snapOpts SnapshotOptions
 }
 
 // ownFrames returns how the frames of node name begin, as json.Marshal
@@ -46,6 +49,7 @@ type frame struct {
 	Event   string          `json:"e"`
 	Payload json.RawMessage `json:"p"`
 	Change  bool            `json:"c,omitempty"` // a full state: every member takes it
+	Version int             `json:"v"`           // the topic's version after it
 }
 
 // request is what a node asks a topic's owner.
@@ -63,6 +67,7 @@ type response struct {
 	Seq     uint64          `json:"s"`
 	Event   string          `json:"e,omitempty"`
 	Payload json.RawMessage `json:"p,omitempty"`
+	Version int             `json:"v"`
 	Emits   []emitWire      `json:"emits,omitempty"`
 	Reply   *replyWire      `json:"reply,omitempty"`
 	Err     string          `json:"err,omitempty"`
@@ -94,8 +99,10 @@ type clusterRole struct {
 
 // cluster implements clustered: called by Registry.Handle before the
 // handler serves anything.
-func (h *sharedHandler[S]) cluster(n *cluster.Node, l cluster.Leaser, service string) {
-	h.cl = &sharedCluster{node: n, leaser: l, service: service, own: ownFrames(n.Name())}
+func (h *sharedHandler[S]) cluster(n *cluster.Node, cfg *Config, service string) {
+	h.cl = &sharedCluster{node: n, leaser: cfg.SharedLeaser, service: service, own: ownFrames(n.Name()),
+		snaps: cfg.SharedSnapshots, snapOpts: cfg.SharedSnapshot}
+	h.cl.snapOpts.defaults()
 	n.Handle(service, h.serve)
 }
 
@@ -171,13 +178,36 @@ func (h *sharedHandler[S]) elect(ctx context.Context, ts *topicState[S]) error {
 // when owned). Called with ts.mu held.
 func (h *sharedHandler[S]) resign(ts *topicState[S]) (wait func()) {
 	r := ts.role
+	// The owner's last state, for the next owner (stored before the
+	// lease is released).
+	var final *cluster.Snapshot
+	var writing chan struct{} // the writer of older snapshots, if running
+	if r.owner && ts.ready && h.cl.snaps != nil && (ts.snap.unsaved > 0 || ts.snap.pending != nil) {
+		if s, ok := h.takeSnapshot(ts); ok {
+			final = &s
+		}
+		ts.snap.pending = nil
+		if ts.snap.writing {
+			writing = ts.snap.idle
+		}
+	}
 	ts.forget()
+	if ts.retry != nil {
+		ts.retry.Stop()
+		ts.retry = nil
+	}
 	if !r.elected {
 		return func() {}
 	}
 	r.stop()
 	return func() {
 		<-r.done
+		if writing != nil {
+			<-writing
+		}
+		if final != nil {
+			h.saveSnapshot(ts.name, *final, ts)
+		}
 		if r.owner {
 			ctx, cancel := context.WithTimeout(context.Background(), h.cl.leaser.TTL())
 			defer cancel()
@@ -245,6 +275,12 @@ func (h *sharedHandler[S]) demote(ts *topicState[S], done chan struct{}) {
 	ts.forget()
 	var zero S
 	ts.state, ts.ready, ts.change = zero, false, nil
+	// The members' state is of the lost holding: they take no update
+	// until they have the next owner's state (a resync, or its
+	// state:change).
+	for _, m := range ts.members {
+		m.hasState = false
+	}
 	h.reelect(ts, true)
 }
 
@@ -259,7 +295,8 @@ func (h *sharedHandler[S]) reelect(ts *topicState[S], resync bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.cl.leaser.TTL())
 	defer cancel()
 	if err := h.elect(ctx, ts); err != nil {
-		ts.ep.Logger().Warn("livestate: shared topic election failed; retried on the next event", "topic", ts.name, "error", err)
+		ts.ep.Logger().Warn("livestate: shared topic election failed; retried", "topic", ts.name, "error", err)
+		h.retryElect(ts)
 		return
 	}
 	if ts.role.owner {
@@ -267,6 +304,22 @@ func (h *sharedHandler[S]) reelect(ts *topicState[S], resync bool) {
 	} else if resync {
 		h.resync(ctx, ts)
 	}
+}
+
+// retryElect elects again after TTL/3 (and again, while it fails), unless
+// the topic got a role or was resigned meanwhile. Called with ts.mu held.
+func (h *sharedHandler[S]) retryElect(ts *topicState[S]) {
+	var t *time.Timer
+	t = time.AfterFunc(h.cl.leaser.TTL()/3, func() {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		if ts.retry != t || ts.role.elected {
+			return
+		}
+		ts.retry = nil
+		h.reelect(ts, true)
+	})
+	ts.retry = t
 }
 
 // watch follows the owner's lease: when it is free (released, or expired
@@ -401,7 +454,8 @@ func (h *sharedHandler[S]) sendFrame(ts *topicState[S], event string, payload []
 		return
 	}
 	ts.role.seq++
-	f := frame{Node: h.cl.node.Name(), Token: ts.role.lease.Token, Seq: ts.role.seq, Event: event, Payload: payload, Change: change}
+	ts.saw(ts.sync.version)
+	f := frame{Node: h.cl.node.Name(), Token: ts.role.lease.Token, Seq: ts.role.seq, Event: event, Payload: payload, Change: change, Version: ts.sync.version}
 	if _, err := ts.ep.Broadcast(context.Background(), ts.name, frameEvent, f); err != nil {
 		ts.ep.Logger().Warn("livestate: shared topic update not sent to other nodes", "topic", ts.name, "error", err)
 	}
@@ -449,8 +503,11 @@ func (h *sharedHandler[S]) receiveFrame(ts *topicState[S], b *phx.Broadcast) {
 		go h.demote(ts, done)
 		return
 	}
+	missed := false
 	if f.Token != ts.role.lease.Token {
-		// A new owner: its first frame is a state:change.
+		// A new owner: its first frame is a state:change, unless this
+		// node missed it (cut off meanwhile).
+		missed = !f.Change
 		ts.role.lease = cluster.Lease{Name: leaseName(ts.name), Holder: f.Node, Token: f.Token}
 		ts.role.seq = 0
 		for _, m := range ts.members {
@@ -459,6 +516,19 @@ func (h *sharedHandler[S]) receiveFrame(ts *topicState[S], b *phx.Broadcast) {
 	}
 	p, err := phx.Prepare(ts.name, f.Event, phx.Payload{Data: f.Payload})
 	if err != nil {
+		return
+	}
+	ts.saw(f.Version)
+	if missed {
+		// The members' state is not the new owner's: none of its patches
+		// apply to it. They get its current state instead.
+		ts.role.seq = f.Seq
+		for _, m := range ts.members {
+			m.hasState = false
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), h.cl.node.Options().RelayTimeout)
+		defer cancel()
+		h.resync(ctx, ts)
 		return
 	}
 	if f.Seq <= ts.role.seq {
@@ -524,6 +594,7 @@ func (h *sharedHandler[S]) remoteState(ctx context.Context, ts *topicState[S], m
 		}
 		m.hasState, m.from = true, r.Seq
 		ts.role.seq = max(ts.role.seq, r.Seq)
+		ts.saw(r.Version)
 		return m.sock.ch.PushPrepared(p)
 	}
 	return errors.New("livestate: the shared state kept moving")
@@ -543,7 +614,11 @@ func (h *sharedHandler[S]) ask(ctx context.Context, owner string, req request) (
 	if err := json.Unmarshal(out, &r); err != nil {
 		return nil, err
 	}
-	if r.Err != "" {
+	switch r.Err {
+	case "":
+	case errNotOwner.Error():
+		return nil, errNotOwner
+	default:
 		return nil, errors.New(r.Err)
 	}
 	return &r, nil
@@ -574,7 +649,7 @@ func (h *sharedHandler[S]) serve(ctx context.Context, from string, body []byte) 
 			return nil, err
 		}
 		ev, payload := h.opts.Messages.Change(data, ts.sync.version)
-		r.Event, r.Payload = ev, payload
+		r.Event, r.Payload, r.Version = ev, payload, ts.sync.version
 	case "event":
 		var panicked any
 		func() {
@@ -631,32 +706,59 @@ func (h *sharedHandler[S]) serveEvent(ctx context.Context, ts *topicState[S], re
 	}
 }
 
-// forward sends a client event to the owner and relays what the owner
-// says to the sender. Called without ts.mu.
-func (h *sharedHandler[S]) forward(ctx context.Context, ts *topicState[S], ch *phx.Channel, msg *phx.Message) (*phx.Reply, error) {
+// clusterEvent handles a client event of a clustered topic. On the owner
+// the election and the apply are one critical section: a lease lost
+// meanwhile cannot leave the event without state (its demotion waits for
+// the event's update to be sent). Elsewhere the event is forwarded to the
+// owner; when that node answers that it no longer owns the topic, it is
+// forwarded once more to the lease's current holder. When no owner can
+// apply it, the sender gets an `error` event and the reply
+// {"status":"error","response":{"reason":"owner unavailable"}}: the event
+// was not applied, and the client may push it again. Called without
+// ts.mu.
+func (h *sharedHandler[S]) clusterEvent(ctx context.Context, ts *topicState[S], m *member[S], msg *phx.Message, name string, payload phx.Payload) (*phx.Reply, error) {
+	ch := m.sock.ch
 	ts.mu.Lock()
 	if !ts.role.elected {
-		ectx, cancel := context.WithTimeout(ctx, h.cl.leaser.TTL())
-		err := h.elect(ectx, ts)
-		cancel()
-		if err == nil && ts.role.owner {
-			h.takeOver(ctx, ts)
-		}
+		// After a lost holding or a failed election: the members get the
+		// state of the owner (this node's Init, or the other's).
+		h.reelect(ts, true)
 	}
-	owner, holder := ts.role.owner, ts.role.lease.Holder
+	if ts.role.owner {
+		defer ts.mu.Unlock()
+		if h.beforeApply != nil {
+			h.beforeApply()
+		}
+		return h.applyEvent(ctx, ts, m, msg, name, payload)
+	}
+	holder := ts.role.lease.Holder
 	ts.mu.Unlock()
-	if owner {
-		return nil, errRetryLocal
+	unavailable := func() (*phx.Reply, error) {
+		h.pushError(ch, errors.New("the shared state is not available now; try again"))
+		return phx.Err(map[string]string{"reason": "owner unavailable"}), nil
 	}
 	if holder == "" {
-		h.pushError(ch, errors.New("the shared state is not available now; try again"))
-		return phx.Err(map[string]string{"reason": "owner unavailable"}), nil
+		return unavailable()
 	}
-	r, err := h.ask(ctx, holder, request{Op: "event", Topic: ts.name, Event: msg.Event, Payload: msg.Payload.Data})
+	if h.beforeForward != nil {
+		h.beforeForward()
+	}
+	req := request{Op: "event", Topic: ts.name, Event: msg.Event, Payload: msg.Payload.Data}
+	r, err := h.ask(ctx, holder, req)
+	if errors.Is(err, errNotOwner) {
+		// The owner changed and this node has not seen it yet: ask the
+		// lease's holder now.
+		gctx, cancel := context.WithTimeout(ctx, h.cl.leaser.TTL())
+		l, gerr := h.cl.leaser.Get(gctx, leaseName(ts.name))
+		cancel()
+		if gerr == nil && l.Held() && l.Holder != holder && l.Holder != h.cl.node.Name() {
+			holder = l.Holder
+			r, err = h.ask(ctx, holder, req)
+		}
+	}
 	if err != nil {
 		ts.ep.Logger().Warn("livestate: client event not applied by the shared topic's owner", "topic", ts.name, "owner", holder, "error", err)
-		h.pushError(ch, errors.New("the shared state is not available now; try again"))
-		return phx.Err(map[string]string{"reason": "owner unavailable"}), nil
+		return unavailable()
 	}
 	for _, e := range r.Emits {
 		ch.Push(e.Event, json.RawMessage(e.Payload))
@@ -666,6 +768,3 @@ func (h *sharedHandler[S]) forward(ctx context.Context, ts *topicState[S], ch *p
 	}
 	return nil, nil
 }
-
-// errRetryLocal: the node became the owner; handle the event locally.
-var errRetryLocal = errors.New("livestate: owner now")

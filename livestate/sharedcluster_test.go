@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -165,8 +166,8 @@ func TestSharedClusterTakeover(t *testing.T) {
 			t.Fatalf("after the takeover: %s %v", ev, x.m.state)
 		}
 	}
-	if m1.version != m2.version {
-		t.Fatalf("versions %d and %d after the takeover", m1.version, m2.version)
+	if m1.version != 2 || m2.version != 2 {
+		t.Fatalf("versions %d and %d after the takeover, want 2 (the version after the old owner's last)", m1.version, m2.version)
 	}
 	c2.push("count:1", "lvs_evt:inc", `{}`)
 	c1.push("count:1", "lvs_evt:inc", `{}`)
@@ -192,11 +193,13 @@ func TestSharedClusterTakeover(t *testing.T) {
 // node and for a client of another node, whose event is forwarded to the
 // owner and whose patch comes back over the PubSub (here the in-memory
 // bus, so the ratio shows the cost of the forwarding itself, not of a
-// network):
+// network), and for a client of an owner that stores snapshots
+// (Config.SharedSnapshots; owner-snapshots ÷ owner is their cost on the
+// event's path):
 //
 //	go test -run x -bench SharedClusterRoundTrip ./livestate/
 func BenchmarkSharedClusterRoundTrip(b *testing.B) {
-	_, regs := clusterNodesB(b, 2)
+	_, regs := clusterNodesB(b, 2, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	join := func(reg *livestate.Registry, topic string) *phx.Session {
@@ -232,6 +235,12 @@ func BenchmarkSharedClusterRoundTrip(b *testing.B) {
 	b.Run("owner", func(b *testing.B) {
 		roundTrips(b, join(regs[0], "count:a"), "count:a")
 	})
+	// The owner storing a snapshot every 10 updates (in memory: the cost
+	// of taking them, the store's own latency is off the event's path).
+	_, snapRegs := clusterNodesB(b, 1, memlease.NewSnapshots())
+	b.Run("owner-snapshots", func(b *testing.B) {
+		roundTrips(b, join(snapRegs[0], "count:c"), "count:c")
+	})
 	b.Run("forwarded", func(b *testing.B) {
 		owner := join(regs[0], "count:b") // node0 owns count:b
 		go func() {                       // its client drains the updates
@@ -245,7 +254,7 @@ func BenchmarkSharedClusterRoundTrip(b *testing.B) {
 	})
 }
 
-func clusterNodesB(b *testing.B, n int) (*membus.Bus, []*livestate.Registry) {
+func clusterNodesB(b *testing.B, n int, snaps cluster.SnapshotStore) (*membus.Bus, []*livestate.Registry) {
 	bus := membus.New()
 	var regs []*livestate.Registry
 	leaser := memlease.New(5 * time.Second)
@@ -254,6 +263,8 @@ func clusterNodesB(b *testing.B, n int) (*membus.Bus, []*livestate.Registry) {
 			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
 			DisableLongPoll: true,
 			SharedLeaser:    leaser,
+			SharedSnapshots: snaps,
+			SharedSnapshot:  livestate.SnapshotOptions{Every: 10},
 		})
 		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{MaxVersion: 1 << 30}))
 		b.Cleanup(func() {
@@ -297,12 +308,305 @@ func TestSharedClusterHandoff(t *testing.T) {
 	c0, _ := joinCount(t, regs[0], "count:1")                   // node0 owns the topic
 	c1, m1 := joinCount(t, regs[1], "count:1")
 	c0.push("count:1", "phx_leave", `{}`)
-	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 {
-		t.Fatalf("after the owner's last client left: %s %v", ev, m1.state)
+	// Its state:change goes on from the old owner's version (0).
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 || m1.version != 1 {
+		t.Fatalf("after the owner's last client left: %s %v at version %d", ev, m1.state, m1.version)
 	}
 	c1.push("count:1", "lvs_evt:inc", `{}`)
 	c1.update(m1, "count:1", lvsNames)
-	if countOf(m1) != 1 || m1.version != 1 {
-		t.Errorf("count %d version %d, want 1 and 1", countOf(m1), m1.version)
+	if countOf(m1) != 1 || m1.version != 2 {
+		t.Errorf("count %d version %d, want 1 and 2", countOf(m1), m1.version)
+	}
+}
+
+// follow reads c's frames until done holds, applying state updates to m
+// like phx-live-state (a patch must carry the next version; a state:change
+// is taken at any version) and recording the replies by ref. It returns
+// how many state:change it read.
+func follow(t *testing.T, c *client, m *mirror, topic string, replies map[string]map[string]any, done func() bool) (changes int) {
+	t.Helper()
+	for !done() {
+		f := c.next()
+		if f.Topic != topic {
+			t.Fatalf("frame on %s", f.Topic)
+		}
+		p, _ := f.Payload.(map[string]any)
+		switch f.Event {
+		case "phx_reply":
+			replies[f.Ref.(string)] = p
+		case "state:change":
+			m.change(p)
+			changes++
+		case "state:patch":
+			v := m.version
+			m.patch(p, lvsNames.key)
+			if m.version != v+1 {
+				t.Fatalf("version %d after %d", m.version, v)
+			}
+		default:
+			t.Fatalf("got %s %v", f.Event, f.Payload)
+		}
+	}
+	return changes
+}
+
+// TestSharedClusterLeaseLostMidEvent: the owner's lease is lost, and
+// another node takes the topic over, while the owner handles a client
+// event of its own client (after its election, before the apply: where a
+// lost lease used to leave the event with a "no state" error). The event
+// is applied (its update reaches its sender; no error), the old owner's
+// update reaches no other node (fencing), and every client converges on
+// the new owner's state and version.
+func TestSharedClusterLeaseLostMidEvent(t *testing.T) {
+	leaser := memlease.New(time.Second)
+	bus := membus.New()
+	var regs []*livestate.Registry
+	var hs []phx.Handler
+	for i := range 2 {
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			Cluster:         cluster.Options{RelayTimeout: time.Second},
+			SharedLeaser:    leaser,
+		})
+		h := livestate.NewShared[count](&counter{}, livestate.Options{})
+		reg.Handle("count:*", h)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs, hs = append(regs, reg), append(hs, h)
+	}
+	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+
+	var once sync.Once
+	lost := make(chan struct{})
+	livestate.SetBeforeApply[count](hs[0], func() {
+		once.Do(func() {
+			defer close(lost)
+			leaser.Expire("livestate:count:1")
+			deadline := time.Now().Add(waitTimeout)
+			for {
+				l, _ := leaser.Get(context.Background(), "livestate:count:1")
+				if l.Holder == "node1" {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Error("node1 did not take the expired lease over")
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	})
+	replies := map[string]map[string]any{}
+	ref := c0.push("count:1", "lvs_evt:inc", `{}`) // answered by its update, no reply
+	follow(t, c0, m0, "count:1", replies, func() bool { return countOf(m0) == 1 })
+	<-lost
+	if r, ok := replies[ref]; ok {
+		t.Fatalf("event applied while the lease was lost: reply %v", r)
+	}
+	// node1's clients get its state (Init again), node0's too.
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 {
+		t.Fatalf("node1's client after the takeover: %s %v", ev, m1.state)
+	}
+	for changes := 0; changes == 0; {
+		read := false // one frame at a time
+		changes += follow(t, c0, m0, "count:1", replies, func() bool { d := read; read = true; return d })
+	}
+	if countOf(m0) != 0 {
+		t.Fatalf("node0's client after the takeover: %v", m0.state)
+	}
+	c0.push("count:1", "lvs_evt:inc", `{}`)
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	follow(t, c0, m0, "count:1", replies, func() bool { return countOf(m0) == 2 })
+	follow(t, c1, m1, "count:1", replies, func() bool { return countOf(m1) == 2 })
+	if m0.version != m1.version {
+		t.Errorf("versions %d and %d", m0.version, m1.version)
+	}
+	for r, p := range replies {
+		if p["status"] != "ok" {
+			t.Errorf("reply %s: %v", r, p)
+		}
+	}
+}
+
+// TestSharedClusterSnapshots: with Config.SharedSnapshots the owner stores
+// its state every SharedSnapshot.Every updates and once more as it
+// releases the lease; the next owner starts from it instead of Init, its
+// versions going on (after a handoff, and after the owner died).
+func TestSharedClusterSnapshots(t *testing.T) {
+	leaser := memlease.New(500 * time.Millisecond)
+	snaps := memlease.NewSnapshots()
+	bus := membus.New()
+	var regs []*livestate.Registry
+	for i := range 3 {
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			Cluster:         cluster.Options{RelayTimeout: time.Second},
+			SharedLeaser:    leaser,
+			SharedSnapshots: snaps,
+			SharedSnapshot:  livestate.SnapshotOptions{Every: 2, Interval: time.Hour},
+		})
+		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{}))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs = append(regs, reg)
+	}
+	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c2, m2 := joinCount(t, regs[2], "count:1")
+	replies := map[string]map[string]any{}
+	for range 3 {
+		c0.push("count:1", "lvs_evt:inc", `{}`)
+	}
+	for _, x := range []struct {
+		c *client
+		m *mirror
+	}{{c0, m0}, {c1, m1}, {c2, m2}} {
+		follow(t, x.c, x.m, "count:1", replies, func() bool { return countOf(x.m) == 3 })
+	}
+	// Handoff: node0's last client leaves; its last state (3, not in an
+	// Every snapshot) is stored before the lease is released.
+	c0.push("count:1", "phx_leave", `{}`)
+	for _, x := range []struct {
+		c *client
+		m *mirror
+	}{{c1, m1}, {c2, m2}} {
+		if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:change" || countOf(x.m) != 3 || x.m.version != 4 {
+			t.Fatalf("after the handoff: %s %v at version %d, want count 3 at version 4", ev, x.m.state, x.m.version)
+		}
+	}
+	// The new owner (node1 or node2) dies: the last node starts from its
+	// snapshot of count 5 (Every 2), at the version after the last.
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	follow(t, c1, m1, "count:1", replies, func() bool { return countOf(m1) == 5 })
+	follow(t, c2, m2, "count:1", replies, func() bool { return countOf(m2) == 5 })
+	owner, _ := leaser.Get(context.Background(), "livestate:count:1")
+	sm, sc := m2, c2 // the survivor's client
+	if owner.Holder == "node2" {
+		sm, sc = m1, c1
+	}
+	bus.Lookup(owner.Holder).Cut()
+	leaser.Kill(owner.Holder)
+	if ev := sc.update(sm, "count:1", lvsNames); ev != "state:change" || countOf(sm) != 5 || sm.version != 7 {
+		t.Fatalf("after the owner died: %s %v at version %d, want count 5 at version 7", ev, sm.state, sm.version)
+	}
+	for r, p := range replies {
+		if p["status"] != "ok" {
+			t.Errorf("reply %s: %v", r, p)
+		}
+	}
+}
+
+// TestSharedClusterSnapshotTooBig: a state bigger than
+// SharedSnapshot.MaxBytes is not stored; the next owner runs Init.
+func TestSharedClusterSnapshotTooBig(t *testing.T) {
+	leaser := memlease.New(10 * time.Second)
+	snaps := memlease.NewSnapshots()
+	bus := membus.New()
+	var regs []*livestate.Registry
+	for i := range 2 {
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			SharedLeaser:    leaser,
+			SharedSnapshots: snaps,
+			SharedSnapshot:  livestate.SnapshotOptions{Every: 1, MaxBytes: len(`{"n":9}`) - 1},
+		})
+		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{}))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs = append(regs, reg)
+	}
+	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c0.push("count:1", "lvs_evt:inc", `{}`)
+	c0.update(m0, "count:1", lvsNames)
+	c1.update(m1, "count:1", lvsNames)
+	c0.push("count:1", "phx_leave", `{}`)
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" || countOf(m1) != 0 || m1.version != 2 {
+		t.Fatalf("after the handoff: %s %v at version %d, want Init's count 0 at version 2", ev, m1.state, m1.version)
+	}
+	if n := snaps.Saves(); n != 0 {
+		t.Errorf("%d snapshots stored, each bigger than MaxBytes", n)
+	}
+}
+
+// TestSharedClusterForwardToNewOwner: a client event forwarded to the
+// owner a node knows reaches a node that lost the topic meanwhile (the
+// forwarding node has not noticed yet): it answers so, and the event is
+// forwarded once more, to the lease's current holder, which applies it.
+func TestSharedClusterForwardToNewOwner(t *testing.T) {
+	leaser := memlease.New(time.Second)
+	bus := membus.New()
+	var regs []*livestate.Registry
+	var hs []phx.Handler
+	logs := &logRecorder{}
+	for i := range 3 {
+		logger := quietLogger()
+		if i == 0 {
+			logger = slog.New(logs)
+		}
+		reg := livestate.NewRegistry(livestate.Config{
+			Engine:          phx.Config{Logger: logger, PubSub: bus.Node(fmt.Sprintf("node%d", i))},
+			DisableLongPoll: true,
+			Cluster:         cluster.Options{RelayTimeout: time.Second},
+			SharedLeaser:    leaser,
+		})
+		h := livestate.NewShared[count](&counter{}, livestate.Options{})
+		reg.Handle("count:*", h)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			reg.Shutdown(ctx)
+		})
+		regs, hs = append(regs, reg), append(hs, h)
+	}
+	_, _ = joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c2, m2 := joinCount(t, regs[2], "count:1")
+
+	// Before node1 forwards: node0 and node1 can take no lease, the lease
+	// expires, node2 takes the topic over and node0 has stepped down.
+	var once sync.Once
+	livestate.SetBeforeForward[count](hs[1], func() {
+		once.Do(func() {
+			leaser.Kill("node0")
+			leaser.Kill("node1")
+			leaser.Expire("livestate:count:1")
+			deadline := time.Now().Add(waitTimeout)
+			for {
+				l, _ := leaser.Get(context.Background(), "livestate:count:1")
+				if l.Holder == "node2" && len(logs.levels("livestate: shared topic election failed")) > 0 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Error("node2 did not take the topic over from node0")
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	})
+	replies := map[string]map[string]any{}
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	follow(t, c2, m2, "count:1", replies, func() bool { return countOf(m2) == 1 })
+	follow(t, c1, m1, "count:1", replies, func() bool { return countOf(m1) == 1 })
+	if m1.version != m2.version {
+		t.Errorf("versions %d and %d", m1.version, m2.version)
+	}
+	for r, p := range replies {
+		t.Errorf("reply %s: %v", r, p) // the event has no reply unless it failed
 	}
 }

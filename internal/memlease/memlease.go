@@ -1,5 +1,5 @@
-// Package memlease is an in-memory cluster.Leaser for tests of several
-// nodes in one process.
+// Package memlease is an in-memory cluster.Leaser (and
+// cluster.SnapshotStore) for tests of several nodes in one process.
 package memlease
 
 import (
@@ -38,7 +38,14 @@ func (m *Leaser) Kill(holder string) {
 	m.mu.Unlock()
 }
 
-// TTL implements cluster.Leaser.
+// Expire ends the current lease of name at once, as if its TTL had
+// passed without renewal.
+func (m *Leaser) Expire(name string) {
+	m.mu.Lock()
+	delete(m.leases, name)
+	m.mu.Unlock()
+}
+
 // TTL implements cluster.Leaser.
 func (m *Leaser) TTL() time.Duration { return m.ttl }
 
@@ -51,7 +58,6 @@ func (m *Leaser) current(name string) (held, bool) {
 	return l, ok
 }
 
-// Acquire implements cluster.Leaser.
 // Acquire implements cluster.Leaser.
 func (m *Leaser) Acquire(ctx context.Context, name, holder string) (cluster.Lease, error) {
 	m.mu.Lock()
@@ -74,7 +80,6 @@ func (m *Leaser) Acquire(ctx context.Context, name, holder string) (cluster.Leas
 }
 
 // Renew implements cluster.Leaser.
-// Renew implements cluster.Leaser.
 func (m *Leaser) Renew(ctx context.Context, lease cluster.Lease) (cluster.Lease, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -91,7 +96,6 @@ func (m *Leaser) Renew(ctx context.Context, lease cluster.Lease) (cluster.Lease,
 }
 
 // Release implements cluster.Leaser.
-// Release implements cluster.Leaser.
 func (m *Leaser) Release(ctx context.Context, lease cluster.Lease) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -107,7 +111,6 @@ func (m *Leaser) Release(ctx context.Context, lease cluster.Lease) error {
 }
 
 // Get implements cluster.Leaser.
-// Get implements cluster.Leaser.
 func (m *Leaser) Get(ctx context.Context, name string) (cluster.Lease, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -117,7 +120,45 @@ func (m *Leaser) Get(ctx context.Context, name string) (cluster.Lease, error) {
 }
 
 // Watch implements cluster.Leaser.
-// Watch implements cluster.Leaser.
 func (m *Leaser) Watch(ctx context.Context, name string) (<-chan cluster.Lease, error) {
 	return cluster.PollWatch(ctx, name, m.ttl/10, m.Get), nil
+}
+
+// Snapshots is an in-memory cluster.SnapshotStore for tests of several
+// nodes in one process.
+type Snapshots struct {
+	mu    sync.Mutex
+	snaps map[string]cluster.Snapshot
+	saves int
+}
+
+// NewSnapshots returns an empty store.
+func NewSnapshots() *Snapshots { return &Snapshots{snaps: map[string]cluster.Snapshot{}} }
+
+// Save implements cluster.SnapshotStore.
+func (s *Snapshots) Save(ctx context.Context, name string, snap cluster.Snapshot) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.snaps[name]; ok && cur.Token > snap.Token {
+		return nil
+	}
+	snap.Data = append([]byte(nil), snap.Data...)
+	s.snaps[name] = snap
+	s.saves++
+	return nil
+}
+
+// Load implements cluster.SnapshotStore.
+func (s *Snapshots) Load(ctx context.Context, name string) (cluster.Snapshot, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap, ok := s.snaps[name]
+	return snap, ok, nil
+}
+
+// Saves returns how many snapshots were stored.
+func (s *Snapshots) Saves() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saves
 }

@@ -50,6 +50,9 @@ type Config struct {
 	// HistoryStore keeps the history of "hist:*" (nil: in memory, each
 	// node its own).
 	HistoryStore history.Store
+	// SharedSnapshots, with SharedLeaser, stores the boards' states: a new
+	// owner starts from the last one.
+	SharedSnapshots cluster.SnapshotStore
 }
 
 // Flags are the command-line flags every seance-node command has, whatever
@@ -121,7 +124,8 @@ func Run(cfg Config) error {
 		LongPoll: longpoll.Options{
 			Secret: []byte(cfg.Secret),
 		},
-		SharedLeaser: cfg.SharedLeaser,
+		SharedLeaser:    cfg.SharedLeaser,
+		SharedSnapshots: cfg.SharedSnapshots,
 	})
 	reg.Handle("board:*", livestate.NewShared[counterState](board{}, livestate.Options{}))
 	reg.Handle("room:*", room(node))

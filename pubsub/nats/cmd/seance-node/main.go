@@ -34,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var f nodeapp.Flags
 	f.Register(fs, "subject mapping: topics or bus", "first subject token")
 	url := fs.String("nats", "nats://127.0.0.1:4222", "NATS server URL")
+	snapshots := fs.Bool("shared-snapshots", false, "with -shared-ttl: store the shared topics' states in a JetStream KV bucket: a new owner starts from the last one instead of Init")
 	sharedTTL := fs.Duration("shared-ttl", 0, "with a JetStream server: one state per shared topic (board:*) in the cluster, on leases of this TTL in a JetStream KV bucket (0: each node its own state)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -59,6 +60,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 		if cfg.SharedLeaser, err = psnats.NewLeaser(ctx, psnats.LeaserOptions{Conn: nc, Bucket: f.Namespace + "_leases", TTL: *sharedTTL}); err != nil {
 			return err
+		}
+		if *snapshots {
+			if cfg.SharedSnapshots, err = psnats.NewSnapshotStore(ctx, psnats.SnapshotOptions{Conn: nc, Bucket: f.Namespace + "_snapshots"}); err != nil {
+				return err
+			}
 		}
 	}
 	if shared, err := f.HistoryInBroker(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
 	"github.com/seance-go/seance/pubsub/internal/adaptertest"
@@ -108,4 +109,80 @@ func TestSharedBoardThreeNodes(t *testing.T) {
 		procs = append(procs, startProc(t, bin, srv, fmt.Sprintf("n%d", i+1), "-shared-ttl", "1s").Proc)
 	}
 	clustertest.SharedBoard(t, procs, func(topic string, n int) { waitSubscribed(t, srv, topic, n) })
+}
+
+// Three seance-node processes share a NATS server with JetStream and one
+// shared board; clients on every node push events concurrently and the
+// owner is SIGKILLed mid-stream (see clustertest.SharedTakeover): another
+// node takes over within the bound, every client converges without a
+// version gap or repeat, and a spy subscriber of NATS sees no version
+// published by two nodes.
+func TestSharedTakeoverUnderLoad(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := natstest.StartJetStream(t)
+	pubs := spyNATS(t, srv)
+	var procs []*clustertest.Proc
+	for i := range 3 {
+		procs = append(procs, startProc(t, bin, srv, fmt.Sprintf("n%d", i+1), "-shared-ttl", "1s").Proc)
+	}
+	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, srv, topic, n) }, pubs, clustertest.TakeoverOptions{})
+}
+
+// spyNATS records every message published on NATS until the end of the
+// test.
+func spyNATS(t *testing.T, srv *natstest.Server) *clustertest.Publications {
+	t.Helper()
+	pubs := clustertest.NewPublications()
+	nc, err := nats.Connect(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if _, err := nc.Subscribe(">", func(m *nats.Msg) { pubs.Add(m.Data) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return pubs
+}
+
+// The NATS twin of pubsub/redis's TestSharedStalledOwner, with real
+// processes: the owner's connections to NATS (its PubSub and its leases)
+// go through a proxy that stops forwarding mid-stream (see
+// clustertest.SharedStalled). Another node takes over; when the link
+// resumes nothing the stalled node publishes is admitted (fencing) and its
+// client converges on the new owner's state.
+func TestSharedStalledOwner(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := natstest.StartJetStream(t)
+	proxy := adaptertest.NewProxy(t, srv.Addr)
+	pubs := spyNATS(t, srv)
+	var procs []*clustertest.Proc
+	for i := range 3 {
+		name := fmt.Sprintf("n%d", i+1)
+		url := srv.URL
+		if i == 0 {
+			url = "nats://" + proxy.Addr
+		}
+		p := &proc{clustertest.Start(t, bin, name, "-nats", url, "-secret", clusterSecret, "-shared-ttl", "1s")}
+		adaptertest.WaitFor(t, wait, name+" connected to NATS", func() bool { return p.stats(t).Connected })
+		procs = append(procs, p.Proc)
+	}
+	clustertest.SharedStalled(t, procs, proxy.Stall, proxy.Resume, func(topic string, n int) { waitSubscribed(t, srv, topic, n) }, pubs, 5*time.Second)
+}
+
+// TestSharedTakeoverUnderLoad with -shared-snapshots: the new owner starts
+// from the last state the SIGKILLed owner stored in a JetStream KV bucket,
+// its versions going on, instead of Init.
+func TestSharedTakeoverFromSnapshot(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := natstest.StartJetStream(t)
+	pubs := spyNATS(t, srv)
+	var procs []*clustertest.Proc
+	for i := range 3 {
+		procs = append(procs, startProc(t, bin, srv, fmt.Sprintf("n%d", i+1), "-shared-ttl", "1s", "-shared-snapshots").Proc)
+	}
+	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, srv, topic, n) }, pubs,
+		clustertest.TakeoverOptions{Snapshot: true, SnapshotEvery: 100})
 }

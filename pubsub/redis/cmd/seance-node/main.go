@@ -58,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	f.Register(fs, "Redis channel mapping: topics or bus", "Redis channel name prefix")
 	redisAddr := fs.String("redis", "localhost:6379", "Redis address")
 	sharedTTL := fs.Duration("shared-ttl", 3*time.Second, "lease TTL of the shared topics (board:*): a dead owner is replaced within it")
+	snapshots := fs.Bool("shared-snapshots", false, "store the shared topics' states in Redis: a new owner starts from the last one instead of Init")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,6 +84,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	} else if shared {
 		if cfg.HistoryStore, err = psredis.NewHistory(psredis.HistoryOptions{Client: rdb, Namespace: f.Namespace}); err != nil {
+			return err
+		}
+	}
+	if *snapshots {
+		if cfg.SharedSnapshots, err = psredis.NewSnapshotStore(psredis.SnapshotOptions{Client: rdb, Namespace: f.Namespace}); err != nil {
 			return err
 		}
 	}
