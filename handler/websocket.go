@@ -319,13 +319,20 @@ func (c *wsConn) waitLoop() {
 }
 
 // readReady runs on a pooled reader: it handles the messages that can be
-// read now, then hands the connection back to its waiter, or ends it.
+// read now, then hands the connection back to its waiter, or ends it. A
+// client event its channel left to run inline (phx.Session.ReceiveInline)
+// runs here, after the hand-back: its reply is written by this goroutine
+// without another hand-off, while the waiter (and, if more arrives, another
+// pooled reader) goes on reading, so that a slow callback holds up neither
+// heartbeats nor the socket's other channels.
 func (c *wsConn) readReady() {
 	err := c.waitErr
 	for err == nil {
-		err = c.readOne()
-		if err == nil && c.br.Buffered() == 0 {
+		var w phx.Inline
+		w, err = c.readOne()
+		if err == nil && (w.Pending() || c.br.Buffered() == 0) {
 			c.turn <- true
+			w.Run()
 			return
 		}
 	}
@@ -407,7 +414,11 @@ func (c *wsConn) run() {
 	var err error
 	for err == nil {
 		c.conn.SetReadDeadline(time.Now().Add(c.h.opts.IdleTimeout))
-		err = c.readOne()
+		var w phx.Inline
+		w, err = c.readOne()
+		// This goroutine is the only reader: hand the event's work to the
+		// endpoint's workers rather than stop reading while it runs.
+		w.Go()
 	}
 	c.end(err)
 }
@@ -507,21 +518,22 @@ func (c *wsConn) finish() {
 	close(c.done)
 }
 
-// readOne reads and handles one message. Its error is the reason to close
-// the session with.
-func (c *wsConn) readOne() error {
+// readOne reads and handles one message, returning the work its channel
+// left to run inline. Its error is the reason to close the session with.
+func (c *wsConn) readOne() (phx.Inline, error) {
 	kind, data, err := c.read()
 	if err != nil {
-		return readError(err)
+		return phx.Inline{}, readError(err)
 	}
-	if err := c.sess.Receive(data, kind == websocket.BinaryMessage); err != nil {
+	w, err := c.sess.ReceiveInline(data, kind == websocket.BinaryMessage)
+	if err != nil {
 		c.sess.Logger().Info("handler: closing connection", "error", err)
-		return err
+		return w, err
 	}
 	if c.raw != nil {
 		c.conn.SetReadDeadline(time.Now().Add(c.h.opts.IdleTimeout))
 	}
-	return nil
+	return w, nil
 }
 
 // read reads one message; a compressed one is bounded by MaxFrameSize

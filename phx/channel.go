@@ -297,6 +297,25 @@ func (c *Channel) enqueue(job func(ctx context.Context)) bool {
 	return true
 }
 
+// enqueueInline adds job like enqueue and reports whether the caller must
+// drain the channel itself (see [Session.ReceiveInline]): when it was idle,
+// it is marked running for the caller instead of being handed to a worker.
+func (c *Channel) enqueueInline(job func(ctx context.Context)) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.dead {
+		return false
+	}
+	c.queue = append(c.queue, job)
+	if c.started && !c.running {
+		c.running = true
+		c.sess.ep.hold()
+		return true
+	}
+	c.kickLocked()
+	return false
+}
+
 func (c *Channel) kickLocked() {
 	if c.started && !c.running && len(c.queue) > 0 {
 		c.running = true
@@ -337,7 +356,7 @@ func (c *Channel) start() {
 }
 
 // drain runs the channel's queued work until the queue is empty, on a
-// worker of the endpoint's pool.
+// worker of the endpoint's pool or inline (Inline.Run).
 func (c *Channel) drain() {
 	defer c.sess.ep.release()
 	for {
