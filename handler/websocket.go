@@ -107,6 +107,7 @@ type Handler struct {
 	deflate   *deflater          // nil without Options.Compression
 	writers   connPool           // run wsConn.write
 	readers   connPool           // run wsConn.readReady
+	poll      poller             // watches idle connections (Linux)
 	batches   batches
 }
 
@@ -281,13 +282,18 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// close frame answers it.
 	conn.SetCloseHandler(func(int, string) error { return nil })
 	sess.SetNotify(c.wake)
-	if c.raw == nil {
-		go c.run()
-		return
+	if c.raw != nil {
+		c.readAt = time.Now()
+		c.lastRead = c.readAt
+		conn.SetReadDeadline(c.readAt.Add(h.opts.IdleTimeout))
+		c.idle = time.AfterFunc(h.opts.IdleTimeout, c.idleCheck)
+		if h.poll.add(c) {
+			return
+		}
+		c.idle.Stop()
+		c.idle = nil // not polled: read on a goroutine of its own
 	}
-	c.turn = make(chan bool)
-	conn.SetReadDeadline(time.Now().Add(h.opts.IdleTimeout))
-	go c.waitLoop()
+	go c.run()
 }
 
 // refuse answers a WebSocket upgrade that is not served, with
@@ -305,39 +311,84 @@ func refuse(w http.ResponseWriter, status int, msg string) {
 	http.Error(w, msg, status)
 }
 
-// waitLoop is the connection's goroutine in idle-wait mode: it waits until
-// a message can be read, lets a pooled reader handle what arrived, and
-// waits again. It calls nothing deep, so its stack never grows.
-func (c *wsConn) waitLoop() {
-	for {
-		c.waitErr = c.waitReadable()
+// readable is the poller's notification: c's socket has input (or an end
+// or error) to read. The first of it, the idle timer and the writer's
+// close to take the idle read side hands it to a pooled reader.
+func (c *wsConn) readable() {
+	c.mu.Lock()
+	own := c.rIdle
+	c.rIdle = false
+	c.mu.Unlock()
+	if own {
 		c.h.readers.run(c)
-		if !<-c.turn {
-			return
-		}
 	}
 }
 
-// readReady runs on a pooled reader: it handles the messages that can be
-// read now, then hands the connection back to its waiter, or ends it. A
-// client event its channel left to run inline (phx.Session.ReceiveInline)
-// runs here, after the hand-back: its reply is written by this goroutine
-// without another hand-off, while the waiter (and, if more arrives, another
-// pooled reader) goes on reading, so that a slow callback holds up neither
-// heartbeats nor the socket's other channels.
+// idleCheck is the idle timer: it ends a connection idle for IdleTimeout
+// and otherwise sets itself for when it could be. While a reader is busy
+// the read deadline bounds its read instead.
+func (c *wsConn) idleCheck() {
+	c.mu.Lock()
+	if c.rEnded {
+		c.mu.Unlock()
+		return
+	}
+	left := c.h.opts.IdleTimeout - time.Since(c.lastRead)
+	if !c.rIdle || left > 0 {
+		c.idle.Reset(max(left, c.h.opts.IdleTimeout/4, time.Millisecond))
+		c.mu.Unlock()
+		return
+	}
+	c.rIdle = false
+	c.mu.Unlock()
+	c.waitErr = phx.IdleTimeout()
+	c.h.readers.run(c)
+}
+
+// readReady runs on a pooled reader, once the read side is its own: it
+// handles the messages that can be read now, then leaves the connection to
+// the poller, or ends it. A client event that its channel left to run
+// inline (phx.Session.ReceiveInline) runs here, after that: its reply is
+// written by this goroutine without another hand-off, while the poller
+// (or another pooled reader, for input already buffered) goes on with the
+// socket, so that a slow callback holds up neither heartbeats nor the
+// socket's other channels.
 func (c *wsConn) readReady() {
 	err := c.waitErr
+	c.waitErr = nil
 	for err == nil {
 		var w phx.Inline
 		w, err = c.readOne()
-		if err == nil && (w.Pending() || c.br.Buffered() == 0) {
-			c.turn <- true
+		switch {
+		case err != nil:
+		case c.br.Buffered() > 0:
+			if w.Pending() {
+				c.h.readers.run(c) // the rest is read by another
+				w.Run()
+				return
+			}
+		case c.rest():
 			w.Run()
 			return
+		default: // the writer closed the connection meanwhile
+			w.Run()
+			err = phx.ErrDisconnected
 		}
 	}
 	c.end(err)
-	c.turn <- false
+}
+
+// rest leaves the read side to the poller until more input arrives. It
+// reports false, keeping the read side, when the connection is closed.
+func (c *wsConn) rest() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished || c.arm() != nil {
+		return false
+	}
+	c.lastRead = c.readAt
+	c.rIdle = true
+	return true
 }
 
 // hijackWriter hands gorilla a buffered reader of the configured size at the
@@ -388,22 +439,26 @@ type wsConn struct {
 	readErr error         // why the reader stopped
 	closeBy time.Time     // the close deadline, once closing (writer only, wmu held)
 
-	// Idle wait (see idlewait_linux.go): the connection's own goroutine
-	// only waits for the socket to become readable, which keeps its stack
-	// at the runtime's minimum; reading and handling the messages runs on a
-	// pooled reader. nil raw: the connection's goroutine reads itself.
+	// Idle wait (Linux, see poller_linux.go): while idle, the connection
+	// holds no goroutine; the handler's poller watches its socket, and
+	// reading and handling the messages runs on a pooled reader. nil raw:
+	// the connection's own goroutine reads.
 	br      *bufio.Reader
 	raw     syscall.RawConn
-	ready   func(fd uintptr) bool
-	polls   int       // calls of ready in the current wait
-	waitErr error     // the waiter's result, for the pooled reader
-	turn    chan bool // pooled reader → waiter: wait again (true) or stop
+	pollID  uint64      // the connection's id in the poller
+	pollFD  int         // the poller's epoll instance
+	idle    *time.Timer // runs idleCheck; nil: not polled
+	readAt  time.Time   // when the reader last read a message (reader only)
+	waitErr error       // why the read side was handed over, for readReady
 
 	mu       sync.Mutex
-	writing  bool     // a writing turn is on (inline or on a pooled writer)
-	again    bool     // woken while writing: look at the queue once more
-	finished bool     // the connection is closed: no writer starts again
-	control  [][]byte // pongs to send
+	writing  bool      // a writing turn is on (inline or on a pooled writer)
+	again    bool      // woken while writing: look at the queue once more
+	finished bool      // the connection is closed: no writer starts again
+	rIdle    bool      // no reader has the read side: the poller, the idle timer or finish may take it
+	rEnded   bool      // the reader has ended
+	lastRead time.Time // readAt, as of the last rest
+	control  [][]byte  // pongs to send
 
 	pending *batch // left by flush for the writer, with wmu held
 }
@@ -428,6 +483,13 @@ func (c *wsConn) run() {
 // detaches the session.
 func (c *wsConn) end(reason error) {
 	defer c.sess.Detach()
+	if c.idle != nil {
+		c.mu.Lock()
+		c.rEnded = true
+		c.idle.Stop()
+		c.mu.Unlock()
+		c.h.poll.remove(c)
+	}
 	c.readErr = reason
 	close(c.readEnd)
 	c.sess.Close(reason) // wakes the writer, which closes the connection
@@ -514,8 +576,14 @@ func (c *wsConn) finish() {
 	c.mu.Lock()
 	c.finished = true
 	c.writing = false
+	own := c.rIdle
+	c.rIdle = false
 	c.mu.Unlock()
 	close(c.done)
+	if own { // no reader: end it here, where nothing is held
+		c.waitErr = phx.ErrDisconnected
+		c.h.readers.run(c)
+	}
 }
 
 // readOne reads and handles one message, returning the work its channel
@@ -531,7 +599,8 @@ func (c *wsConn) readOne() (phx.Inline, error) {
 		return w, err
 	}
 	if c.raw != nil {
-		c.conn.SetReadDeadline(time.Now().Add(c.h.opts.IdleTimeout))
+		c.readAt = time.Now()
+		c.conn.SetReadDeadline(c.readAt.Add(c.h.opts.IdleTimeout))
 	}
 	return w, nil
 }
@@ -567,20 +636,6 @@ func readError(err error) error {
 		return phx.IdleTimeout()
 	}
 	return phx.ErrDisconnected
-}
-
-// waitReadable returns once the next message can be read without blocking
-// (or at once when the idle wait is not available), honouring the read
-// deadline.
-func (c *wsConn) waitReadable() error {
-	if c.br.Buffered() > 0 {
-		return nil
-	}
-	c.polls = 0
-	if err := c.raw.Read(c.ready); err != nil {
-		return readError(err)
-	}
-	return nil
 }
 
 func contains(list []string, s string) bool {

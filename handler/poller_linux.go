@@ -1,0 +1,160 @@
+//go:build linux
+
+package handler
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// poller waits for the handler's idle WebSocket connections to become
+// readable, all of them with one epoll instance and one goroutine, so that
+// an idle connection holds no goroutine (and no stack) of its own. A
+// connection is registered one-shot: after its event, the pooled reader
+// that got it reads what arrived and re-arms it before it leaves (see
+// wsConn.rest), so no event is ever delivered for input already read.
+// The epoll instance is itself waited on by the runtime's poller: its
+// goroutine is parked like any other reader, not blocked in a system call.
+// It exists only while connections are registered (goroutine leak checks
+// see none once the last one has ended).
+type poller struct {
+	mu    sync.Mutex
+	set   *epollSet          // nil when no connection is registered
+	conns map[uint64]*wsConn // by the id in their epoll event
+	next  uint64
+}
+
+// epollSet is one epoll instance and the goroutine waiting on it.
+type epollSet struct {
+	fd int
+	f  *os.File // fd, for the runtime's poller
+}
+
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+// add registers c, armed: reports false when its socket cannot be
+// registered (the connection then reads on a goroutine of its own).
+func (p *poller) add(c *wsConn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.set == nil {
+		s, err := newEpollSet()
+		if err != nil {
+			return false
+		}
+		p.set = s
+		if p.conns == nil {
+			p.conns = map[uint64]*wsConn{}
+		}
+		go p.loop(s)
+	}
+	p.next++
+	c.pollID, c.pollFD = p.next, p.set.fd
+	c.rIdle = true // not yet visible to the poller's goroutine: p.mu is held
+	p.conns[c.pollID] = c
+	if err := c.epollCtl(syscall.EPOLL_CTL_ADD); err != nil {
+		delete(p.conns, c.pollID)
+		c.rIdle = false
+		p.closeIfEmpty()
+		return false
+	}
+	return true
+}
+
+// remove unregisters c once its reader has ended.
+func (p *poller) remove(c *wsConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.conns[c.pollID]; !ok {
+		return
+	}
+	delete(p.conns, c.pollID)
+	p.closeIfEmpty()
+}
+
+// closeIfEmpty closes the epoll instance when no connection is left; its
+// goroutine then ends. p.mu is held.
+func (p *poller) closeIfEmpty() {
+	if len(p.conns) == 0 && p.set != nil {
+		p.set.f.Close()
+		p.set = nil
+	}
+}
+
+func newEpollSet() (*epollSet, error) {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
+	// Non-blocking, so os.NewFile hands it to the runtime's poller.
+	return &epollSet{fd: fd, f: os.NewFile(uintptr(fd), "epoll")}, nil
+}
+
+// loop hands every connection that became readable to a pooled reader,
+// until the epoll instance is closed.
+func (p *poller) loop(s *epollSet) {
+	raw, err := s.f.SyscallConn()
+	if err != nil {
+		return
+	}
+	events := make([]syscall.EpollEvent, 128)
+	var ready []*wsConn
+	for {
+		err := raw.Read(func(fd uintptr) bool {
+			// Take every pending event: the runtime reports the epoll
+			// instance readable again only when new events arrive.
+			got := false
+			for {
+				n, err := syscall.EpollWait(int(fd), events, 0)
+				if errors.Is(err, syscall.EINTR) {
+					continue
+				}
+				if n <= 0 {
+					return got
+				}
+				got = true
+				p.mu.Lock()
+				for _, ev := range events[:n] {
+					if c := p.conns[uint64(uint32(ev.Fd))|uint64(uint32(ev.Pad))<<32]; c != nil {
+						ready = append(ready, c)
+					}
+				}
+				p.mu.Unlock()
+				for i, c := range ready {
+					c.readable()
+					ready[i] = nil
+				}
+				ready = ready[:0]
+				if n < len(events) {
+					return true
+				}
+			}
+		})
+		if err != nil {
+			return // closed: no connection is left
+		}
+	}
+}
+
+// epollCtl adds or re-arms c's socket in its epoll instance. The socket
+// cannot be closed (and its descriptor reused) during the call.
+func (c *wsConn) epollCtl(op int) error {
+	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.pollID)), Pad: int32(uint32(c.pollID >> 32))}
+	var cerr error
+	err := c.raw.Control(func(fd uintptr) {
+		cerr = syscall.EpollCtl(c.pollFD, op, int(fd), &ev)
+	})
+	if err != nil {
+		return err
+	}
+	return cerr
+}
+
+// arm re-arms c after a reading turn; c.mu is held.
+func (c *wsConn) arm() error { return c.epollCtl(syscall.EPOLL_CTL_MOD) }
