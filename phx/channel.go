@@ -31,7 +31,7 @@ type Channel struct {
 	extra   map[string]struct{}
 	early   []Frame // broadcasts received between subscription and start
 
-	values map[any]any // touched only from callbacks (one at a time)
+	values []keyValue // touched only from callbacks (one at a time)
 
 	ended bool              // the end hooks ran (or are running)
 	onEnd []func(err error) // OnEnd hooks, guarded by mu
@@ -77,17 +77,33 @@ func (c *Channel) Logger() *slog.Logger {
 // Endpoint is the endpoint serving this channel.
 func (c *Channel) Endpoint() *Endpoint { return c.sess.ep }
 
+// keyValue is one value stored with Set. A channel holds a few (a
+// LiveState channel one), for the life of an idle connection: a slice
+// costs a fraction of a map.
+type keyValue struct{ key, value any }
+
 // Set stores a per-channel value. Call it only from the channel's callbacks.
+// Keys must be comparable, as map keys; Set is meant for a few values.
 func (c *Channel) Set(key, value any) {
-	if c.values == nil {
-		c.values = map[any]any{}
+	for i := range c.values {
+		if c.values[i].key == key {
+			c.values[i].value = value
+			return
+		}
 	}
-	c.values[key] = value
+	c.values = append(c.values, keyValue{key, value})
 }
 
 // Value returns a value stored with Set. Call it only from the channel's
 // callbacks.
-func (c *Channel) Value(key any) any { return c.values[key] }
+func (c *Channel) Value(key any) any {
+	for i := range c.values {
+		if c.values[i].key == key {
+			return c.values[i].value
+		}
+	}
+	return nil
+}
 
 // Push sends an event to this channel's client, stamped with the channel's
 // join_ref. The payload is JSON-encoded ({} for nil); a [Binary] payload is
