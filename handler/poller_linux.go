@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // poller waits for the handler's idle WebSocket connections to become
@@ -20,10 +21,46 @@ import (
 // It exists only while connections are registered (goroutine leak checks
 // see none once the last one has ended).
 type poller struct {
+	idle  time.Duration // Options.IdleTimeout
+	start time.Time     // the origin of clock
+
 	mu    sync.Mutex
 	set   *epollSet          // nil when no connection is registered
 	conns map[uint64]*wsConn // by the id in their epoll event
 	next  uint64
+	sweep *time.Timer // runs expire, while connections are registered
+}
+
+func (p *poller) init(idle time.Duration) { p.idle, p.start = idle, time.Now() }
+
+// clock is t on the poller's monotonic clock.
+func (p *poller) clock(t time.Time) int64 { return int64(t.Sub(p.start)) }
+
+// sweepEvery is how often the poller looks for connections idle for
+// longer than IdleTimeout: they are closed between IdleTimeout and
+// 1.25 × IdleTimeout after their last message. One sweep for all
+// connections costs less than a timer for each.
+func (p *poller) sweepEvery() time.Duration { return max(p.idle/4, time.Millisecond) }
+
+// expire ends the connections idle for IdleTimeout or longer.
+func (p *poller) expire() {
+	before := p.clock(time.Now()) - int64(p.idle)
+	var old []*wsConn
+	p.mu.Lock()
+	if p.set == nil {
+		p.mu.Unlock()
+		return
+	}
+	for _, c := range p.conns {
+		if c.lastRead.Load() <= before {
+			old = append(old, c)
+		}
+	}
+	p.sweep.Reset(p.sweepEvery())
+	p.mu.Unlock()
+	for _, c := range old {
+		c.expire(before)
+	}
 }
 
 // epollSet is one epoll instance and the goroutine waiting on it.
@@ -49,6 +86,11 @@ func (p *poller) add(c *wsConn) bool {
 			p.conns = map[uint64]*wsConn{}
 		}
 		go p.loop(s)
+		if p.sweep == nil {
+			p.sweep = time.AfterFunc(p.sweepEvery(), p.expire)
+		} else {
+			p.sweep.Reset(p.sweepEvery())
+		}
 	}
 	p.next++
 	c.pollID, c.pollFD = p.next, p.set.fd
@@ -80,6 +122,7 @@ func (p *poller) closeIfEmpty() {
 	if len(p.conns) == 0 && p.set != nil {
 		p.set.f.Close()
 		p.set = nil
+		p.sweep.Stop()
 	}
 }
 

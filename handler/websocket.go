@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -148,6 +149,7 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 		h.hosts = append(h.hosts, strings.ToLower(hostOnly(strings.TrimSpace(host))))
 	}
 	h.deflate = newDeflater(opts.Compression)
+	h.poll.init(opts.IdleTimeout)
 	h.batches = batches{bufs: pool, size: opts.WriteBufferSize, deflate: h.deflate}
 	h.writers = connPool{handoff: make(chan *wsConn), do: (*wsConn).write}
 	h.readers = connPool{handoff: make(chan *wsConn), do: (*wsConn).readReady}
@@ -284,14 +286,12 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	sess.SetNotify(c.wake)
 	if c.raw != nil {
 		c.readAt = time.Now()
-		c.lastRead = c.readAt
+		c.lastRead.Store(h.poll.clock(c.readAt))
 		conn.SetReadDeadline(c.readAt.Add(h.opts.IdleTimeout))
-		c.idle = time.AfterFunc(h.opts.IdleTimeout, c.idleCheck)
 		if h.poll.add(c) {
 			return
 		}
-		c.idle.Stop()
-		c.idle = nil // not polled: read on a goroutine of its own
+		// Not polled: read on a goroutine of its own.
 	}
 	go c.run()
 }
@@ -312,8 +312,8 @@ func refuse(w http.ResponseWriter, status int, msg string) {
 }
 
 // readable is the poller's notification: c's socket has input (or an end
-// or error) to read. The first of it, the idle timer and the writer's
-// close to take the idle read side hands it to a pooled reader.
+// or error) to read. The first of it, the poller's idle sweep and the
+// writer's close to take the idle read side hands it to a pooled reader.
 func (c *wsConn) readable() {
 	c.mu.Lock()
 	own := c.rIdle
@@ -324,25 +324,22 @@ func (c *wsConn) readable() {
 	}
 }
 
-// idleCheck is the idle timer: it ends a connection idle for IdleTimeout
-// and otherwise sets itself for when it could be. While a reader is busy
-// the read deadline bounds its read instead.
-func (c *wsConn) idleCheck() {
+// expire is the poller's idle sweep: it ends c if its read side is idle
+// and nothing was read since before (the poller's clock), and reports
+// whether it did. While a reader is busy, the read deadline bounds its
+// read instead.
+func (c *wsConn) expire(before int64) bool {
 	c.mu.Lock()
-	if c.rEnded {
-		c.mu.Unlock()
-		return
+	own := c.rIdle && c.lastRead.Load() <= before
+	if own {
+		c.rIdle = false
 	}
-	left := c.h.opts.IdleTimeout - time.Since(c.lastRead)
-	if !c.rIdle || left > 0 {
-		c.idle.Reset(max(left, c.h.opts.IdleTimeout/4, time.Millisecond))
-		c.mu.Unlock()
-		return
-	}
-	c.rIdle = false
 	c.mu.Unlock()
-	c.waitErr = phx.IdleTimeout()
-	c.h.readers.run(c)
+	if own {
+		c.waitErr = phx.IdleTimeout()
+		c.h.readers.run(c)
+	}
+	return own
 }
 
 // readReady runs on a pooled reader, once the read side is its own: it
@@ -386,7 +383,7 @@ func (c *wsConn) rest() bool {
 	if c.finished || c.arm() != nil {
 		return false
 	}
-	c.lastRead = c.readAt
+	c.lastRead.Store(c.h.poll.clock(c.readAt))
 	c.rIdle = true
 	return true
 }
@@ -445,20 +442,18 @@ type wsConn struct {
 	// the connection's own goroutine reads.
 	br      *bufio.Reader
 	raw     syscall.RawConn
-	pollID  uint64      // the connection's id in the poller
-	pollFD  int         // the poller's epoll instance
-	idle    *time.Timer // runs idleCheck; nil: not polled
-	readAt  time.Time   // when the reader last read a message (reader only)
-	waitErr error       // why the read side was handed over, for readReady
+	pollID   uint64       // the connection's id in the poller; 0: not polled
+	pollFD   int          // the poller's epoll instance
+	readAt   time.Time    // when the reader last read a message (reader only)
+	lastRead atomic.Int64 // readAt on the poller's clock, as of the last rest
+	waitErr  error        // why the read side was handed over, for readReady
 
 	mu       sync.Mutex
 	writing  bool      // a writing turn is on (inline or on a pooled writer)
 	again    bool      // woken while writing: look at the queue once more
 	finished bool      // the connection is closed: no writer starts again
-	rIdle    bool      // no reader has the read side: the poller, the idle timer or finish may take it
-	rEnded   bool      // the reader has ended
-	lastRead time.Time // readAt, as of the last rest
-	control  [][]byte  // pongs to send
+	rIdle    bool     // no reader has the read side: the poller, its idle sweep or finish may take it
+	control  [][]byte // pongs to send
 
 	pending *batch // left by flush for the writer, with wmu held
 }
@@ -483,11 +478,7 @@ func (c *wsConn) run() {
 // detaches the session.
 func (c *wsConn) end(reason error) {
 	defer c.sess.Detach()
-	if c.idle != nil {
-		c.mu.Lock()
-		c.rEnded = true
-		c.idle.Stop()
-		c.mu.Unlock()
+	if c.pollID != 0 {
 		c.h.poll.remove(c)
 	}
 	c.readErr = reason
