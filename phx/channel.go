@@ -313,23 +313,46 @@ func (c *Channel) enqueue(job func(ctx context.Context)) bool {
 	return true
 }
 
-// enqueueInline adds job like enqueue and reports whether the caller must
-// drain the channel itself (see [Session.ReceiveInline]): when it was idle,
-// it is marked running for the caller instead of being handed to a worker.
-func (c *Channel) enqueueInline(job func(ctx context.Context)) bool {
+// enqueueIn queues the client event m for HandleIn. With w non-nil and
+// the channel idle, it is left in *w for the caller to run (see
+// [Session.ReceiveInline]) instead: the channel is marked running for the
+// caller rather than handed to a worker.
+func (c *Channel) enqueueIn(m *Message, w *Inline) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing || c.dead {
-		return false
+		return
 	}
-	c.queue = append(c.queue, job)
-	if c.started && !c.running {
+	if w != nil && c.started && !c.running && len(c.queue) == 0 {
 		c.running = true
 		c.sess.ep.hold()
-		return true
+		w.c, w.msg = c, *m
+		return
 	}
+	msg := *m
+	c.queue = append(c.queue, func(ctx context.Context) { c.handleIn(ctx, &msg) })
 	c.kickLocked()
-	return false
+}
+
+// requeue puts the event an Inline held at the head of the queue, for the
+// workers: the channel is already marked running.
+func (c *Channel) requeue(m Message) {
+	c.mu.Lock()
+	c.queue = append([]func(ctx context.Context){func(ctx context.Context) { c.handleIn(ctx, &m) }}, c.queue...)
+	c.mu.Unlock()
+	c.sess.ep.workers.run(c)
+}
+
+// runIn runs HandleIn for m, turning a panic into a channel crash.
+func (c *Channel) runIn(m *Message) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.crash(p, debug.Stack())
+			ok = false
+		}
+	}()
+	c.handleIn(c.sess.ctx, m)
+	return true
 }
 
 func (c *Channel) kickLocked() {

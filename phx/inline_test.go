@@ -19,9 +19,12 @@ type gateHandler struct {
 func (g *gateHandler) Join(context.Context, *phx.Channel, phx.Payload) (any, error) { return nil, nil }
 
 func (g *gateHandler) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Message) (*phx.Reply, error) {
-	if msg.Event == "block" {
+	switch msg.Event {
+	case "block":
 		g.entered <- ch.Topic()
 		<-g.release
+	case "boom":
+		panic("boom")
 	}
 	return phx.Ok(msg.Payload), nil
 }
@@ -111,4 +114,16 @@ func TestReceiveInline(t *testing.T) {
 	}
 	w.Run()
 	next()
+	// A callback run inline that panics crashes its channel only.
+	w = receive(`["1","10","gate:a","boom",{}]`)
+	if !w.Pending() {
+		t.Fatal("the event was not left to run inline")
+	}
+	w.Run()
+	if got, want := next(), `["1","1","gate:a","phx_error",{"reason":"channel_crash"}]`+"\n"; got != want {
+		t.Fatalf("after a crash got %q, want %q", got, want)
+	}
+	if topics := sess.Topics(); len(topics) != 0 {
+		t.Fatalf("topics after the crash: %v", topics)
+	}
 }

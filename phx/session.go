@@ -115,7 +115,10 @@ func (s *Session) Receive(data []byte, binary bool) error {
 
 // Inline is a channel's work that [Session.ReceiveInline] left to its
 // caller. The zero Inline holds none.
-type Inline struct{ c *Channel }
+type Inline struct {
+	c   *Channel
+	msg Message
+}
 
 // Pending reports whether there is work to run.
 func (w Inline) Pending() bool { return w.c != nil }
@@ -125,9 +128,14 @@ func (w Inline) Pending() bool { return w.c != nil }
 // a zero Inline returns at once. Call it exactly once for every Inline
 // that is Pending; it may block as long as the callbacks do.
 func (w Inline) Run() {
-	if w.c != nil {
-		w.c.drain()
+	if w.c == nil {
+		return
 	}
+	if !w.c.runIn(&w.msg) {
+		w.c.sess.ep.release() // crashed: the channel is dead
+		return
+	}
+	w.c.drain()
 }
 
 // Go hands the work to the endpoint's worker pool instead of running it,
@@ -135,7 +143,7 @@ func (w Inline) Run() {
 // of Run, never both.
 func (w Inline) Go() {
 	if w.c != nil {
-		w.c.sess.ep.workers.run(w.c)
+		w.c.requeue(w.msg)
 	}
 }
 
@@ -204,15 +212,7 @@ func (s *Session) dispatch(m *Message, w *Inline) {
 		ch.unsubscribeAll()
 		return
 	}
-	msg := *m
-	job := func(ctx context.Context) { ch.handleIn(ctx, &msg) }
-	if w != nil {
-		if ch.enqueueInline(job) {
-			w.c = ch
-		}
-		return
-	}
-	ch.enqueue(job)
+	ch.enqueueIn(m, w)
 }
 
 // tooLong answers a message whose topic or event name passes the
