@@ -37,6 +37,8 @@ type Options struct {
 	Hosts []string
 	// IdleTimeout closes a WebSocket (code 1001) when the client sent nothing
 	// for that long (default 60s, as Phoenix; phoenix.js heartbeats every 30s).
+	// On Linux idle connections are looked at every IdleTimeout/4, so one
+	// closes up to a quarter later.
 	IdleTimeout time.Duration
 	// MaxFrameSize is the largest inbound frame in bytes (default 1 MiB);
 	// larger frames close the connection with 1009.
@@ -440,8 +442,8 @@ type wsConn struct {
 	// holds no goroutine; the handler's poller watches its socket, and
 	// reading and handling the messages runs on a pooled reader. nil raw:
 	// the connection's own goroutine reads.
-	br      *bufio.Reader
-	raw     syscall.RawConn
+	br       *bufio.Reader
+	raw      syscall.RawConn
 	pollID   uint64       // the connection's id in the poller; 0: not polled
 	pollFD   int          // the poller's epoll instance
 	readAt   time.Time    // when the reader last read a message (reader only)
@@ -449,9 +451,9 @@ type wsConn struct {
 	waitErr  error        // why the read side was handed over, for readReady
 
 	mu       sync.Mutex
-	writing  bool      // a writing turn is on (inline or on a pooled writer)
-	again    bool      // woken while writing: look at the queue once more
-	finished bool      // the connection is closed: no writer starts again
+	writing  bool     // a writing turn is on (inline or on a pooled writer)
+	again    bool     // woken while writing: look at the queue once more
+	finished bool     // the connection is closed: no writer starts again
 	rIdle    bool     // no reader has the read side: the poller, its idle sweep or finish may take it
 	control  [][]byte // pongs to send
 
