@@ -29,6 +29,7 @@ type poller struct {
 	conns map[uint64]*wsConn // by the id in their epoll event
 	next  uint64
 	sweep *time.Timer // runs expire, while connections are registered
+	scan  []*wsConn   // expire's copy of conns
 }
 
 func (p *poller) init(idle time.Duration) { p.idle, p.start = idle, time.Now() }
@@ -37,30 +38,42 @@ func (p *poller) init(idle time.Duration) { p.idle, p.start = idle, time.Now() }
 func (p *poller) clock(t time.Time) int64 { return int64(t.Sub(p.start)) }
 
 // sweepEvery is how often the poller looks for connections idle for
-// longer than IdleTimeout: they are closed between IdleTimeout and
-// 1.25 × IdleTimeout after their last message. One sweep for all
-// connections costs less than a timer for each.
-func (p *poller) sweepEvery() time.Duration { return max(p.idle/4, time.Millisecond) }
+// longer than IdleTimeout (closed between IdleTimeout and IdleTimeout +
+// sweepEvery after their last message) and for sockets closed by others
+// than the handler (a middleware that kept the hijacked connection): the
+// runtime drops a closed socket from the epoll instance without an event.
+// One sweep for all connections costs less than a timer for each.
+func (p *poller) sweepEvery() time.Duration { return min(max(p.idle/4, time.Millisecond), closedSweep) }
 
-// expire ends the connections idle for IdleTimeout or longer.
+// closedSweep bounds sweepEvery: how late a socket closed by others than
+// the handler may be noticed.
+const closedSweep = 250 * time.Millisecond
+
+// expire ends the connections idle for IdleTimeout or longer and those
+// whose socket was closed.
 func (p *poller) expire() {
 	before := p.clock(time.Now()) - int64(p.idle)
-	var old []*wsConn
 	p.mu.Lock()
 	if p.set == nil {
 		p.mu.Unlock()
 		return
 	}
+	scan := p.scan[:0]
 	for _, c := range p.conns {
-		if c.lastRead.Load() <= before {
-			old = append(old, c)
-		}
+		scan = append(scan, c)
 	}
-	p.sweep.Reset(p.sweepEvery())
+	p.scan = nil // this sweep's until it is done
 	p.mu.Unlock()
-	for _, c := range old {
+	for i, c := range scan {
 		c.expire(before)
+		scan[i] = nil
 	}
+	p.mu.Lock()
+	p.scan = scan[:0]
+	if p.set != nil {
+		p.sweep.Reset(p.sweepEvery())
+	}
+	p.mu.Unlock()
 }
 
 // epollSet is one epoll instance and the goroutine waiting on it.

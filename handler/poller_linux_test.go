@@ -1,6 +1,7 @@
 package handler_test
 
 import (
+	"errors"
 	"runtime"
 	"strconv"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/seance-go/seance/handler"
+	"github.com/seance-go/seance/internal/cuttest"
 	"github.com/seance-go/seance/phx"
 )
 
@@ -51,5 +53,23 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 			t.Fatalf("%d sessions left after every client left", ep.Sessions())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSocketClosedByOthersEnds: a connection whose socket is closed by
+// code other than the handler (a middleware that kept the hijacked
+// connection), while idle, ends: its channels terminate with
+// phx.ErrDisconnected although the poller got no event for it.
+func TestSocketClosedByOthersEnds(t *testing.T) {
+	ep, terms := testEndpoint(t, phx.Config{})
+	var cut cuttest.Cutter
+	srv := serve(t, cut.Wrap(newHandler(ep, handler.Options{})))
+	conn, _ := mustDial(t, wsURL(srv, "/websocket?vsn=2.0.0&client_id=a"), nil)
+	joinResponse(t, conn, "room:1")
+	if n := cut.Cut("a", 0); n != 1 {
+		t.Fatalf("cut %d connections, want 1", n)
+	}
+	if err := terms.wait(t); !errors.Is(err, phx.ErrDisconnected) {
+		t.Fatalf("channel ended with %v, want phx.ErrDisconnected", err)
 	}
 }

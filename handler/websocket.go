@@ -326,22 +326,28 @@ func (c *wsConn) readable() {
 	}
 }
 
-// expire is the poller's idle sweep: it ends c if its read side is idle
-// and nothing was read since before (the poller's clock), and reports
-// whether it did. While a reader is busy, the read deadline bounds its
-// read instead.
-func (c *wsConn) expire(before int64) bool {
+// expire is the poller's sweep: it ends c if its read side is idle and
+// nothing was read since before (the poller's clock), or its socket was
+// closed. While a reader is busy, the read deadline and the read's error
+// do instead.
+func (c *wsConn) expire(before int64) {
+	idle := c.lastRead.Load() <= before
+	closed := !idle && c.raw.Control(func(uintptr) {}) != nil
+	if !idle && !closed {
+		return
+	}
 	c.mu.Lock()
-	own := c.rIdle && c.lastRead.Load() <= before
-	if own {
-		c.rIdle = false
-	}
+	own := c.rIdle
+	c.rIdle = false
 	c.mu.Unlock()
-	if own {
-		c.waitErr = phx.IdleTimeout()
-		c.h.readers.run(c)
+	if !own {
+		return
 	}
-	return own
+	c.waitErr = phx.IdleTimeout()
+	if closed {
+		c.waitErr = phx.ErrDisconnected
+	}
+	c.h.readers.run(c)
 }
 
 // readReady runs on a pooled reader, once the read side is its own: it
