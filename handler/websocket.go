@@ -2,8 +2,10 @@ package handler
 
 import (
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -112,6 +114,7 @@ type Handler struct {
 	readers   connPool           // run wsConn.readReady
 	poll      poller             // watches idle connections (Linux)
 	batches   batches
+	scratch   sync.Pool // *[]byte read buffers (readAll)
 }
 
 // New returns the http.Handler of a socket mount over the endpoint ep.
@@ -607,12 +610,13 @@ func (c *wsConn) readOne() (phx.Inline, error) {
 // read reads one message; a compressed one is bounded by MaxFrameSize
 // once inflated too.
 func (c *wsConn) read() (int, []byte, error) {
-	if !c.deflate {
-		return c.conn.ReadMessage()
-	}
 	kind, r, err := c.conn.NextReader()
 	if err != nil {
 		return kind, nil, err
+	}
+	if !c.deflate {
+		data, err := c.h.readAll(r)
+		return kind, data, err
 	}
 	data, err := readLimited(r, c.h.opts.MaxFrameSize)
 	var ce flate.CorruptInputError
@@ -621,6 +625,42 @@ func (c *wsConn) read() (int, []byte, error) {
 	}
 	return kind, data, err
 }
+
+// readAll reads the rest of a message into a buffer lent by the handler's
+// pool and returns a copy of its exact size (io.ReadAll, which gorilla's
+// ReadMessage uses, starts every message, however small, with 512 bytes).
+// A message larger than maxScratch keeps the buffer it was read into.
+func (h *Handler) readAll(r io.Reader) ([]byte, error) {
+	bp, _ := h.scratch.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 1024)
+		bp = &b
+	}
+	b := (*bp)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == nil {
+			continue
+		}
+		if err == io.EOF {
+			err = nil
+		}
+		if cap(b) > maxScratch {
+			return b, err
+		}
+		out := bytes.Clone(b)
+		*bp = b[:0]
+		h.scratch.Put(bp)
+		return out, err
+	}
+}
+
+// maxScratch is the largest read buffer returned to the handler's pool.
+const maxScratch = 64 << 10
 
 // readError maps a read error to the session's close reason.
 func readError(err error) error {
