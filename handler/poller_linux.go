@@ -161,41 +161,37 @@ func (p *poller) loop(s *epollSet) {
 	}
 	events := make([]syscall.EpollEvent, 128)
 	var ready []*wsConn
-	for {
-		err := raw.Read(func(fd uintptr) bool {
-			// Take every pending event: the runtime reports the epoll
-			// instance readable again only when new events arrive.
-			got := false
-			for {
-				n, err := syscall.EpollWait(int(fd), events, 0)
-				if errors.Is(err, syscall.EINTR) {
-					continue
-				}
-				if n <= 0 {
-					return got
-				}
-				got = true
-				p.mu.Lock()
-				for _, ev := range events[:n] {
-					if c := p.conns[uint64(uint32(ev.Fd))|uint64(uint32(ev.Pad))<<32]; c != nil {
-						ready = append(ready, c)
-					}
-				}
-				p.mu.Unlock()
-				for i, c := range ready {
-					c.readable()
-					ready[i] = nil
-				}
-				ready = ready[:0]
-				if n < len(events) {
-					return true
+	// One Read for the instance's life: the callback takes the events and
+	// asks to wait again. Readiness that arrives while it runs is kept by
+	// the runtime for the next wait (a new Read would forget it and need
+	// one more epoll_wait to find out).
+	raw.Read(func(fd uintptr) bool {
+		for {
+			n, err := syscall.EpollWait(int(fd), events, 0)
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			if n <= 0 {
+				return false
+			}
+			p.mu.Lock()
+			for _, ev := range events[:n] {
+				if c := p.conns[uint64(uint32(ev.Fd))|uint64(uint32(ev.Pad))<<32]; c != nil {
+					ready = append(ready, c)
 				}
 			}
-		})
-		if err != nil {
-			return // closed: no connection is left
+			p.mu.Unlock()
+			for i, c := range ready {
+				c.readable()
+				ready[i] = nil
+			}
+			ready = ready[:0]
+			if n < len(events) {
+				return false
+			}
 		}
-	}
+	})
+	// Read returned: the instance was closed, no connection is left.
 }
 
 // epollCtl adds or re-arms c's socket in its epoll instance. The socket

@@ -529,8 +529,8 @@ func (c *wsConn) wake(broadcast bool) {
 	c.mu.Unlock()
 }
 
-// poolIdle is how long a pooled goroutine waits for another connection to
-// serve before it exits.
+// poolIdle is how long a pooled goroutine waits (at least, at most twice
+// that) for another connection to serve before it exits.
 const poolIdle = 100 * time.Millisecond
 
 // connPool runs work for connections (writing queued frames, reading
@@ -554,19 +554,26 @@ func (p *connPool) run(c *wsConn) {
 }
 
 func (p *connPool) work(c *wsConn) {
-	var t *time.Timer
+	// The timer is not reset after every piece of work (a timer update per
+	// event): it fires every poolIdle, and the goroutine exits at the first
+	// tick that finds it has done nothing since the previous one, so
+	// between poolIdle and twice that after its last work.
+	t := time.NewTimer(poolIdle)
+	defer t.Stop()
 	for {
 		p.do(c)
 		c = nil
-		if t == nil {
-			t = time.NewTimer(poolIdle)
-		} else {
-			t.Reset(poolIdle)
-		}
-		select {
-		case c = <-p.handoff:
-		case <-t.C:
-			return
+		worked := true
+		for c == nil {
+			select {
+			case c = <-p.handoff:
+			case <-t.C:
+				if !worked {
+					return
+				}
+				worked = false
+				t.Reset(poolIdle)
+			}
 		}
 	}
 }
