@@ -17,11 +17,18 @@
 //
 // # Memory per connection
 //
-// An idle WebSocket connection holds one goroutine and a small read buffer
-// ([Options.ReadBufferSize]). On Linux the connection's own goroutine only
-// waits for the socket to become readable, with a minimal stack, and
-// messages are read and handled on pooled goroutines; over TLS, and on
-// other systems, it reads the messages itself.
+// On Linux, an idle WebSocket connection over TCP holds no goroutine, only
+// its structures and a small read buffer ([Options.ReadBufferSize]): one
+// epoll instance per Handler watches the idle sockets, and the messages
+// that arrive are read and handled on pooled goroutines (the epoll
+// instance is itself parked in the Go runtime's poller, by one goroutine
+// for all of them). A client event whose channel is idle runs on the goroutine that
+// read it (phx.Session.ReceiveInline), which then writes the reply: no
+// goroutine hand-off between the socket and the channel callback, while
+// another goroutine goes on reading the socket, so a slow callback holds
+// up neither heartbeats nor the socket's other channels. Over TLS, and on
+// other systems, each connection reads on a goroutine of its own and its
+// events run on the endpoint's workers.
 //
 // # Writing
 //

@@ -2,14 +2,17 @@ package handler
 
 import (
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,6 +39,8 @@ type Options struct {
 	Hosts []string
 	// IdleTimeout closes a WebSocket (code 1001) when the client sent nothing
 	// for that long (default 60s, as Phoenix; phoenix.js heartbeats every 30s).
+	// On Linux idle connections are looked at every IdleTimeout/4, so one
+	// closes up to a quarter later.
 	IdleTimeout time.Duration
 	// MaxFrameSize is the largest inbound frame in bytes (default 1 MiB);
 	// larger frames close the connection with 1009.
@@ -107,7 +112,9 @@ type Handler struct {
 	deflate   *deflater          // nil without Options.Compression
 	writers   connPool           // run wsConn.write
 	readers   connPool           // run wsConn.readReady
+	poll      poller             // watches idle connections (Linux)
 	batches   batches
+	scratch   sync.Pool // *[]byte read buffers (readAll)
 }
 
 // New returns the http.Handler of a socket mount over the endpoint ep.
@@ -147,6 +154,7 @@ func New(ep *phx.Endpoint, opts Options) *Handler {
 		h.hosts = append(h.hosts, strings.ToLower(hostOnly(strings.TrimSpace(host))))
 	}
 	h.deflate = newDeflater(opts.Compression)
+	h.poll.init(opts.IdleTimeout)
 	h.batches = batches{bufs: pool, size: opts.WriteBufferSize, deflate: h.deflate}
 	h.writers = connPool{handoff: make(chan *wsConn), do: (*wsConn).write}
 	h.readers = connPool{handoff: make(chan *wsConn), do: (*wsConn).readReady}
@@ -281,13 +289,16 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// close frame answers it.
 	conn.SetCloseHandler(func(int, string) error { return nil })
 	sess.SetNotify(c.wake)
-	if c.raw == nil {
-		go c.run()
-		return
+	if c.raw != nil {
+		c.readAt = time.Now()
+		c.lastRead.Store(h.poll.clock(c.readAt))
+		conn.SetReadDeadline(c.readAt.Add(h.opts.IdleTimeout))
+		if h.poll.add(c) {
+			return
+		}
+		// Not polled: read on a goroutine of its own.
 	}
-	c.turn = make(chan bool)
-	conn.SetReadDeadline(time.Now().Add(h.opts.IdleTimeout))
-	go c.waitLoop()
+	go c.run()
 }
 
 // refuse answers a WebSocket upgrade that is not served, with
@@ -305,32 +316,87 @@ func refuse(w http.ResponseWriter, status int, msg string) {
 	http.Error(w, msg, status)
 }
 
-// waitLoop is the connection's goroutine in idle-wait mode: it waits until
-// a message can be read, lets a pooled reader handle what arrived, and
-// waits again. It calls nothing deep, so its stack never grows.
-func (c *wsConn) waitLoop() {
-	for {
-		c.waitErr = c.waitReadable()
+// readable is the poller's notification: c's socket has input (or an end
+// or error) to read. The first of it, the poller's idle sweep and the
+// writer's close to take the idle read side hands it to a pooled reader.
+func (c *wsConn) readable() {
+	c.mu.Lock()
+	own := c.rIdle
+	c.rIdle = false
+	c.mu.Unlock()
+	if own {
 		c.h.readers.run(c)
-		if !<-c.turn {
-			return
-		}
 	}
 }
 
-// readReady runs on a pooled reader: it handles the messages that can be
-// read now, then hands the connection back to its waiter, or ends it.
+// expire is the poller's sweep: it ends c if its read side is idle and
+// nothing was read since before (the poller's clock), or its socket was
+// closed. While a reader is busy, the read deadline and the read's error
+// do instead.
+func (c *wsConn) expire(before int64) {
+	idle := c.lastRead.Load() <= before
+	closed := !idle && c.raw.Control(func(uintptr) {}) != nil
+	if !idle && !closed {
+		return
+	}
+	c.mu.Lock()
+	own := c.rIdle
+	c.rIdle = false
+	c.mu.Unlock()
+	if !own {
+		return
+	}
+	c.waitErr = phx.IdleTimeout()
+	if closed {
+		c.waitErr = phx.ErrDisconnected
+	}
+	c.h.readers.run(c)
+}
+
+// readReady runs on a pooled reader, once the read side is its own: it
+// handles the messages that can be read now, then leaves the connection to
+// the poller, or ends it. A client event that its channel left to run
+// inline (phx.Session.ReceiveInline) runs here, after that: its reply is
+// written by this goroutine without another hand-off, while the poller
+// (or another pooled reader, for input already buffered) goes on with the
+// socket, so that a slow callback holds up neither heartbeats nor the
+// socket's other channels.
 func (c *wsConn) readReady() {
 	err := c.waitErr
+	c.waitErr = nil
 	for err == nil {
-		err = c.readOne()
-		if err == nil && c.br.Buffered() == 0 {
-			c.turn <- true
+		var w phx.Inline
+		w, err = c.readOne()
+		switch {
+		case err != nil:
+		case c.br.Buffered() > 0:
+			if w.Pending() {
+				c.h.readers.run(c) // the rest is read by another
+				w.Run()
+				return
+			}
+		case c.rest():
+			w.Run()
 			return
+		default: // the writer closed the connection meanwhile
+			w.Run()
+			err = phx.ErrDisconnected
 		}
 	}
 	c.end(err)
-	c.turn <- false
+}
+
+// rest leaves the read side to the poller until more input arrives. It
+// reports false, keeping the read side, when the connection is closed.
+func (c *wsConn) rest() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished || c.arm() != nil {
+		return false
+	}
+	c.lastRead.Store(c.h.poll.clock(c.readAt))
+	c.rIdle = true
+	return true
 }
 
 // hijackWriter hands gorilla a buffered reader of the configured size at the
@@ -381,21 +447,23 @@ type wsConn struct {
 	readErr error         // why the reader stopped
 	closeBy time.Time     // the close deadline, once closing (writer only, wmu held)
 
-	// Idle wait (see idlewait_linux.go): the connection's own goroutine
-	// only waits for the socket to become readable, which keeps its stack
-	// at the runtime's minimum; reading and handling the messages runs on a
-	// pooled reader. nil raw: the connection's goroutine reads itself.
-	br      *bufio.Reader
-	raw     syscall.RawConn
-	ready   func(fd uintptr) bool
-	polls   int       // calls of ready in the current wait
-	waitErr error     // the waiter's result, for the pooled reader
-	turn    chan bool // pooled reader → waiter: wait again (true) or stop
+	// Idle wait (Linux, see poller_linux.go): while idle, the connection
+	// holds no goroutine; the handler's poller watches its socket, and
+	// reading and handling the messages runs on a pooled reader. nil raw:
+	// the connection's own goroutine reads.
+	br       *bufio.Reader
+	raw      syscall.RawConn
+	pollID   uint64       // the connection's id in the poller; 0: not polled
+	pollFD   int          // the poller's epoll instance
+	readAt   time.Time    // when the reader last read a message (reader only)
+	lastRead atomic.Int64 // readAt on the poller's clock, as of the last rest
+	waitErr  error        // why the read side was handed over, for readReady
 
 	mu       sync.Mutex
 	writing  bool     // a writing turn is on (inline or on a pooled writer)
 	again    bool     // woken while writing: look at the queue once more
 	finished bool     // the connection is closed: no writer starts again
+	rIdle    bool     // no reader has the read side: the poller, its idle sweep or finish may take it
 	control  [][]byte // pongs to send
 
 	pending *batch // left by flush for the writer, with wmu held
@@ -407,7 +475,11 @@ func (c *wsConn) run() {
 	var err error
 	for err == nil {
 		c.conn.SetReadDeadline(time.Now().Add(c.h.opts.IdleTimeout))
-		err = c.readOne()
+		var w phx.Inline
+		w, err = c.readOne()
+		// This goroutine is the only reader: hand the event's work to the
+		// endpoint's workers rather than stop reading while it runs.
+		w.Go()
 	}
 	c.end(err)
 }
@@ -417,6 +489,9 @@ func (c *wsConn) run() {
 // detaches the session.
 func (c *wsConn) end(reason error) {
 	defer c.sess.Detach()
+	if c.pollID != 0 {
+		c.h.poll.remove(c)
+	}
 	c.readErr = reason
 	close(c.readEnd)
 	c.sess.Close(reason) // wakes the writer, which closes the connection
@@ -454,8 +529,8 @@ func (c *wsConn) wake(broadcast bool) {
 	c.mu.Unlock()
 }
 
-// poolIdle is how long a pooled goroutine waits for another connection to
-// serve before it exits.
+// poolIdle is how long a pooled goroutine waits (at least, at most twice
+// that) for another connection to serve before it exits.
 const poolIdle = 100 * time.Millisecond
 
 // connPool runs work for connections (writing queued frames, reading
@@ -479,19 +554,26 @@ func (p *connPool) run(c *wsConn) {
 }
 
 func (p *connPool) work(c *wsConn) {
-	var t *time.Timer
+	// The timer is not reset after every piece of work (a timer update per
+	// event): it fires every poolIdle, and the goroutine exits at the first
+	// tick that finds it has done nothing since the previous one, so
+	// between poolIdle and twice that after its last work.
+	t := time.NewTimer(poolIdle)
+	defer t.Stop()
 	for {
 		p.do(c)
 		c = nil
-		if t == nil {
-			t = time.NewTimer(poolIdle)
-		} else {
-			t.Reset(poolIdle)
-		}
-		select {
-		case c = <-p.handoff:
-		case <-t.C:
-			return
+		worked := true
+		for c == nil {
+			select {
+			case c = <-p.handoff:
+			case <-t.C:
+				if !worked {
+					return
+				}
+				worked = false
+				t.Reset(poolIdle)
+			}
 		}
 	}
 }
@@ -503,36 +585,45 @@ func (c *wsConn) finish() {
 	c.mu.Lock()
 	c.finished = true
 	c.writing = false
+	own := c.rIdle
+	c.rIdle = false
 	c.mu.Unlock()
 	close(c.done)
+	if own { // no reader: end it here, where nothing is held
+		c.waitErr = phx.ErrDisconnected
+		c.h.readers.run(c)
+	}
 }
 
-// readOne reads and handles one message. Its error is the reason to close
-// the session with.
-func (c *wsConn) readOne() error {
+// readOne reads and handles one message, returning the work its channel
+// left to run inline. Its error is the reason to close the session with.
+func (c *wsConn) readOne() (phx.Inline, error) {
 	kind, data, err := c.read()
 	if err != nil {
-		return readError(err)
+		return phx.Inline{}, readError(err)
 	}
-	if err := c.sess.Receive(data, kind == websocket.BinaryMessage); err != nil {
+	w, err := c.sess.ReceiveInline(data, kind == websocket.BinaryMessage)
+	if err != nil {
 		c.sess.Logger().Info("handler: closing connection", "error", err)
-		return err
+		return w, err
 	}
 	if c.raw != nil {
-		c.conn.SetReadDeadline(time.Now().Add(c.h.opts.IdleTimeout))
+		c.readAt = time.Now()
+		c.conn.SetReadDeadline(c.readAt.Add(c.h.opts.IdleTimeout))
 	}
-	return nil
+	return w, nil
 }
 
 // read reads one message; a compressed one is bounded by MaxFrameSize
 // once inflated too.
 func (c *wsConn) read() (int, []byte, error) {
-	if !c.deflate {
-		return c.conn.ReadMessage()
-	}
 	kind, r, err := c.conn.NextReader()
 	if err != nil {
 		return kind, nil, err
+	}
+	if !c.deflate {
+		data, err := c.h.readAll(r)
+		return kind, data, err
 	}
 	data, err := readLimited(r, c.h.opts.MaxFrameSize)
 	var ce flate.CorruptInputError
@@ -541,6 +632,42 @@ func (c *wsConn) read() (int, []byte, error) {
 	}
 	return kind, data, err
 }
+
+// readAll reads the rest of a message into a buffer lent by the handler's
+// pool and returns a copy of its exact size (io.ReadAll, which gorilla's
+// ReadMessage uses, starts every message, however small, with 512 bytes).
+// A message larger than maxScratch keeps the buffer it was read into.
+func (h *Handler) readAll(r io.Reader) ([]byte, error) {
+	bp, _ := h.scratch.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 1024)
+		bp = &b
+	}
+	b := (*bp)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == nil {
+			continue
+		}
+		if err == io.EOF {
+			err = nil
+		}
+		if cap(b) > maxScratch {
+			return b, err
+		}
+		out := bytes.Clone(b)
+		*bp = b[:0]
+		h.scratch.Put(bp)
+		return out, err
+	}
+}
+
+// maxScratch is the largest read buffer returned to the handler's pool.
+const maxScratch = 64 << 10
 
 // readError maps a read error to the session's close reason.
 func readError(err error) error {
@@ -555,20 +682,6 @@ func readError(err error) error {
 		return phx.IdleTimeout()
 	}
 	return phx.ErrDisconnected
-}
-
-// waitReadable returns once the next message can be read without blocking
-// (or at once when the idle wait is not available), honouring the read
-// deadline.
-func (c *wsConn) waitReadable() error {
-	if c.br.Buffered() > 0 {
-		return nil
-	}
-	c.polls = 0
-	if err := c.raw.Read(c.ready); err != nil {
-		return readError(err)
-	}
-	return nil
 }
 
 func contains(list []string, s string) bool {

@@ -31,7 +31,7 @@ type Channel struct {
 	extra   map[string]struct{}
 	early   []Frame // broadcasts received between subscription and start
 
-	values map[any]any // touched only from callbacks (one at a time)
+	values []keyValue // touched only from callbacks (one at a time)
 
 	ended bool              // the end hooks ran (or are running)
 	onEnd []func(err error) // OnEnd hooks, guarded by mu
@@ -77,17 +77,33 @@ func (c *Channel) Logger() *slog.Logger {
 // Endpoint is the endpoint serving this channel.
 func (c *Channel) Endpoint() *Endpoint { return c.sess.ep }
 
+// keyValue is one value stored with Set. A channel holds a few (a
+// LiveState channel one), for the life of an idle connection: a slice
+// costs a fraction of a map.
+type keyValue struct{ key, value any }
+
 // Set stores a per-channel value. Call it only from the channel's callbacks.
+// Keys must be comparable, as map keys; Set is meant for a few values.
 func (c *Channel) Set(key, value any) {
-	if c.values == nil {
-		c.values = map[any]any{}
+	for i := range c.values {
+		if c.values[i].key == key {
+			c.values[i].value = value
+			return
+		}
 	}
-	c.values[key] = value
+	c.values = append(c.values, keyValue{key, value})
 }
 
 // Value returns a value stored with Set. Call it only from the channel's
 // callbacks.
-func (c *Channel) Value(key any) any { return c.values[key] }
+func (c *Channel) Value(key any) any {
+	for i := range c.values {
+		if c.values[i].key == key {
+			return c.values[i].value
+		}
+	}
+	return nil
+}
 
 // Push sends an event to this channel's client, stamped with the channel's
 // join_ref. The payload is JSON-encoded ({} for nil); a [Binary] payload is
@@ -297,6 +313,48 @@ func (c *Channel) enqueue(job func(ctx context.Context)) bool {
 	return true
 }
 
+// enqueueIn queues the client event m for HandleIn. With w non-nil and
+// the channel idle, it is left in *w for the caller to run (see
+// [Session.ReceiveInline]) instead: the channel is marked running for the
+// caller rather than handed to a worker.
+func (c *Channel) enqueueIn(m *Message, w *Inline) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.dead {
+		return
+	}
+	if w != nil && c.started && !c.running && len(c.queue) == 0 {
+		c.running = true
+		c.sess.ep.hold()
+		w.c, w.msg = c, *m
+		return
+	}
+	msg := *m
+	c.queue = append(c.queue, func(ctx context.Context) { c.handleIn(ctx, &msg) })
+	c.kickLocked()
+}
+
+// requeue puts the event an Inline held at the head of the queue, for the
+// workers: the channel is already marked running.
+func (c *Channel) requeue(m Message) {
+	c.mu.Lock()
+	c.queue = append([]func(ctx context.Context){func(ctx context.Context) { c.handleIn(ctx, &m) }}, c.queue...)
+	c.mu.Unlock()
+	c.sess.ep.workers.run(c)
+}
+
+// runIn runs HandleIn for m, turning a panic into a channel crash.
+func (c *Channel) runIn(m *Message) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.crash(p, debug.Stack())
+			ok = false
+		}
+	}()
+	c.handleIn(c.sess.ctx, m)
+	return true
+}
+
 func (c *Channel) kickLocked() {
 	if c.started && !c.running && len(c.queue) > 0 {
 		c.running = true
@@ -337,7 +395,7 @@ func (c *Channel) start() {
 }
 
 // drain runs the channel's queued work until the queue is empty, on a
-// worker of the endpoint's pool.
+// worker of the endpoint's pool or inline (Inline.Run).
 func (c *Channel) drain() {
 	defer c.sess.ep.release()
 	for {

@@ -18,7 +18,9 @@
 // goroutine of the endpoint's worker pool that serves the channel only
 // while it has work: an idle channel costs no goroutine, and a callback that
 // blocks never delays other channels (a new worker starts when none is
-// idle; idle workers exit after a short while). Methods of [Channel] are
+// idle; idle workers exit after a short while). A transport may run a
+// client event of an idle channel on its own goroutine instead
+// ([Session.ReceiveInline]), in the same order. Methods of [Channel] are
 // safe for concurrent use.
 //
 // # Observing the engine

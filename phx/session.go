@@ -109,11 +109,70 @@ func (s *Session) Receive(data []byte, binary bool) error {
 	if err != nil {
 		return err
 	}
-	s.dispatch(&msg)
+	s.dispatch(&msg, nil)
 	return nil
 }
 
-func (s *Session) dispatch(m *Message) {
+// Inline is a channel's work that [Session.ReceiveInline] left to its
+// caller. The zero Inline holds none.
+type Inline struct {
+	c   *Channel
+	msg Message
+}
+
+// Pending reports whether there is work to run.
+func (w Inline) Pending() bool { return w.c != nil }
+
+// Run runs the channel's callbacks on the caller's goroutine, in order,
+// until the channel has no more queued work (more may arrive meanwhile);
+// a zero Inline returns at once. Call it exactly once for every Inline
+// that is Pending; it may block as long as the callbacks do.
+func (w Inline) Run() {
+	if w.c == nil {
+		return
+	}
+	if !w.c.runIn(&w.msg) {
+		w.c.sess.ep.release() // crashed: the channel is dead
+		return
+	}
+	w.c.drain()
+}
+
+// Go hands the work to the endpoint's worker pool instead of running it,
+// as [Session.Receive] does; a zero Inline does nothing. Call it instead
+// of Run, never both.
+func (w Inline) Go() {
+	if w.c != nil {
+		w.c.requeue(w.msg)
+	}
+}
+
+// ReceiveInline is [Session.Receive] for a transport that can run a client
+// event's callback on its own goroutine: when the event's channel has no
+// work queued or running, the callback is not handed to the endpoint's
+// worker pool but returned, and the caller must call [Inline.Run], which
+// saves a goroutine hand-off per event. The channel stays busy until Run
+// returns: its later events and messages are queued behind it, so its
+// callbacks still run one at a time in arrival order. A transport that
+// calls Run on its only reading goroutine stops reading while a callback
+// runs; it should let another goroutine read first (as the WebSocket
+// handler does) so that heartbeats and other channels are not held up.
+func (s *Session) ReceiveInline(data []byte, binary bool) (Inline, error) {
+	if o := s.ep.obs; o != nil && o.FrameIn != nil {
+		o.FrameIn(s.info.Transport, len(data))
+	}
+	msg, err := s.ser.Decode(data, binary)
+	if err != nil {
+		return Inline{}, err
+	}
+	var w Inline
+	s.dispatch(&msg, &w)
+	return w, nil
+}
+
+// dispatch handles one decoded message. With w non-nil, a client event for
+// an idle channel is left in *w for the caller to run.
+func (s *Session) dispatch(m *Message, w *Inline) {
 	if s.tooLong(m) {
 		return
 	}
@@ -153,8 +212,7 @@ func (s *Session) dispatch(m *Message) {
 		ch.unsubscribeAll()
 		return
 	}
-	msg := *m
-	ch.enqueue(func(ctx context.Context) { ch.handleIn(ctx, &msg) })
+	ch.enqueueIn(m, w)
 }
 
 // tooLong answers a message whose topic or event name passes the
