@@ -12,4 +12,7 @@ func (c *wsConn) setIdleWait(*bufio.Reader) {}
 
 // writeNow is never called off Linux (no idle wait, so no raw socket): every
 // write goes through the pooled writer.
+// iovec is unused off Linux: writes go through net.Conn.
+type iovec struct{}
+
 func writeNow(syscall.RawConn, *batch) error { return errNoRawConn }

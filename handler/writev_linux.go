@@ -7,6 +7,9 @@ import (
 	"unsafe"
 )
 
+// iovec is one segment of a writev.
+type iovec = syscall.Iovec
+
 // maxIov is the most segments one writev takes (IOV_MAX).
 const maxIov = 1024
 

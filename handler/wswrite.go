@@ -95,7 +95,7 @@ type batch struct {
 	seg    int         // start in buf of the segment being packed
 	all    net.Buffers // every segment, for releasing references
 	rest   net.Buffers // what is still to write
-	iov    []syscall.Iovec
+	iov    []iovec
 	ends   []int   // where each frame ends, in bytes from the batch's start
 	total  int     // bytes in the batch
 	zbuf   *[]byte // compressed payloads of the connection's own frames, lent by the deflater
