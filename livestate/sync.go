@@ -45,8 +45,12 @@ type syncer[S any] struct {
 	// failed is set while syncing after a callback that returned an error:
 	// when it left the state as it was, the error push is the whole answer
 	// (no empty patch, no version spent), on either wire.
-	failed  bool
-	version int
+	failed bool
+	// recordable is false when no value of S can be a PatchRecorder, so
+	// that update does not box the state to ask (an allocation per event
+	// for a struct state).
+	recordable bool
+	version    int
 	// sent is the JSON of the state as last synced; nil when unknown
 	// (recorded states after a patch: it is encoded again when needed).
 	sent []byte
@@ -60,13 +64,24 @@ type syncer[S any] struct {
 func newSyncer[S any](o *Options) syncer[S] {
 	y := syncer[S]{msgs: o.Messages, differ: o.Differ, max: o.MaxVersion, compact: o.CompactWire}
 	y.text, _ = o.Differ.(diff.BytesDiffer)
+	t := reflect.TypeFor[S]()
+	y.recordable = t.Kind() == reflect.Interface || t.Implements(reflect.TypeFor[PatchRecorder]())
 	return y
+}
+
+// recorder returns *st as a PatchRecorder, if it is one.
+func (y *syncer[S]) recorder(st *S) (PatchRecorder, bool) {
+	if !y.recordable {
+		return nil, false
+	}
+	r, ok := any(*st).(PatchRecorder)
+	return r, ok
 }
 
 // start takes *st as the base the client receives whole and returns its
 // JSON. The version is left as it is.
 func (y *syncer[S]) start(st *S) ([]byte, error) {
-	if r, ok := any(*st).(PatchRecorder); ok {
+	if r, ok := y.recorder(st); ok {
 		r.TakePatch()
 		y.rec = r
 	} else {
@@ -101,7 +116,7 @@ func (y *syncer[S]) full(st *S) ([]byte, error) {
 // wire); with CompactWire, event is "" when there is nothing to send.
 func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 	y.wasWhole = false
-	if r, ok := any(*st).(PatchRecorder); ok {
+	if r, ok := y.recorder(st); ok {
 		if y.rec != nil && sameRecorder(r, y.rec) {
 			patch, ok := r.TakePatch()
 			if ok {
@@ -149,7 +164,7 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 	var tree any
 	if y.text != nil {
 		patch, err = y.text.DiffBytes(y.sent, data)
-	} else if err = json.Unmarshal(data, &tree); err == nil {
+	} else if tree, err = decodeTree(data); err == nil {
 		patch, err = y.differ.Diff(y.tree, tree)
 	}
 	if err != nil {
@@ -254,13 +269,23 @@ func (y *syncer[S]) rollback(st *S) error {
 func (y *syncer[S]) keep(data []byte) error {
 	var tree any
 	if y.text == nil && y.rec == nil {
-		if err := json.Unmarshal(data, &tree); err != nil {
+		var err error
+		if tree, err = decodeTree(data); err != nil {
 			putBuf(data)
 			return err
 		}
 	}
 	y.replace(data, tree)
 	return nil
+}
+
+// decodeTree decodes JSON into the generic tree a tree differ works on. It
+// is a function of its own so that only the tree path pays for the
+// variable Unmarshal makes escape.
+func decodeTree(data []byte) (any, error) {
+	var tree any
+	err := json.Unmarshal(data, &tree)
+	return tree, err
 }
 
 func (y *syncer[S]) replace(data []byte, tree any) {
@@ -331,8 +356,9 @@ func putBuf(b []byte) {
 	if cap(b) == 0 || cap(b) > 64<<20 {
 		return
 	}
-	b = b[:0]
-	bufPool.Put(&b)
+	p := new([]byte) // not &b: that would box b before the checks
+	*p = b[:0]
+	bufPool.Put(p)
 }
 
 // trim returns data in a buffer not much larger than itself, so that a

@@ -156,6 +156,10 @@ func BenchmarkBroadcast2000(b *testing.B) {
 }
 
 func benchEvent(b *testing.B, topic, event string, state bool) {
+	benchEventWith(b, topic, event, state, (*inproc.Conn).Push)
+}
+
+func benchEventWith(b *testing.B, topic, event string, state bool, push func(*inproc.Conn, string, string, []byte) error) {
 	ep := newServer(b)
 	ctx := ctxFor(b)
 	c, err := inproc.Open(ep)
@@ -169,7 +173,7 @@ func benchEvent(b *testing.B, topic, event string, state bool) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if err := c.Push(topic, event, nil); err != nil {
+		if err := push(c, topic, event, nil); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := c.WaitFor(ctx, "state:patch", "state:change"); err != nil {
@@ -182,6 +186,13 @@ func benchEvent(b *testing.B, topic, event string, state bool) {
 // through an in-process session.
 func BenchmarkLiveStateEventCounter(b *testing.B) {
 	benchEvent(b, "counter:bench", "lvs_evt:increment", true)
+}
+
+// BenchmarkLiveStateEventCounterInline is BenchmarkLiveStateEventCounter
+// on the WebSocket handler's path: the callback runs on the goroutine that
+// received the frame (Session.ReceiveInline).
+func BenchmarkLiveStateEventCounterInline(b *testing.B) {
+	benchEventWith(b, "counter:bench", "lvs_evt:increment", true, (*inproc.Conn).PushInline)
 }
 
 // BenchmarkLiveStateEventBigState is one event changing one deep field of a

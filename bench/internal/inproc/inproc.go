@@ -44,6 +44,19 @@ func (c *Conn) Push(topic, event string, payload []byte) error {
 	return c.Sess.Receive(proto.Frame("1", strconv.Itoa(c.ref), topic, event, payload), false)
 }
 
+// PushInline hands one client frame to the session as the WebSocket
+// handler does (Session.ReceiveInline), running the event's callback on
+// the caller's goroutine when the channel is idle.
+func (c *Conn) PushInline(topic, event string, payload []byte) error {
+	c.ref++
+	w, err := c.Sess.ReceiveInline(proto.Frame("1", strconv.Itoa(c.ref), topic, event, payload), false)
+	if err != nil {
+		return err
+	}
+	w.Run()
+	return nil
+}
+
 // WaitFor drains outbound frames until one carries an event in want.
 // Frames after it stay pending for the next call.
 func (c *Conn) WaitFor(ctx context.Context, want ...string) ([]byte, error) {
