@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
+
 	"github.com/seance-go/seance/internal/jsonenc"
 )
 
@@ -17,6 +19,19 @@ type Ref struct {
 // NewRef returns a Ref holding the string s.
 func NewRef(s string) Ref {
 	return Ref{raw: string(appendJSONString(nil, s)), val: s}
+}
+
+// clone returns r in memory of its own (one allocation), so that keeping
+// it does not keep the frame it was decoded from.
+func (r Ref) clone() Ref {
+	if r.raw == "" {
+		return Ref{}
+	}
+	raw := strings.Clone(r.raw)
+	if len(raw) == len(r.val)+2 && raw[1:len(raw)-1] == r.val {
+		return Ref{raw: raw, val: raw[1 : len(raw)-1]}
+	}
+	return Ref{raw: raw, val: strings.Clone(r.val)}
 }
 
 // IsNull reports whether the reference is null or the empty string. The Go

@@ -208,16 +208,17 @@ func decodeV2Compact(data []byte) (Message, bool) {
 	if n < 2 || data[0] != '[' || data[n-1] != ']' {
 		return Message{}, false
 	}
-	var m Message
+	// Bounds first, then one string for the refs, topic and event: the
+	// fields are substrings of it (one allocation per frame, not four).
+	var joinRef, ref, topic, event [2]int
 	i := 1
 	var ok bool
-	if m.JoinRef, i, ok = scanRef(data, i); !ok || data[i] != ',' {
+	if joinRef, i, ok = scanRef(data, i); !ok || data[i] != ',' {
 		return Message{}, false
 	}
-	if m.Ref, i, ok = scanRef(data, i+1); !ok || data[i] != ',' {
+	if ref, i, ok = scanRef(data, i+1); !ok || data[i] != ',' {
 		return Message{}, false
 	}
-	var topic, event []byte
 	if topic, i, ok = scanString(data, i+1); !ok || data[i] != ',' {
 		return Message{}, false
 	}
@@ -228,41 +229,54 @@ func decodeV2Compact(data []byte) (Message, bool) {
 	if len(payload) == 0 || isJSONSpace(payload[0]) || isJSONSpace(payload[len(payload)-1]) || !json.Valid(payload) {
 		return Message{}, false
 	}
-	m.Topic, m.Event = string(topic), string(event)
+	head := string(data[:i])
+	var m Message
+	m.JoinRef, m.Ref = refIn(head, joinRef), refIn(head, ref)
+	m.Topic, m.Event = head[topic[0]:topic[1]], head[event[0]:event[1]]
 	m.Payload = Payload{Data: payload}
 	return m, true
 }
 
-// scanRef reads null or a plain string at data[i], returning the index
-// after it; data ends with ']', so the index is always in range.
-func scanRef(data []byte, i int) (Ref, int, bool) {
+// refIn returns the reference whose JSON text is head[b[0]:b[1]]: a quoted
+// string, or null for an empty span.
+func refIn(head string, b [2]int) Ref {
+	if b[0] == b[1] {
+		return Ref{}
+	}
+	raw := head[b[0]:b[1]]
+	return Ref{raw: raw, val: raw[1 : len(raw)-1]}
+}
+
+// scanRef reads null or a plain string at data[i], returning the bounds
+// of its JSON text (an empty span for null) and the index after it; data
+// ends with ']', so the index is always in range.
+func scanRef(data []byte, i int) ([2]int, int, bool) {
 	if i+4 < len(data) && string(data[i:i+4]) == "null" {
-		return Ref{}, i + 4, true
+		return [2]int{i, i}, i + 4, true
 	}
 	_, j, ok := scanString(data, i)
 	if !ok {
-		return Ref{}, 0, false
+		return [2]int{}, 0, false
 	}
-	raw := string(data[i:j])
-	return Ref{raw: raw, val: raw[1 : len(raw)-1]}, j, true
+	return [2]int{i, j}, j, true
 }
 
 // scanString reads a JSON string without escapes or control characters at
-// data[i], returning its contents and the index after its closing quote,
-// which is below len(data) (data ends with ']').
-func scanString(data []byte, i int) ([]byte, int, bool) {
+// data[i], returning the bounds of its contents and the index after its
+// closing quote, which is below len(data) (data ends with ']').
+func scanString(data []byte, i int) ([2]int, int, bool) {
 	if i >= len(data) || data[i] != '"' {
-		return nil, 0, false
+		return [2]int{}, 0, false
 	}
 	for j := i + 1; j < len(data)-1; j++ {
 		switch c := data[j]; {
 		case c == '"':
-			return data[i+1 : j], j + 1, true
+			return [2]int{i + 1, j}, j + 1, true
 		case c == '\\' || c < 0x20:
-			return nil, 0, false
+			return [2]int{}, 0, false
 		}
 	}
-	return nil, 0, false
+	return [2]int{}, 0, false
 }
 
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -295,6 +296,9 @@ func (c *Channel) eventInfo(event string) EventInfo {
 }
 
 func (s *Session) join(m *Message) {
+	// A decoded frame's strings may share one allocation with the rest of
+	// its header (decodeV2Compact): the channel keeps copies of its own.
+	m.Topic, m.JoinRef, m.Ref = strings.Clone(m.Topic), m.JoinRef.clone(), m.Ref.clone()
 	if reserved(m.Topic) {
 		s.log().Warn("phx: join of a reserved topic refused", "topic", m.Topic, "join_ref", m.JoinRef.val)
 		s.reply(Ref{}, m.Ref, m.Topic, Err(map[string]string{"reason": "reserved topic"}))
