@@ -331,13 +331,39 @@ func encodeState[S any](st *S) ([]byte, error) {
 	if d, ok := any(*st).(*Doc); ok {
 		return d.appendJSON(buf), nil
 	}
-	w := bytes.NewBuffer(buf)
-	if err := json.NewEncoder(w).Encode(st); err != nil {
-		putBuf(w.Bytes())
+	e, _ := encoderPool.Get().(*stateEncoder)
+	if e == nil {
+		e = new(stateEncoder)
+		e.enc = json.NewEncoder(&e.w)
+	}
+	e.w = buf
+	err := e.enc.Encode(st)
+	b := e.w
+	e.w = nil
+	encoderPool.Put(e)
+	if err != nil {
+		putBuf(b)
 		return nil, err
 	}
-	b := w.Bytes()
 	return b[:len(b)-1], nil // the Encoder's newline
+}
+
+// stateEncoder is a json.Encoder writing to a buffer of its own, pooled so
+// that encoding a state allocates neither of them. Between uses it holds no
+// buffer: the bytes written belong to the caller.
+type stateEncoder struct {
+	w   appender
+	enc *json.Encoder
+}
+
+var encoderPool sync.Pool
+
+// appender is an io.Writer appending to a byte slice.
+type appender []byte
+
+func (a *appender) Write(p []byte) (int, error) {
+	*a = append(*a, p...)
+	return len(p), nil
 }
 
 // bufPool holds encoding buffers. A state's JSON is kept between callbacks
