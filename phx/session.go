@@ -440,7 +440,16 @@ func (s *Session) send(out *Outgoing) error {
 	if out.Binary && !s.binaryOK {
 		return ErrBinaryUnsupported
 	}
-	f, err := s.ser.Encode(out)
+	var f Frame
+	var err error
+	if _, ok := s.ser.(v2); ok {
+		// called directly, out does not escape: the callers' Outgoing
+		// stays on their stack
+		f, err = v2{}.Encode(out)
+	} else {
+		o := *out
+		f, err = s.ser.Encode(&o)
+	}
 	if err != nil {
 		return err
 	}
