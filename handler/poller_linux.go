@@ -30,6 +30,7 @@ type poller struct {
 	next  uint64
 	sweep *time.Timer // runs expire, while connections are registered
 	scan  []*wsConn   // expire's copy of conns
+	ops   sync.Pool   // *epollOp, so that epollCtl allocates nothing
 }
 
 func (p *poller) init(idle time.Duration) { p.idle, p.start = idle, time.Now() }
@@ -197,16 +198,34 @@ func (p *poller) loop(s *epollSet) {
 // epollCtl adds or re-arms c's socket in its epoll instance. The socket
 // cannot be closed (and its descriptor reused) during the call.
 func (c *wsConn) epollCtl(op int) error {
-	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.pollID)), Pad: int32(uint32(c.pollID >> 32))}
-	var cerr error
-	err := c.raw.Control(func(fd uintptr) {
-		cerr = syscall.EpollCtl(c.pollFD, op, int(fd), &ev)
-	})
+	o, _ := c.h.poll.ops.Get().(*epollOp)
+	if o == nil {
+		o = new(epollOp)
+		o.fn = o.ctl
+	}
+	o.epfd, o.op = c.pollFD, op
+	o.ev = syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.pollID)), Pad: int32(uint32(c.pollID >> 32))}
+	err := c.raw.Control(o.fn)
+	cerr := o.err
+	o.err = nil
+	c.h.poll.ops.Put(o)
 	if err != nil {
 		return err
 	}
 	return cerr
 }
+
+// epollOp is one epoll_ctl call run through RawConn.Control, its function
+// bound once: a closure per call would allocate it, the event and the
+// error on every re-arm, that is on every message.
+type epollOp struct {
+	epfd, op int
+	ev       syscall.EpollEvent
+	err      error
+	fn       func(fd uintptr) // o.ctl
+}
+
+func (o *epollOp) ctl(fd uintptr) { o.err = syscall.EpollCtl(o.epfd, o.op, int(fd), &o.ev) }
 
 // arm re-arms c after a reading turn; c.mu is held.
 func (c *wsConn) arm() error { return c.epollCtl(syscall.EPOLL_CTL_MOD) }

@@ -16,41 +16,49 @@ const maxIov = 1024
 // writeNow writes as much of b as the socket takes without blocking; what
 // is left stays in b.rest.
 func writeNow(raw syscall.RawConn, b *batch) error {
-	var werr error
-	err := raw.Write(func(fd uintptr) bool {
-		for !b.done() {
-			b.iov = b.iov[:0]
-			for _, s := range b.rest {
-				if len(s) == 0 {
-					continue
-				}
-				v := syscall.Iovec{Base: &s[0]}
-				v.SetLen(len(s))
-				b.iov = append(b.iov, v)
-				if len(b.iov) == maxIov {
-					break
-				}
-			}
-			if len(b.iov) == 0 {
-				b.rest = nil
-				break
-			}
-			n, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&b.iov[0])), uintptr(len(b.iov)))
-			switch errno {
-			case 0:
-				b.consume(int(n))
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return true // full: the rest is for the writer
-			default:
-				werr = errno
-				return true
-			}
-		}
-		return true // never wait here
-	})
+	if b.writeFD == nil {
+		b.writeFD = b.writev // bound once per pooled batch, not per write
+	}
+	err := raw.Write(b.writeFD)
+	werr := b.werr
+	b.werr = nil
 	if err != nil {
 		return err
 	}
 	return werr
+}
+
+// writev writes b.rest to fd until it is written or the socket is full,
+// for RawConn.Write (never waiting); a failure is left in b.werr.
+func (b *batch) writev(fd uintptr) bool {
+	for !b.done() {
+		b.iov = b.iov[:0]
+		for _, s := range b.rest {
+			if len(s) == 0 {
+				continue
+			}
+			v := syscall.Iovec{Base: &s[0]}
+			v.SetLen(len(s))
+			b.iov = append(b.iov, v)
+			if len(b.iov) == maxIov {
+				break
+			}
+		}
+		if len(b.iov) == 0 {
+			b.rest = nil
+			break
+		}
+		n, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&b.iov[0])), uintptr(len(b.iov)))
+		switch errno {
+		case 0:
+			b.consume(int(n))
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return true // full: the rest is for the writer
+		default:
+			b.werr = errno
+			return true
+		}
+	}
+	return true // never wait here
 }

@@ -99,6 +99,9 @@ type batch struct {
 	ends   []int   // where each frame ends, in bytes from the batch's start
 	total  int     // bytes in the batch
 	zbuf   *[]byte // compressed payloads of the connection's own frames, lent by the deflater
+	// writeFD is b.writev bound (Linux; see writeNow) and werr its error.
+	writeFD func(fd uintptr) bool
+	werr    error
 }
 
 // add appends one frame.
