@@ -121,6 +121,17 @@ func newConformanceServerWith(t *testing.T, nodes int, z handler.Compression) *c
 	s.mux.Handle(limitedSocketPath+"/", livestate.Handler(s.limited))
 	s.mux.Handle(blockedSocketPath+"/", blockWebSocket(main))
 	s.mux.HandleFunc("POST /broadcast", s.broadcast)
+	// How many topics the nodes have local subscribers for while the
+	// PubSub has not yet confirmed their subscription: broadcasts from
+	// other nodes on them are missed until it lands (the join reply does
+	// not wait for the broker). The scenarios wait for 0 after a join.
+	s.mux.HandleFunc("GET /pubsub/pending", func(w http.ResponseWriter, _ *http.Request) {
+		n := 0
+		for _, reg := range regs {
+			n += reg.Endpoint().PubSubStats().Pending
+		}
+		fmt.Fprint(w, n)
+	})
 	registerPresence(t, s, regs, members)
 	registerResume(s)
 	s.srv = httptest.NewServer(s.mux)

@@ -52,6 +52,25 @@ export function transportOption({ transport, client, env }) {
   return option;
 }
 
+/**
+ * settled waits until the server's nodes have no subscription to their
+ * PubSub still unconfirmed (GET /pubsub/pending is 0). A join reply does not
+ * wait for the broker, so on a cluster a broadcast from another node right
+ * after a join may precede the node's subscription; scenarios that
+ * broadcast across sockets call this after their joins. One request when
+ * the server has no PubSub.
+ */
+export async function settled(ctx) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const res = await fetch(`${ctx.env.http}/pubsub/pending`);
+    const pending = Number(await res.text());
+    if (res.ok && pending === 0) return;
+    if (Date.now() > deadline) throw new Error(`PubSub subscriptions still pending after ${WAIT_MS} ms: ${pending}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** uniq returns a fresh topic under prefix (scenarios and runs overlap). */
 const runID = Math.random().toString(36).slice(2, 8);
 let seq = 0;

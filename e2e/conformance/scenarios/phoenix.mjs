@@ -5,7 +5,7 @@
 // ../../browser/runner.mjs.
 import assert from 'node:assert/strict';
 import {
-  openSocket, reply, uniq, bytes, show, FAST, Recorder, transportOption,
+  openSocket, reply, uniq, bytes, show, FAST, Recorder, transportOption, settled,
 } from '../core.mjs';
 
 /** joined opens a socket and joins a fresh room, asserting the ok reply. */
@@ -14,6 +14,7 @@ async function joined(t, ctx, topic = uniq('room'), opts = {}) {
   const channel = conn.socket.channel(topic, {});
   const r = await reply(channel.join());
   assert.equal(r.status, 'ok', `join ${topic}: ${show(r)}`);
+  await settled(ctx);
   return { ...conn, channel, topic, join: r };
 }
 
