@@ -3,6 +3,7 @@ package handler_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/phx"
@@ -32,11 +33,29 @@ func (g *gate) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Message) 
 // read them, but a callback that does not return holds up neither the
 // socket's heartbeats nor its other channels, and its own channel's later
 // events are answered after it, in order.
+//
+// By default (ParkAfter > 0) the callback holds the read side until the
+// poller's sweep takes it back; with a negative ParkAfter the read side
+// goes back to the poller before the callback runs. A short IdleTimeout
+// makes the sweep frequent; the test asserts the order, not the time.
 func TestSlowEventHoldsNothingElse(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts handler.Options
+	}{
+		{"lent", handler.Options{}},
+		{"lent, frequent sweeps", handler.Options{IdleTimeout: 2 * time.Second}},
+		{"parked", handler.Options{ParkAfter: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testSlowEventHoldsNothingElse(t, tc.opts) })
+	}
+}
+
+func testSlowEventHoldsNothingElse(t *testing.T, opts handler.Options) {
 	ep, _ := testEndpoint(t, phx.Config{})
 	g := &gate{entered: make(chan string, 1), release: make(chan struct{})}
 	ep.Handle("gate:*", g)
-	srv := serve(t, newHandler(ep, handler.Options{}))
+	srv := serve(t, newHandler(ep, opts))
 	conn, _ := mustDial(t, wsURL(srv, "/websocket?vsn=2.0.0"), nil)
 	for _, topic := range []string{"gate:a", "gate:b"} {
 		send(t, conn, `["`+topic+`","j","`+topic+`","phx_join",{}]`)

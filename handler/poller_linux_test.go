@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +37,12 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	for runtime.NumGoroutine()-before > conns/4 {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d goroutines more than before for %d idle connections", runtime.NumGoroutine()-before, conns)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for waiting() > 0 { // parked after ParkAfter (10 ms)
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still wait for their idle connection's next message", waiting())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -72,4 +79,111 @@ func TestSocketClosedByOthersEnds(t *testing.T) {
 	if err := terms.wait(t); !errors.Is(err, phx.ErrDisconnected) {
 		t.Fatalf("channel ended with %v, want phx.ErrDisconnected", err)
 	}
+}
+
+// TestParkAfter: a connection keeps a reading goroutine for ParkAfter
+// after a message (here for good), so busy connections hold one each; it
+// still ends when its client leaves.
+func TestParkAfter(t *testing.T) {
+	const conns = 20
+	ep, _ := testEndpoint(t, phx.Config{})
+	srv := serve(t, newHandler(ep, handler.Options{ParkAfter: time.Hour}))
+	var all []*websocket.Conn
+	for i := range conns {
+		conn, _ := mustDial(t, wsURL(srv, "/websocket?vsn=2.0.0"), nil)
+		ref := strconv.Itoa(i)
+		joinResponse(t, conn, "room:"+ref)
+		send(t, conn, `["1","`+ref+`","room:`+ref+`","echo",{"n":`+ref+`}]`)
+		expect(t, conn, `["1","`+ref+`","room:`+ref+`","phx_reply",{"status":"ok","response":{"n":`+ref+`}}]`)
+		all = append(all, conn)
+	}
+	// Each reader gets to its wait once its reply is written; then it
+	// stays there, the pooled goroutines' idle exit (200 ms) included.
+	deadline := time.Now().Add(waitTimeout)
+	for waiting() < conns && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := waiting(); n != conns {
+		t.Fatalf("%d goroutines wait for their connection's next message, want %d (one each)", n, conns)
+	}
+	for i, conn := range all {
+		ref := strconv.Itoa(i)
+		send(t, conn, `["1","`+ref+`","room:`+ref+`","echo",{}]`)
+		expect(t, conn, `["1","`+ref+`","room:`+ref+`","phx_reply",{"status":"ok","response":{}}]`)
+		conn.Close()
+	}
+	deadline = time.Now().Add(waitTimeout)
+	for ep.Sessions() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions left after every client left", ep.Sessions())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSlowMessageOutlivesParkAfter: a message whose frames arrive in parts,
+// far apart compared with ParkAfter (and with a ping between two
+// fragments), is read whole: ParkAfter bounds the wait before a message,
+// not the reading of one.
+func TestSlowMessageOutlivesParkAfter(t *testing.T) {
+	ep, _ := testEndpoint(t, phx.Config{})
+	srv := serve(t, newHandler(ep, handler.Options{ParkAfter: 5 * time.Millisecond}))
+	conn, _ := mustDial(t, wsURL(srv, "/websocket?vsn=2.0.0"), nil)
+	joinResponse(t, conn, "room:slow")
+	raw := conn.NetConn()
+	pause := func() { time.Sleep(60 * time.Millisecond) }
+	write := func(b []byte) {
+		t.Helper()
+		if _, err := raw.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One frame, cut in the header and in the payload.
+	f := clientFrame(true, websocket.TextMessage, `["1","1","room:slow","echo",{"n":1}]`)
+	for _, part := range [][]byte{f[:1], f[1:9], f[9:]} {
+		write(part)
+		pause()
+	}
+	expect(t, conn, `["1","1","room:slow","phx_reply",{"status":"ok","response":{"n":1}}]`)
+	// Fragments, a ping between them.
+	write(clientFrame(false, websocket.TextMessage, `["1","2","room:slow",`))
+	pause()
+	write(clientFrame(true, websocket.PingMessage, ""))
+	pause()
+	write(clientFrame(true, 0, `"echo",{"n":2}]`))
+	expect(t, conn, `["1","2","room:slow","phx_reply",{"status":"ok","response":{"n":2}}]`)
+	// The connection is still served, and idle again.
+	pause()
+	send(t, conn, `["1","3","room:slow","echo",{}]`)
+	expect(t, conn, `["1","3","room:slow","phx_reply",{"status":"ok","response":{}}]`)
+}
+
+// waiting counts the goroutines waiting for their connection's next
+// message.
+func waiting() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "handler.(*wsConn).await(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// clientFrame is a client's frame with a zero mask (the payload is sent
+// as is), for tests that write frames in parts.
+func clientFrame(fin bool, op int, payload string) []byte {
+	b0 := byte(op)
+	if fin {
+		b0 |= 0x80
+	}
+	b := []byte{b0}
+	if n := len(payload); n < 126 {
+		b = append(b, 0x80|byte(n))
+	} else {
+		b = append(b, 0x80|126, byte(n>>8), byte(n))
+	}
+	return append(append(b, 0, 0, 0, 0), payload...)
 }

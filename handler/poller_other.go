@@ -15,3 +15,4 @@ func (*poller) add(*wsConn) bool { return false }
 func (*poller) remove(*wsConn)   {}
 
 func (c *wsConn) arm() error { return errNoRawConn }
+func (c *wsConn) disarm()    {}

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"strings"
@@ -40,5 +41,61 @@ func TestReadAll(t *testing.T) {
 		if !bytes.Equal(m.got, []byte(m.want)) {
 			t.Fatalf("a message of %d bytes was overwritten by a later read", len(m.want))
 		}
+	}
+}
+
+// frame is a client frame: fin, opcode, masked payload.
+func frame(fin bool, op byte, payload []byte) []byte {
+	b0 := op
+	if fin {
+		b0 |= 0x80
+	}
+	b := []byte{b0}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n <= 0xffff:
+		b = append(b, 0x80|126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x80|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(append(b, 1, 2, 3, 4), payload...) // the payload left unmasked: only lengths matter here
+}
+
+// TestWholeMessage: a message counts as buffered only once every frame up
+// to its final data frame is, whatever the length encoding, with control
+// frames between its fragments.
+func TestWholeMessage(t *testing.T) {
+	cat := func(fs ...[]byte) []byte { return bytes.Join(fs, nil) }
+	small, mid, big := []byte("hello"), bytes.Repeat([]byte{'m'}, 300), bytes.Repeat([]byte{'b'}, 70000)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want bool
+	}{
+		{"empty", nil, false},
+		{"one byte", []byte{0x81}, false},
+		{"small", frame(true, 1, small), true},
+		{"small, then part of the next", cat(frame(true, 1, small), []byte{0x81, 0x85}), true},
+		{"small, one byte short", frame(true, 1, small)[:10], false},
+		{"16-bit length", frame(true, 1, mid), true},
+		{"16-bit length, header cut", frame(true, 1, mid)[:3], false},
+		{"16-bit length, payload cut", frame(true, 1, mid)[:200], false},
+		{"64-bit length", frame(true, 2, big), true},
+		{"64-bit length, header cut", frame(true, 2, big)[:9], false},
+		{"64-bit length, payload cut", frame(true, 2, big)[:70000], false},
+		{"first fragment only", frame(false, 1, small), false},
+		{"fragments", cat(frame(false, 1, small), frame(false, 0, small), frame(true, 0, small)), true},
+		{"ping between fragments", cat(frame(false, 1, small), frame(true, 9, nil), frame(true, 0, small)), true},
+		{"a ping alone", frame(true, 9, small), false},
+		{"a ping, then a message", cat(frame(true, 9, small), frame(true, 1, small)), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			br := bufio.NewReaderSize(bytes.NewReader(tc.in), 1<<17)
+			br.Peek(len(tc.in))
+			if got := wholeMessage(br); got != tc.want {
+				t.Fatalf("wholeMessage = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/flate"
+	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -42,6 +43,15 @@ type Options struct {
 	// On Linux idle connections are looked at every IdleTimeout/4, so one
 	// closes up to a quarter later.
 	IdleTimeout time.Duration
+	// ParkAfter is how long a connection keeps a reading goroutine after
+	// a message, waiting for the next one, before it is parked (default
+	// 10ms; negative: parked at once). A parked connection holds no
+	// goroutine and is watched by the handler's poller, at the cost of a
+	// hand-off and an epoll call per message that wakes it: ParkAfter
+	// trades the memory of busy connections for their latency. Linux
+	// only; elsewhere, and over TLS, every connection has a reading
+	// goroutine for its life.
+	ParkAfter time.Duration
 	// MaxFrameSize is the largest inbound frame in bytes (default 1 MiB);
 	// larger frames close the connection with 1009.
 	MaxFrameSize int64
@@ -96,6 +106,7 @@ const (
 	defaultReadBufferSize  = 512
 	defaultWriteBufferSize = 4096
 	defaultIdleTimeout     = 60 * time.Second
+	defaultParkAfter       = 10 * time.Millisecond
 	defaultMaxFrameSize    = 1 << 20
 	defaultWriteTimeout    = 10 * time.Second
 	defaultCloseTimeout    = 5 * time.Second
@@ -121,6 +132,9 @@ type Handler struct {
 func New(ep *phx.Endpoint, opts Options) *Handler {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = defaultIdleTimeout
+	}
+	if opts.ParkAfter == 0 {
+		opts.ParkAfter = defaultParkAfter
 	}
 	if opts.MaxFrameSize <= 0 {
 		opts.MaxFrameSize = defaultMaxFrameSize
@@ -333,7 +347,16 @@ func (c *wsConn) readable() {
 // nothing was read since before (the poller's clock), or its socket was
 // closed. While a reader is busy, the read deadline and the read's error
 // do instead.
-func (c *wsConn) expire(before int64) {
+func (c *wsConn) expire(before, lentBefore int64) {
+	if v := c.lent.Load(); v != 0 && v <= lentBefore && c.lent.CompareAndSwap(v, 0) {
+		// A callback has held the read side since before the previous
+		// sweep: the poller reads the socket's next messages meanwhile.
+		if !c.rest() {
+			c.waitErr = phx.ErrDisconnected
+			c.h.readers.run(c)
+		}
+		return
+	}
 	idle := c.lastRead.Load() <= before
 	closed := !idle && c.raw.Control(func(uintptr) {}) != nil
 	if !idle && !closed {
@@ -354,13 +377,22 @@ func (c *wsConn) expire(before int64) {
 }
 
 // readReady runs on a pooled reader, once the read side is its own: it
-// handles the messages that can be read now, then leaves the connection to
-// the poller, or ends it. A client event that its channel left to run
-// inline (phx.Session.ReceiveInline) runs here, after that: its reply is
-// written by this goroutine without another hand-off, while the poller
-// (or another pooled reader, for input already buffered) goes on with the
-// socket, so that a slow callback holds up neither heartbeats nor the
-// socket's other channels.
+// reads and handles messages until the connection has been silent for
+// Options.ParkAfter, then parks it with the poller, or ends it. Between
+// messages it waits on the runtime's poller, as a goroutine per connection
+// would: a client that answers quickly (a request, its reply, the next
+// request) is served with no hand-off and no epoll call.
+//
+// A client event that its channel left to run inline
+// (phx.Session.ReceiveInline) runs here too, so its reply is written by
+// this goroutine without another hand-off. The read side is lent to the
+// callback meanwhile: a callback still running at the poller's next sweep
+// but one (a quarter of IdleTimeout, at most 250ms, twice) has the read
+// side taken back by the sweep, so a slow callback holds up heartbeats and
+// the socket's other channels for that long at most. When input is
+// already buffered, another pooled reader takes it at once instead. With
+// a negative ParkAfter the read side goes back to the poller before the
+// callback runs.
 func (c *wsConn) readReady() {
 	err := c.waitErr
 	c.waitErr = nil
@@ -369,21 +401,76 @@ func (c *wsConn) readReady() {
 		w, err = c.readOne()
 		switch {
 		case err != nil:
+			continue
 		case c.br.Buffered() > 0:
 			if w.Pending() {
 				c.h.readers.run(c) // the rest is read by another
 				w.Run()
 				return
 			}
-		case c.rest():
+			continue
+		case c.h.opts.ParkAfter < 0:
+			if !w.Pending() {
+				break
+			}
+			if !c.rest() { // the writer closed the connection meanwhile
+				w.Run()
+				err = phx.ErrDisconnected
+				continue
+			}
 			w.Run()
 			return
-		default: // the writer closed the connection meanwhile
+		case w.Pending():
+			// The read side is lent to the callback: the poller's sweep
+			// takes it back if the callback runs long (see expire).
+			lent := c.h.poll.clock(c.readAt) + 1
+			c.lent.Store(lent)
 			w.Run()
-			err = phx.ErrDisconnected
+			if !c.lent.CompareAndSwap(lent, 0) {
+				return // the sweep took it
+			}
 		}
+		var more bool
+		if more, err = c.await(); more || err != nil {
+			continue
+		}
+		if c.rest() {
+			return
+		}
+		err = phx.ErrDisconnected
 	}
 	c.end(err)
+}
+
+// await waits on the runtime's poller for the next message, until
+// Options.ParkAfter after the last one was read; it reports whether input
+// arrived, or the error that ends the connection.
+func (c *wsConn) await() (bool, error) {
+	park := c.h.opts.ParkAfter
+	if park < 0 {
+		return false, nil
+	}
+	// The deadline is moved once per half ParkAfter at most, not once per
+	// message: a busy connection waits until a little later than
+	// ParkAfter, never less.
+	if hot := c.readAt.Add(park); !c.rdlHot || c.rdl.Sub(c.readAt) < park/2 {
+		c.setReadDeadline(hot, true)
+	}
+	_, err := c.br.Peek(1)
+	switch {
+	case err == nil:
+		return true, nil
+	case isTimeout(err):
+		return false, nil
+	}
+	return false, readError(err)
+}
+
+// setReadDeadline sets the socket's read deadline; hot marks a deadline
+// of await's rather than of a message's reading.
+func (c *wsConn) setReadDeadline(t time.Time, hot bool) {
+	c.rdl, c.rdlHot = t, hot
+	c.nc.SetReadDeadline(t)
 }
 
 // rest leaves the read side to the poller until more input arrives. It
@@ -456,6 +543,9 @@ type wsConn struct {
 	pollID   uint64       // the connection's id in the poller; 0: not polled
 	pollFD   int          // the poller's epoll instance
 	readAt   time.Time    // when the reader last read a message (reader only)
+	rdl      time.Time    // the socket's read deadline (reader only)
+	rdlHot   bool         // rdl is await's, not a message's
+	lent     atomic.Int64 // while a callback has the read side: 1 + the poller's clock when it was read; else 0
 	lastRead atomic.Int64 // readAt on the poller's clock, as of the last rest
 	waitErr  error        // why the read side was handed over, for readReady
 
@@ -609,7 +699,6 @@ func (c *wsConn) readOne() (phx.Inline, error) {
 	}
 	if c.raw != nil {
 		c.readAt = time.Now()
-		c.conn.SetReadDeadline(c.readAt.Add(c.h.opts.IdleTimeout))
 	}
 	return w, nil
 }
@@ -617,6 +706,11 @@ func (c *wsConn) readOne() (phx.Inline, error) {
 // read reads one message; a compressed one is bounded by MaxFrameSize
 // once inflated too.
 func (c *wsConn) read() (int, []byte, error) {
+	if c.raw != nil && !wholeMessage(c.br) {
+		// A message not yet all buffered is read within IdleTimeout
+		// (await's deadline is for the wait before it).
+		c.setReadDeadline(time.Now().Add(c.h.opts.IdleTimeout), false)
+	}
 	kind, r, err := c.conn.NextReader()
 	if err != nil {
 		return kind, nil, err
@@ -663,6 +757,41 @@ func (h *Handler) readAll(r io.Reader) ([]byte, error) {
 		*bp = b[:0]
 		h.scratch.Put(bp)
 		return out, err
+	}
+}
+
+// wholeMessage reports whether br holds a whole message: its frames up to
+// the final one of a data message, with any control frames between.
+func wholeMessage(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	for {
+		if len(b) < 2 {
+			return false
+		}
+		fin, op := b[0]&0x80 != 0, b[0]&0x0f
+		n, hdr := uint64(b[1]&0x7f), 2
+		switch n {
+		case 126:
+			if len(b) < 4 {
+				return false
+			}
+			n, hdr = uint64(binary.BigEndian.Uint16(b[2:])), 4
+		case 127:
+			if len(b) < 10 {
+				return false
+			}
+			n, hdr = binary.BigEndian.Uint64(b[2:]), 10
+		}
+		if b[1]&0x80 != 0 {
+			hdr += 4 // the mask
+		}
+		if uint64(len(b)-hdr) < n {
+			return false
+		}
+		b = b[hdr+int(n):]
+		if fin && op < 8 {
+			return true
+		}
 	}
 }
 
