@@ -22,13 +22,18 @@
 // epoll instance per Handler watches the idle sockets, and the messages
 // that arrive are read and handled on pooled goroutines (the epoll
 // instance is itself parked in the Go runtime's poller, by one goroutine
-// for all of them). A client event whose channel is idle runs on the goroutine that
-// read it (phx.Session.ReceiveInline), which then writes the reply: no
-// goroutine hand-off between the socket and the channel callback, while
-// another goroutine goes on reading the socket, so a slow callback holds
-// up neither heartbeats nor the socket's other channels. Over TLS, and on
-// other systems, each connection reads on a goroutine of its own and its
-// events run on the endpoint's workers.
+// for all of them). After a message the pooled goroutine keeps the
+// connection for [Options.ParkAfter], waiting for the next one as a
+// goroutine per connection would, so a busy client is served without a
+// hand-off or an epoll call per message; a connection silent for that long
+// is parked again. A client event whose channel is idle runs on the
+// goroutine that read it (phx.Session.ReceiveInline), which then writes
+// the reply: no goroutine hand-off between the socket and the channel
+// callback. A slow callback holds up the socket's heartbeats and other
+// channels only until the poller's next sweep but one (at most 500 ms),
+// which hands the socket to another goroutine. Over TLS, and on other
+// systems, each connection reads on a goroutine of its own and its events
+// run on the endpoint's workers.
 //
 // # Writing
 //
