@@ -58,6 +58,7 @@ func main() {
 	warmRounds := fs.Int("warmup-rounds", 10, "unmeasured broadcasts (fanout)")
 	sessions := fs.Int("sessions", 1000, "sessions (longpoll)")
 	think := fs.Duration("think", time.Second, "mean pause between events of a session (longpoll)")
+	serverPID := fs.Int("server-pid", 0, "the server's process, whose CPU time over the measured window is reported (rt, Linux)")
 	fs.Parse(args)
 
 	switch mode {
@@ -66,7 +67,7 @@ func main() {
 			runtime.GOMAXPROCS(1) // one event loop: a second P would only spin
 		}
 		child.Emit(load.RoundTrip(ctx, load.RoundTripConfig{Addr: *addr, Kind: *kind, Conns: *conns,
-			Warmup: *warmup, Dur: *dur, Topic: *topic, Event: *event, Client: *client}))
+			Warmup: *warmup, Dur: *dur, Topic: *topic, Event: *event, Client: *client, ServerPID: *serverPID}))
 	case "fanout":
 		child.Emit(load.Fanout(ctx, load.FanoutConfig{Addr: *addr, Kind: *kind, Conns: *conns,
 			Rounds: *rounds, Warmup: *warmRounds, Topic: *topic}))

@@ -37,7 +37,8 @@ type runner struct {
 	srvAddr  string
 	base     *proc // the shared baseline
 	baseAddr string
-	cfAddr   string // the shared centrifuge peer; "" without -peer
+	cf       *proc  // the shared centrifuge peer; nil without -peer
+	cfAddr   string // its address; "" without -peer
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -84,7 +85,7 @@ func (r *runner) runAll(ctx context.Context) error {
 	}
 	r.baseAddr = ready.Addr
 	if r.cfg.peer {
-		if _, ready, err = r.startServer(ctx, "centrifuge", "bench-centrifuge"); err != nil {
+		if r.cf, ready, err = r.startServer(ctx, "centrifuge", "bench-centrifuge"); err != nil {
 			return err
 		}
 		r.cfAddr = ready.Addr
@@ -146,23 +147,24 @@ func (r *runner) roundTrip(ctx context.Context) error {
 	passes := 2
 	point := func(n int, client string) (report.RoundTripPoint, error) {
 		pt := report.RoundTripPoint{Conns: n}
-		args := func(addr, kind string) []string {
+		args := func(addr, kind string, server *proc) []string {
 			return []string{"rt", "-client", client, "-addr", addr, "-kind", kind, "-conns", strconv.Itoa(n),
-				"-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.rtDur / time.Duration(passes))}
+				"-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.rtDur / time.Duration(passes)),
+				"-server-pid", strconv.Itoa(server.cmd.Process.Pid)}
 		}
 		var ours, echo, cf []load.RoundTripResult
 		for pass := range passes {
 			var o, e load.RoundTripResult
-			if err := r.runLoad(ctx, fmt.Sprintf("rt-%s-ours-%d-%d", client, n, pass+1), timeout, &o, args(r.srvAddr, "ours")...); err != nil {
+			if err := r.runLoad(ctx, fmt.Sprintf("rt-%s-ours-%d-%d", client, n, pass+1), timeout, &o, args(r.srvAddr, "ours", r.srv)...); err != nil {
 				return pt, err
 			}
-			if err := r.runLoad(ctx, fmt.Sprintf("rt-%s-echo-%d-%d", client, n, pass+1), timeout, &e, args(r.baseAddr, "echo")...); err != nil {
+			if err := r.runLoad(ctx, fmt.Sprintf("rt-%s-echo-%d-%d", client, n, pass+1), timeout, &e, args(r.baseAddr, "echo", r.base)...); err != nil {
 				return pt, err
 			}
 			ours, echo = append(ours, o), append(echo, e)
 			if r.cfAddr != "" {
 				var c load.RoundTripResult
-				if err := r.runLoad(ctx, fmt.Sprintf("rt-%s-centrifuge-%d-%d", client, n, pass+1), timeout, &c, args(r.cfAddr, load.Centrifuge)...); err != nil {
+				if err := r.runLoad(ctx, fmt.Sprintf("rt-%s-centrifuge-%d-%d", client, n, pass+1), timeout, &c, args(r.cfAddr, load.Centrifuge, r.cf)...); err != nil {
 					return pt, err
 				}
 				cf = append(cf, c)
@@ -188,9 +190,9 @@ func (r *runner) roundTrip(ctx context.Context) error {
 		if pt.Echo.OpsPerSec > 0 {
 			pt.Ratio = pt.Ours.OpsPerSec / pt.Echo.OpsPerSec
 		}
-		r.logf("   %3d conns, %-7s client: ours %8.0f/s p50 %6.0fµs p99 %6.0fµs | echo %8.0f/s p50 %6.0fµs p99 %6.0fµs | ratio %.2f",
+		r.logf("   %3d conns, %-7s client: ours %8.0f/s p50 %6.0fµs p99 %6.0fµs | echo %8.0f/s p50 %6.0fµs p99 %6.0fµs | ratio %.2f | server CPU/op ours %.1fµs echo %.1fµs",
 			n, client, pt.Ours.OpsPerSec, pt.Ours.Latency.P50, pt.Ours.Latency.P99,
-			pt.Echo.OpsPerSec, pt.Echo.Latency.P50, pt.Echo.Latency.P99, pt.Ratio)
+			pt.Echo.OpsPerSec, pt.Echo.Latency.P50, pt.Echo.Latency.P99, pt.Ratio, pt.Ours.CPUPerOp(), pt.Echo.CPUPerOp())
 		if c := pt.Centrifuge; c != nil {
 			r.logf("   %3d conns, %-7s client: centrifuge %8.0f/s p50 %6.0fµs p99 %6.0fµs, ratio %.2f",
 				n, client, c.OpsPerSec, c.Latency.P50, c.Latency.P99, pt.CentrifugeRatio)

@@ -24,6 +24,9 @@ type RoundTripConfig struct {
 	Topic  string        // LiveState topic (default counter:rt)
 	Event  string        // event pushed (default lvs_evt:increment)
 	Client string        // "gorilla" (a goroutine per connection, default) or "poll" (one epoll loop)
+	// ServerPID, when set, is the server's process: the CPU time it spends
+	// over the measured window is read from /proc (Linux) into ServerCPU.
+	ServerPID int
 }
 
 // RoundTripResult is the outcome of a round-trip run.
@@ -35,8 +38,20 @@ type RoundTripResult struct {
 	OpsPerSec float64 `json:"ops_per_sec"`
 	Latency   Latency `json:"latency"`
 	Errors    Errors  `json:"errors"`
+	// ServerCPU is the CPU time (user + system, seconds) the server
+	// process spent over the measured window; 0 when not measured.
+	ServerCPU float64 `json:"server_cpu_s,omitempty"`
 	// Hist holds the latencies, so that runs can be pooled.
 	Hist Hist `json:"hist,omitempty"`
+}
+
+// CPUPerOp is the server's CPU time per round trip in µs; 0 when not
+// measured.
+func (r RoundTripResult) CPUPerOp() float64 {
+	if r.ServerCPU <= 0 || r.Ops == 0 {
+		return 0
+	}
+	return r.ServerCPU * 1e6 / float64(r.Ops)
 }
 
 // MergeRoundTrips pools runs of the same system: operations and seconds
@@ -48,6 +63,7 @@ func MergeRoundTrips(runs ...RoundTripResult) RoundTripResult {
 		out.Kind, out.Conns = r.Kind, r.Conns
 		out.Ops += r.Ops
 		out.Seconds += r.Seconds
+		out.ServerCPU += r.ServerCPU
 		out.Errors.Merge(r.Errors)
 		out.Hist.Add(r.Hist)
 	}
@@ -117,14 +133,14 @@ func jsonHasOK(p []byte) bool { return bytes.Contains(p, []byte(`"status":"ok"`)
 
 // RoundTrip runs cfg.Conns closed loops: push the event, wait for the state
 // update (ours), the echo or the RPC reply (centrifuge), repeat.
-func RoundTrip(ctx context.Context, cfg RoundTripConfig) RoundTripResult {
+func RoundTrip(ctx context.Context, cfg RoundTripConfig) (res RoundTripResult) {
 	if cfg.Topic == "" {
 		cfg.Topic = "counter:rt"
 	}
 	if cfg.Event == "" {
 		cfg.Event = "lvs_evt:increment"
 	}
-	res := RoundTripResult{Kind: cfg.Kind, Conns: cfg.Conns}
+	res = RoundTripResult{Kind: cfg.Kind, Conns: cfg.Conns}
 	conns := make([]*websocket.Conn, cfg.Conns)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -162,6 +178,13 @@ func RoundTrip(ctx context.Context, cfg RoundTripConfig) RoundTripResult {
 	start := time.Now()
 	measureFrom := start.Add(cfg.Warmup)
 	end := measureFrom.Add(cfg.Dur)
+	cpu := make(chan float64, 1)
+	if cfg.ServerPID > 0 {
+		go func() { cpu <- cpuOver(ctx, cfg.ServerPID, measureFrom, end) }()
+	} else {
+		cpu <- 0
+	}
+	defer func() { res.ServerCPU = <-cpu }()
 	if cfg.Client == "poll" {
 		all, errs := pollLoops(ctx, conns, cfg, measureFrom, end)
 		res.Errors.Merge(errs)

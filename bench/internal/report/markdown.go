@@ -213,6 +213,7 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 			w("\nThe last line is the same measure with a goroutine-per-connection gorilla client, whose own scheduling on\n")
 			w("the two shared cores widens the tail of both systems.\n")
 		}
+		cpuRows(w, rt, client)
 		if o := rt.Observer; o != nil {
 			w("\n**Observer cost (row 1b).** Two fresh servers, one without observer and one with `observe/prometheus`'s\n")
 			w("(`bench-server -observer prometheus`: every connection, frame, event and state update counted), measured\n")
@@ -398,4 +399,33 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// cpuRows is row 1's table of server CPU per round trip, when measured.
+func cpuRows(w func(string, ...any), rt *RoundTripRow, client string) {
+	points := rt.Points
+	clients := make([]string, len(points))
+	for i := range clients {
+		clients[i] = client
+	}
+	if cc := rt.CrossCheck; cc != nil {
+		points, clients = append(points[:len(points):len(points)], *cc), append(clients, "gorilla")
+	}
+	if len(points) == 0 || points[0].Ours.CPUPerOp() == 0 {
+		return
+	}
+	w("\n**Server CPU per round trip** (user + system time of the server process over the measured windows, read\n")
+	w("from `/proc` by the load process, ÷ round trips): the cost of an event apart from the client sharing the cores.\n")
+	w("\n| connections | client | Seance µs | echo µs | Seance ÷ echo | centrifuge µs |\n|---|---|---|---|---|---|\n")
+	for i, p := range points {
+		cf := "—"
+		if c := p.Centrifuge; c != nil && c.CPUPerOp() > 0 {
+			cf = fmt.Sprintf("%.1f", c.CPUPerOp())
+		}
+		ratio := "—"
+		if e := p.Echo.CPUPerOp(); e > 0 {
+			ratio = fmt.Sprintf("%.2f×", p.Ours.CPUPerOp()/e)
+		}
+		w("| %d | %s | %.1f | %.1f | %s | %s |\n", p.Conns, clients[i], p.Ours.CPUPerOp(), p.Echo.CPUPerOp(), ratio, cf)
+	}
 }
