@@ -116,9 +116,13 @@ func BenchmarkBroadcastWrites2000(b *testing.B) {
 	defer cancel()
 	srv, subs := fanServer(b, ctx)
 	tick := server.Tick{Body: server.TickBody}
+	var cpu cpuMeter
 	for i := 0; b.Loop(); i++ {
 		tick.Seq = i
-		if got, err := srv.Reg.Broadcast(ctx, "room:bench", "tick", tick); err != nil || got != fanSubs {
+		cpu.begin()
+		got, err := srv.Reg.Broadcast(ctx, "room:bench", "tick", tick)
+		cpu.end()
+		if err != nil || got != fanSubs {
 			b.Fatalf("broadcast reached %d: %v", got, err)
 		}
 		b.StopTimer()
@@ -132,6 +136,7 @@ func BenchmarkBroadcastWrites2000(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/broadcast")
+	cpu.report(b)
 }
 
 type fanRound struct {

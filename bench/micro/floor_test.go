@@ -54,7 +54,9 @@ func BenchmarkLoopbackFloor(b *testing.B) {
 	for _, writers := range []int{1, 2, 4} {
 		b.Run("writers="+strconv.Itoa(writers), func(b *testing.B) {
 			per := (n + writers - 1) / writers
+			var cpu cpuMeter
 			for b.Loop() {
+				cpu.begin()
 				var wg sync.WaitGroup
 				for w := range writers {
 					part := srv[w*per : min((w+1)*per, n)]
@@ -70,11 +72,13 @@ func BenchmarkLoopbackFloor(b *testing.B) {
 					}()
 				}
 				wg.Wait()
+				cpu.end()
 				b.StopTimer()
 				drain()
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/broadcast")
+			cpu.report(b)
 		})
 	}
 }
