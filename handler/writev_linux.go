@@ -29,7 +29,8 @@ func writeNow(raw syscall.RawConn, b *batch) error {
 }
 
 // writev writes b.rest to fd until it is written or the socket is full,
-// for RawConn.Write (never waiting); a failure is left in b.werr.
+// for RawConn.Write (never waiting), with write(2) when it is one segment
+// and writev(2) otherwise; a failure is left in b.werr.
 func (b *batch) writev(fd uintptr) bool {
 	for !b.done() {
 		b.iov = b.iov[:0]
@@ -48,7 +49,15 @@ func (b *batch) writev(fd uintptr) bool {
 			b.rest = nil
 			break
 		}
-		n, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&b.iov[0])), uintptr(len(b.iov)))
+		var n uintptr
+		var errno syscall.Errno
+		if len(b.iov) == 1 {
+			// One segment (a lone small frame, as a broadcast's): a plain
+			// write, which spares the kernel importing an iovec array.
+			n, _, errno = syscall.Syscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(b.iov[0].Base)), uintptr(b.iov[0].Len))
+		} else {
+			n, _, errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&b.iov[0])), uintptr(len(b.iov)))
+		}
 		switch errno {
 		case 0:
 			b.consume(int(n))
