@@ -329,6 +329,12 @@ func (c *wsConn) flush() {
 		}
 		c.wmu.Unlock()
 		c.h.batches.put(b)
+		// Anything queued since collect took the queue (a frame, a pong,
+		// the session's close) called wake, which found this turn running
+		// and set again: without it there is nothing to collect.
+		if c.stopWriting() {
+			return
+		}
 	}
 }
 
