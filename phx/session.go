@@ -57,13 +57,13 @@ type Session struct {
 	channels map[string]*Channel
 	closed   bool
 
-	omu      sync.Mutex
-	frames   []Frame
-	spare    []Frame // the batch last returned by Take, reused as the next queue
-	qbytes   int
-	notify   chan struct{} // created by the first Next that waits
-	wake     func(bool)    // set by SetNotify
-	oclosed  bool
+	omu     sync.Mutex
+	frames  []Frame
+	spare   []Frame // the batch last returned by Take, reused as the next queue
+	qbytes  int
+	notify  chan struct{} // created by the first Next that waits
+	wake    func(bool)    // set by SetNotify
+	oclosed bool
 	// closeErr is set with oclosed, under omu; Err reads it without the
 	// lock (transports ask for every frame they write).
 	closeErr atomic.Pointer[CloseError]
