@@ -114,3 +114,41 @@ func TestClientCloseAnswered(t *testing.T) {
 		t.Error("channel did not end")
 	}
 }
+
+// TestInlineWriteAfterWriteDeadline: once the writer has had to wait for a
+// client (setting a write deadline WriteTimeout ahead) and that deadline
+// has passed with the client keeping up, frames written inline again still
+// reach it: the inline write does not stop at the stale deadline.
+func TestInlineWriteAfterWriteDeadline(t *testing.T) {
+	ep, _ := testEndpoint(t, phx.Config{QueueLength: 4096, QueueBytes: 64 << 20})
+	const writeTimeout = 300 * time.Millisecond
+	srv := serve(t, newHandler(ep, handler.Options{WriteTimeout: writeTimeout}))
+	d := websocket.Dialer{HandshakeTimeout: waitTimeout, NetDial: func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		if err == nil {
+			c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		}
+		return c, err
+	}}
+	conn, _, err := d.Dial(wsURL(srv, "/socket/websocket?vsn=2.0.0"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	joinResponse(t, conn, "room:1")
+	// ≈ 10 MB, more than the socket buffers hold: the writer finishes it
+	// with blocking writes, each setting the deadline.
+	const n = 600
+	send(t, conn, fmt.Sprintf(`["1","2","room:1","burst",{"count":%d}]`, n))
+	time.Sleep(writeTimeout / 6) // the socket fills up
+	for i := range n {
+		conn.SetReadDeadline(time.Now().Add(waitTimeout))
+		if _, _, err := conn.ReadMessage(); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	expect(t, conn, `["1","2","room:1","phx_reply",{"status":"ok","response":{}}]`)
+	time.Sleep(3 * writeTimeout) // the last deadline passes
+	send(t, conn, `["1","3","room:1","echo",{"a":1}]`)
+	expect(t, conn, `["1","3","room:1","phx_reply",{"status":"ok","response":{"a":1}}]`)
+}

@@ -78,6 +78,10 @@ func (g *guardedConn) Write(p []byte) (int, error) {
 
 var errNoRawConn = errors.New("handler: connection has no raw socket")
 
+// errSlowConsumer stops an inline write once the session was closed for not
+// reading.
+var errSlowConsumer = errors.New("handler: slow consumer")
+
 // SyscallConn exposes the socket of connections that have one.
 func (g *guardedConn) SyscallConn() (syscall.RawConn, error) {
 	sc, ok := g.Conn.(syscall.Conn)
@@ -99,8 +103,8 @@ type batch struct {
 	ends   []int   // where each frame ends, in bytes from the batch's start
 	total  int     // bytes in the batch
 	zbuf   *[]byte // compressed payloads of the connection's own frames, lent by the deflater
-	// writeFD is b.writev bound (Linux; see writeNow) and werr its error.
-	writeFD func(fd uintptr) bool
+	// writeFD is b.writevNow bound (Linux; see writeNow) and werr its error.
+	writeFD func(fd uintptr)
 	werr    error
 }
 
@@ -309,7 +313,15 @@ func (c *wsConn) flush() {
 			continue
 		}
 		c.wmu.Lock()
-		err := writeNow(c.raw, b)
+		var err error
+		if c.slowConsumer() {
+			// Closed since collect (writeNow does not stop at the
+			// write deadline wake set for it): the writer writes none of b,
+			// only the close frame.
+			err = errSlowConsumer
+		} else {
+			err = writeNow(c.raw, b)
+		}
 		if err != nil && !c.slowConsumer() {
 			c.wmu.Unlock()
 			c.h.batches.put(b)
@@ -318,17 +330,22 @@ func (c *wsConn) flush() {
 			return
 		}
 		if err != nil || !b.done() {
-			// The socket is full, or the session was just closed as a
-			// slow consumer (whose write deadline stops writeNow): the
-			// writer finishes the batch, or the frame in flight and the
-			// close frame, still holding the write lock so that nothing
-			// interleaves.
+			// The socket is full, or the session was closed as a slow
+			// consumer: the writer finishes the batch, or the frame in
+			// flight and the close frame, still holding the write lock so
+			// that nothing interleaves.
 			c.pending = b
 			c.h.writers.run(c)
 			return
 		}
 		c.wmu.Unlock()
 		c.h.batches.put(b)
+		// Anything queued since collect took the queue (a frame, a pong,
+		// the session's close) called wake, which found this turn running
+		// and set again: without it there is nothing to collect.
+		if c.stopWriting() {
+			return
+		}
 	}
 }
 

@@ -199,8 +199,11 @@ func (b *broadcast) outgoing() *Outgoing {
 //
 // Delivering usually writes the frame to the subscriber's socket on this
 // goroutine (the transports' inline flush), so a large topic's list is
-// split over up to GOMAXPROCS goroutines: each part's writes go out on a
-// core of its own. publish returns once every part is done, so that a
+// delivered by up to GOMAXPROCS goroutines: each one's writes go out on a
+// core of its own. They take the list in chunks of fanoutChunk, each the
+// next one not taken yet, so that a goroutine that starts late, or whose
+// core other processes hold up, takes fewer chunks instead of holding up
+// the publish. publish returns once every goroutine is done, so that a
 // publisher's broadcasts still reach each subscriber in order.
 func (h *hub) publish(b *broadcast, except *Channel) int {
 	claim := h.claimOf(b.Topic)
@@ -212,30 +215,45 @@ func (h *hub) publish(b *broadcast, except *Channel) int {
 	if parts <= 1 {
 		return deliverAll(b, subs, except, claim != nil, true)
 	}
-	per := (len(subs) + parts - 1) / parts
+	var next atomic.Int64 // start of the next chunk not taken
+	deliverChunks := func() int {
+		n := 0
+		for {
+			end := int(next.Add(fanoutChunk))
+			start := end - fanoutChunk
+			if start >= len(subs) {
+				return n
+			}
+			n += deliverAll(b, subs[start:min(end, len(subs))], except, claim != nil, false)
+		}
+	}
 	var wg sync.WaitGroup
 	var n atomic.Int64
-	for i := per; i < len(subs); i += per {
-		part := subs[i:min(i+per, len(subs))]
+	for range parts - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n.Add(int64(deliverAll(b, part, except, claim != nil, false)))
+			n.Add(int64(deliverChunks()))
 		}()
 	}
-	first := deliverAll(b, subs[:per], except, claim != nil, false)
+	first := deliverChunks()
 	wg.Wait()
 	return first + int(n.Load())
 }
 
-// fanoutPart is the fewest subscribers a goroutine of a split publish
-// delivers to: below it the goroutine costs more than the writes it takes
+// fanoutChunk is how many subscribers a goroutine of a split publish takes
+// from the list at a time: a few hundred microseconds of writes, small
+// enough for the goroutines to end close together.
+const fanoutChunk = 64
+
+// fanoutPart is how many subscribers a topic has per goroutine of a split
+// publish: with fewer, a goroutine costs more than the writes it takes
 // over. A topic with fewer than two parts' worth is delivered on the
 // publishing goroutine alone, as are all topics with GOMAXPROCS 1.
 const fanoutPart = 256
 
 // fanoutParts is the number of goroutines a publish to subs subscribers
-// uses: at most procs, each with at least fanoutPart subscribers.
+// uses: at most procs, and at most one per fanoutPart subscribers.
 func fanoutParts(subs, procs int) int {
 	return max(1, min(procs, subs/fanoutPart))
 }

@@ -57,14 +57,16 @@ type Session struct {
 	channels map[string]*Channel
 	closed   bool
 
-	omu      sync.Mutex
-	frames   []Frame
-	spare    []Frame // the batch last returned by Take, reused as the next queue
-	qbytes   int
-	notify   chan struct{} // created by the first Next that waits
-	wake     func(bool)    // set by SetNotify
-	oclosed  bool
-	closeErr *CloseError
+	omu     sync.Mutex
+	frames  []Frame
+	spare   []Frame // the batch last returned by Take, reused as the next queue
+	qbytes  int
+	notify  chan struct{} // created by the first Next that waits
+	wake    func(bool)    // set by SetNotify
+	oclosed bool
+	// closeErr is set with oclosed, under omu; Err reads it without the
+	// lock (transports ask for every frame they write).
+	closeErr atomic.Pointer[CloseError]
 
 	detachOnce sync.Once
 }
@@ -546,7 +548,7 @@ func (s *Session) Take() ([]Frame, *CloseError) {
 	clear(s.spare)
 	s.spare = s.spare[:0]
 	if s.oclosed {
-		return nil, s.closeErr
+		return nil, s.closeErr.Load()
 	}
 	return nil, nil
 }
@@ -569,7 +571,7 @@ func (s *Session) Next(ctx context.Context) ([]Frame, error) {
 			return out, nil
 		}
 		if s.oclosed {
-			ce := s.closeErr
+			ce := s.closeErr.Load()
 			s.omu.Unlock()
 			return nil, ce
 		}
@@ -607,12 +609,7 @@ func (s *Session) Pending() int {
 
 // Err returns the close error once the session is closed, nil before.
 func (s *Session) Err() *CloseError {
-	s.omu.Lock()
-	defer s.omu.Unlock()
-	if !s.oclosed {
-		return nil
-	}
-	return s.closeErr
+	return s.closeErr.Load()
 }
 
 // Close ends the session: every channel terminates with reason (see
@@ -633,7 +630,7 @@ func (s *Session) Close(reason error) {
 	}
 	s.omu.Lock()
 	s.oclosed = true
-	s.closeErr = closeErrorFor(reason)
+	s.closeErr.Store(closeErrorFor(reason))
 	if errors.Is(reason, ErrSlowConsumer) {
 		s.frames, s.qbytes = nil, 0
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"net"
 	"net/http/httptest"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -116,9 +118,13 @@ func BenchmarkBroadcastWrites2000(b *testing.B) {
 	defer cancel()
 	srv, subs := fanServer(b, ctx)
 	tick := server.Tick{Body: server.TickBody}
+	var cpu cpuMeter
 	for i := 0; b.Loop(); i++ {
 		tick.Seq = i
-		if got, err := srv.Reg.Broadcast(ctx, "room:bench", "tick", tick); err != nil || got != fanSubs {
+		cpu.begin()
+		got, err := srv.Reg.Broadcast(ctx, "room:bench", "tick", tick)
+		cpu.end()
+		if err != nil || got != fanSubs {
 			b.Fatalf("broadcast reached %d: %v", got, err)
 		}
 		b.StopTimer()
@@ -132,10 +138,74 @@ func BenchmarkBroadcastWrites2000(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/broadcast")
+	cpu.report(b)
 }
 
 type fanRound struct {
 	seq  int
 	got  atomic.Int32
 	done chan struct{}
+}
+
+// BenchmarkBroadcastVsFloor2000 measures BenchmarkBroadcastWrites2000's
+// broadcast and BenchmarkLoopbackFloor's writers=GOMAXPROCS pass (on
+// sockets of its own) in the same iterations, one after the other in
+// alternating order, so that both see the same load on a shared machine.
+// It reports the medians of both (bcast-p50-ms, floor-p50-ms) and the
+// median of their ratio per iteration (ratio-p50), the figure issue 17's
+// target (p50 ≤ 1.3× the floor) is about. ns/op covers everything,
+// reading included.
+func BenchmarkBroadcastVsFloor2000(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, subs := fanServer(b, ctx)
+	fsrv, fcli := loopbackPairs(b, fanSubs)
+	frame := make([]byte, floorFrame)
+	writers := runtime.GOMAXPROCS(0)
+	tick := server.Tick{Body: server.TickBody}
+	var bcast, floor, ratio []float64
+	for i := 0; b.Loop(); i++ {
+		var tb, tf time.Duration
+		for j := range 2 {
+			if (i+j)%2 == 0 {
+				tick.Seq = i
+				t := time.Now()
+				got, err := srv.Reg.Broadcast(ctx, "room:bench", "tick", tick)
+				tb = time.Since(t)
+				if err != nil || got != fanSubs {
+					b.Fatalf("broadcast reached %d: %v", got, err)
+				}
+				for _, s := range subs {
+					s.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+					data, err := rawws.ReadFrame(s.br)
+					if err != nil || proto.SeqOf(data) != i {
+						b.Fatalf("round %d: read %q, %v", i, data, err)
+					}
+				}
+			} else {
+				t := time.Now()
+				floorWrite(b, fsrv, frame, writers)
+				tf = time.Since(t)
+				floorDrain(b, fcli)
+			}
+		}
+		bcast = append(bcast, float64(tb.Nanoseconds())/1e6)
+		floor = append(floor, float64(tf.Nanoseconds())/1e6)
+		ratio = append(ratio, float64(tb)/float64(tf))
+	}
+	b.ReportMetric(median(bcast), "bcast-p50-ms")
+	b.ReportMetric(median(floor), "floor-p50-ms")
+	b.ReportMetric(median(ratio), "ratio-p50")
+}
+
+// median returns the median of v (which it sorts).
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
