@@ -501,7 +501,68 @@ func (r *runner) fanout(ctx context.Context) error {
 			return fmt.Errorf("%s: no broadcast measured (lost %d)", x.Kind, x.Lost)
 		}
 	}
+	row.Floor = r.floor(ctx)
+	if f := row.Floor; f.Error != "" {
+		r.logf("   against the floor: %s", f.Error)
+	} else {
+		r.logf("   against the floor: broadcast ÷ floor, median per run %v → %.2f×", f.Ratios, f.Ratio())
+	}
 	return nil
+}
+
+// floor runs BenchmarkBroadcastVsFloor2000 (bench/micro): the server's
+// side of a broadcast against the kernel's floor, in the same iterations.
+func (r *runner) floor(ctx context.Context) *report.FloorResult {
+	f := &report.FloorResult{Subscribers: 2000, Iterations: 60}
+	count := 3
+	if r.cfg.quick {
+		f.Iterations, count = 10, 1
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		f.Error = "not measured: no go command on PATH"
+		return f
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, "test", "-run", "^$", "-bench", "^BenchmarkBroadcastVsFloor2000$",
+		"-benchtime", fmt.Sprintf("%dx", f.Iterations), "-count", strconv.Itoa(count), "./micro")
+	cmd.Dir = r.mod
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		f.Error = fmt.Sprintf("go test: %v: %s", err, lastLines(out, 5))
+		return f
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "BenchmarkBroadcastVsFloor2000") {
+			continue
+		}
+		fields := strings.Fields(line)
+		for i := 1; i+1 < len(fields); i++ {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				continue
+			}
+			switch fields[i+1] {
+			case "ratio-p50":
+				f.Ratios = append(f.Ratios, v)
+			case "bcast-p50-ms":
+				f.BcastMs = append(f.BcastMs, v)
+			case "floor-p50-ms":
+				f.FloorMs = append(f.FloorMs, v)
+			}
+		}
+	}
+	if len(f.Ratios) == 0 {
+		f.Error = "go test printed no ratio: " + lastLines(out, 5)
+	}
+	return f
+}
+
+// lastLines is the end of a command's output, for an error.
+func lastLines(out []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], " | ")
 }
 
 // --- row 4 -----------------------------------------------------------------

@@ -3,6 +3,7 @@
 package report
 
 import (
+	"slices"
 	"time"
 
 	"github.com/seance-go/seance/bench/internal/inproc"
@@ -113,6 +114,36 @@ type FanoutRow struct {
 	// p50.
 	Centrifuge      *load.FanoutResult `json:"centrifuge,omitempty"`
 	CentrifugeRatio float64            `json:"centrifuge_ratio_p50,omitempty"`
+	// Floor is the server side against the kernel's floor, absent when it
+	// was not measured.
+	Floor *FloorResult `json:"floor,omitempty"`
+}
+
+// FloorResult is BenchmarkBroadcastVsFloor2000 (bench/micro) run by the
+// harness: per run, the median over its iterations of one broadcast's
+// time ÷ one floor pass's, both in the same iteration.
+type FloorResult struct {
+	Subscribers int       `json:"subscribers"`
+	Iterations  int       `json:"iterations"` // per run
+	Ratios      []float64 `json:"ratios"`     // one per run
+	BcastMs     []float64 `json:"bcast_p50_ms"`
+	FloorMs     []float64 `json:"floor_p50_ms"`
+	Error       string    `json:"error,omitempty"`
+}
+
+// Ratio is the median of the runs' ratios.
+func (f *FloorResult) Ratio() float64 { return medianOf(f.Ratios) }
+
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // BigStateRow is row 4: one event on a 1 MB state, held as a typed Go
