@@ -41,15 +41,48 @@ type BytesDiffer interface {
 //     structs) are not supported: the patch is well-formed but may not
 //     reproduce next.
 //   - Equal texts give nil without being read.
-func (treeDiffer) DiffBytes(prev, next []byte) (patch []byte, err error) {
+func (treeDiffer) DiffBytes(prev, next []byte) ([]byte, error) {
 	if bytes.Equal(prev, next) {
 		return nil, nil
 	}
 	s := textPool.Get().(*textState)
 	defer s.release()
-	defer catch(&patch, &err)
-	s.run(prev, next)
+	if err := s.runCaught(prev, next); err != nil {
+		return nil, err
+	}
 	return seal(s.out), nil
+}
+
+// BytesAppender is a BytesDiffer that can append its patch to a buffer of
+// the caller's: a server that wraps the patch in a message of its own
+// builds the message without a copy of the patch in between.
+type BytesAppender interface {
+	BytesDiffer
+	// AppendDiffBytes appends the patch DiffBytes(prev, next) returns to
+	// dst and returns the extended buffer. When prev and next encode the
+	// same value, or on an error, it returns dst unchanged.
+	AppendDiffBytes(dst, prev, next []byte) ([]byte, error)
+}
+
+// AppendDiffBytes implements BytesAppender with the rules of DiffBytes.
+func (treeDiffer) AppendDiffBytes(dst, prev, next []byte) ([]byte, error) {
+	if bytes.Equal(prev, next) {
+		return dst, nil
+	}
+	s := textPool.Get().(*textState)
+	defer s.release()
+	if err := s.runCaught(prev, next); err != nil {
+		return dst, err
+	}
+	return appendSealed(dst, s.out), nil
+}
+
+// runCaught is run returning the error a malformed text panics with.
+func (s *textState) runCaught(a, b []byte) (err error) {
+	var patch []byte
+	defer catch(&patch, &err)
+	s.run(a, b)
+	return nil
 }
 
 // textState is the scratch space of one DiffBytes call; it is pooled.
