@@ -1,6 +1,7 @@
 package phx
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -130,12 +131,19 @@ func (c *Channel) pushNow(event string, payload any) error {
 }
 
 // PushEncoded sends an already JSON-encoded payload (it is not validated).
+// The payload is not kept once PushEncoded returns: the caller may reuse
+// its memory.
 func (c *Channel) PushEncoded(event string, payload []byte) error {
 	c.mu.Lock()
 	dead := c.dead
 	c.mu.Unlock()
 	if dead {
 		return ErrChannelClosed
+	}
+	switch c.sess.ser.(type) {
+	case v2, v1: // they copy the payload into the frame
+	default:
+		payload = bytes.Clone(payload) // another Serializer could keep it
 	}
 	return c.sess.send(&Outgoing{Kind: KindPush, JoinRef: c.joinRef, Topic: c.topic, Event: event, Payload: payload})
 }
