@@ -2,7 +2,9 @@ package diff
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"sync"
 )
@@ -160,12 +162,19 @@ func (s *textState) run(a, b []byte) {
 }
 
 // commonPrefix returns the length of the common prefix of a and b, which
-// have the same length: block memory comparisons, then bytes.
+// have the same length: block memory comparisons, then 8-byte words, then
+// bytes.
 func commonPrefix(a, b []byte) int {
 	const block = 256
 	i := 0
 	for i+block <= len(a) && bytes.Equal(a[i:i+block], b[i:i+block]) {
 		i += block
+	}
+	for i+8 <= len(a) {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8 // the first byte is the lowest
+		}
+		i += 8
 	}
 	for i < len(a) && a[i] == b[i] {
 		i++
@@ -179,6 +188,12 @@ func commonSuffix(a, b []byte) int {
 	i, j := len(a), len(b)
 	for i >= block && j >= block && bytes.Equal(a[i-block:i], b[j-block:j]) {
 		i, j = i-block, j-block
+	}
+	for i >= 8 && j >= 8 {
+		if x := binary.LittleEndian.Uint64(a[i-8:]) ^ binary.LittleEndian.Uint64(b[j-8:]); x != 0 {
+			return len(a) - i + bits.LeadingZeros64(x)/8 // the last byte is the highest
+		}
+		i, j = i-8, j-8
 	}
 	for i > 0 && j > 0 && a[i-1] == b[j-1] {
 		i, j = i-1, j-1
