@@ -18,6 +18,12 @@
 //
 //	patch, err := diff.Default().(diff.BytesDiffer).DiffBytes(prevJSON, nextJSON)
 //
+// It also appends the patch to a buffer of the caller's ([BytesAppender]),
+// so that a message wrapping the patch is written without copying it:
+//
+//	msg = append(msg, `{"patch":`...)
+//	msg, err = diff.Default().(diff.BytesAppender).AppendDiffBytes(msg, prevJSON, nextJSON)
+//
 // or, on decoded trees (the any that encoding/json.Unmarshal produces:
 // map[string]any, []any, string, float64 or json.Number, bool, nil):
 //

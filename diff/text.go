@@ -2,7 +2,9 @@ package diff
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strconv"
 	"sync"
 )
@@ -41,15 +43,48 @@ type BytesDiffer interface {
 //     structs) are not supported: the patch is well-formed but may not
 //     reproduce next.
 //   - Equal texts give nil without being read.
-func (treeDiffer) DiffBytes(prev, next []byte) (patch []byte, err error) {
+func (treeDiffer) DiffBytes(prev, next []byte) ([]byte, error) {
 	if bytes.Equal(prev, next) {
 		return nil, nil
 	}
 	s := textPool.Get().(*textState)
 	defer s.release()
-	defer catch(&patch, &err)
-	s.run(prev, next)
+	if err := s.runCaught(prev, next); err != nil {
+		return nil, err
+	}
 	return seal(s.out), nil
+}
+
+// BytesAppender is a BytesDiffer that can append its patch to a buffer of
+// the caller's: a server that wraps the patch in a message of its own
+// builds the message without a copy of the patch in between.
+type BytesAppender interface {
+	BytesDiffer
+	// AppendDiffBytes appends the patch DiffBytes(prev, next) returns to
+	// dst and returns the extended buffer. When prev and next encode the
+	// same value, or on an error, it returns dst unchanged.
+	AppendDiffBytes(dst, prev, next []byte) ([]byte, error)
+}
+
+// AppendDiffBytes implements BytesAppender with the rules of DiffBytes.
+func (treeDiffer) AppendDiffBytes(dst, prev, next []byte) ([]byte, error) {
+	if bytes.Equal(prev, next) {
+		return dst, nil
+	}
+	s := textPool.Get().(*textState)
+	defer s.release()
+	if err := s.runCaught(prev, next); err != nil {
+		return dst, err
+	}
+	return appendSealed(dst, s.out), nil
+}
+
+// runCaught is run returning the error a malformed text panics with.
+func (s *textState) runCaught(a, b []byte) (err error) {
+	var patch []byte
+	defer catch(&patch, &err)
+	s.run(a, b)
+	return nil
 }
 
 // textState is the scratch space of one DiffBytes call; it is pooled.
@@ -127,12 +162,19 @@ func (s *textState) run(a, b []byte) {
 }
 
 // commonPrefix returns the length of the common prefix of a and b, which
-// have the same length: block memory comparisons, then bytes.
+// have the same length: block memory comparisons, then 8-byte words, then
+// bytes.
 func commonPrefix(a, b []byte) int {
 	const block = 256
 	i := 0
 	for i+block <= len(a) && bytes.Equal(a[i:i+block], b[i:i+block]) {
 		i += block
+	}
+	for i+8 <= len(a) {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8 // the first byte is the lowest
+		}
+		i += 8
 	}
 	for i < len(a) && a[i] == b[i] {
 		i++
@@ -146,6 +188,12 @@ func commonSuffix(a, b []byte) int {
 	i, j := len(a), len(b)
 	for i >= block && j >= block && bytes.Equal(a[i-block:i], b[j-block:j]) {
 		i, j = i-block, j-block
+	}
+	for i >= 8 && j >= 8 {
+		if x := binary.LittleEndian.Uint64(a[i-8:]) ^ binary.LittleEndian.Uint64(b[j-8:]); x != 0 {
+			return len(a) - i + bits.LeadingZeros64(x)/8 // the last byte is the highest
+		}
+		i, j = i-8, j-8
 	}
 	for i > 0 && j > 0 && a[i-1] == b[j-1] {
 		i, j = i-1, j-1

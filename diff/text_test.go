@@ -126,6 +126,12 @@ func checkText(t testing.TB, prev, next []byte) []byte {
 	if len(patch) > 0 && !json.Valid(patch) {
 		t.Fatalf("patch is not valid JSON: %s", patch)
 	}
+	// AppendDiffBytes appends the same patch to a caller's buffer.
+	dst := append(make([]byte, 0, 8), "head:"...)
+	got, err := Tree().(BytesAppender).AppendDiffBytes(dst, prev, next)
+	if err != nil || string(got) != "head:"+string(patch) {
+		t.Fatalf("AppendDiffBytes(head:, %s, %s) = %s, %v; want head:%s", prev, next, got, err, patch)
+	}
 	return patch
 }
 
@@ -180,6 +186,9 @@ func TestDiffBytesInvalid(t *testing.T) {
 	for _, c := range [][2]string{{`{"a":1}`, ``}, {`{"a":1}`, `{"a":`}, {`[1,2]`, `[1 2]`}, {`{"a":1}`, `{"a":1} 2`}} {
 		if _, err := Tree().(BytesDiffer).DiffBytes([]byte(c[0]), []byte(c[1])); err == nil {
 			t.Errorf("DiffBytes(%s, %s): no error", c[0], c[1])
+		}
+		if got, err := Tree().(BytesAppender).AppendDiffBytes([]byte("head:"), []byte(c[0]), []byte(c[1])); err == nil || string(got) != "head:" {
+			t.Errorf("AppendDiffBytes(head:, %s, %s) = %s, %v; want head: and an error", c[0], c[1], got, err)
 		}
 	}
 }

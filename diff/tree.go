@@ -102,6 +102,17 @@ func seal(out []byte) []byte {
 	return slices.Clone(append(out, ']'))
 }
 
+// appendSealed appends the operations written so far (each preceded by a
+// comma) to dst as a JSON array; nothing for no operation.
+func appendSealed(dst, out []byte) []byte {
+	if len(out) == 0 {
+		return dst
+	}
+	dst = append(dst, '[')
+	dst = append(dst, out[1:]...)
+	return append(dst, ']')
+}
+
 func (s *treeState) release() {
 	s.out, s.tmp = s.out[:0], s.tmp[:0]
 	clear(s.path[:cap(s.path)]) // drop references to the caller's strings

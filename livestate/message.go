@@ -124,10 +124,22 @@ func (d Dialect) Patch(patch []byte, version int) (string, []byte) {
 
 func (d Dialect) wrap(key string, body []byte, version int) []byte {
 	b := make([]byte, 0, len(body)+len(key)+len(d.VersionKey)+24)
+	b = appendWrapHead(b, key)
+	b = append(b, body...)
+	return d.appendWrapTail(b, version)
+}
+
+// appendWrapHead appends the start of a payload wrapping a body under
+// key: {"key":
+func appendWrapHead(b []byte, key string) []byte {
 	b = append(b, '{', '"')
 	b = append(b, key...)
-	b = append(b, '"', ':')
-	b = append(b, body...)
+	return append(b, '"', ':')
+}
+
+// appendWrapTail appends the end of a payload after its body:
+// ,"version":N}
+func (d Dialect) appendWrapTail(b []byte, version int) []byte {
 	b = append(b, ',', '"')
 	b = append(b, d.VersionKey...)
 	b = append(b, '"', ':')

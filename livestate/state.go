@@ -321,7 +321,17 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 	if cbErr != nil {
 		h.pushError(c, cbErr)
 	}
-	ev, payload, err := c.sync.updateAfter(&c.state, cbErr)
+	// A patch's payload may be written into a pooled buffer: PushEncoded
+	// copies it into the frame and keeps nothing.
+	box := getBox()
+	ev, payload, inBox, err := c.sync.updateAfterInto(&c.state, cbErr, *box)
+	defer func() {
+		if inBox {
+			putBox(box, payload)
+		} else {
+			bufPool.Put(box)
+		}
+	}()
 	if err != nil {
 		c.sock.ch.Logger().Error("livestate: state not synced", "error", err)
 		h.pushError(c, errors.New("state could not be encoded"))

@@ -50,7 +50,11 @@ type syncer[S any] struct {
 	// that update does not box the state to ask (an allocation per event
 	// for a struct state).
 	recordable bool
-	version    int
+	// direct is set when msgs is a Dialect and the differ a
+	// diff.BytesAppender (without CompactWire): updateInto then writes a
+	// patch's payload straight into the caller's buffer.
+	direct  bool
+	version int
 	// sent is the JSON of the state as last synced; nil when unknown
 	// (recorded states after a patch: it is encoded again when needed).
 	sent []byte
@@ -64,6 +68,9 @@ type syncer[S any] struct {
 func newSyncer[S any](o *Options) syncer[S] {
 	y := syncer[S]{msgs: o.Messages, differ: o.Differ, max: o.MaxVersion, compact: o.CompactWire}
 	y.text, _ = o.Differ.(diff.BytesDiffer)
+	_, dialect := o.Messages.(Dialect)
+	_, appends := o.Differ.(diff.BytesAppender)
+	y.direct = dialect && appends && !o.CompactWire
 	t := reflect.TypeFor[S]()
 	y.recordable = t.Kind() == reflect.Interface || t.Implements(reflect.TypeFor[PatchRecorder]())
 	return y
@@ -115,6 +122,15 @@ func (y *syncer[S]) full(st *S) ([]byte, error) {
 // with the next version. By default there always is one (live_state's
 // wire); with CompactWire, event is "" when there is nothing to send.
 func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
+	event, payload, _, err = y.updateInto(st, nil)
+	return event, payload, err
+}
+
+// updateInto is update that may write the payload into dst (a non-nil
+// buffer of the caller's, which then holds it: inDst is true) instead of
+// a new one: a patch of a direct syncer is appended there, without the
+// copies of the patch Dialect.Patch takes.
+func (y *syncer[S]) updateInto(st *S, dst []byte) (event string, payload []byte, inDst bool, err error) {
 	y.wasWhole = false
 	if r, ok := y.recorder(st); ok {
 		if y.rec != nil && sameRecorder(r, y.rec) {
@@ -122,13 +138,13 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 			if ok {
 				if len(patch) == 0 {
 					if y.compact || y.failed {
-						return "", nil, nil
+						return "", nil, false, nil
 					}
 					patch = emptyPatch
 				}
 				y.forget()
 				event, payload = y.msgs.Patch(patch, y.bump())
-				return event, payload, nil
+				return event, payload, false, nil
 			}
 		} else {
 			r.TakePatch() // recording restarts from the whole state
@@ -136,29 +152,45 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 		y.rec = r
 		data, err := encodeState(st)
 		if err != nil {
-			return "", nil, err
+			return "", nil, false, err
 		}
 		y.forget()
 		y.sent = trim(data)
 		event, payload = y.whole(y.sent, y.bump())
-		return event, payload, nil
+		return event, payload, false, nil
 	}
 	wasRecorder := y.rec != nil
 	y.rec = nil
-	data, err := encodeState(st)
+	data, box, err := encodeStateBox(st)
 	if err != nil {
-		return "", nil, err
+		return "", nil, false, err
 	}
 	if y.sent == nil || wasRecorder {
 		if err := y.keep(data); err != nil {
-			return "", nil, err
+			return "", nil, false, err
 		}
 		event, payload = y.whole(y.sent, y.bump())
-		return event, payload, nil
+		return event, payload, false, nil
 	}
 	if bytes.Equal(data, y.sent) {
-		putBuf(data)
-		return y.unchanged()
+		putBox(box, data)
+		event, payload, err = y.unchanged()
+		return event, payload, false, err
+	}
+	if y.direct && dst != nil {
+		d := y.msgs.(Dialect)
+		dst = appendWrapHead(dst, d.PatchKey)
+		n := len(dst)
+		if dst, err = y.text.(diff.BytesAppender).AppendDiffBytes(dst, y.sent, data); err != nil {
+			putBox(box, data)
+			return "", nil, false, err
+		}
+		y.replaceBox(data, nil, box)
+		if len(dst) == n {
+			event, payload, err = y.unchanged()
+			return event, payload, false, err
+		}
+		return d.PatchEvent, d.appendWrapTail(dst, y.bump()), true, nil
 	}
 	var patch []byte
 	var tree any
@@ -168,12 +200,13 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 		patch, err = y.differ.Diff(y.tree, tree)
 	}
 	if err != nil {
-		putBuf(data)
-		return "", nil, err
+		putBox(box, data)
+		return "", nil, false, err
 	}
 	if len(patch) == 0 {
-		y.replace(data, tree)
-		return y.unchanged()
+		y.replaceBox(data, tree, box)
+		event, payload, err = y.unchanged()
+		return event, payload, false, err
 	}
 	version := y.bump()
 	if y.compact && len(patch) >= len(data) {
@@ -182,16 +215,22 @@ func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
 	} else {
 		event, payload = y.msgs.Patch(patch, version)
 	}
-	y.replace(data, tree)
-	return event, payload, nil
+	y.replaceBox(data, tree, box)
+	return event, payload, false, nil
 }
 
 // updateAfter is update after a callback that returned cbErr: a failed
 // callback that changed nothing sends nothing.
 func (y *syncer[S]) updateAfter(st *S, cbErr error) (string, []byte, error) {
+	event, payload, _, err := y.updateAfterInto(st, cbErr, nil)
+	return event, payload, err
+}
+
+// updateAfterInto is updateAfter writing into dst as updateInto does.
+func (y *syncer[S]) updateAfterInto(st *S, cbErr error, dst []byte) (string, []byte, bool, error) {
 	y.failed = cbErr != nil
 	defer func() { y.failed = false }()
-	return y.update(st)
+	return y.updateInto(st, dst)
 }
 
 // emptyPatch is the patch of a callback that changed nothing.
@@ -289,8 +328,19 @@ func decodeTree(data []byte) (any, error) {
 }
 
 func (y *syncer[S]) replace(data []byte, tree any) {
-	y.forget()
-	y.sent, y.tree = trim(data), tree
+	y.replaceBox(data, tree, nil)
+}
+
+// replaceBox is replace with box, the pool's box data came in (nil if
+// none), which takes the buffer given back so that no new box is made.
+func (y *syncer[S]) replaceBox(data []byte, tree any, box *[]byte) {
+	old := y.sent
+	y.sent, y.tree = nil, nil
+	data, box = trimBox(data, box)
+	if old != nil {
+		putBox(box, old)
+	}
+	y.sent, y.tree = data, tree
 }
 
 // forget drops the JSON last sent, returning its buffer to the pool.
@@ -327,9 +377,18 @@ func sameRecorder(a, b PatchRecorder) bool {
 // encodeState returns the JSON of *st in a pooled buffer: encoding/json
 // without the copy json.Marshal makes, or the document itself for a *Doc.
 func encodeState[S any](st *S) ([]byte, error) {
-	buf := getBuf()
+	data, _, err := encodeStateBox(st)
+	return data, err
+}
+
+// encodeStateBox is encodeState that also returns the pool's box of the
+// buffer (empty now: the bytes belong to the caller), for putBox.
+func encodeStateBox[S any](st *S) ([]byte, *[]byte, error) {
+	box := getBox()
+	buf := *box
+	*box = nil
 	if d, ok := any(*st).(*Doc); ok {
-		return d.appendJSON(buf), nil
+		return d.appendJSON(buf), box, nil
 	}
 	e, _ := encoderPool.Get().(*stateEncoder)
 	if e == nil {
@@ -342,10 +401,10 @@ func encodeState[S any](st *S) ([]byte, error) {
 	e.w = nil
 	encoderPool.Put(e)
 	if err != nil {
-		putBuf(b)
-		return nil, err
+		putBox(box, b)
+		return nil, nil, err
 	}
-	return b[:len(b)-1], nil // the Encoder's newline
+	return b[:len(b)-1], box, nil // the Encoder's newline
 }
 
 // stateEncoder is a json.Encoder writing to a buffer of its own, pooled so
@@ -371,31 +430,47 @@ func (a *appender) Write(p []byte) (int, error) {
 // allocates no new buffer.
 var bufPool sync.Pool
 
-func getBuf() []byte {
+// getBox returns an empty pooled buffer in its box. Give the box back
+// with putBox, holding this buffer or another: that makes no new box.
+func getBox() *[]byte {
 	if p, ok := bufPool.Get().(*[]byte); ok {
-		return (*p)[:0]
+		*p = (*p)[:0]
+		return p
 	}
-	return make([]byte, 0, 1024)
+	b := make([]byte, 0, 1024)
+	return &b
 }
 
-func putBuf(b []byte) {
+// putBox returns b to the pool in the box p, or in a new box when p is nil.
+func putBox(p *[]byte, b []byte) {
 	if cap(b) == 0 || cap(b) > 64<<20 {
 		return
 	}
-	p := new([]byte) // not &b: that would box b before the checks
+	if p == nil {
+		p = new([]byte) // not &b: that would box b before the checks
+	}
 	*p = b[:0]
 	bufPool.Put(p)
 }
+
+func putBuf(b []byte) { putBox(nil, b) }
 
 // trim returns data in a buffer not much larger than itself, so that a
 // small state does not keep a pooled buffer (1 KiB at least) alive between
 // callbacks: idle channels hold only their state's bytes.
 func trim(data []byte) []byte {
+	data, _ = trimBox(data, nil)
+	return data
+}
+
+// trimBox is trim with the pool's box of data (nil if none), returned
+// unless a copy was made and data given back in it.
+func trimBox(data []byte, box *[]byte) ([]byte, *[]byte) {
 	if cap(data) <= len(data)+len(data)/2+64 {
-		return data
+		return data, box
 	}
 	c := make([]byte, len(data))
 	copy(c, data)
-	putBuf(data)
-	return c
+	putBox(box, data)
+	return c, nil
 }

@@ -20,6 +20,19 @@ func BenchmarkV2DecodeText(b *testing.B) {
 	}
 }
 
+// BenchmarkV2DecodeEmptyPayload decodes a client event without payload,
+// as phoenix.js sends it (a LiveState event such as lvs_evt:increment).
+func BenchmarkV2DecodeEmptyPayload(b *testing.B) {
+	frame := []byte(`["3","4","counter:42","lvs_evt:increment",{}]`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		if _, err := phx.V2JSON().Decode(frame, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkV2DecodeTextLarge decodes a 4 KiB ASCII frame and one of the
 // same size full of multi-byte characters (UTF-8 validation's two paths).
 func BenchmarkV2DecodeTextLarge(b *testing.B) {

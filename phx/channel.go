@@ -1,6 +1,7 @@
 package phx
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -23,7 +24,7 @@ type Channel struct {
 	term    Terminator
 
 	mu      sync.Mutex
-	queue   []func(ctx context.Context)
+	queue   []work
 	started bool // the join reply was queued: callbacks may run
 	running bool // a drain goroutine is active
 	closing bool // termination requested: no new work accepted
@@ -130,12 +131,19 @@ func (c *Channel) pushNow(event string, payload any) error {
 }
 
 // PushEncoded sends an already JSON-encoded payload (it is not validated).
+// The payload is not kept once PushEncoded returns: the caller may reuse
+// its memory.
 func (c *Channel) PushEncoded(event string, payload []byte) error {
 	c.mu.Lock()
 	dead := c.dead
 	c.mu.Unlock()
 	if dead {
 		return ErrChannelClosed
+	}
+	switch c.sess.ser.(type) {
+	case v2, v1: // they copy the payload into the frame
+	default:
+		payload = bytes.Clone(payload) // another Serializer could keep it
 	}
 	return c.sess.send(&Outgoing{Kind: KindPush, JoinRef: c.joinRef, Topic: c.topic, Event: event, Payload: payload})
 }
@@ -308,9 +316,16 @@ func (c *Channel) enqueue(job func(ctx context.Context)) bool {
 	if c.closing || c.dead {
 		return false
 	}
-	c.queue = append(c.queue, job)
+	c.queue = append(c.queue, work{job: job})
 	c.kickLocked()
 	return true
+}
+
+// work is one item of a channel's queue: a client event for HandleIn
+// (msg), which needs no closure, or any other job.
+type work struct {
+	msg *Message
+	job func(ctx context.Context)
 }
 
 // enqueueIn queues the client event m for HandleIn. With w non-nil and
@@ -329,8 +344,9 @@ func (c *Channel) enqueueIn(m *Message, w *Inline) {
 		w.c, w.msg = c, *m
 		return
 	}
-	msg := *m
-	c.queue = append(c.queue, func(ctx context.Context) { c.handleIn(ctx, &msg) })
+	msg := new(Message)
+	*msg = *m
+	c.queue = append(c.queue, work{msg: msg})
 	c.kickLocked()
 }
 
@@ -338,7 +354,7 @@ func (c *Channel) enqueueIn(m *Message, w *Inline) {
 // workers: the channel is already marked running.
 func (c *Channel) requeue(m Message) {
 	c.mu.Lock()
-	c.queue = append([]func(ctx context.Context){func(ctx context.Context) { c.handleIn(ctx, &m) }}, c.queue...)
+	c.queue = append([]work{{msg: &m}}, c.queue...)
 	c.mu.Unlock()
 	c.sess.ep.workers.run(c)
 }
@@ -372,7 +388,7 @@ func (c *Channel) enqueueFirst(job func(ctx context.Context)) {
 	if c.closing || c.dead {
 		return
 	}
-	c.queue = append([]func(ctx context.Context){job}, c.queue...)
+	c.queue = append([]work{{job: job}}, c.queue...)
 	c.kickLocked()
 }
 
@@ -406,25 +422,29 @@ func (c *Channel) drain() {
 			c.mu.Unlock()
 			return
 		}
-		job := c.queue[0]
-		c.queue[0] = nil
+		w := c.queue[0]
+		c.queue[0] = work{}
 		c.queue = c.queue[1:]
 		c.mu.Unlock()
-		if !c.run(job) {
+		if !c.run(w) {
 			return
 		}
 	}
 }
 
 // run executes one job, turning a panic into a channel crash.
-func (c *Channel) run(job func(ctx context.Context)) (ok bool) {
+func (c *Channel) run(w work) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.crash(p, debug.Stack())
 			ok = false
 		}
 	}()
-	job(c.sess.ctx)
+	if w.msg != nil {
+		c.handleIn(c.sess.ctx, w.msg)
+	} else {
+		w.job(c.sess.ctx)
+	}
 	return true
 }
 
@@ -472,13 +492,13 @@ func (c *Channel) terminateThen(reason error, before func()) {
 		return
 	}
 	c.closing = true
-	c.queue = append(c.queue, func(ctx context.Context) {
+	c.queue = append(c.queue, work{job: func(ctx context.Context) {
 		before()
 		c.mu.Lock()
 		c.dead = true
 		c.mu.Unlock()
 		c.callTerminate(reason)
-	})
+	}})
 	if !c.started {
 		// Never joined (the connection ended during Join): run the hook now.
 		c.started = true

@@ -226,7 +226,7 @@ func decodeV2Compact(data []byte) (Message, bool) {
 		return Message{}, false
 	}
 	payload := data[i+1 : n-1]
-	if len(payload) == 0 || isJSONSpace(payload[0]) || isJSONSpace(payload[len(payload)-1]) || !json.Valid(payload) {
+	if len(payload) == 0 || isJSONSpace(payload[0]) || isJSONSpace(payload[len(payload)-1]) || !validPayload(payload) {
 		return Message{}, false
 	}
 	head := string(data[:i])
@@ -235,6 +235,16 @@ func decodeV2Compact(data []byte) (Message, bool) {
 	m.Topic, m.Event = head[topic[0]:topic[1]], head[event[0]:event[1]]
 	m.Payload = Payload{Data: payload}
 	return m, true
+}
+
+// validPayload is json.Valid with a shortcut for the payload phoenix.js
+// sends with an event that has none, {}, and for null.
+func validPayload(p []byte) bool {
+	switch string(p) {
+	case "{}", "null":
+		return true
+	}
+	return json.Valid(p)
 }
 
 // refIn returns the reference whose JSON text is head[b[0]:b[1]]: a quoted

@@ -16,12 +16,27 @@ func AppendString(dst []byte, s string, html bool) []byte {
 	return append(dst, '"')
 }
 
+// plain[1][b] tells whether the ASCII byte b is written as it is with
+// html; plain[0][b] without.
+var plain = func() (t [2][utf8.RuneSelf]bool) {
+	for b := byte(0x20); b < utf8.RuneSelf; b++ {
+		ok := b != '"' && b != '\\'
+		t[0][b] = ok
+		t[1][b] = ok && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
+
 // AppendStringContent is AppendString without the quotes.
 func AppendStringContent(dst []byte, s string, html bool) []byte {
+	safe := &plain[0]
+	if html {
+		safe = &plain[1]
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && !(html && (b == '<' || b == '>' || b == '&')) {
+			if safe[b] {
 				i++
 				continue
 			}

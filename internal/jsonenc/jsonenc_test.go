@@ -9,6 +9,11 @@ import (
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	cases := []string{"", "plain", `q"b\s`, "tab\tnl\ncr\rbs\bff\f", "\x00\x01\x1f", "<a href='x'>&</a>",
 		"é ü 😀", "line\u2028sep\u2029", "bad\xffutf8\xc3", "~1/0"}
+	ascii := make([]byte, 128) // every ASCII byte
+	for i := range ascii {
+		ascii[i] = byte(i)
+	}
+	cases = append(cases, string(ascii))
 	for _, s := range cases {
 		want, err := json.Marshal(s)
 		if err != nil {
