@@ -78,6 +78,10 @@ func TestWholeMessage(t *testing.T) {
 		{"small", frame(true, 1, small), true},
 		{"small, then part of the next", cat(frame(true, 1, small), []byte{0x81, 0x85}), true},
 		{"small, one byte short", frame(true, 1, small)[:10], false},
+		{"small, mask cut", frame(true, 1, small)[:4], false},
+		{"small, header only", frame(true, 1, small)[:2], false},
+		{"16-bit length, mask cut", frame(true, 1, mid)[:6], false},
+		{"64-bit length, mask cut", frame(true, 2, big)[:12], false},
 		{"16-bit length", frame(true, 1, mid), true},
 		{"16-bit length, header cut", frame(true, 1, mid)[:3], false},
 		{"16-bit length, payload cut", frame(true, 1, mid)[:200], false},
@@ -98,4 +102,23 @@ func TestWholeMessage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzWholeMessage: any input is looked at without a panic, and more
+// input never makes a whole message partial again.
+func FuzzWholeMessage(f *testing.F) {
+	f.Add(frame(true, 1, []byte("hello")), []byte{})
+	f.Add(frame(true, 1, []byte("hello"))[:4], []byte{1, 2})
+	f.Add(frame(false, 1, []byte("a")), frame(true, 0, []byte("b")))
+	f.Add([]byte{0x82, 0xff}, []byte{0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, a, more []byte) {
+		whole := func(b []byte) bool {
+			br := bufio.NewReaderSize(bytes.NewReader(b), max(16, len(b)))
+			br.Peek(len(b))
+			return wholeMessage(br)
+		}
+		if whole(a) && !whole(append(a[:len(a):len(a)], more...)) {
+			t.Fatalf("%x is a whole message, %x after it is not", a, more)
+		}
+	})
 }

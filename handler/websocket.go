@@ -785,7 +785,7 @@ func wholeMessage(br *bufio.Reader) bool {
 		if b[1]&0x80 != 0 {
 			hdr += 4 // the mask
 		}
-		if uint64(len(b)-hdr) < n {
+		if len(b) < hdr || uint64(len(b)-hdr) < n {
 			return false
 		}
 		b = b[hdr+int(n):]
