@@ -139,9 +139,9 @@ func TestSlowMessageOutlivesParkAfter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// One frame, cut in the header and in the payload.
+	// One frame, cut in the header, in its mask and in the payload.
 	f := clientFrame(true, websocket.TextMessage, `["1","1","room:slow","echo",{"n":1}]`)
-	for _, part := range [][]byte{f[:1], f[1:9], f[9:]} {
+	for _, part := range [][]byte{f[:1], f[1:4], f[4:9], f[9:]} {
 		write(part)
 		pause()
 	}
