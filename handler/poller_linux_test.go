@@ -141,7 +141,7 @@ func TestSlowMessageOutlivesParkAfter(t *testing.T) {
 	}
 	// One frame, cut in the header, in its mask and in the payload.
 	f := clientFrame(true, websocket.TextMessage, `["1","1","room:slow","echo",{"n":1}]`)
-	for _, part := range [][]byte{f[:1], f[1:4], f[4:9], f[9:]} {
+	for _, part := range [][]byte{f[:4], f[4:5], f[5:9], f[9:]} {
 		write(part)
 		pause()
 	}
