@@ -54,7 +54,13 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 	for _, conn := range all {
 		conn.Close()
 	}
-	deadline = time.Now().Add(waitTimeout)
+	waitNoSessions(t, ep)
+}
+
+// waitNoSessions waits until every session of ep has ended.
+func waitNoSessions(t *testing.T, ep *phx.Endpoint) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
 	for ep.Sessions() > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d sessions left after every client left", ep.Sessions())
@@ -113,13 +119,7 @@ func TestParkAfter(t *testing.T) {
 		expect(t, conn, `["1","`+ref+`","room:`+ref+`","phx_reply",{"status":"ok","response":{}}]`)
 		conn.Close()
 	}
-	deadline = time.Now().Add(waitTimeout)
-	for ep.Sessions() > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sessions left after every client left", ep.Sessions())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitNoSessions(t, ep)
 }
 
 // TestSlowMessageOutlivesParkAfter: a message whose frames arrive in parts,

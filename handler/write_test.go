@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -27,18 +28,7 @@ func TestBurstUnderBackpressure(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ep, _ := testEndpoint(t, phx.Config{QueueLength: 4096, QueueBytes: 64 << 20})
 			srv := serve(t, newHandler(ep, tt.opts))
-			d := websocket.Dialer{HandshakeTimeout: waitTimeout, NetDial: func(network, addr string) (net.Conn, error) {
-				c, err := net.Dial(network, addr)
-				if err == nil {
-					c.(*net.TCPConn).SetReadBuffer(256 << 10)
-				}
-				return c, err
-			}}
-			conn, _, err := d.Dial(wsURL(srv, "/socket/websocket?vsn=2.0.0"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { conn.Close() })
+			conn := dialReadBuffer(t, srv, 256<<10)
 			joinResponse(t, conn, "room:1")
 			const n = 600 // ≈ 10 MB: far more than the socket buffers hold
 			send(t, conn, fmt.Sprintf(`["1","2","room:1","burst",{"count":%d}]`, n))
@@ -123,18 +113,7 @@ func TestInlineWriteAfterWriteDeadline(t *testing.T) {
 	ep, _ := testEndpoint(t, phx.Config{QueueLength: 4096, QueueBytes: 64 << 20})
 	const writeTimeout = 300 * time.Millisecond
 	srv := serve(t, newHandler(ep, handler.Options{WriteTimeout: writeTimeout}))
-	d := websocket.Dialer{HandshakeTimeout: waitTimeout, NetDial: func(network, addr string) (net.Conn, error) {
-		c, err := net.Dial(network, addr)
-		if err == nil {
-			c.(*net.TCPConn).SetReadBuffer(64 << 10)
-		}
-		return c, err
-	}}
-	conn, _, err := d.Dial(wsURL(srv, "/socket/websocket?vsn=2.0.0"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dialReadBuffer(t, srv, 64<<10)
 	joinResponse(t, conn, "room:1")
 	// ≈ 10 MB, more than the socket buffers hold: the writer finishes it
 	// with blocking writes, each setting the deadline.
@@ -151,4 +130,23 @@ func TestInlineWriteAfterWriteDeadline(t *testing.T) {
 	time.Sleep(3 * writeTimeout) // the last deadline passes
 	send(t, conn, `["1","3","room:1","echo",{"a":1}]`)
 	expect(t, conn, `["1","3","room:1","phx_reply",{"status":"ok","response":{"a":1}}]`)
+}
+
+// dialReadBuffer connects to srv with a socket receive buffer of size
+// bytes, so that a burst fills it and the server's writes block.
+func dialReadBuffer(t *testing.T, srv *httptest.Server, size int) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: waitTimeout, NetDial: func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		if err == nil {
+			c.(*net.TCPConn).SetReadBuffer(size)
+		}
+		return c, err
+	}}
+	conn, _, err := d.Dial(wsURL(srv, "/socket/websocket?vsn=2.0.0"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
