@@ -2,6 +2,7 @@ package livestate_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/seance-go/seance/livestate"
 )
@@ -22,7 +23,14 @@ func TestStateOf(t *testing.T) {
 	c, m := joinShared(t, reg, "board:1")
 	c.push("board:1", "lvs_evt:inc", `{}`)
 	updateFrame(t, c, m, "board:1")
+	// The update can reach the client before the topic's lock is released,
+	// and StateOf reports nothing for a topic busy at that moment (it never
+	// waits for one): ask again until it is free.
 	st, ok := livestate.StateOf(h, "board:1")
+	for deadline := time.Now().Add(waitTimeout); !ok && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		st, ok = livestate.StateOf(h, "board:1")
+	}
 	if !ok || st.Version != m.version || st.Version != 1 {
 		t.Errorf("StateOf %+v %v, want version %d", st, ok, m.version)
 	}
