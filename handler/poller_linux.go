@@ -51,7 +51,8 @@ func (p *poller) sweepEvery() time.Duration { return min(max(p.idle/4, time.Mill
 const closedSweep = 250 * time.Millisecond
 
 // expire ends the connections idle for IdleTimeout or longer and those
-// whose socket was closed.
+// whose socket was closed, and takes the read side back from callbacks
+// that have held it since before the previous sweep (see wsConn.expire).
 func (p *poller) expire() {
 	now := p.clock(time.Now())
 	before, lentBefore := now-int64(p.idle), now-int64(p.sweepEvery())
@@ -111,7 +112,7 @@ func (p *poller) add(c *wsConn) bool {
 	c.pollID, c.pollFD = p.next, p.set.fd
 	c.rIdle = true // not yet visible to the poller's goroutine: p.mu is held
 	p.conns[c.pollID] = c
-	if err := c.epollCtl(syscall.EPOLL_CTL_ADD, pollEvents); err != nil {
+	if err := c.epollCtl(syscall.EPOLL_CTL_ADD); err != nil {
 		delete(p.conns, c.pollID)
 		c.rIdle = false
 		p.closeIfEmpty()
@@ -198,14 +199,14 @@ func (p *poller) loop(s *epollSet) {
 
 // epollCtl adds or re-arms c's socket in its epoll instance. The socket
 // cannot be closed (and its descriptor reused) during the call.
-func (c *wsConn) epollCtl(op int, events uint32) error {
+func (c *wsConn) epollCtl(op int) error {
 	o, _ := c.h.poll.ops.Get().(*epollOp)
 	if o == nil {
 		o = new(epollOp)
 		o.fn = o.ctl
 	}
 	o.epfd, o.op = c.pollFD, op
-	o.ev = syscall.EpollEvent{Events: events, Fd: int32(uint32(c.pollID)), Pad: int32(uint32(c.pollID >> 32))}
+	o.ev = syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.pollID)), Pad: int32(uint32(c.pollID >> 32))}
 	err := c.raw.Control(o.fn)
 	cerr := o.err
 	o.err = nil
@@ -229,4 +230,4 @@ type epollOp struct {
 func (o *epollOp) ctl(fd uintptr) { o.err = syscall.EpollCtl(o.epfd, o.op, int(fd), &o.ev) }
 
 // arm re-arms c after a reading turn; c.mu is held.
-func (c *wsConn) arm() error { return c.epollCtl(syscall.EPOLL_CTL_MOD, pollEvents) }
+func (c *wsConn) arm() error { return c.epollCtl(syscall.EPOLL_CTL_MOD) }

@@ -346,7 +346,8 @@ func (c *wsConn) readable() {
 // expire is the poller's sweep: it ends c if its read side is idle and
 // nothing was read since before (the poller's clock), or its socket was
 // closed. While a reader is busy, the read deadline and the read's error
-// do instead.
+// do instead. A callback that has held the read side since before
+// lentBefore has it taken back: the poller watches the socket again.
 func (c *wsConn) expire(before, lentBefore int64) {
 	if v := c.lent.Load(); v != 0 && v <= lentBefore && c.lent.CompareAndSwap(v, 0) {
 		// A callback has held the read side since before the previous
@@ -453,8 +454,9 @@ func (c *wsConn) await() (bool, error) {
 	// The deadline is moved once per half ParkAfter at most, not once per
 	// message: a busy connection waits until a little later than
 	// ParkAfter, never less.
-	if hot := c.readAt.Add(park); !c.rdlHot || c.rdl.Sub(c.readAt) < park/2 {
-		c.setReadDeadline(hot, true)
+	if at := c.h.poll.clock(c.readAt); c.hotUntil == 0 || c.hotUntil-at < int64(park/2) {
+		c.nc.SetReadDeadline(c.readAt.Add(park))
+		c.hotUntil = at + int64(park)
 	}
 	_, err := c.br.Peek(1)
 	switch {
@@ -464,13 +466,6 @@ func (c *wsConn) await() (bool, error) {
 		return false, nil
 	}
 	return false, readError(err)
-}
-
-// setReadDeadline sets the socket's read deadline; hot marks a deadline
-// of await's rather than of a message's reading.
-func (c *wsConn) setReadDeadline(t time.Time, hot bool) {
-	c.rdl, c.rdlHot = t, hot
-	c.nc.SetReadDeadline(t)
 }
 
 // rest leaves the read side to the poller until more input arrives. It
@@ -543,8 +538,7 @@ type wsConn struct {
 	pollID   uint64       // the connection's id in the poller; 0: not polled
 	pollFD   int          // the poller's epoll instance
 	readAt   time.Time    // when the reader last read a message (reader only)
-	rdl      time.Time    // the socket's read deadline (reader only)
-	rdlHot   bool         // rdl is await's, not a message's
+	hotUntil int64        // await's read deadline on the poller's clock; 0: the deadline is a message's (reader only)
 	lent     atomic.Int64 // while a callback has the read side: 1 + the poller's clock when it was read; else 0
 	lastRead atomic.Int64 // readAt on the poller's clock, as of the last rest
 	waitErr  error        // why the read side was handed over, for readReady
@@ -709,7 +703,8 @@ func (c *wsConn) read() (int, []byte, error) {
 	if c.raw != nil && !wholeMessage(c.br) {
 		// A message not yet all buffered is read within IdleTimeout
 		// (await's deadline is for the wait before it).
-		c.setReadDeadline(time.Now().Add(c.h.opts.IdleTimeout), false)
+		c.nc.SetReadDeadline(time.Now().Add(c.h.opts.IdleTimeout))
+		c.hotUntil = 0
 	}
 	kind, r, err := c.conn.NextReader()
 	if err != nil {

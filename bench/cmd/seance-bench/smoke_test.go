@@ -60,6 +60,11 @@ func TestSmoke(t *testing.T) {
 			res.Memory != nil && len(res.Memory.Centrifuge) > 0 && res.Memory.Centrifuge[0].Conns > 0 &&
 			res.Fanout != nil && res.Fanout.Centrifuge != nil && res.Fanout.Centrifuge.AllRecv.N > 0},
 		{"client: both holders", res.Client != nil && res.Client.Client.Conns > 0 && res.Client.Gorilla.Conns > 0},
+		{"round trips: server CPU of the three systems", res.RoundTrip != nil && res.RoundTrip.Headline.Ours.ServerCPU > 0 &&
+			res.RoundTrip.Headline.Echo.ServerCPU > 0 && res.RoundTrip.Headline.Centrifuge != nil &&
+			res.RoundTrip.Headline.Centrifuge.ServerCPU > 0},
+		{"fan-out: the server side against the floor", res.Fanout != nil && res.Fanout.Floor != nil &&
+			res.Fanout.Floor.Error == "" && len(res.Fanout.Floor.Ratios) > 0 && res.Fanout.Floor.Ratio() > 0},
 	}
 	for _, c := range checks {
 		if !c.ok {
