@@ -589,7 +589,7 @@ func (h *sharedHandler[S]) guarded(ts *topicState[S], fn func() error) error {
 // whose event made it: it is told when the state cannot be encoded (after a
 // broadcast, every member is). Called with ts.mu held.
 func (h *sharedHandler[S]) publishUpdate(ts *topicState[S], from *phx.Channel, cbErr error) {
-	ev, payload, err := ts.sync.updateAfter(&ts.state, cbErr)
+	ev, payload, _, err := ts.sync.updateAfter(&ts.state, cbErr, nil)
 	if err != nil {
 		ts.ep.Logger().Error("livestate: shared state not synced", "topic", ts.name, "error", err)
 		if from != nil {

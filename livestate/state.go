@@ -324,7 +324,7 @@ func (h *stateHandler[S]) finish(c *conn[S], cbErr error) {
 	// A patch's payload may be written into a pooled buffer: PushEncoded
 	// copies it into the frame and keeps nothing.
 	box := getBox()
-	ev, payload, inBox, err := c.sync.updateAfterInto(&c.state, cbErr, *box)
+	ev, payload, inBox, err := c.sync.updateAfter(&c.state, cbErr, *box)
 	defer func() {
 		if inBox {
 			putBox(box, payload)

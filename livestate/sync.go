@@ -51,7 +51,7 @@ type syncer[S any] struct {
 	// for a struct state).
 	recordable bool
 	// direct is set when msgs is a Dialect and the differ a
-	// diff.BytesAppender (without CompactWire): updateInto then writes a
+	// diff.BytesAppender (without CompactWire): update then writes a
 	// patch's payload straight into the caller's buffer.
 	direct  bool
 	version int
@@ -121,16 +121,10 @@ func (y *syncer[S]) full(st *S) ([]byte, error) {
 // update returns the message carrying the change made since the last sync,
 // with the next version. By default there always is one (live_state's
 // wire); with CompactWire, event is "" when there is nothing to send.
-func (y *syncer[S]) update(st *S) (event string, payload []byte, err error) {
-	event, payload, _, err = y.updateInto(st, nil)
-	return event, payload, err
-}
-
-// updateInto is update that may write the payload into dst (a non-nil
-// buffer of the caller's, which then holds it: inDst is true) instead of
-// a new one: a patch of a direct syncer is appended there, without the
-// copies of the patch Dialect.Patch takes.
-func (y *syncer[S]) updateInto(st *S, dst []byte) (event string, payload []byte, inDst bool, err error) {
+// With dst non-nil (a buffer of the caller's) the payload may be written
+// there, inDst then true: a patch of a direct syncer is appended to it,
+// without the copies of the patch Dialect.Patch takes.
+func (y *syncer[S]) update(st *S, dst []byte) (event string, payload []byte, inDst bool, err error) {
 	y.wasWhole = false
 	if r, ok := y.recorder(st); ok {
 		if y.rec != nil && sameRecorder(r, y.rec) {
@@ -185,7 +179,7 @@ func (y *syncer[S]) updateInto(st *S, dst []byte) (event string, payload []byte,
 			putBox(box, data)
 			return "", nil, false, err
 		}
-		y.replaceBox(data, nil, box)
+		y.replace(data, nil, box)
 		if len(dst) == n {
 			event, payload, err = y.unchanged()
 			return event, payload, false, err
@@ -204,7 +198,7 @@ func (y *syncer[S]) updateInto(st *S, dst []byte) (event string, payload []byte,
 		return "", nil, false, err
 	}
 	if len(patch) == 0 {
-		y.replaceBox(data, tree, box)
+		y.replace(data, tree, box)
 		event, payload, err = y.unchanged()
 		return event, payload, false, err
 	}
@@ -215,22 +209,16 @@ func (y *syncer[S]) updateInto(st *S, dst []byte) (event string, payload []byte,
 	} else {
 		event, payload = y.msgs.Patch(patch, version)
 	}
-	y.replaceBox(data, tree, box)
+	y.replace(data, tree, box)
 	return event, payload, false, nil
 }
 
 // updateAfter is update after a callback that returned cbErr: a failed
 // callback that changed nothing sends nothing.
-func (y *syncer[S]) updateAfter(st *S, cbErr error) (string, []byte, error) {
-	event, payload, _, err := y.updateAfterInto(st, cbErr, nil)
-	return event, payload, err
-}
-
-// updateAfterInto is updateAfter writing into dst as updateInto does.
-func (y *syncer[S]) updateAfterInto(st *S, cbErr error, dst []byte) (string, []byte, bool, error) {
+func (y *syncer[S]) updateAfter(st *S, cbErr error, dst []byte) (string, []byte, bool, error) {
 	y.failed = cbErr != nil
 	defer func() { y.failed = false }()
-	return y.updateInto(st, dst)
+	return y.update(st, dst)
 }
 
 // emptyPatch is the patch of a callback that changed nothing.
@@ -314,7 +302,7 @@ func (y *syncer[S]) keep(data []byte) error {
 			return err
 		}
 	}
-	y.replace(data, tree)
+	y.replace(data, tree, nil)
 	return nil
 }
 
@@ -327,13 +315,10 @@ func decodeTree(data []byte) (any, error) {
 	return tree, err
 }
 
-func (y *syncer[S]) replace(data []byte, tree any) {
-	y.replaceBox(data, tree, nil)
-}
-
-// replaceBox is replace with box, the pool's box data came in (nil if
-// none), which takes the buffer given back so that no new box is made.
-func (y *syncer[S]) replaceBox(data []byte, tree any, box *[]byte) {
+// replace makes data (and tree) the state last sent; box is the pool's box
+// data came in (nil if none), which takes the buffer given back so that no
+// new box is made.
+func (y *syncer[S]) replace(data []byte, tree any, box *[]byte) {
 	old := y.sent
 	y.sent, y.tree = nil, nil
 	data, box = trimBox(data, box)
