@@ -55,6 +55,19 @@ type Recovery struct {
 	Top Position
 }
 
+// The retention every Store of this module takes by default, so that a
+// topic keeps the same history whichever Store holds it: the in-memory
+// one, and the Redis and NATS ones shared by the nodes of a cluster.
+const (
+	// DefaultMaxEntries is how many messages a topic keeps.
+	DefaultMaxEntries = 1000
+	// DefaultMaxAge is how long a message is kept.
+	DefaultMaxAge = 5 * time.Minute
+	// DefaultMetaTTL is how long a shared Store keeps what it knows of a
+	// topic (its epoch and last offset) after the topic's last message.
+	DefaultMetaTTL = 24 * time.Hour
+)
+
 // MemoryOptions bounds a [MemoryStore]. Zero fields take the defaults.
 type MemoryOptions struct {
 	// MaxEntries is how many messages each topic keeps (default 1,000).
@@ -69,10 +82,10 @@ type MemoryOptions struct {
 
 func (o *MemoryOptions) defaults() {
 	if o.MaxEntries <= 0 {
-		o.MaxEntries = 1000
+		o.MaxEntries = DefaultMaxEntries
 	}
 	if o.MaxAge <= 0 {
-		o.MaxAge = 5 * time.Minute
+		o.MaxAge = DefaultMaxAge
 	}
 	if o.MaxTopics <= 0 {
 		o.MaxTopics = 10_000
