@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/nats-io/nats.go v1.55.0
-	github.com/seance-go/seance v0.0.0-20261203143713-620ce2e6a20c
+	github.com/seance-go/seance v0.0.0-20261203182409-c997e1f1a3ea
 	go.uber.org/goleak v1.3.0
 )
 

@@ -59,13 +59,13 @@ func NewHistory(opts HistoryOptions) (*History, error) {
 		opts.Namespace = "seance"
 	}
 	if opts.MaxEntries <= 0 {
-		opts.MaxEntries = 1000
+		opts.MaxEntries = history.DefaultMaxEntries
 	}
 	if opts.MaxAge <= 0 {
-		opts.MaxAge = 5 * time.Minute
+		opts.MaxAge = history.DefaultMaxAge
 	}
 	if opts.MetaTTL <= 0 {
-		opts.MetaTTL = 24 * time.Hour
+		opts.MetaTTL = history.DefaultMetaTTL
 	}
 	if opts.MetaTTL < opts.MaxAge {
 		opts.MetaTTL = opts.MaxAge
