@@ -51,24 +51,36 @@ func (c *counter) HandleMessage(ctx context.Context, t *livestate.Topic, b *phx.
 // clusterNodes starts n registries on one in-memory bus sharing leaser.
 func clusterNodes(t *testing.T, n int, leaser cluster.Leaser) (*membus.Bus, []*livestate.Registry) {
 	t.Helper()
+	bus, regs, _ := startNodes(t, n, func(_ int, c *livestate.Config) { c.SharedLeaser = leaser }, livestate.Options{})
+	return bus, regs
+}
+
+// startNodes starts n registries on one in-memory bus, each serving
+// count:* with a shared counter of opts, their configuration set by cfg
+// (node i, from a common base), and returns them with their handlers.
+func startNodes(tb testing.TB, n int, cfg func(i int, c *livestate.Config), opts livestate.Options) (*membus.Bus, []*livestate.Registry, []phx.Handler) {
+	tb.Helper()
 	bus := membus.New()
 	var regs []*livestate.Registry
+	var hs []phx.Handler
 	for i := range n {
-		reg := livestate.NewRegistry(livestate.Config{
+		c := livestate.Config{
 			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
 			DisableLongPoll: true,
 			Cluster:         cluster.Options{RelayTimeout: time.Second},
-			SharedLeaser:    leaser,
-		})
-		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{}))
-		t.Cleanup(func() {
+		}
+		cfg(i, &c)
+		reg := livestate.NewRegistry(c)
+		h := livestate.NewShared[count](&counter{}, opts)
+		reg.Handle("count:*", h)
+		tb.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 			defer cancel()
 			reg.Shutdown(ctx)
 		})
-		regs = append(regs, reg)
+		regs, hs = append(regs, reg), append(hs, h)
 	}
-	return bus, regs
+	return bus, regs, hs
 }
 
 // joinCount joins topic on reg and returns the client's mirror.
@@ -255,25 +267,11 @@ func BenchmarkSharedClusterRoundTrip(b *testing.B) {
 }
 
 func clusterNodesB(b *testing.B, n int, snaps cluster.SnapshotStore) (*membus.Bus, []*livestate.Registry) {
-	bus := membus.New()
-	var regs []*livestate.Registry
 	leaser := memlease.New(5 * time.Second)
-	for i := range n {
-		reg := livestate.NewRegistry(livestate.Config{
-			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
-			DisableLongPoll: true,
-			SharedLeaser:    leaser,
-			SharedSnapshots: snaps,
-			SharedSnapshot:  livestate.SnapshotOptions{Every: 10},
-		})
-		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{MaxVersion: 1 << 30}))
-		b.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-			defer cancel()
-			reg.Shutdown(ctx)
-		})
-		regs = append(regs, reg)
-	}
+	bus, regs, _ := startNodes(b, n, func(_ int, c *livestate.Config) {
+		c.SharedLeaser, c.SharedSnapshots = leaser, snaps
+		c.SharedSnapshot = livestate.SnapshotOptions{Every: 10}
+	}, livestate.Options{MaxVersion: 1 << 30})
 	return bus, regs
 }
 
@@ -359,25 +357,7 @@ func follow(t *testing.T, c *client, m *mirror, topic string, replies map[string
 // the new owner's state and version.
 func TestSharedClusterLeaseLostMidEvent(t *testing.T) {
 	leaser := memlease.New(time.Second)
-	bus := membus.New()
-	var regs []*livestate.Registry
-	var hs []phx.Handler
-	for i := range 2 {
-		reg := livestate.NewRegistry(livestate.Config{
-			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
-			DisableLongPoll: true,
-			Cluster:         cluster.Options{RelayTimeout: time.Second},
-			SharedLeaser:    leaser,
-		})
-		h := livestate.NewShared[count](&counter{}, livestate.Options{})
-		reg.Handle("count:*", h)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-			defer cancel()
-			reg.Shutdown(ctx)
-		})
-		regs, hs = append(regs, reg), append(hs, h)
-	}
+	_, regs, hs := startNodes(t, 2, func(_ int, c *livestate.Config) { c.SharedLeaser = leaser }, livestate.Options{})
 	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
 	c1, m1 := joinCount(t, regs[1], "count:1")
 
@@ -440,25 +420,10 @@ func TestSharedClusterLeaseLostMidEvent(t *testing.T) {
 func TestSharedClusterSnapshots(t *testing.T) {
 	leaser := memlease.New(500 * time.Millisecond)
 	snaps := memlease.NewSnapshots()
-	bus := membus.New()
-	var regs []*livestate.Registry
-	for i := range 3 {
-		reg := livestate.NewRegistry(livestate.Config{
-			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
-			DisableLongPoll: true,
-			Cluster:         cluster.Options{RelayTimeout: time.Second},
-			SharedLeaser:    leaser,
-			SharedSnapshots: snaps,
-			SharedSnapshot:  livestate.SnapshotOptions{Every: 2, Interval: time.Hour},
-		})
-		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{}))
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-			defer cancel()
-			reg.Shutdown(ctx)
-		})
-		regs = append(regs, reg)
-	}
+	bus, regs, _ := startNodes(t, 3, func(_ int, c *livestate.Config) {
+		c.SharedLeaser, c.SharedSnapshots = leaser, snaps
+		c.SharedSnapshot = livestate.SnapshotOptions{Every: 2, Interval: time.Hour}
+	}, livestate.Options{})
 	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
 	c1, m1 := joinCount(t, regs[1], "count:1")
 	c2, m2 := joinCount(t, regs[2], "count:1")
@@ -511,24 +476,10 @@ func TestSharedClusterSnapshots(t *testing.T) {
 func TestSharedClusterSnapshotTooBig(t *testing.T) {
 	leaser := memlease.New(10 * time.Second)
 	snaps := memlease.NewSnapshots()
-	bus := membus.New()
-	var regs []*livestate.Registry
-	for i := range 2 {
-		reg := livestate.NewRegistry(livestate.Config{
-			Engine:          phx.Config{Logger: quietLogger(), PubSub: bus.Node(fmt.Sprintf("node%d", i))},
-			DisableLongPoll: true,
-			SharedLeaser:    leaser,
-			SharedSnapshots: snaps,
-			SharedSnapshot:  livestate.SnapshotOptions{Every: 1, MaxBytes: len(`{"n":9}`) - 1},
-		})
-		reg.Handle("count:*", livestate.NewShared[count](&counter{}, livestate.Options{}))
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-			defer cancel()
-			reg.Shutdown(ctx)
-		})
-		regs = append(regs, reg)
-	}
+	_, regs, _ := startNodes(t, 2, func(_ int, c *livestate.Config) {
+		c.SharedLeaser, c.SharedSnapshots = leaser, snaps
+		c.SharedSnapshot = livestate.SnapshotOptions{Every: 1, MaxBytes: len(`{"n":9}`) - 1}
+	}, livestate.Options{})
 	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
 	c1, m1 := joinCount(t, regs[1], "count:1")
 	c0.push("count:1", "lvs_evt:inc", `{}`)
@@ -549,30 +500,13 @@ func TestSharedClusterSnapshotTooBig(t *testing.T) {
 // forwarded once more, to the lease's current holder, which applies it.
 func TestSharedClusterForwardToNewOwner(t *testing.T) {
 	leaser := memlease.New(time.Second)
-	bus := membus.New()
-	var regs []*livestate.Registry
-	var hs []phx.Handler
 	logs := &logRecorder{}
-	for i := range 3 {
-		logger := quietLogger()
+	_, regs, hs := startNodes(t, 3, func(i int, c *livestate.Config) {
+		c.SharedLeaser = leaser
 		if i == 0 {
-			logger = slog.New(logs)
+			c.Engine.Logger = slog.New(logs)
 		}
-		reg := livestate.NewRegistry(livestate.Config{
-			Engine:          phx.Config{Logger: logger, PubSub: bus.Node(fmt.Sprintf("node%d", i))},
-			DisableLongPoll: true,
-			Cluster:         cluster.Options{RelayTimeout: time.Second},
-			SharedLeaser:    leaser,
-		})
-		h := livestate.NewShared[count](&counter{}, livestate.Options{})
-		reg.Handle("count:*", h)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-			defer cancel()
-			reg.Shutdown(ctx)
-		})
-		regs, hs = append(regs, reg), append(hs, h)
-	}
+	}, livestate.Options{})
 	_, _ = joinCount(t, regs[0], "count:1") // node0 owns the topic
 	c1, m1 := joinCount(t, regs[1], "count:1")
 	c2, m2 := joinCount(t, regs[2], "count:1")
