@@ -24,7 +24,13 @@ type env struct {
 
 func setup(t *testing.T, opts history.Options) *env {
 	t.Helper()
-	e := &env{ep: phx.NewEndpoint(phx.Config{}), hist: history.New(opts)}
+	return setupOn(t, phx.NewEndpoint(phx.Config{}), opts)
+}
+
+// setupOn is setup on the endpoint ep.
+func setupOn(t *testing.T, ep *phx.Endpoint, opts history.Options) *env {
+	t.Helper()
+	e := &env{ep: ep, hist: history.New(opts)}
 	e.ep.Handle("room:*", e.hist.Handler(phx.HandlerFuncs{}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -12,6 +12,7 @@ import (
 	"github.com/seance-go/seance/history"
 	"github.com/seance-go/seance/internal/historytest"
 	"github.com/seance-go/seance/internal/membus"
+	"github.com/seance-go/seance/internal/sessiontest"
 	"github.com/seance-go/seance/phx"
 )
 
@@ -69,13 +70,16 @@ func (s *gatedStore) readCount() int {
 	return s.reads
 }
 
-// TestSlowStoreHoldsLive: while the recovery read is under way, live
-// messages are held; then the missed ones go out, then the held ones,
-// each once, in order.
-func TestSlowStoreHoldsLive(t *testing.T) {
+// stalledRecovery: a client gets messages 1–3 and leaves, 4–10 are
+// published, and a second client (c2) rejoins to recover from offset 3; it
+// returns once the Store's recovery read for c2 waits at st's gate. opts
+// gets st as its Store.
+func stalledRecovery(t *testing.T, opts history.Options) (*env, *gatedStore, *sessiontest.Client, posPayload) {
+	t.Helper()
 	st := &gatedStore{Store: history.NewMemoryStore(history.MemoryOptions{}), gate: make(chan struct{})}
 	close(st.gate)
-	e := setup(t, history.Options{Store: st})
+	opts.Store = st
+	e := setup(t, opts)
 	c := e.open(t)
 	p := join(t, c, "1", `{}`)
 	e.publish(t, 1, 3)
@@ -90,6 +94,14 @@ func TestSlowStoreHoldsLive(t *testing.T) {
 		t.Fatalf("got %s, want the join reply", f.event)
 	}
 	waitFor(t, "the recovery read", func() bool { return st.readCount() == 2 })
+	return e, st, c2, p
+}
+
+// TestSlowStoreHoldsLive: while the recovery read is under way, live
+// messages are held; then the missed ones go out, then the held ones,
+// each once, in order.
+func TestSlowStoreHoldsLive(t *testing.T) {
+	e, st, c2, p := stalledRecovery(t, history.Options{})
 	e.publish(t, 11, 12) // live, held
 	c2.ExpectNothing()
 	close(st.gate)
@@ -209,14 +221,7 @@ func setupEndpoint(t *testing.T, opts history.Options) *env {
 	t.Helper()
 	ep := phx.NewEndpoint(phx.Config{})
 	opts.Endpoint = ep
-	e := &env{ep: ep, hist: history.New(opts)}
-	e.ep.Handle("room:*", e.hist.Handler(phx.HandlerFuncs{}))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		e.ep.Shutdown(ctx)
-	})
-	return e
+	return setupOn(t, ep, opts)
 }
 
 // TestEndpointPlainBroadcast: with the History delivering through the
@@ -258,23 +263,7 @@ func TestForgedPositionDropped(t *testing.T) {
 // recovery read are dropped, then read back from the Store as a gap when
 // the next one comes: the client gets every message once, in order.
 func TestMaxHeldOverflowReadBack(t *testing.T) {
-	st := &gatedStore{Store: history.NewMemoryStore(history.MemoryOptions{}), gate: make(chan struct{})}
-	close(st.gate)
-	e := setup(t, history.Options{Store: st, MaxHeld: 2})
-	c := e.open(t)
-	p := join(t, c, "1", `{}`)
-	e.publish(t, 1, 3)
-	expectMsgs(t, c, p.Epoch, 1, 3)
-	c.Sess.Detach()
-	e.publish(t, 4, 10)
-
-	st.gate = make(chan struct{})
-	c2 := e.open(t)
-	c2.Send(`["5","5","room:1","phx_join",{"recover":{"epoch":"` + p.Epoch + `","offset":3}}]`)
-	if f := next(t, c2); f.event != "phx_reply" {
-		t.Fatalf("got %s, want the join reply", f.event)
-	}
-	waitFor(t, "the recovery read", func() bool { return st.readCount() == 2 })
+	e, st, c2, p := stalledRecovery(t, history.Options{MaxHeld: 2})
 	e.publish(t, 11, 15) // 11 and 12 held, 13…15 dropped
 	close(st.gate)
 	if f := next(t, c2); f.event != history.PositionEvent {
