@@ -6,7 +6,6 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/seance-go/seance/pubsub/internal/adaptertest"
 	"github.com/seance-go/seance/pubsub/internal/clustertest"
 	"github.com/seance-go/seance/pubsub/redis/internal/redistest"
 )
@@ -23,8 +22,7 @@ func TestHistoryAcrossNodes(t *testing.T) {
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	defer rdb.Close()
 	start := func(name string) *clustertest.Proc {
-		p := &proc{clustertest.Start(t, bin, name, "-redis", srv.Addr, "-history", "broker")}
-		adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
+		p := startProc(t, bin, srv.Addr, name, "-history", "broker")
 		return p.Proc
 	}
 	n1, n2 := start("n1"), start("n2")

@@ -24,9 +24,11 @@ const wait = 20 * time.Second
 // proc is one seance-node process.
 type proc struct{ *clustertest.Proc }
 
-func startProc(t *testing.T, bin, redisAddr, name, mode string) *proc {
+// startProc starts seance-node name on the Redis at redisAddr with args,
+// and waits until it is connected.
+func startProc(t *testing.T, bin, redisAddr, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{clustertest.Start(t, bin, name, "-redis", redisAddr, "-mode", mode)}
+	p := &proc{clustertest.Start(t, bin, name, append([]string{"-redis", redisAddr}, args...)...)}
 	adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
 	return p
 }
@@ -69,8 +71,8 @@ func testTwoNodes(t *testing.T, bin, mode string) {
 	srv := redistest.Start(t)
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	defer rdb.Close()
-	n1 := startProc(t, bin, srv.Addr, "n1", mode)
-	n2 := startProc(t, bin, srv.Addr, "n2", mode)
+	n1 := startProc(t, bin, srv.Addr, "n1", "-mode", mode)
+	n2 := startProc(t, bin, srv.Addr, "n2", "-mode", mode)
 
 	c1, c2 := clustertest.TwoNodes(t, n1.Proc, n2.Proc, func(topic string) { waitSubscribed(t, rdb, mode, topic, 2) })
 	const room, counter = clustertest.Room, clustertest.Counter
@@ -135,8 +137,8 @@ func TestHungRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	defer rdb.Close()
-	n1 := startProc(t, bin, srv.Addr, "n1", "topics")
-	n2 := startProc(t, bin, srv.Addr, "n2", "topics")
+	n1 := startProc(t, bin, srv.Addr, "n1", "-mode", "topics")
+	n2 := startProc(t, bin, srv.Addr, "n2", "-mode", "topics")
 	c1, c2 := clustertest.Dial(t, n1.Proc, "c1"), clustertest.Dial(t, n2.Proc, "c2")
 	const room = "room:lobby"
 	c1.Join(room)
@@ -233,8 +235,7 @@ func TestSharedBoardThreeNodes(t *testing.T) {
 	var procs []*clustertest.Proc
 	for i := range 3 {
 		name := fmt.Sprintf("n%d", i+1)
-		p := &proc{clustertest.Start(t, bin, name, "-redis", srv.Addr, "-shared-ttl", "1s")}
-		adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
+		p := startProc(t, bin, srv.Addr, name, "-shared-ttl", "1s")
 		procs = append(procs, p.Proc)
 	}
 	clustertest.SharedBoard(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) })
@@ -255,8 +256,7 @@ func TestSharedTakeoverUnderLoad(t *testing.T) {
 	var procs []*clustertest.Proc
 	for i := range 3 {
 		name := fmt.Sprintf("n%d", i+1)
-		p := &proc{clustertest.Start(t, bin, name, "-redis", srv.Addr, "-shared-ttl", "1s")}
-		adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
+		p := startProc(t, bin, srv.Addr, name, "-shared-ttl", "1s")
 		procs = append(procs, p.Proc)
 	}
 	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs, clustertest.TakeoverOptions{})
@@ -295,8 +295,7 @@ func TestSharedTakeoverFromSnapshot(t *testing.T) {
 	var procs []*clustertest.Proc
 	for i := range 3 {
 		name := fmt.Sprintf("n%d", i+1)
-		p := &proc{clustertest.Start(t, bin, name, "-redis", srv.Addr, "-shared-ttl", "1s", "-shared-snapshots")}
-		adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
+		p := startProc(t, bin, srv.Addr, name, "-shared-ttl", "1s", "-shared-snapshots")
 		procs = append(procs, p.Proc)
 	}
 	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs,
@@ -324,8 +323,7 @@ func TestSharedStalledOwnerLink(t *testing.T) {
 		if i == 0 {
 			addr = proxy.Addr
 		}
-		p := &proc{clustertest.Start(t, bin, name, "-redis", addr, "-shared-ttl", "1s")}
-		adaptertest.WaitFor(t, wait, name+" connected to Redis", func() bool { return p.stats(t).Connected })
+		p := startProc(t, bin, addr, name, "-shared-ttl", "1s")
 		procs = append(procs, p.Proc)
 	}
 	clustertest.SharedStalled(t, procs, proxy.Stall, proxy.Resume, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs, 5*time.Second)
