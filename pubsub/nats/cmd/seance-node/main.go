@@ -50,19 +50,35 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer ps.Close()
 	cfg := f.Config(ps, func() any { return ps.Stats() }, log, stdout)
+	// The JetStream stores (leases, snapshots, history) share one
+	// connection, made when the first of them is asked for.
+	var nc *natsgo.Conn
+	defer func() {
+		if nc != nil {
+			nc.Close()
+		}
+	}()
+	js := func() (*natsgo.Conn, error) {
+		if nc == nil {
+			var err error
+			if nc, err = natsgo.Connect(*url, natsgo.MaxReconnects(-1)); err != nil {
+				return nil, err
+			}
+		}
+		return nc, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	if *sharedTTL > 0 {
-		nc, err := natsgo.Connect(*url, natsgo.MaxReconnects(-1))
+		conn, err := js()
 		if err != nil {
 			return err
 		}
-		defer nc.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if cfg.SharedLeaser, err = psnats.NewLeaser(ctx, psnats.LeaserOptions{Conn: nc, Bucket: f.Namespace + "_leases", TTL: *sharedTTL}); err != nil {
+		if cfg.SharedLeaser, err = psnats.NewLeaser(ctx, psnats.LeaserOptions{Conn: conn, Bucket: f.Namespace + "_leases", TTL: *sharedTTL}); err != nil {
 			return err
 		}
 		if *snapshots {
-			if cfg.SharedSnapshots, err = psnats.NewSnapshotStore(ctx, psnats.SnapshotOptions{Conn: nc, Bucket: f.Namespace + "_snapshots"}); err != nil {
+			if cfg.SharedSnapshots, err = psnats.NewSnapshotStore(ctx, psnats.SnapshotOptions{Conn: conn, Bucket: f.Namespace + "_snapshots"}); err != nil {
 				return err
 			}
 		}
@@ -70,14 +86,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if shared, err := f.HistoryInBroker(); err != nil {
 		return err
 	} else if shared {
-		nc, err := natsgo.Connect(*url, natsgo.MaxReconnects(-1))
+		conn, err := js()
 		if err != nil {
 			return err
 		}
-		defer nc.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if cfg.HistoryStore, err = psnats.NewHistory(ctx, psnats.HistoryOptions{Conn: nc, Stream: f.Namespace + "_history", Subject: f.Namespace + ".history"}); err != nil {
+		if cfg.HistoryStore, err = psnats.NewHistory(ctx, psnats.HistoryOptions{Conn: conn, Stream: f.Namespace + "_history", Subject: f.Namespace + ".history"}); err != nil {
 			return err
 		}
 	}
