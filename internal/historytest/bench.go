@@ -71,3 +71,22 @@ func uitoa(u uint64) string {
 		}
 	}
 }
+
+// BenchStores runs BenchRecover1000 and BenchAppend on a fresh Store of
+// newStore's (named name) and, as the baseline of the same run, on an
+// in-memory one: recover1000/<name>, recover1000/memory, append/….
+func BenchStores(b *testing.B, name string, newStore func(b *testing.B) history.Store) {
+	stores := []struct {
+		name string
+		new  func(b *testing.B) history.Store
+	}{
+		{"memory", func(*testing.B) history.Store { return history.NewMemoryStore(history.MemoryOptions{}) }},
+		{name, newStore},
+	}
+	for _, s := range stores {
+		b.Run("recover1000/"+s.name, func(b *testing.B) { BenchRecover1000(b, s.new(b)) })
+	}
+	for _, s := range stores {
+		b.Run("append/"+s.name, func(b *testing.B) { BenchAppend(b, s.new(b)) })
+	}
+}

@@ -23,25 +23,13 @@ func BenchmarkHistory(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(nc.Close)
-	stores := []struct {
-		name string
-		new  func(b *testing.B) history.Store
-	}{
-		{"memory", func(*testing.B) history.Store { return history.NewMemoryStore(history.MemoryOptions{}) }},
-		{"nats", func(b *testing.B) history.Store {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			h, err := nats.NewHistory(ctx, nats.HistoryOptions{Conn: nc})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return h
-		}},
-	}
-	for _, s := range stores {
-		b.Run("recover1000/"+s.name, func(b *testing.B) { historytest.BenchRecover1000(b, s.new(b)) })
-	}
-	for _, s := range stores {
-		b.Run("append/"+s.name, func(b *testing.B) { historytest.BenchAppend(b, s.new(b)) })
-	}
+	historytest.BenchStores(b, "nats", func(b *testing.B) history.Store {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		h, err := nats.NewHistory(ctx, nats.HistoryOptions{Conn: nc})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return h
+	})
 }

@@ -18,23 +18,11 @@ func BenchmarkHistory(b *testing.B) {
 	srv := redistest.Start(b)
 	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	b.Cleanup(func() { c.Close() })
-	stores := []struct {
-		name string
-		new  func(b *testing.B) history.Store
-	}{
-		{"memory", func(*testing.B) history.Store { return history.NewMemoryStore(history.MemoryOptions{}) }},
-		{"redis", func(b *testing.B) history.Store {
-			h, err := redis.NewHistory(redis.HistoryOptions{Client: c})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return h
-		}},
-	}
-	for _, s := range stores {
-		b.Run("recover1000/"+s.name, func(b *testing.B) { historytest.BenchRecover1000(b, s.new(b)) })
-	}
-	for _, s := range stores {
-		b.Run("append/"+s.name, func(b *testing.B) { historytest.BenchAppend(b, s.new(b)) })
-	}
+	historytest.BenchStores(b, "redis", func(b *testing.B) history.Store {
+		h, err := redis.NewHistory(redis.HistoryOptions{Client: c})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return h
+	})
 }
