@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gorilla/websocket v1.5.3
-	github.com/seance-go/seance v0.0.0-20261203182409-c997e1f1a3ea
+	github.com/seance-go/seance v0.0.0-20261203182813-5394bbdc4272
 	go.uber.org/goleak v1.3.0
 )
 
