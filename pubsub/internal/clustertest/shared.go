@@ -34,38 +34,53 @@ func (c *boardClient) until(t *testing.T, topic string, want int64) {
 		if f.Topic != topic {
 			return false
 		}
-		switch f.Event {
-		case "state:change":
-			var p struct {
-				State   struct{ Count int64 }
-				Version int
-			}
-			_ = json.Unmarshal(f.Payload, &p)
-			c.count, c.version = p.State.Count, p.Version
+		change, version, count, ok := boardFrame(f, c.count)
+		switch {
+		case ok && change:
+			c.count, c.version = count, version
 			c.changes++
-		case "state:patch":
-			var p struct {
-				Patch []struct {
-					Op, Path string
-					Value    int64
-				}
-				Version int
+		case ok:
+			if version != c.version+1 {
+				t.Errorf("%s: version %d after %d", c.name, version, c.version)
 			}
-			_ = json.Unmarshal(f.Payload, &p)
-			if p.Version != c.version+1 {
-				t.Errorf("%s: version %d after %d", c.name, p.Version, c.version)
-			}
-			c.version = p.Version
-			for _, op := range p.Patch {
-				if op.Path == "/count" || op.Path == "" {
-					c.count = op.Value
-				}
-			}
-		case "error":
+			c.count, c.version = count, version
+		case f.Event == "error":
 			t.Logf("%s: error event %s", c.name, f.Payload)
 		}
 		return c.count == want
 	})
+}
+
+// boardFrame decodes a board's state:change or state:patch frame: whether
+// it is a change, its version, and the count after it (prev when a patch
+// leaves the count alone); ok is false for other events.
+func boardFrame(f Frame, prev int64) (change bool, version int, count int64, ok bool) {
+	switch f.Event {
+	case "state:change":
+		var p struct {
+			State   struct{ Count int64 }
+			Version int
+		}
+		_ = json.Unmarshal(f.Payload, &p)
+		return true, p.Version, p.State.Count, true
+	case "state:patch":
+		var p struct {
+			Patch []struct {
+				Path  string
+				Value int64
+			}
+			Version int
+		}
+		_ = json.Unmarshal(f.Payload, &p)
+		count = prev
+		for _, op := range p.Patch {
+			if op.Path == "/count" || op.Path == "" {
+				count = op.Value
+			}
+		}
+		return false, p.Version, count, true
+	}
+	return false, 0, prev, false
 }
 
 // SharedBoard runs the shared-state scenario on three seance-node

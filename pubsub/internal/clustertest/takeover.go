@@ -145,53 +145,28 @@ func follow(t *testing.T, p *Proc, name, topic string) *follower {
 			if f.Topic != topic {
 				continue
 			}
-			e := entry{at: time.Now()}
 			switch f.Event {
-			case "state:change":
-				var p struct {
-					State   struct{ Count int64 }
-					Version int
-				}
-				_ = json.Unmarshal(f.Payload, &p)
-				e.change, e.version, e.count = true, p.Version, p.State.Count
-			case "state:patch":
-				var p struct {
-					Patch []struct {
-						Path  string
-						Value int64
-					}
-					Version int
-				}
-				_ = json.Unmarshal(f.Payload, &p)
+			case "state:change", "state:patch":
 				c.mu.Lock()
+				var prev int64
 				if n := len(c.log); n > 0 {
-					e.count = c.log[n-1].count
+					prev = c.log[n-1].count
 				}
+				e := entry{at: time.Now()}
+				e.change, e.version, e.count, _ = boardFrame(f, prev)
+				c.log = append(c.log, e)
 				c.mu.Unlock()
-				e.version = p.Version
-				for _, op := range p.Patch {
-					if op.Path == "/count" {
-						e.count = op.Value
-					}
-				}
 			case "error":
 				c.mu.Lock()
 				c.errors++
 				c.mu.Unlock()
-				continue
 			case "phx_reply":
 				if f.Ref != nil {
 					c.mu.Lock()
 					c.replies[*f.Ref] = true
 					c.mu.Unlock()
 				}
-				continue
-			default:
-				continue
 			}
-			c.mu.Lock()
-			c.log = append(c.log, e)
-			c.mu.Unlock()
 		}
 	}()
 	t.Cleanup(func() { c.conn.Close(); <-c.done })
