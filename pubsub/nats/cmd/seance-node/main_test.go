@@ -118,14 +118,25 @@ func TestSharedBoardThreeNodes(t *testing.T) {
 // version gap or repeat, and a spy subscriber of NATS sees no version
 // published by two nodes.
 func TestSharedTakeoverUnderLoad(t *testing.T) {
+	sharedTakeover(t, clustertest.TakeoverOptions{})
+}
+
+// sharedTakeover runs clustertest.SharedTakeover on three seance-node
+// processes sharing a NATS server, with -shared-snapshots when
+// opts.Snapshot.
+func sharedTakeover(t *testing.T, opts clustertest.TakeoverOptions) {
 	bin := clustertest.Build(t, t.TempDir())
 	srv := natstest.StartJetStream(t)
 	pubs := spyNATS(t, srv)
+	args := []string{"-shared-ttl", "1s"}
+	if opts.Snapshot {
+		args = append(args, "-shared-snapshots")
+	}
 	var procs []*clustertest.Proc
 	for i := range 3 {
-		procs = append(procs, startProc(t, bin, srv, fmt.Sprintf("n%d", i+1), "-shared-ttl", "1s").Proc)
+		procs = append(procs, startProc(t, bin, srv, fmt.Sprintf("n%d", i+1), args...).Proc)
 	}
-	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, srv, topic, n) }, pubs, clustertest.TakeoverOptions{})
+	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, srv, topic, n) }, pubs, opts)
 }
 
 // spyNATS records every message published on NATS until the end of the
@@ -176,13 +187,5 @@ func TestSharedStalledOwner(t *testing.T) {
 // from the last state the SIGKILLed owner stored in a JetStream KV bucket,
 // its versions going on, instead of Init.
 func TestSharedTakeoverFromSnapshot(t *testing.T) {
-	bin := clustertest.Build(t, t.TempDir())
-	srv := natstest.StartJetStream(t)
-	pubs := spyNATS(t, srv)
-	var procs []*clustertest.Proc
-	for i := range 3 {
-		procs = append(procs, startProc(t, bin, srv, fmt.Sprintf("n%d", i+1), "-shared-ttl", "1s", "-shared-snapshots").Proc)
-	}
-	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, srv, topic, n) }, pubs,
-		clustertest.TakeoverOptions{Snapshot: true, SnapshotEvery: 100})
+	sharedTakeover(t, clustertest.TakeoverOptions{Snapshot: true, SnapshotEvery: 100})
 }

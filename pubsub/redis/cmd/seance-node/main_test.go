@@ -248,18 +248,26 @@ func TestSharedBoardThreeNodes(t *testing.T) {
 // repeat, and a spy subscriber of Redis sees no version published by two
 // nodes.
 func TestSharedTakeoverUnderLoad(t *testing.T) {
+	sharedTakeover(t, clustertest.TakeoverOptions{})
+}
+
+// sharedTakeover runs clustertest.SharedTakeover on three seance-node
+// processes sharing a Redis, with -shared-snapshots when opts.Snapshot.
+func sharedTakeover(t *testing.T, opts clustertest.TakeoverOptions) {
 	bin := clustertest.Build(t, t.TempDir())
 	srv := redistest.Start(t)
 	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	defer rdb.Close()
 	pubs := spyRedis(t, rdb)
+	args := []string{"-shared-ttl", "1s"}
+	if opts.Snapshot {
+		args = append(args, "-shared-snapshots")
+	}
 	var procs []*clustertest.Proc
 	for i := range 3 {
-		name := fmt.Sprintf("n%d", i+1)
-		p := startProc(t, bin, srv.Addr, name, "-shared-ttl", "1s")
-		procs = append(procs, p.Proc)
+		procs = append(procs, startProc(t, bin, srv.Addr, fmt.Sprintf("n%d", i+1), args...).Proc)
 	}
-	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs, clustertest.TakeoverOptions{})
+	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs, opts)
 }
 
 // spyRedis records every message published on Redis until the end of the
@@ -287,19 +295,7 @@ func spyRedis(t *testing.T, rdb *goredis.Client) *clustertest.Publications {
 // from the last state the SIGKILLed owner stored in Redis, its versions
 // going on, instead of Init.
 func TestSharedTakeoverFromSnapshot(t *testing.T) {
-	bin := clustertest.Build(t, t.TempDir())
-	srv := redistest.Start(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
-	defer rdb.Close()
-	pubs := spyRedis(t, rdb)
-	var procs []*clustertest.Proc
-	for i := range 3 {
-		name := fmt.Sprintf("n%d", i+1)
-		p := startProc(t, bin, srv.Addr, name, "-shared-ttl", "1s", "-shared-snapshots")
-		procs = append(procs, p.Proc)
-	}
-	clustertest.SharedTakeover(t, procs, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs,
-		clustertest.TakeoverOptions{Snapshot: true, SnapshotEvery: 100})
+	sharedTakeover(t, clustertest.TakeoverOptions{Snapshot: true, SnapshotEvery: 100})
 }
 
 // Every Redis connection of the owner (its PubSub and its leases) goes
