@@ -59,6 +59,10 @@ func CfReplies(data []byte) ([]CfReply, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
+		if r, ok := scanCfReply(line); ok {
+			out = append(out, r)
+			continue
+		}
 		var r CfReply
 		if err := json.Unmarshal(line, &r); err != nil {
 			return out, err
@@ -66,4 +70,27 @@ func CfReplies(data []byte) ([]CfReply, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// scanCfReply reads the common reply without decoding JSON: a line that
+// starts {"id":N, and names no error (centrifuge writes the id first). Any
+// other line is decoded by CfReplies, so the load client does about the same
+// work per reply as for the other systems (see EventOf).
+func scanCfReply(line []byte) (CfReply, bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(`{"id":`))
+	if !ok || bytes.Contains(rest, []byte(`"error"`)) {
+		return CfReply{}, false
+	}
+	id, digits := 0, 0
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + int(c-'0')
+		digits++
+	}
+	if digits == 0 || digits == len(rest) || rest[digits] != ',' && rest[digits] != '}' {
+		return CfReply{}, false
+	}
+	return CfReply{ID: id}, true
 }

@@ -60,13 +60,68 @@ func Parse(data []byte) (Msg, error) {
 }
 
 // EventOf returns the event of a v2 frame without decoding the payload: the
-// fourth string of the array. It is what a load client needs per frame.
+// fourth element of the array, or "" when data is not such a frame. It scans
+// the bytes instead of decoding JSON, so a load client spends about the same
+// few tens of nanoseconds on each system's reply; a frame it cannot read that
+// way (escapes, spaces) falls back to Parse.
 func EventOf(data []byte) string {
+	if ev, ok := scanEvent(data); ok {
+		return ev
+	}
 	m, err := Parse(data)
 	if err != nil {
 		return ""
 	}
 	return m.Event
+}
+
+// scanEvent reads the event of a compact v2 frame: '[', three elements that
+// are null or strings without escapes, then the event string.
+func scanEvent(data []byte) (string, bool) {
+	if len(data) == 0 || data[0] != '[' {
+		return "", false
+	}
+	i := 1
+	for range 3 {
+		switch {
+		case bytes.HasPrefix(data[i:], []byte("null")):
+			i += 4
+		case i < len(data) && data[i] == '"':
+			end, ok := plainString(data, i)
+			if !ok {
+				return "", false
+			}
+			i = end
+		default:
+			return "", false
+		}
+		if i >= len(data) || data[i] != ',' {
+			return "", false
+		}
+		i++
+	}
+	if i >= len(data) || data[i] != '"' {
+		return "", false
+	}
+	end, ok := plainString(data, i)
+	if !ok || end >= len(data) || data[end] != ',' {
+		return "", false
+	}
+	return string(data[i+1 : end-1]), true
+}
+
+// plainString returns the index just past the string starting at data[i]
+// (a '"'), or false when it has an escape or no end.
+func plainString(data []byte, i int) (int, bool) {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			return 0, false
+		case '"':
+			return j + 1, true
+		}
+	}
+	return 0, false
 }
 
 // SeqOf extracts the integer after `"seq":` in a broadcast frame, or -1.
