@@ -42,6 +42,14 @@ func (r Ref) IsNull() bool { return r.val == "" }
 func (r Ref) String() string { return r.val }
 
 // appendJSON appends the reference as the client sent it, or null.
+// jsonLen is the length of r's JSON text.
+func (r Ref) jsonLen() int {
+	if r.raw == "" {
+		return len("null")
+	}
+	return len(r.raw)
+}
+
 func (r Ref) appendJSON(b []byte) []byte {
 	if r.raw == "" {
 		return append(b, "null"...)

@@ -287,3 +287,33 @@ func TestMalformedFrames(t *testing.T) {
 		})
 	}
 }
+
+// TestV2EncodeSize: a v2 frame is allocated at its length when nothing in
+// it needs escaping, for pushes, replies and broadcasts, with null and
+// string refs; a topic with escapes still encodes whole.
+func TestV2EncodeSize(t *testing.T) {
+	payload := []byte(`{"patch":[{"op":"replace","path":"/count","value":7}],"version":7}`)
+	for _, tt := range []struct {
+		name  string
+		m     phx.Outgoing
+		exact bool
+	}{
+		{"push", phx.Outgoing{Kind: phx.KindPush, JoinRef: phx.NewRef("3"), Topic: "counter:rt", Event: "state:patch", Payload: payload}, true},
+		{"push, null refs", phx.Outgoing{Kind: phx.KindPush, Topic: "counter:rt", Event: "state:patch", Payload: payload}, true},
+		{"reply", phx.Outgoing{Kind: phx.KindReply, JoinRef: phx.NewRef("3"), Ref: phx.NewRef("12"), Topic: "room:1", Status: "ok", Payload: []byte(`{}`)}, true},
+		{"broadcast", phx.Outgoing{Kind: phx.KindBroadcast, JoinRef: phx.NewRef("3"), Topic: "room:1", Event: "tick", Payload: payload}, true},
+		{"escaped topic", phx.Outgoing{Kind: phx.KindPush, JoinRef: phx.NewRef("3"), Topic: "room:\"x\"\n", Event: "tick", Payload: payload}, false},
+	} {
+		f, err := phx.V2JSON().Encode(&tt.m)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		m, err := phx.V2JSON().Decode(f.Data, false)
+		if err != nil || m.Topic != tt.m.Topic {
+			t.Errorf("%s: %s does not decode back (%v)", tt.name, f.Data, err)
+		}
+		if tt.exact && cap(f.Data) != len(f.Data) {
+			t.Errorf("%s: %s: cap %d, len %d", tt.name, f.Data, cap(f.Data), len(f.Data))
+		}
+	}
+}
