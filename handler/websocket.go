@@ -700,6 +700,11 @@ func (c *wsConn) readOne() (phx.Inline, error) {
 // read reads one message; a compressed one is bounded by MaxFrameSize
 // once inflated too.
 func (c *wsConn) read() (int, []byte, error) {
+	if c.br != nil {
+		if kind, data, ok := takeFrame(c.br, c.h.opts.MaxFrameSize); ok {
+			return kind, data, nil
+		}
+	}
 	if c.raw != nil && !wholeMessage(c.br) {
 		// A message not yet all buffered is read within IdleTimeout
 		// (await's deadline is for the wait before it).
@@ -787,6 +792,59 @@ func wholeMessage(br *bufio.Reader) bool {
 		if fin && op < 8 {
 			return true
 		}
+	}
+}
+
+// takeFrame reads the next message without gorilla when it is the common
+// case: one final, masked, uncompressed text or binary frame of at most
+// min(limit, maxTake) bytes, all of it in br. The payload is unmasked into
+// a slice of its exact size. Anything else (a control frame, a fragment, a
+// compressed or oversized or malformed frame, a frame not yet all buffered)
+// is left in br for gorilla, which handles or refuses it as before; gorilla
+// keeps no state from one message to the next that this skips (NextReader
+// resets it).
+func takeFrame(br *bufio.Reader, limit int64) (int, []byte, bool) {
+	b, _ := br.Peek(br.Buffered())
+	if len(b) < 6 || b[0]&0xf0 != 0x80 || b[1]&0x80 == 0 {
+		return 0, nil, false // short, not final, RSV bits set, or unmasked
+	}
+	op := int(b[0] & 0x0f)
+	if op != websocket.TextMessage && op != websocket.BinaryMessage {
+		return 0, nil, false
+	}
+	n, hdr := int64(b[1]&0x7f), 2
+	if n == 126 {
+		if len(b) < 8 {
+			return 0, nil, false
+		}
+		n, hdr = int64(binary.BigEndian.Uint16(b[2:])), 4
+	} else if n == 127 {
+		return 0, nil, false // over maxTake
+	}
+	if n > maxTake || n > limit || int64(len(b)-hdr-4) < n {
+		return 0, nil, false
+	}
+	key := b[hdr : hdr+4]
+	data := make([]byte, n)
+	copy(data, b[hdr+4:])
+	unmask(key, data)
+	br.Discard(hdr + 4 + int(n))
+	return op, data, true
+}
+
+// maxTake is the largest message takeFrame reads.
+const maxTake = 16 << 10
+
+// unmask XORs b with the client's masking key, eight bytes at a time.
+func unmask(key, b []byte) {
+	k4 := binary.LittleEndian.Uint32(key)
+	k8 := uint64(k4) | uint64(k4)<<32
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], binary.LittleEndian.Uint64(b[i:])^k8)
+	}
+	for ; i < len(b); i++ {
+		b[i] ^= key[i&3]
 	}
 }
 
