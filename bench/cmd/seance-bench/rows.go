@@ -220,6 +220,9 @@ func (r *runner) roundTrip(ctx context.Context) error {
 	if row.Observer, err = r.observerCost(ctx, row.Headline.Conns, row.Client, timeout); err != nil {
 		return err
 	}
+	if row.Calibration, err = r.calibrate(ctx, row.Headline.Conns, row.Client, timeout); err != nil {
+		return err
+	}
 	if r.cfg.profiles {
 		// A separate run, so that profiling does not touch the figures.
 		secs := int(r.plan.rtDur.Seconds())
@@ -286,6 +289,56 @@ func (r *runner) observerCost(ctx context.Context, n int, client string, timeout
 		cost.Prometheus.OpsPerSec, cost.Prometheus.Latency.P50, cost.Prometheus.Latency.P99, cost.Ratio)
 	r.logf("   observer cost per pass: %s", ratios(cost.PassRatios))
 	return cost, nil
+}
+
+// calibrationWork is the CPU the calibration's echo servers burn per
+// message, beside the plain echo.
+var calibrationWork = []time.Duration{time.Microsecond, 2 * time.Microsecond}
+
+// calibrate measures the headline point on echo servers that burn
+// calibrationWork per message, in alternating passes with the plain echo
+// (r.base), pooled per server: what a microsecond of server CPU per round
+// trip does to throughput and percentiles on this machine, so that the
+// ratios against echo can be read.
+func (r *runner) calibrate(ctx context.Context, n int, client string, timeout time.Duration) (*report.Calibration, error) {
+	cal := &report.Calibration{Conns: n, Client: client}
+	type server struct {
+		work time.Duration
+		addr string
+		pid  int
+		runs []load.RoundTripResult
+	}
+	servers := []*server{{addr: r.baseAddr, pid: r.base.cmd.Process.Pid}}
+	for _, w := range calibrationWork {
+		p, ready, err := r.startServer(ctx, "baseline-work-"+w.String(), "bench-baseline", "-work", w.String())
+		if err != nil {
+			return nil, err
+		}
+		defer p.stop()
+		servers = append(servers, &server{work: w, addr: ready.Addr, pid: p.cmd.Process.Pid})
+	}
+	const passes = 2
+	for pass := range passes {
+		for _, s := range servers {
+			var res load.RoundTripResult
+			if err := r.runLoad(ctx, fmt.Sprintf("rt-calibration-%s-%d", s.work, pass+1), timeout, &res, "rt", "-client", client,
+				"-addr", s.addr, "-kind", "echo", "-conns", strconv.Itoa(n), "-server-pid", strconv.Itoa(s.pid),
+				"-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.rtDur/passes)); err != nil {
+				return nil, err
+			}
+			s.runs = append(s.runs, res)
+		}
+	}
+	for _, s := range servers {
+		pt := report.CalibrationPoint{WorkNS: s.work.Nanoseconds(), Echo: load.MergeRoundTrips(s.runs...)}
+		if err := errorsOf("calibration echo", pt.Echo.Errors); err != nil {
+			return nil, err
+		}
+		cal.Points = append(cal.Points, pt)
+		r.logf("   calibration, echo + %v per message: %8.0f/s p50 %6.0fµs p99 %6.0fµs, server CPU/op %.1fµs",
+			s.work, pt.Echo.OpsPerSec, pt.Echo.Latency.P50, pt.Echo.Latency.P99, pt.Echo.CPUPerOp())
+	}
+	return cal, nil
 }
 
 // ratios formats ratios as "0.98× 1.01× …".

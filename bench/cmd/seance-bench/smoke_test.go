@@ -63,6 +63,10 @@ func TestSmoke(t *testing.T) {
 		{"round trips: server CPU of the three systems", res.RoundTrip != nil && res.RoundTrip.Headline.Ours.ServerCPU > 0 &&
 			res.RoundTrip.Headline.Echo.ServerCPU > 0 && res.RoundTrip.Headline.Centrifuge != nil &&
 			res.RoundTrip.Headline.Centrifuge.ServerCPU > 0},
+		{"round trips: the calibration echoes, plain first, each measured", res.RoundTrip != nil && res.RoundTrip.Calibration != nil &&
+			len(res.RoundTrip.Calibration.Points) == 3 && res.RoundTrip.Calibration.Points[0].WorkNS == 0 &&
+			res.RoundTrip.Calibration.Points[2].WorkNS > res.RoundTrip.Calibration.Points[1].WorkNS &&
+			res.RoundTrip.Calibration.Points[1].Echo.Ops > 0 && res.RoundTrip.Calibration.Points[2].Echo.ServerCPU > 0},
 		{"fan-out: the server side against the floor", res.Fanout != nil && res.Fanout.Floor != nil &&
 			res.Fanout.Floor.Error == "" && len(res.Fanout.Floor.Ratios) > 0 && res.Fanout.Floor.Ratio() > 0},
 	}
@@ -87,7 +91,7 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("BENCHMARKS.md row 4 lacks the %s", form)
 		}
 	}
-	wants := []string{"| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 5 |", "| 6 |", "charts/memory.png"}
+	wants := []string{"| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 5 |", "| 6 |", "charts/memory.png", "Calibration (row 1c)", "| echo + 1µs of CPU per message |"}
 	if res.BigState != nil {
 		wants = append(wants, "("+res.BigState.Best+") |")
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/seance-go/seance/bench/internal/proto"
@@ -19,6 +20,7 @@ import (
 // Server is the baseline.
 type Server struct {
 	Mux      *http.ServeMux
+	work     time.Duration
 	upgrader websocket.Upgrader
 
 	mu    sync.Mutex
@@ -30,9 +32,12 @@ type wsConn struct {
 	c  *websocket.Conn
 }
 
-// New returns the baseline server; its socket is /socket/websocket.
-func New() *Server {
-	s := &Server{Mux: http.NewServeMux(), conns: map[*wsConn]struct{}{}}
+// New returns the baseline server; its socket is /socket/websocket. A
+// positive work is CPU time the echo burns per message before answering
+// (busy-waiting on the clock): row 1's calibration, how the round trips'
+// percentiles move with the server's CPU per message.
+func New(work time.Duration) *Server {
+	s := &Server{Mux: http.NewServeMux(), conns: map[*wsConn]struct{}{}, work: work}
 	s.upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	s.Mux.HandleFunc("/socket/websocket", s.serveWS)
 	s.Mux.HandleFunc("POST /bench/broadcast", s.broadcast)
@@ -68,6 +73,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		kind, data, err := c.ReadMessage()
 		if err != nil {
 			return
+		}
+		if s.work > 0 {
+			spin(s.work)
 		}
 		wc.mu.Lock()
 		err = c.WriteMessage(kind, data)
@@ -112,4 +120,10 @@ func (s *Server) Shutdown(context.Context) error {
 		c.c.Close()
 	}
 	return nil
+}
+
+// spin keeps the goroutine on its core for d.
+func spin(d time.Duration) {
+	for start := time.Now(); time.Since(start) < d; {
+	}
 }

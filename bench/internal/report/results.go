@@ -51,6 +51,25 @@ type RoundTripRow struct {
 	CrossCheck *RoundTripPoint `json:"cross_check,omitempty"`
 	// Observer is what the Prometheus observer costs at the headline.
 	Observer *ObserverCost `json:"observer,omitempty"`
+	// Calibration is the headline measured on echo servers that burn CPU
+	// per message: how the percentiles move with the server's CPU per
+	// round trip.
+	Calibration *Calibration `json:"calibration,omitempty"`
+}
+
+// Calibration is the echo of row 1 at the headline's connections with
+// added work per message (bench-baseline -work), in alternating passes
+// with the plain echo, pooled per server.
+type Calibration struct {
+	Conns  int                `json:"conns"`
+	Client string             `json:"client"`
+	Points []CalibrationPoint `json:"points"` // the first has no added work
+}
+
+// CalibrationPoint is one echo server of a Calibration.
+type CalibrationPoint struct {
+	WorkNS int64                `json:"work_ns"` // CPU burnt per message
+	Echo   load.RoundTripResult `json:"echo"`
 }
 
 // ObserverCost is the headline round trip on two fresh servers, without
