@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/seance-go/seance/bench/internal/load"
 )
 
 func ms(us float64) string { return fmt.Sprintf("%.2f ms", us/1e3) }
@@ -460,29 +458,25 @@ func calibrationRows(w func(string, ...any), rt *RoundTripRow) {
 	plain := c.Points[0].Echo
 	w("\n**Calibration (row 1c): what a microsecond of server CPU does here.** The plain echo and echo servers that burn\n")
 	w("CPU per message before answering (`bench-baseline -work`), %d connections, %s client, alternating passes pooled\n", c.Conns, c.Client)
-	w("per server, beside Seance's headline point from the first table:\n")
+	w("per server (a separate measure from the first table's, so compare Seance with the echo there):\n")
 	w("\n| server | /s | p50 | p99 | server CPU µs | /s ÷ plain echo | p99 ÷ plain echo's |\n|---|---|---|---|---|---|---|\n")
-	line := func(name string, r load.RoundTripResult) {
-		w("| %s | %.0f | %s | %s | %.1f | %.2f× | %.2f× |\n", name, r.OpsPerSec, ms(r.Latency.P50), ms(r.Latency.P99), r.CPUPerOp(),
-			r.OpsPerSec/plain.OpsPerSec, r.Latency.P99/plain.Latency.P99)
-	}
 	for _, p := range c.Points {
 		name := "echo"
 		if p.WorkNS > 0 {
 			name = fmt.Sprintf("echo + %v of CPU per message", time.Duration(p.WorkNS))
 		}
-		line(name, p.Echo)
-	}
-	if h := rt.Headline; h.Conns == c.Conns && h.Ours.OpsPerSec > 0 {
-		line("Seance (first table)", h.Ours)
+		r := p.Echo
+		w("| %s | %.0f | %s | %s | %.1f | %.2f× | %.2f× |\n", name, r.OpsPerSec, ms(r.Latency.P50), ms(r.Latency.P99), r.CPUPerOp(),
+			r.OpsPerSec/plain.OpsPerSec, r.Latency.P99/plain.Latency.P99)
 	}
 	last := c.Points[len(c.Points)-1].Echo
-	if dcpu := last.CPUPerOp() - plain.CPUPerOp(); dcpu > 0 && plain.CPUPerOp() > 0 {
-		w("\nIn this run each microsecond of server CPU added per round trip moved the echo's p99 by %.2f ms\n", (last.Latency.P99-plain.Latency.P99)/1e3/dcpu)
-		w("(%s → %s for %.1f µs more) and its throughput by %.1f%%: with the load client on the same two cores, the\n",
+	dcpu := last.CPUPerOp() - plain.CPUPerOp()
+	gain := (last.Latency.P99 - plain.Latency.P99) / 1e3 / dcpu // ms of p99 per µs of CPU
+	if dcpu > 0 && plain.CPUPerOp() > 0 && gain > 0 {
+		w("\nIn this run each microsecond of server CPU added per round trip moved the echo's p99 by %.2f ms\n", gain)
+		w("(%s → %s for %.1f µs more) and its throughput by %.1f%%. At that rate, a p99 within 1.1× the echo's leaves a\n",
 			ms(plain.Latency.P99), ms(last.Latency.P99), dcpu, (last.OpsPerSec/plain.OpsPerSec-1)*100/dcpu)
-		w("closed loop's tail measures CPU per round trip with a large gain, and a p99 within 1.1× the echo's asks a server\n")
-		w("to add almost nothing to an echo's work.\n")
+		w("server %.1f µs of CPU per round trip beyond the echo's own work.\n", 0.1*plain.Latency.P99/1e3/gain)
 	}
 }
 
