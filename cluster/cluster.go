@@ -74,6 +74,7 @@ type Node struct {
 	mu       sync.Mutex
 	handlers map[string]HandlerFunc
 	pending  map[uint64]*call
+	down     map[string]bool // nodes the endpoint's Membership declared down
 	closed   bool
 
 	seq     atomic.Uint64
@@ -81,6 +82,7 @@ type Node struct {
 }
 
 type call struct {
+	node  string
 	acked chan struct{} // closed by the first ack
 	done  chan reply    // buffered 1
 	once  sync.Once
@@ -133,7 +135,37 @@ func New(ep *phx.Endpoint, opts Options) *Node {
 		handlers: map[string]HandlerFunc{}, pending: map[uint64]*call{},
 	}
 	ep.Intercept(Topic, n.receive)
+	if m, ok := n.ps.(*Membership); ok {
+		m.Register(membershipService, &Service{Nodes: n.nodeEvent})
+	}
 	return n
+}
+
+// membershipService is the name a Node registers with the endpoint's
+// Membership to hear of nodes going down.
+const membershipService = "cluster"
+
+// nodeEvent follows the Membership: a request to a node declared down fails
+// at once, and so do the requests waiting for it, acknowledged or not.
+func (n *Node) nodeEvent(ev NodeEvent) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if ev.Up {
+		delete(n.down, ev.Node)
+		return
+	}
+	if n.down == nil {
+		n.down = map[string]bool{}
+	}
+	n.down[ev.Node] = true
+	for _, c := range n.pending {
+		if c.node == ev.Node {
+			select {
+			case c.done <- reply{err: fmt.Errorf("%w: node %s went down", ErrUnreachable, ev.Node)}:
+			default:
+			}
+		}
+	}
 }
 
 // Name is this node's name in the cluster ("" without a PubSub adapter).
@@ -155,6 +187,12 @@ func (n *Node) Handle(service string, fn HandlerFunc) {
 // with [ErrUnreachable] when node does not show up within RelayTimeout,
 // [ErrBusy] past MaxInFlight, [ErrNoHandler], the handler's error (as a
 // plain error carrying its text) or ctx's error.
+//
+// When the endpoint's PubSub is a [Membership], Request also follows it: a
+// request to a node it has declared down (and not heard since) fails with
+// ErrUnreachable at once, and a request waiting for a node that goes down
+// fails then, even after the node acknowledged it. A node never heard
+// yet is not down: it gets RelayTimeout to answer.
 func (n *Node) Request(ctx context.Context, node, service string, req []byte) ([]byte, error) {
 	if node == n.name {
 		fn := n.handler(service)
@@ -166,16 +204,16 @@ func (n *Node) Request(ctx context.Context, node, service string, req []byte) ([
 	if n.ps == nil {
 		return nil, ErrUnreachable
 	}
-	// A node-liveness view (heartbeats) can plug in here later: fail at once
-	// for a node known to be down instead of after RelayTimeout, and fail
-	// the pending calls to a node when it goes down.
 	id := n.seq.Add(1)
-	c := &call{acked: make(chan struct{}), done: make(chan reply, 1)}
+	c := &call{node: node, acked: make(chan struct{}), done: make(chan reply, 1)}
 	n.mu.Lock()
 	switch {
 	case n.closed:
 		n.mu.Unlock()
 		return nil, ErrClosed
+	case n.down[node]:
+		n.mu.Unlock()
+		return nil, fmt.Errorf("%w: node %s is down", ErrUnreachable, node)
 	case len(n.pending) >= n.opts.MaxInFlight:
 		n.mu.Unlock()
 		return nil, ErrBusy

@@ -163,3 +163,104 @@ func checkSecondBusy(t *testing.T, a, b *cluster.Node, want string) {
 		t.Errorf("first request: %v", err)
 	}
 }
+
+// membershipPair is pair with a Membership (fast heartbeats) as each
+// endpoint's PubSub.
+func membershipPair(t *testing.T, opts cluster.Options) (a, b *cluster.Node, ma *cluster.Membership, bus *membus.Bus) {
+	t.Helper()
+	bus = membus.New()
+	mk := func(name string) (*cluster.Node, *cluster.Membership) {
+		m := cluster.NewMembership(bus.Node(name), cluster.MembershipOptions{
+			Heartbeat: 20 * time.Millisecond, DownAfter: 150 * time.Millisecond, Logger: quiet,
+		})
+		ep := phx.NewEndpoint(phx.Config{PubSub: m, Logger: quiet})
+		n := cluster.New(ep, opts)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := n.Close(ctx); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			if err := ep.Shutdown(ctx); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+		})
+		return n, m
+	}
+	a, ma = mk("a")
+	b, _ = mk("b")
+	return a, b, ma, bus
+}
+
+// waitUp waits until m sees node as up (want true) or down.
+func waitUp(t *testing.T, m *cluster.Membership, node string, want bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); m.Up(node) != want; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never went up=%v", node, want)
+		}
+	}
+}
+
+// With a Membership, a request to a node declared down fails at once
+// instead of after RelayTimeout (a minute here), and works again once the
+// node is heard again.
+func TestRequestToDownNodeFailsAtOnce(t *testing.T) {
+	a, b, ma, bus := membershipPair(t, cluster.Options{RelayTimeout: time.Minute})
+	b.Handle("echo", func(_ context.Context, _ string, req []byte) ([]byte, error) { return req, nil })
+	waitUp(t, ma, "b", true)
+	if got, err := a.Request(context.Background(), "b", "echo", []byte("1")); err != nil || string(got) != "1" {
+		t.Fatalf("Request = %q, %v", got, err)
+	}
+	cutNode(bus, "b")
+	waitUp(t, ma, "b", false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.Request(ctx, "b", "echo", []byte("2")); !errors.Is(err, cluster.ErrUnreachable) {
+		t.Fatalf("Request to a node down = %v, want ErrUnreachable", err)
+	}
+	bus.Lookup("b").Restore()
+	waitUp(t, ma, "b", true)
+	if got, err := a.Request(ctx, "b", "echo", []byte("3")); err != nil || string(got) != "3" {
+		t.Fatalf("Request once b is back = %q, %v", got, err)
+	}
+}
+
+// A request the node acknowledged (so RelayTimeout no longer bounds it)
+// fails when the Membership declares the node down, not when the caller's
+// context ends.
+func TestAcknowledgedRequestFailsWhenNodeGoesDown(t *testing.T) {
+	const relay = 150 * time.Millisecond
+	a, b, ma, bus := membershipPair(t, cluster.Options{RelayTimeout: relay})
+	started := make(chan struct{})
+	b.Handle("hang", func(ctx context.Context, _ string, _ []byte) ([]byte, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	waitUp(t, ma, "b", true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Request(ctx, "b", "hang", nil)
+		errc <- err
+	}()
+	<-started
+	// Still waiting well past RelayTimeout: the acknowledgement came.
+	select {
+	case err := <-errc:
+		t.Fatalf("Request ended before the node went down: %v", err)
+	case <-time.After(3 * relay):
+	}
+	cutNode(bus, "b")
+	select {
+	case err := <-errc:
+		if !errors.Is(err, cluster.ErrUnreachable) {
+			t.Errorf("got %v, want ErrUnreachable", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Request still waiting after the node went down")
+	}
+	bus.Lookup("b").Restore() // b's handler ends when its node closes
+}

@@ -23,7 +23,10 @@
 // A relay is only ever on the path of a request that reached the wrong node:
 // nothing on a connection's own node waits on the broker. When the owner
 // does not answer within Options.RelayTimeout, [Node.Request] fails with
-// [ErrUnreachable] and the caller treats the session as gone.
+// [ErrUnreachable] and the caller treats the session as gone. With a
+// [Membership] as the endpoint's PubSub it fails sooner: at once for a node
+// the Membership has declared down, and as soon as the node is declared
+// down for a request already waiting for it.
 //
 // Closing a user's connections everywhere needs no Node: see
 // phx.Endpoint.DisconnectID.
