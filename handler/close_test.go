@@ -97,7 +97,7 @@ func dialSmall(t *testing.T, url string) *websocket.Conn {
 	nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+			serr = setRcvBuf(fd, 4096)
 		})
 		return errors.Join(err, serr)
 	}}

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -144,7 +143,7 @@ func (s *Server) Stop() {
 // and buffers what is sent, and nothing answers until Resume.
 func (s *Server) Pause() {
 	s.t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := s.cmd.Process.Signal(sigStop); err != nil {
 		s.t.Fatalf("pause %s: %v", s.c.Name, err)
 	}
 	// The signal is delivered asynchronously: a server running on another
@@ -186,7 +185,7 @@ func stopped(pid int) bool {
 
 // Resume continues a paused server (SIGCONT).
 func (s *Server) Resume() {
-	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := s.cmd.Process.Signal(sigCont); err != nil {
 		s.t.Errorf("resume %s: %v", s.c.Name, err)
 	}
 }
