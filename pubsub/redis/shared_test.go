@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,17 +180,29 @@ func TestSharedStalledOwner(t *testing.T) {
 	for _, c := range cs {
 		c.read("the new owner's state:change", func() bool { return c.changes >= 1 })
 	}
-	adaptertest.WaitFor(t, 10*time.Second, "the clients to agree", func() bool {
-		for _, c := range cs {
-			c.drain()
-		}
+	agree := func() bool {
 		for _, c := range cs {
 			if c.count != cs[0].count || c.version != cs[0].version {
 				return false
 			}
 		}
 		return true
-	})
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		for _, c := range cs {
+			c.drain()
+		}
+		if agree() {
+			break
+		}
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			for _, c := range cs {
+				fmt.Fprintf(&b, "\n  %s: count %d, version %d, changes %d, frames %v", c.name, c.count, c.version, c.changes, c.versions)
+			}
+			t.Fatalf("the clients do not agree:%s", b.String())
+		}
+	}
 	for range 3 {
 		cs[1].sess.Receive(inc, false)
 	}
