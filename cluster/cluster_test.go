@@ -29,22 +29,25 @@ func pair(t *testing.T, opts cluster.Options) (a, b *cluster.Node, bus *membus.B
 func pairWith(t *testing.T, optsA, optsB cluster.Options) (a, b *cluster.Node, bus *membus.Bus) {
 	t.Helper()
 	bus = membus.New()
-	mk := func(name string, opts cluster.Options) *cluster.Node {
-		ep := phx.NewEndpoint(phx.Config{PubSub: bus.Node(name), Logger: quiet})
-		n := cluster.New(ep, opts)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := n.Close(ctx); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-			if err := ep.Shutdown(ctx); err != nil {
-				t.Errorf("Shutdown: %v", err)
-			}
-		})
-		return n
-	}
-	return mk("a", optsA), mk("b", optsB), bus
+	return newNode(t, bus.Node("a"), optsA), newNode(t, bus.Node("b"), optsB), bus
+}
+
+// newNode starts an endpoint on ps with a Node, both closed when t ends.
+func newNode(t *testing.T, ps phx.PubSub, opts cluster.Options) *cluster.Node {
+	t.Helper()
+	ep := phx.NewEndpoint(phx.Config{PubSub: ps, Logger: quiet})
+	n := cluster.New(ep, opts)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := n.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := ep.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	return n
 }
 
 func TestRequest(t *testing.T) {
@@ -173,19 +176,7 @@ func membershipPair(t *testing.T, opts cluster.Options) (a, b *cluster.Node, ma 
 		m := cluster.NewMembership(bus.Node(name), cluster.MembershipOptions{
 			Heartbeat: 20 * time.Millisecond, DownAfter: 150 * time.Millisecond, Logger: quiet,
 		})
-		ep := phx.NewEndpoint(phx.Config{PubSub: m, Logger: quiet})
-		n := cluster.New(ep, opts)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := n.Close(ctx); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-			if err := ep.Shutdown(ctx); err != nil {
-				t.Errorf("Shutdown: %v", err)
-			}
-		})
-		return n, m
+		return newNode(t, m, opts), m
 	}
 	a, ma = mk("a")
 	b, _ = mk("b")

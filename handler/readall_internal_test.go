@@ -46,20 +46,10 @@ func TestReadAll(t *testing.T) {
 
 // frame is a client frame: fin, opcode, masked payload.
 func frame(fin bool, op byte, payload []byte) []byte {
-	b0 := op
 	if fin {
-		b0 |= 0x80
+		op |= 0x80
 	}
-	b := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		b = append(b, 0x80|byte(n))
-	case n <= 0xffff:
-		b = append(b, 0x80|126, byte(n>>8), byte(n))
-	default:
-		b = append(b, 0x80|127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(append(b, 1, 2, 3, 4), payload...) // the payload left unmasked: only lengths matter here
+	return maskedFrame(op, [4]byte{1, 2, 3, 4}, payload)
 }
 
 // TestWholeMessage: a message counts as buffered only once every frame up
