@@ -27,5 +27,8 @@
 // In a cluster (an endpoint with a PubSub adapter), [Options.Cluster]
 // replicates the entries: each node owns its own, other nodes keep a
 // replica, and a node that goes silent is declared down and its entries
-// leave everywhere (see package cluster).
+// leave everywhere (see package cluster). The replica travels apart from the
+// presence_diff broadcasts, so [Tracker.List] on one node can trail, for a
+// moment, the diffs its clients already received from another node's
+// members.
 package presence

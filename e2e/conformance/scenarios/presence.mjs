@@ -122,8 +122,15 @@ export const scenarios = [
       await member(ctx, topic, 'carol', 'c1');
       await member(ctx, topic, 'dave', 'd1');
       await listIs(w, { carol: ['c1'], dave: ['d1'] });
-      const res = await fetch(`${ctx.env.http}/presence?topic=${encodeURIComponent(topic)}`);
-      const list = await res.json();
+      // In the cluster run the REST handler's node learns of a member on
+      // another node through replication, which may trail the presence_diff
+      // the watcher got: poll until it has both, then compare.
+      const read = async () => (await fetch(`${ctx.env.http}/presence?topic=${encodeURIComponent(topic)}`)).json();
+      let list = await read();
+      for (const deadline = Date.now() + WAIT_MS; Object.keys(list).length < 2 && Date.now() < deadline;) {
+        await new Promise((r) => setTimeout(r, 10));
+        list = await read();
+      }
       assert.deepEqual(Object.keys(list).sort(), ['carol', 'dave']);
       assert.deepEqual(list.carol.metas.map((m) => m.phx_ref),
         w.presence.list((k, { metas }) => (k === 'carol' ? metas.map((m) => m.phx_ref) : [])).flat());
