@@ -35,11 +35,11 @@
 // systems, each connection reads on a goroutine of its own and its events
 // run on the endpoint's workers.
 //
-// gorilla/websocket reads the frames, except the common one: a message that
-// is a single final, masked, uncompressed frame of at most 16 KiB, already
-// whole in the read buffer, is unmasked by the handler straight into the
-// slice handed to the session. Control frames, fragments and everything
-// gorilla refuses still go through gorilla.
+// gorilla/websocket reads the frames, except the common one (Linux, plain
+// TCP): a message that is a single final, masked, uncompressed frame of at
+// most 16 KiB, already whole in the read buffer, is unmasked by the handler
+// straight into the slice handed to the session. Control frames, fragments
+// and everything gorilla refuses still go through gorilla.
 //
 // # Writing
 //
