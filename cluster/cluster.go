@@ -141,6 +141,9 @@ func New(ep *phx.Endpoint, opts Options) *Node {
 	return n
 }
 
+// maxDownNodes bounds the nodes a Node remembers as down.
+const maxDownNodes = 1024
+
 // membershipService is the name a Node registers with the endpoint's
 // Membership to hear of nodes going down.
 const membershipService = "cluster"
@@ -156,6 +159,14 @@ func (n *Node) nodeEvent(ev NodeEvent) {
 	}
 	if n.down == nil {
 		n.down = map[string]bool{}
+	}
+	if len(n.down) >= maxDownNodes {
+		// Nodes come and go under new names (autoscaling): forget one. A
+		// request to a forgotten node waits RelayTimeout, as to an unknown one.
+		for k := range n.down {
+			delete(n.down, k)
+			break
+		}
 	}
 	n.down[ev.Node] = true
 	for _, c := range n.pending {
