@@ -36,7 +36,8 @@ type proc struct {
 // every node and every watcher converge on the same list after hundreds
 // of tracks, updates and untracks across the nodes and after a broker
 // restart in the middle of the churn; then a node killed with SIGKILL
-// leaves every other node's list within DownAfter.
+// leaves every other node's list within DownAfter, and a long-poll poll
+// another node was relaying to it ends then, with a new session.
 func RunCluster(t *testing.T, srv *adaptertest.Server, broker string) {
 	nodes := []*proc{
 		startProc(t, "p1", broker), startProc(t, "p2", broker), startProc(t, "p3", broker),
@@ -80,6 +81,24 @@ func RunCluster(t *testing.T, srv *adaptertest.Server, broker string) {
 	churnAll(50)
 	converge(t, "after the broker restart", nodes)
 
+	// A long-poll session p3 owns, polled through p2: p2 relays the poll to
+	// p3, which holds it (nothing to send) and acknowledges the relay, so
+	// that only p3's answer or p3 going down can end it.
+	token, err := openLongPoll(&http.Client{Timeout: 10 * time.Second}, nodes[2].base, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		token string
+		err   error
+	}
+	relayed := make(chan answer, 1)
+	go func() {
+		tok, err := openLongPoll(&http.Client{Timeout: 30 * time.Second}, nodes[1].base, token)
+		relayed <- answer{tok, err}
+	}()
+	time.Sleep(2 * time.Second) // past the acknowledgement (a third of the default RelayTimeout, 3s)
+
 	// p3 is killed: its entries leave p1 and p2 within DownAfter.
 	if err := nodes[2].cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -107,6 +126,42 @@ func RunCluster(t *testing.T, srv *adaptertest.Server, broker string) {
 		t.Errorf("p3's entries left after %v; DownAfter is %v", took, DownAfter)
 	}
 	converge(t, "without p3", nodes[:2])
+
+	// The poll relayed to p3 ended when p2's Membership declared p3 down,
+	// with a new session on p2, not when the client gave up.
+	select {
+	case a := <-relayed:
+		switch {
+		case a.err != nil:
+			t.Errorf("the poll relayed to p3: %v", a.err)
+		case a.token == token:
+			t.Errorf("the relayed poll of p3's session kept its token %s", token)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the poll relayed to p3 still waits %v after SIGKILL", time.Since(killed))
+	}
+}
+
+// openLongPoll polls base's long-poll endpoint with token ("" for none)
+// and returns the token of the session it opens ({"status":410}).
+func openLongPoll(c *http.Client, base, token string) (string, error) {
+	url := base + "/socket/longpoll?vsn=2.0.0"
+	if token != "" {
+		url += "&token=" + token
+	}
+	res, err := c.Get(url)
+	if err != nil {
+		return "", fmt.Errorf("long-poll GET %s: %w", url, err)
+	}
+	defer res.Body.Close()
+	var r struct {
+		Status int    `json:"status"`
+		Token  string `json:"token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil || r.Status != 410 || r.Token == "" {
+		return "", fmt.Errorf("long-poll GET %s: %+v, %v; want a new session", url, r, err)
+	}
+	return r.Token, nil
 }
 
 func startProc(t *testing.T, name, broker string) *proc {

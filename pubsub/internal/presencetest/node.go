@@ -23,6 +23,7 @@ import (
 	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/livestate"
+	"github.com/seance-go/seance/longpoll"
 	"github.com/seance-go/seance/phx"
 	"github.com/seance-go/seance/presence"
 )
@@ -81,6 +82,9 @@ func serveNode(name string, newPubSub func(node, broker string) (phx.PubSub, err
 	reg := livestate.NewRegistry(livestate.Config{
 		Engine: phx.Config{PubSub: m, Logger: log},
 		Socket: handler.Options{Logger: log},
+		// One secret on every node: a long-poll session is reachable
+		// through any of them (relayed to its owner).
+		LongPoll: longpoll.Options{Secret: []byte("presencetest: the nodes' shared secret")},
 	})
 	n := &node{name: name, ep: reg.Endpoint(), keys: map[*phx.Channel]string{},
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid())))}
