@@ -189,27 +189,29 @@ func clientFrame(fin bool, op int, payload string) []byte {
 }
 
 // TestMixedFramesInOneWrite: messages the handler reads itself (whole
-// single frames) and those it leaves to gorilla (fragments, a ping between
-// them, a compressed-looking or long frame) interleave in one buffer and
-// are all answered, in order.
+// single frames, with a 7-bit and a 16-bit length) and those it leaves to
+// gorilla (fragments with a ping between them, a frame over 16 KiB)
+// interleave in one buffer and are all answered, in order.
 func TestMixedFramesInOneWrite(t *testing.T) {
 	ep, _ := testEndpoint(t, phx.Config{})
 	srv := serve(t, newHandler(ep, handler.Options{}))
 	conn, _ := mustDial(t, wsURL(srv, "/websocket?vsn=2.0.0"), nil)
 	joinResponse(t, conn, "room:mixed")
-	long := strings.Repeat("x", 300)
+	long, big := strings.Repeat("x", 300), strings.Repeat("y", 17<<10)
 	var b []byte
 	b = append(b, clientFrame(true, websocket.TextMessage, `["1","1","room:mixed","echo",{"n":1}]`)...)
 	b = append(b, clientFrame(false, websocket.TextMessage, `["1","2","room:mixed",`)...)
 	b = append(b, clientFrame(true, websocket.PingMessage, "p")...)
 	b = append(b, clientFrame(true, 0, `"echo",{"n":2}]`)...)
 	b = append(b, clientFrame(true, websocket.TextMessage, `["1","3","room:mixed","echo",{"s":"`+long+`"}]`)...)
-	b = append(b, clientFrame(true, websocket.TextMessage, `["1","4","room:mixed","echo",{"n":4}]`)...)
+	b = append(b, clientFrame(true, websocket.TextMessage, `["1","4","room:mixed","echo",{"s":"`+big+`"}]`)...)
+	b = append(b, clientFrame(true, websocket.TextMessage, `["1","5","room:mixed","echo",{"n":5}]`)...)
 	if _, err := conn.NetConn().Write(b); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, conn, `["1","1","room:mixed","phx_reply",{"status":"ok","response":{"n":1}}]`)
 	expect(t, conn, `["1","2","room:mixed","phx_reply",{"status":"ok","response":{"n":2}}]`)
 	expect(t, conn, `["1","3","room:mixed","phx_reply",{"status":"ok","response":{"s":"`+long+`"}}]`)
-	expect(t, conn, `["1","4","room:mixed","phx_reply",{"status":"ok","response":{"n":4}}]`)
+	expect(t, conn, `["1","4","room:mixed","phx_reply",{"status":"ok","response":{"s":"`+big+`"}}]`)
+	expect(t, conn, `["1","5","room:mixed","phx_reply",{"status":"ok","response":{"n":5}}]`)
 }

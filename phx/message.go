@@ -41,7 +41,6 @@ func (r Ref) IsNull() bool { return r.val == "" }
 // String returns the decoded value of the reference ("" for null).
 func (r Ref) String() string { return r.val }
 
-// appendJSON appends the reference as the client sent it, or null.
 // jsonLen is the length of r's JSON text.
 func (r Ref) jsonLen() int {
 	if r.raw == "" {
@@ -50,6 +49,7 @@ func (r Ref) jsonLen() int {
 	return len(r.raw)
 }
 
+// appendJSON appends the reference as the client sent it, or null.
 func (r Ref) appendJSON(b []byte) []byte {
 	if r.raw == "" {
 		return append(b, "null"...)

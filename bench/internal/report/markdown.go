@@ -471,8 +471,10 @@ func calibrationRows(w func(string, ...any), rt *RoundTripRow) {
 	}
 	last := c.Points[len(c.Points)-1].Echo
 	dcpu := last.CPUPerOp() - plain.CPUPerOp()
-	gain := (last.Latency.P99 - plain.Latency.P99) / 1e3 / dcpu // ms of p99 per µs of CPU
-	if dcpu > 0 && plain.CPUPerOp() > 0 && gain > 0 {
+	if dcpu <= 0 || plain.CPUPerOp() == 0 {
+		return
+	}
+	if gain := (last.Latency.P99 - plain.Latency.P99) / 1e3 / dcpu; gain > 0 { // ms of p99 per µs of CPU
 		w("\nIn this run each microsecond of server CPU added per round trip moved the echo's p99 by %.2f ms\n", gain)
 		w("(%s → %s for %.1f µs more) and its throughput by %.1f%%. At that rate, a p99 within 1.1× the echo's leaves a\n",
 			ms(plain.Latency.P99), ms(last.Latency.P99), dcpu, (last.OpsPerSec/plain.OpsPerSec-1)*100/dcpu)
