@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/seance-go/seance/cluster"
 	"github.com/seance-go/seance/cors"
@@ -52,6 +53,15 @@ type Config struct {
 	SharedSnapshots cluster.SnapshotStore
 	// SharedSnapshot tunes SharedSnapshots.
 	SharedSnapshot SnapshotOptions
+	// SharedConfirm, with SharedLeaser, is how long after an update of
+	// a shared topic its owner tells the other nodes which update it sent
+	// last (one small broadcast per topic, at most one per SharedConfirm,
+	// only while updates come). PubSub adapters deliver at most once: a
+	// node that lost the owner's last updates would otherwise show its
+	// clients an old state until the next update; with it, their clients
+	// get the owner's state (a state:change) within about SharedConfirm.
+	// 0 means 1s; a negative value turns it off.
+	SharedConfirm time.Duration
 }
 
 // Registry routes topics to channels and serves them; it is the

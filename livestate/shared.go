@@ -48,7 +48,14 @@ import (
 // any node get the current state and version from the owner. A node whose
 // lease was lost stops acting at once, and frames with an older token than
 // one already seen are dropped (fencing), so a stalled owner cannot
-// interleave with its successor.
+// interleave with its successor. Elections run aside from the topic's
+// delivery: while a node's lease store is slow or stalled, the owner's
+// updates still reach its clients and their events still go to the owner
+// known from its updates. PubSub adapters deliver at most once, so the
+// owner tells the other nodes which update it sent last
+// ([Config].SharedConfirm after an update); a node that lost updates
+// (a gap in the sequence, or a last update that never came) gives its
+// clients the owner's state as a state:change.
 //
 // When the owner dies, its lease expires and another node with clients of
 // the topic takes it within the lease TTL plus the watch interval
@@ -219,7 +226,18 @@ type topicState[S any] struct {
 	// retry, when set, elects again after a failed election (guarded by
 	// mu).
 	retry *time.Timer
-	snap  snapshots // the owner's snapshots (snapshot.go; guarded by mu)
+	// electing, while an election runs, is closed when it ended;
+	// electResync: it fetches the owner's state for the members. epoch
+	// counts the resignations: an election begun before one is void
+	// (sharedcluster.go; guarded by mu).
+	electing    chan struct{}
+	electResync bool
+	epoch       uint64
+	// beat, when set, tells the other nodes the owner's last update;
+	// refetch, when set, fetches the owner's state for members without
+	// one (sharedcluster.go; guarded by mu).
+	beat, refetch *time.Timer
+	snap          snapshots // the owner's snapshots (snapshot.go; guarded by mu)
 }
 
 // member is one client's join of a shared topic.

@@ -32,6 +32,8 @@ type sharedCluster struct {
 	// snaps, when set, stores the owners' states (Config.SharedSnapshots).
 	snaps    cluster.SnapshotStore
 	snapOpts SnapshotOptions
+	// confirm: Config.SharedConfirm, defaulted (negative: off).
+	confirm time.Duration
 }
 
 // ownFrames returns how the frames of node name begin, as json.Marshal
@@ -50,6 +52,8 @@ type frame struct {
 	Payload json.RawMessage `json:"p"`
 	Change  bool            `json:"c,omitempty"` // a full state: every member takes it
 	Version int             `json:"v"`           // the topic's version after it
+	// Beat: no update, the owner's word that Seq is its last one.
+	Beat bool `json:"b,omitempty"`
 }
 
 // request is what a node asks a topic's owner.
@@ -83,6 +87,9 @@ type replyWire struct {
 	Response json.RawMessage `json:"response"`
 }
 
+// defaultSharedConfirm is Config.SharedConfirm's default.
+const defaultSharedConfirm = time.Second
+
 // errNotOwner: a request reached a node that does not own the topic.
 var errNotOwner = errors.New("livestate: not the owner of the shared topic")
 
@@ -101,7 +108,10 @@ type clusterRole struct {
 // handler serves anything.
 func (h *sharedHandler[S]) cluster(n *cluster.Node, cfg *Config, service string) {
 	h.cl = &sharedCluster{node: n, leaser: cfg.SharedLeaser, service: service, own: ownFrames(n.Name()),
-		snaps: cfg.SharedSnapshots, snapOpts: cfg.SharedSnapshot}
+		snaps: cfg.SharedSnapshots, snapOpts: cfg.SharedSnapshot, confirm: cfg.SharedConfirm}
+	if h.cl.confirm == 0 {
+		h.cl.confirm = defaultSharedConfirm
+	}
 	h.cl.snapOpts.defaults()
 	n.Handle(service, h.serve)
 }
@@ -138,14 +148,69 @@ func waitSubscribed(ctx context.Context, ep *phx.Endpoint, topic string, d time.
 // leaseName is the lease of a shared topic.
 func leaseName(topic string) string { return "livestate:" + topic }
 
-// elect makes this node the topic's owner or a follower. Called with ts.mu
-// held; ctx bounds the store's call.
-func (h *sharedHandler[S]) elect(ctx context.Context, ts *topicState[S]) error {
-	if ts.role.elected {
-		return nil
+// startElect begins an election of the topic unless one is running or the
+// topic has a role: the store's call runs on a goroutine of its own, without
+// ts.mu, so that frames from the owner and client events are not held up by
+// a slow or stalled lease store. When it ends, a new owner sends its state to
+// every member and a follower fetches it for its members when resync is set
+// (else the new owner's first frame brings it); a failed election is retried
+// after TTL/3. The returned channel is closed when the election ended.
+// Called with ts.mu held.
+func (h *sharedHandler[S]) startElect(ts *topicState[S], resync bool) <-chan struct{} {
+	if ts.electing != nil {
+		ts.electResync = ts.electResync || resync
+		return ts.electing
 	}
-	since := time.Now() // the lease lasts at least TTL from here
-	l, err := h.cl.leaser.Acquire(ctx, leaseName(ts.name), h.cl.node.Name())
+	ch := make(chan struct{})
+	if ts.role.elected {
+		close(ch)
+		return ch
+	}
+	if ts.retry != nil {
+		ts.retry.Stop()
+		ts.retry = nil
+	}
+	ts.electing, ts.electResync = ch, resync
+	epoch := ts.epoch
+	go func() {
+		defer close(ch)
+		since := time.Now() // the lease lasts at least TTL from here
+		ctx, cancel := context.WithTimeout(context.Background(), h.cl.leaser.TTL())
+		defer cancel()
+		l, err := h.cl.leaser.Acquire(ctx, leaseName(ts.name), h.cl.node.Name())
+		ts.mu.Lock()
+		if ts.epoch != epoch {
+			// Resigned meanwhile: a lease won now is given back (resign
+			// waits for this).
+			ts.mu.Unlock()
+			if err == nil {
+				h.release(ts, l)
+			}
+			return
+		}
+		defer ts.mu.Unlock()
+		resync := ts.electResync
+		ts.electing, ts.electResync = nil, false
+		if err := h.elected(ts, l, err, since); err != nil {
+			ts.ep.Logger().Warn("livestate: shared topic election failed; retried", "topic", ts.name, "error", err)
+			h.retryElect(ts)
+			return
+		}
+		if ts.role.owner {
+			h.takeOver(ctx, ts)
+		} else if resync {
+			rctx, rcancel := context.WithTimeout(context.Background(), h.cl.node.Options().RelayTimeout)
+			defer rcancel()
+			h.resync(rctx, ts, false)
+		}
+	}()
+	return ch
+}
+
+// elected makes this node the topic's owner or a follower, after the
+// lease's Acquire (sent at since) returned l and err. Called with ts.mu
+// held.
+func (h *sharedHandler[S]) elected(ts *topicState[S], l cluster.Lease, err error, since time.Time) error {
 	switch {
 	case err == nil:
 		h.cl.fence.Admit(ts.name, l.Token)
@@ -157,21 +222,35 @@ func (h *sharedHandler[S]) elect(ctx context.Context, ts *topicState[S]) error {
 		}
 		ts.ready = false
 	case errors.Is(err, cluster.ErrHeld):
-		ts.role = clusterRole{elected: true, lease: l}
+		r := clusterRole{elected: true, lease: l}
+		if l.Token == ts.role.lease.Token {
+			// Frames of this owner came before the answer: go on from them.
+			r.seq = ts.role.seq
+		}
+		ts.role = r
 	default:
 		return fmt.Errorf("livestate: shared topic ownership: %w", err)
 	}
-	ctx2, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	ts.role.stop, ts.role.done = cancel, done
 	if ts.role.owner {
 		ts.role.renewed = new(atomic.Pointer[cluster.Lease])
 		ts.role.renewed.Store(&l)
-		go h.renew(ctx2, ts, ts.role.renewed, since, done)
+		go h.renew(ctx, ts, ts.role.renewed, since, done)
 	} else {
-		go h.watch(ctx2, ts, done)
+		go h.watch(ctx, ts, done)
 	}
 	return nil
+}
+
+// release gives a lease back, bounded by TTL.
+func (h *sharedHandler[S]) release(ts *topicState[S], l cluster.Lease) {
+	ctx, cancel := context.WithTimeout(context.Background(), h.cl.leaser.TTL())
+	defer cancel()
+	if err := h.cl.leaser.Release(ctx, l); err != nil && !errors.Is(err, cluster.ErrLost) {
+		ts.ep.Logger().Warn("livestate: shared topic lease not released", "topic", ts.name, "error", err)
+	}
 }
 
 // resign ends the topic's role (its goroutine stopped, the lease released
@@ -196,11 +275,27 @@ func (h *sharedHandler[S]) resign(ts *topicState[S]) (wait func()) {
 		ts.retry.Stop()
 		ts.retry = nil
 	}
+	for _, t := range []**time.Timer{&ts.beat, &ts.refetch} {
+		if *t != nil {
+			(*t).Stop()
+			*t = nil
+		}
+	}
+	// An election running now is void: it gives back what it wins.
+	ts.epoch++
+	electing := ts.electing
+	ts.electing, ts.electResync = nil, false
 	if !r.elected {
-		return func() {}
+		if electing == nil {
+			return func() {}
+		}
+		return func() { <-electing }
 	}
 	r.stop()
 	return func() {
+		if electing != nil {
+			<-electing
+		}
 		<-r.done
 		if writing != nil {
 			<-writing
@@ -209,11 +304,7 @@ func (h *sharedHandler[S]) resign(ts *topicState[S]) (wait func()) {
 			h.saveSnapshot(ts.name, *final, ts)
 		}
 		if r.owner {
-			ctx, cancel := context.WithTimeout(context.Background(), h.cl.leaser.TTL())
-			defer cancel()
-			if err := h.cl.leaser.Release(ctx, *r.renewed.Load()); err != nil && !errors.Is(err, cluster.ErrLost) {
-				ts.ep.Logger().Warn("livestate: shared topic lease not released", "topic", ts.name, "error", err)
-			}
+			h.release(ts, *r.renewed.Load())
 		}
 	}
 }
@@ -281,43 +372,26 @@ func (h *sharedHandler[S]) demote(ts *topicState[S], done chan struct{}) {
 	for _, m := range ts.members {
 		m.hasState = false
 	}
-	h.reelect(ts, true)
-}
-
-// reelect elects again after a change of owner. A new owner sends its
-// state to every member; a follower fetches it for its members when resync
-// is set (else the new owner's first frame brings it). Called with ts.mu
-// held.
-func (h *sharedHandler[S]) reelect(ts *topicState[S], resync bool) {
-	if len(ts.members) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.cl.leaser.TTL())
-	defer cancel()
-	if err := h.elect(ctx, ts); err != nil {
-		ts.ep.Logger().Warn("livestate: shared topic election failed; retried", "topic", ts.name, "error", err)
-		h.retryElect(ts)
-		return
-	}
-	if ts.role.owner {
-		h.takeOver(ctx, ts)
-	} else if resync {
-		h.resync(ctx, ts)
+	if len(ts.members) > 0 {
+		h.startElect(ts, true)
 	}
 }
 
 // retryElect elects again after TTL/3 (and again, while it fails), unless
 // the topic got a role or was resigned meanwhile. Called with ts.mu held.
 func (h *sharedHandler[S]) retryElect(ts *topicState[S]) {
+	if ts.retry != nil {
+		ts.retry.Stop()
+	}
 	var t *time.Timer
 	t = time.AfterFunc(h.cl.leaser.TTL()/3, func() {
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
-		if ts.retry != t || ts.role.elected {
+		if ts.retry != t || ts.role.elected || len(ts.members) == 0 {
 			return
 		}
 		ts.retry = nil
-		h.reelect(ts, true)
+		h.startElect(ts, true)
 	})
 	ts.retry = t
 }
@@ -344,10 +418,10 @@ func (h *sharedHandler[S]) watch(ctx context.Context, ts *topicState[S], done ch
 		// The owner changed or is gone: elect again.
 		ts.role.stop()
 		ts.forget()
-		go func() {
-			defer ts.mu.Unlock()
-			h.reelect(ts, false)
-		}()
+		if len(ts.members) > 0 {
+			h.startElect(ts, false)
+		}
+		ts.mu.Unlock()
 		return
 	}
 }
@@ -369,8 +443,31 @@ func (h *sharedHandler[S]) takeOver(ctx context.Context, ts *topicState[S]) {
 	h.sendChangeFrame(ts)
 }
 
+// needRole starts an election when the topic has no role (startElect).
+// When no owner is known from its updates, it waits, without ts.mu, until
+// the election ended or ctx is done; else the caller goes on with the
+// owner known. It reports whether an owner is known. Called with ts.mu
+// held, which it releases while it waits.
+func (h *sharedHandler[S]) needRole(ctx context.Context, ts *topicState[S], resync bool) bool {
+	if ts.role.elected {
+		return true
+	}
+	ch := h.startElect(ts, resync)
+	if known := ts.role.lease.Holder; known != "" && known != h.cl.node.Name() {
+		return true
+	}
+	ts.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+	ts.mu.Lock()
+	return ts.role.elected || ts.role.lease.Holder != ""
+}
+
 // clusterJoin gives a new member of a clustered topic its state: from the
-// owner when another node owns the topic. Called with ts.mu held.
+// owner when another node owns the topic. Called with ts.mu held, which it
+// releases while an election runs.
 func (h *sharedHandler[S]) clusterJoin(ctx context.Context, ts *topicState[S], m *member[S]) error {
 	if !ts.role.elected {
 		if ts.after != nil {
@@ -382,13 +479,15 @@ func (h *sharedHandler[S]) clusterJoin(ctx context.Context, ts *topicState[S], m
 				return nil
 			}
 		}
-		ectx, cancel := context.WithTimeout(ctx, h.cl.leaser.TTL())
-		err := h.elect(ectx, ts)
-		cancel()
-		if err != nil {
-			ts.ep.Logger().Warn("livestate: shared topic election failed", "topic", ts.name, "error", err)
+		// The other members, if any, lost their state with the last
+		// holding: the election's resync gives it back.
+		if !h.needRole(ctx, ts, len(ts.members) > 1) {
+			ts.ep.Logger().Warn("livestate: shared topic has no owner now", "topic", ts.name)
 			h.pushError(m.sock.ch, errors.New("the shared state is not available now; try again"))
 			return nil
+		}
+		if m.hasState {
+			return nil // the new owner's state came meanwhile
 		}
 	}
 	if !ts.role.owner {
@@ -459,6 +558,7 @@ func (h *sharedHandler[S]) sendFrame(ts *topicState[S], event string, payload []
 	if _, err := ts.ep.Broadcast(context.Background(), ts.name, frameEvent, f); err != nil {
 		ts.ep.Logger().Warn("livestate: shared topic update not sent to other nodes", "topic", ts.name, "error", err)
 	}
+	h.armBeat(ts)
 }
 
 // clusterMessage handles a broadcast of a clustered topic. Called with
@@ -503,6 +603,10 @@ func (h *sharedHandler[S]) receiveFrame(ts *topicState[S], b *phx.Broadcast) {
 		go h.demote(ts, done)
 		return
 	}
+	if f.Beat {
+		h.receiveBeat(ts, &f)
+		return
+	}
 	missed := false
 	if f.Token != ts.role.lease.Token {
 		// A new owner: its first frame is a state:change, unless this
@@ -528,7 +632,7 @@ func (h *sharedHandler[S]) receiveFrame(ts *topicState[S], b *phx.Broadcast) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), h.cl.node.Options().RelayTimeout)
 		defer cancel()
-		h.resync(ctx, ts)
+		h.resync(ctx, ts, false)
 		return
 	}
 	if f.Seq <= ts.role.seq {
@@ -556,24 +660,115 @@ func (h *sharedHandler[S]) receiveFrame(ts *topicState[S], b *phx.Broadcast) {
 		// current state.
 		ctx, cancel := context.WithTimeout(context.Background(), h.cl.node.Options().RelayTimeout)
 		defer cancel()
-		h.resync(ctx, ts)
+		h.resync(ctx, ts, true)
 	}
 }
 
-// resync asks the owner for the current state and sends it to every
-// member. Called with ts.mu held.
-func (h *sharedHandler[S]) resync(ctx context.Context, ts *topicState[S]) {
-	for _, m := range ts.members {
-		if err := h.remoteState(ctx, ts, m); err != nil {
-			ts.ep.Logger().Warn("livestate: shared state not fetched from the owner", "topic", ts.name, "error", err)
+// armBeat makes the owner tell the other nodes, Config.SharedConfirm
+// from now, which update it sent last (unless that is pending already).
+// PubSub adapters deliver at most once: without it, a node that lost the
+// owner's last updates would show its clients an old state until the next
+// update. Called with ts.mu held, on the owner.
+func (h *sharedHandler[S]) armBeat(ts *topicState[S]) {
+	if h.cl.confirm <= 0 || ts.beat != nil {
+		return
+	}
+	epoch, token := ts.epoch, ts.role.lease.Token
+	ts.beat = time.AfterFunc(h.cl.confirm, func() {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		ts.beat = nil
+		if ts.epoch != epoch || !ts.role.owner || ts.role.lease.Token != token {
 			return
+		}
+		f := frame{Node: h.cl.node.Name(), Token: token, Seq: ts.role.seq, Beat: true, Version: ts.sync.version}
+		if _, err := ts.ep.Broadcast(context.Background(), ts.name, frameEvent, f); err != nil {
+			ts.ep.Logger().Warn("livestate: shared topic's last update not confirmed to other nodes", "topic", ts.name, "error", err)
+		}
+	})
+}
+
+// receiveBeat handles the owner's word of its last update: when this node
+// has not received it (lost between the nodes), its members get the
+// owner's state. Called with ts.mu held, on another node.
+func (h *sharedHandler[S]) receiveBeat(ts *topicState[S], f *frame) {
+	all := false
+	switch {
+	case f.Token != ts.role.lease.Token:
+		// A newer owner none of whose updates came.
+		ts.role.lease = cluster.Lease{Name: leaseName(ts.name), Holder: f.Node, Token: f.Token}
+		ts.role.seq = 0
+		for _, m := range ts.members {
+			m.hasState, m.from = false, 0
+		}
+		all = true
+	case f.Seq > ts.role.seq:
+		ts.ep.Logger().Warn("livestate: shared topic updates lost between the nodes; the members get the owner's state", "topic", ts.name, "owner", f.Node, "have", ts.role.seq, "sent", f.Seq)
+		all = true
+	}
+	if !all && !ts.lacking() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.cl.node.Options().RelayTimeout)
+	defer cancel()
+	h.resync(ctx, ts, all)
+}
+
+// lacking reports whether a member has no state. Called with ts.mu held.
+func (ts *topicState[S]) lacking() bool {
+	for _, m := range ts.members {
+		if !m.hasState {
+			return true
+		}
+	}
+	return false
+}
+
+// armRefetch fetches the owner's state again, Config.SharedConfirm from
+// now (at least), for the members still without one after a failed fetch.
+// Called with ts.mu held, on another node.
+func (h *sharedHandler[S]) armRefetch(ts *topicState[S]) {
+	if ts.refetch != nil {
+		return
+	}
+	epoch := ts.epoch
+	ts.refetch = time.AfterFunc(max(h.cl.confirm, time.Second), func() {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		ts.refetch = nil
+		if ts.epoch != epoch || ts.role.owner || ts.role.lease.Holder == "" || !ts.lacking() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), h.cl.node.Options().RelayTimeout)
+		defer cancel()
+		h.resync(ctx, ts, false)
+	})
+}
+
+// resync asks the owner for the current state and sends it to every
+// member (all), or to those without a state. When that fails, the members
+// without a state get it later (armRefetch). Called with ts.mu held.
+func (h *sharedHandler[S]) resync(ctx context.Context, ts *topicState[S], all bool) {
+	var to []*member[S]
+	for _, m := range ts.members {
+		if all || !m.hasState {
+			to = append(to, m)
+		}
+	}
+	if len(to) == 0 {
+		return
+	}
+	if err := h.remoteState(ctx, ts, to...); err != nil {
+		ts.ep.Logger().Warn("livestate: shared state not fetched from the owner", "topic", ts.name, "owner", ts.role.lease.Holder, "error", err)
+		if ts.lacking() {
+			h.armRefetch(ts)
 		}
 	}
 }
 
-// remoteState gets the current state from the owner and pushes it to m.
+// remoteState gets the current state from the owner and pushes it to ms.
 // Called with ts.mu held (the owner's answer does not need this node).
-func (h *sharedHandler[S]) remoteState(ctx context.Context, ts *topicState[S], m *member[S]) error {
+func (h *sharedHandler[S]) remoteState(ctx context.Context, ts *topicState[S], ms ...*member[S]) error {
 	for range 3 {
 		r, err := h.ask(ctx, ts.role.lease.Holder, request{Op: "state", Topic: ts.name})
 		if err != nil {
@@ -592,10 +787,13 @@ func (h *sharedHandler[S]) remoteState(ctx context.Context, ts *topicState[S], m
 		if err != nil {
 			return err
 		}
-		m.hasState, m.from = true, r.Seq
 		ts.role.seq = max(ts.role.seq, r.Seq)
 		ts.saw(r.Version)
-		return m.sock.ch.PushPrepared(p)
+		for _, m := range ms {
+			m.hasState, m.from = true, r.Seq
+			m.sock.ch.PushPrepared(p)
+		}
+		return nil
 	}
 	return errors.New("livestate: the shared state kept moving")
 }
@@ -719,11 +917,11 @@ func (h *sharedHandler[S]) serveEvent(ctx context.Context, ts *topicState[S], re
 func (h *sharedHandler[S]) clusterEvent(ctx context.Context, ts *topicState[S], m *member[S], msg *phx.Message, name string, payload phx.Payload) (*phx.Reply, error) {
 	ch := m.sock.ch
 	ts.mu.Lock()
-	if !ts.role.elected {
-		// After a lost holding or a failed election: the members get the
-		// state of the owner (this node's Init, or the other's).
-		h.reelect(ts, true)
-	}
+	// After a lost holding or a failed election: the members get the state
+	// of the owner (this node's Init, or the other's). When the owner is
+	// known from its updates, the event goes to it without waiting for the
+	// lease store.
+	h.needRole(ctx, ts, true)
 	if ts.role.owner {
 		defer ts.mu.Unlock()
 		if h.beforeApply != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -542,5 +543,161 @@ func TestSharedClusterForwardToNewOwner(t *testing.T) {
 	}
 	for r, p := range replies {
 		t.Errorf("reply %s: %v", r, p) // the event has no reply unless it failed
+	}
+}
+
+// TestSharedClusterLostLastUpdate: the PubSub loses the owner's last
+// update on its way to another node (brokers deliver at most once) and no
+// update follows. That node asks the owner which update it sent last
+// (Config.SharedConfirm) and its client gets the owner's state; while
+// nothing is lost, the check sends the client nothing.
+func TestSharedClusterLostLastUpdate(t *testing.T) {
+	const confirm = 50 * time.Millisecond
+	leaser := memlease.New(5 * time.Second)
+	bus, regs, _ := startNodes(t, 2, func(_ int, c *livestate.Config) {
+		c.SharedLeaser, c.SharedConfirm = leaser, confirm
+	}, livestate.Options{})
+	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+
+	c0.push("count:1", "lvs_evt:inc", `{}`)
+	c0.update(m0, "count:1", lvsNames)
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:patch" {
+		t.Fatalf("node1's client got %s, want the state:patch", ev)
+	}
+	time.Sleep(4 * confirm) // checks ran: they found nothing missing
+	c1.expectNothing()
+
+	var lost atomic.Int32
+	bus.Lookup("node1").Drop(func(e *phx.Envelope) bool {
+		return e.Topic == "count:1" && e.ToNode == "" && lost.Add(1) == 1
+	})
+	c0.push("count:1", "lvs_evt:inc", `{}`)
+	c0.update(m0, "count:1", lvsNames)
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:change" {
+		t.Fatalf("node1's client got %s, want the owner's state:change", ev)
+	}
+	if lost.Load() == 0 {
+		t.Fatal("no update was lost")
+	}
+	if countOf(m1) != 2 || m1.version != m0.version {
+		t.Fatalf("node1's client at %v version %d, the owner's at %v version %d", m1.state, m1.version, m0.state, m0.version)
+	}
+	// The next update is a patch on it.
+	c1.push("count:1", "lvs_evt:inc", `{}`)
+	c0.update(m0, "count:1", lvsNames)
+	if ev := c1.update(m1, "count:1", lvsNames); ev != "state:patch" || countOf(m1) != 3 || m1.version != m0.version {
+		t.Fatalf("node1's client got %s: %v version %d, want a patch to 3 at %d", ev, m1.state, m1.version, m0.version)
+	}
+}
+
+// gatedLeaser is a Leaser whose Acquire, while the gate is shut, waits
+// until it opens, whatever its context says: a lease store that stalls.
+type gatedLeaser struct {
+	cluster.Leaser
+	mu      sync.Mutex
+	gate    chan struct{}
+	waiting chan struct{} // closed when an Acquire waits at the shut gate
+}
+
+func (g *gatedLeaser) shut() {
+	g.mu.Lock()
+	g.gate, g.waiting = make(chan struct{}), make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *gatedLeaser) open() {
+	g.mu.Lock()
+	if g.gate != nil {
+		close(g.gate)
+		g.gate = nil
+	}
+	g.mu.Unlock()
+}
+
+func (g *gatedLeaser) Acquire(ctx context.Context, name, holder string) (cluster.Lease, error) {
+	g.mu.Lock()
+	gate, waiting := g.gate, g.waiting
+	if gate != nil {
+		select {
+		case <-waiting:
+		default:
+			close(waiting)
+		}
+	}
+	g.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	return g.Leaser.Acquire(ctx, name, holder)
+}
+
+// TestSharedClusterStalledStore: the owner dies while another node's lease
+// store stalls in the election that follows. That node's client still gets
+// the new owner's updates and its events still reach the new owner: the
+// election runs aside, and neither the delivery nor the forwarding waits
+// for the store. When the store answers, the node follows the new owner
+// with nothing sent twice.
+func TestSharedClusterStalledStore(t *testing.T) {
+	leaser := memlease.New(500 * time.Millisecond)
+	g1, g2 := &gatedLeaser{Leaser: leaser}, &gatedLeaser{Leaser: leaser}
+	t.Cleanup(g1.open)
+	t.Cleanup(g2.open)
+	bus, regs, _ := startNodes(t, 3, func(i int, c *livestate.Config) {
+		c.SharedLeaser = []cluster.Leaser{leaser, g1, g2}[i]
+	}, livestate.Options{})
+	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
+	c1, m1 := joinCount(t, regs[1], "count:1")
+	c2, m2 := joinCount(t, regs[2], "count:1")
+	c0.push("count:1", "lvs_evt:inc", `{}`)
+	c0.update(m0, "count:1", lvsNames)
+	c1.update(m1, "count:1", lvsNames)
+	c2.update(m2, "count:1", lvsNames)
+
+	g1.shut()
+	g2.shut()
+	bus.Lookup("node0").Cut()
+	leaser.Kill("node0")
+	// node1's election waits at its store; node2's goes on.
+	select {
+	case <-g1.waiting:
+	case <-time.After(waitTimeout):
+		t.Fatal("node1 did not elect after the owner's lease ended")
+	}
+	g2.open()
+	for _, x := range []struct {
+		c *client
+		m *mirror
+	}{{c1, m1}, {c2, m2}} {
+		if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:change" || countOf(x.m) != 0 {
+			t.Fatalf("after the takeover: %s %v", ev, x.m.state)
+		}
+	}
+	// node1's store still stalls: its client's events go to node2.
+	for want := 1; want <= 3; want++ {
+		c1.push("count:1", "lvs_evt:inc", `{}`)
+		for _, x := range []struct {
+			c *client
+			m *mirror
+		}{{c1, m1}, {c2, m2}} {
+			v := x.m.version
+			if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:patch" || countOf(x.m) != want || x.m.version != v+1 {
+				t.Fatalf("got %s: %v at version %d after %d, want a patch to %d", ev, x.m.state, x.m.version, v, want)
+			}
+		}
+	}
+	g1.open() // node1's election ends: node2 holds the lease
+	c2.push("count:1", "lvs_evt:inc", `{}`)
+	for _, x := range []struct {
+		c *client
+		m *mirror
+	}{{c1, m1}, {c2, m2}} {
+		if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:patch" || countOf(x.m) != 4 {
+			t.Fatalf("after node1's election: %s %v", ev, x.m.state)
+		}
+	}
+	c1.expectNothing()
+	if m1.version != m2.version {
+		t.Errorf("versions %d and %d", m1.version, m2.version)
 	}
 }

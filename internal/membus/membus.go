@@ -30,6 +30,7 @@ type Node struct {
 	mu     sync.Mutex
 	topics map[string]int
 	cut    bool
+	drop   func(*phx.Envelope) bool
 }
 
 // Node returns the adapter of a new node called name.
@@ -52,6 +53,14 @@ func (n *Node) Cut() {
 func (n *Node) Restore() {
 	n.mu.Lock()
 	n.cut = false
+	n.mu.Unlock()
+}
+
+// Drop makes the node lose the messages it would receive for which f
+// returns true, as a broker that delivers at most once may (nil: none).
+func (n *Node) Drop(f func(*phx.Envelope) bool) {
+	n.mu.Lock()
+	n.drop = f
 	n.mu.Unlock()
 }
 
@@ -98,7 +107,7 @@ func (n *Node) Publish(ctx context.Context, m *phx.Envelope) error {
 			continue
 		}
 		o.mu.Lock()
-		ok := !o.cut && (o.name == m.ToNode || m.ToNode == "" && o.topics[m.Topic] > 0)
+		ok := !o.cut && (o.name == m.ToNode || m.ToNode == "" && o.topics[m.Topic] > 0) && (o.drop == nil || !o.drop(m))
 		o.mu.Unlock()
 		if ok {
 			to = append(to, o)
