@@ -44,5 +44,9 @@ func (h *sharedHandler[S]) topicState(topic string) (TopicState, bool) {
 	if !ts.ready {
 		return TopicState{}, false
 	}
-	return TopicState{Version: ts.sync.version, Bytes: len(ts.sync.sent)}, true
+	data, err := ts.sync.full(&ts.state)
+	if err != nil {
+		return TopicState{}, false
+	}
+	return TopicState{Version: ts.sync.version, Bytes: len(data)}, true
 }

@@ -30,8 +30,10 @@ import (
 // HandleMessage that panics runs for no client and is logged. Either way
 // the topic's state is rolled back to what the clients last received: nothing of the
 // half-made change is sent and the version does not move. A [Doc] undoes
-// its edits; any other state is decoded again from the JSON last sent, so
-// it should survive an encoding/json round trip.
+// its edits; a plain struct state (its encoded fields booleans, numbers,
+// strings or plain structs, without custom marshalling) is restored from
+// the copy it is diffed against; any other state is decoded again from
+// the JSON last sent, so it should survive an encoding/json round trip.
 //
 // # Several nodes
 //

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"unsafe"
 
 	"github.com/seance-go/seance/diff"
+	"github.com/seance-go/seance/internal/structjson"
 )
 
 // PatchRecorder is a synced state that records its own changes, as [Doc]
@@ -63,6 +65,15 @@ type syncer[S any] struct {
 	// full tells whether the last update carried the whole state (for
 	// the observer: full state vs patch).
 	wasWhole bool
+	// plan is set when S is a plain struct (package structjson) synced
+	// with the default differ without CompactWire: the state is then
+	// diffed field by field against shadow, its copy as last synced
+	// (synced: taken), instead of being encoded and diffed as text. The
+	// patches are the text differ's, byte for byte; sent is encoded again
+	// only when the whole state is needed.
+	plan   *structjson.Plan
+	shadow S
+	synced bool
 }
 
 func newSyncer[S any](o *Options) syncer[S] {
@@ -73,7 +84,26 @@ func newSyncer[S any](o *Options) syncer[S] {
 	y.direct = dialect && appends && !o.CompactWire
 	t := reflect.TypeFor[S]()
 	y.recordable = t.Kind() == reflect.Interface || t.Implements(reflect.TypeFor[PatchRecorder]())
+	if !y.recordable && !o.CompactWire && reflect.TypeOf(o.Differ) == reflect.TypeOf(diff.Default()) {
+		y.plan = structjson.For(t)
+	}
 	return y
+}
+
+// encode returns the JSON of *st in a pooled buffer, with its box.
+func (y *syncer[S]) encode(st *S) ([]byte, *[]byte, error) {
+	if y.plan == nil {
+		return encodeStateBox(st)
+	}
+	box := getBox()
+	buf := *box
+	*box = nil
+	data, err := y.plan.AppendJSON(buf, unsafe.Pointer(st))
+	if err != nil {
+		putBox(box, data)
+		return nil, nil, err
+	}
+	return data, box, nil
 }
 
 // recorder returns *st as a PatchRecorder, if it is one.
@@ -94,12 +124,15 @@ func (y *syncer[S]) start(st *S) ([]byte, error) {
 	} else {
 		y.rec = nil
 	}
-	data, err := encodeState(st)
+	data, _, err := y.encode(st)
 	if err != nil {
 		return nil, err
 	}
 	if err := y.keep(data); err != nil {
 		return nil, err
+	}
+	if y.plan != nil {
+		y.shadow, y.synced = *st, true
 	}
 	return y.sent, nil
 }
@@ -110,7 +143,7 @@ func (y *syncer[S]) full(st *S) ([]byte, error) {
 	if y.sent != nil {
 		return y.sent, nil
 	}
-	data, err := encodeState(st)
+	data, _, err := y.encode(st)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +185,9 @@ func (y *syncer[S]) update(st *S, dst []byte) (event string, payload []byte, inD
 		y.sent = trim(data)
 		event, payload = y.whole(y.sent, y.bump())
 		return event, payload, false, nil
+	}
+	if y.plan != nil && y.synced {
+		return y.updatePlain(st, dst)
 	}
 	wasRecorder := y.rec != nil
 	y.rec = nil
@@ -213,6 +249,39 @@ func (y *syncer[S]) update(st *S, dst []byte) (event string, payload []byte, inD
 	return event, payload, false, nil
 }
 
+// updatePlain is update for a plain struct state: the patch from the
+// shadow copy, field by field.
+func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte, inDst bool, err error) {
+	old, cur := unsafe.Pointer(&y.shadow), unsafe.Pointer(st)
+	if y.direct && dst != nil {
+		d := y.msgs.(Dialect)
+		dst = appendWrapHead(dst, d.PatchKey)
+		n := len(dst)
+		if dst, err = y.plan.AppendDiff(dst, old, cur); err != nil {
+			return "", nil, false, err
+		}
+		if len(dst) == n {
+			event, payload, err = y.unchanged()
+			return event, payload, false, err
+		}
+		y.shadow = *st
+		y.forget() // encoded again when the whole state is needed
+		return d.PatchEvent, d.appendWrapTail(dst, y.bump()), true, nil
+	}
+	patch, err := y.plan.AppendDiff(nil, old, cur)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if len(patch) == 0 {
+		event, payload, err = y.unchanged()
+		return event, payload, false, err
+	}
+	y.shadow = *st
+	y.forget()
+	event, payload = y.msgs.Patch(patch, y.bump())
+	return event, payload, false, nil
+}
+
 // updateAfter is update after a callback that returned cbErr: a failed
 // callback that changed nothing sends nothing.
 func (y *syncer[S]) updateAfter(st *S, cbErr error, dst []byte) (string, []byte, bool, error) {
@@ -261,9 +330,10 @@ func (y *syncer[S]) checkpoint(st *S) {
 
 // rollback puts the state back as it was last synced, after a callback
 // that did not return (a panic). The version is not touched: nothing of
-// the change was sent. A plain state is decoded again from the JSON last
-// synced, so it must survive an encoding/json round trip (fields that are
-// not encoded come back as zero values); a Doc undoes its edits. A state
+// the change was sent. A plain struct state (plan) is restored from its
+// shadow copy. Any other state is decoded again from the JSON last synced,
+// so it must survive an encoding/json round trip (fields that are not
+// encoded come back as zero values); a Doc undoes its edits. A state
 // that can be neither (another PatchRecorder, or JSON that does not
 // decode) is kept as the callback left it, and its next update sends it
 // whole so that every client still agrees with the server.
@@ -278,6 +348,10 @@ func (y *syncer[S]) rollback(st *S) error {
 		}
 		y.rec = nil // the next update sends the state whole
 		return errors.New("livestate: the state records its own patches and cannot be rolled back")
+	}
+	if y.plan != nil && y.synced {
+		*st = y.shadow // a deep copy: plain structs hold no references
+		return nil
 	}
 	if y.sent == nil {
 		return errors.New("livestate: no synced state to roll back to")

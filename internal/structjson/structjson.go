@@ -1,0 +1,439 @@
+// Package structjson encodes and diffs values of plain struct types without
+// encoding/json: a struct whose encoded fields are booleans, integers,
+// floats, strings or plain structs, with no custom marshalling. Such a value
+// holds no reference, so a copy is a deep copy: a synced state of such a
+// type is diffed field by field against its last synced copy instead of
+// being encoded and diffed as text.
+//
+// The encoding is byte for byte what encoding/json's Encoder writes (HTML
+// escaped), and a diff is the RFC 6902 patch the text differ of package diff
+// computes between the two encodings: one operation per changed leaf, in
+// document order; a field with omitempty that becomes empty is removed, one
+// that stops being empty is added.
+package structjson
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/seance-go/seance/internal/jsonenc"
+)
+
+// Plan encodes and diffs the values of one plain struct type.
+type Plan struct {
+	fields []field
+}
+
+type field struct {
+	name      string
+	key       string // the encoded `"name":`
+	path      string // the JSON pointer segment: "/" and the escaped name
+	off       uintptr
+	kind      reflect.Kind
+	omitEmpty bool
+	sub       *Plan // kind Struct
+}
+
+// plans caches For's answers per type (a *Plan, or nil when not plain).
+var plans sync.Map
+
+// For returns the plan of t, or nil when t is not a plain struct type.
+func For(t reflect.Type) *Plan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*Plan)
+	}
+	p := build(t, 0)
+	plans.Store(t, p)
+	return p
+}
+
+var (
+	marshaler     = reflect.TypeFor[interface{ MarshalJSON() ([]byte, error) }]()
+	textMarshaler = reflect.TypeFor[interface{ MarshalText() ([]byte, error) }]()
+)
+
+// maxDepth bounds the nesting of plain structs.
+const maxDepth = 16
+
+func custom(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return t.Implements(marshaler) || t.Implements(textMarshaler) || pt.Implements(marshaler) || pt.Implements(textMarshaler)
+}
+
+func build(t reflect.Type, depth int) *Plan {
+	if t.Kind() != reflect.Struct || depth > maxDepth || custom(t) {
+		return nil
+	}
+	p := &Plan{}
+	seen := map[string]bool{}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if sf.Anonymous {
+			return nil // embedded fields are promoted: not handled
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		omitEmpty := false
+		for o := range strings.SplitSeq(opts, ",") {
+			switch o {
+			case "":
+			case "omitempty":
+				omitEmpty = true
+			default:
+				return nil // string, omitzero, and options to come
+			}
+		}
+		if name == "" {
+			name = sf.Name
+		} else if !simpleName(name) {
+			return nil
+		}
+		if seen[name] {
+			return nil // encoding/json's rules for duplicates: not handled
+		}
+		seen[name] = true
+		f := field{name: name, off: sf.Offset, kind: sf.Type.Kind(), omitEmpty: omitEmpty}
+		if custom(sf.Type) {
+			return nil
+		}
+		switch f.kind {
+		case reflect.Bool, reflect.String,
+			reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+			reflect.Float32, reflect.Float64:
+		case reflect.Struct:
+			if f.sub = build(sf.Type, depth+1); f.sub == nil {
+				return nil
+			}
+		default:
+			return nil
+		}
+		f.key = string(jsonenc.AppendString(nil, name, true)) + ":"
+		f.path = "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
+		p.fields = append(p.fields, f)
+	}
+	return p
+}
+
+// simpleName reports whether a tag's name is one encoding/json takes as it
+// is: letters, digits and a few punctuation characters.
+func simpleName(s string) bool {
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("_-.$@:/~ ", c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ErrUnsupportedValue is returned for a NaN or infinite float, which JSON
+// cannot carry (encoding/json fails on them too).
+var ErrUnsupportedValue = errors.New("structjson: unsupported value: NaN or infinite float")
+
+// AppendJSON appends the encoding of the struct at v.
+func (p *Plan) AppendJSON(dst []byte, v unsafe.Pointer) ([]byte, error) {
+	dst = append(dst, '{')
+	first := true
+	for i := range p.fields {
+		f := &p.fields[i]
+		fp := unsafe.Add(v, f.off)
+		if f.omitEmpty && empty(f.kind, fp) {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, f.key...)
+		var err error
+		if dst, err = f.appendValue(dst, fp); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+func (f *field) appendValue(dst []byte, fp unsafe.Pointer) ([]byte, error) {
+	switch f.kind {
+	case reflect.Bool:
+		return strconv.AppendBool(dst, *(*bool)(fp)), nil
+	case reflect.String:
+		return jsonenc.AppendString(dst, *(*string)(fp), true), nil
+	case reflect.Int:
+		return strconv.AppendInt(dst, int64(*(*int)(fp)), 10), nil
+	case reflect.Int8:
+		return strconv.AppendInt(dst, int64(*(*int8)(fp)), 10), nil
+	case reflect.Int16:
+		return strconv.AppendInt(dst, int64(*(*int16)(fp)), 10), nil
+	case reflect.Int32:
+		return strconv.AppendInt(dst, int64(*(*int32)(fp)), 10), nil
+	case reflect.Int64:
+		return strconv.AppendInt(dst, *(*int64)(fp), 10), nil
+	case reflect.Uint:
+		return strconv.AppendUint(dst, uint64(*(*uint)(fp)), 10), nil
+	case reflect.Uint8:
+		return strconv.AppendUint(dst, uint64(*(*uint8)(fp)), 10), nil
+	case reflect.Uint16:
+		return strconv.AppendUint(dst, uint64(*(*uint16)(fp)), 10), nil
+	case reflect.Uint32:
+		return strconv.AppendUint(dst, uint64(*(*uint32)(fp)), 10), nil
+	case reflect.Uint64:
+		return strconv.AppendUint(dst, *(*uint64)(fp), 10), nil
+	case reflect.Uintptr:
+		return strconv.AppendUint(dst, uint64(*(*uintptr)(fp)), 10), nil
+	case reflect.Float32:
+		return appendFloat(dst, float64(*(*float32)(fp)), 32)
+	case reflect.Float64:
+		return appendFloat(dst, *(*float64)(fp), 64)
+	default: // reflect.Struct
+		return f.sub.AppendJSON(dst, fp)
+	}
+}
+
+// appendFloat writes f as encoding/json does: the shortest representation,
+// in exponent form below 1e-6 and from 1e21 on, with a one-digit negative
+// exponent written without its leading zero.
+func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, ErrUnsupportedValue
+	}
+	format := byte('f')
+	if a := math.Abs(f); a != 0 {
+		if bits == 64 && (a < 1e-6 || a >= 1e21) || bits == 32 && (float32(a) < 1e-6 || float32(a) >= 1e21) {
+			format = 'e'
+		}
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, bits)
+	if format == 'e' {
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, nil
+}
+
+// empty reports whether the field at fp is empty for omitempty.
+func empty(k reflect.Kind, fp unsafe.Pointer) bool {
+	switch k {
+	case reflect.Bool:
+		return !*(*bool)(fp)
+	case reflect.String:
+		return *(*string)(fp) == ""
+	case reflect.Int:
+		return *(*int)(fp) == 0
+	case reflect.Int8:
+		return *(*int8)(fp) == 0
+	case reflect.Int16:
+		return *(*int16)(fp) == 0
+	case reflect.Int32:
+		return *(*int32)(fp) == 0
+	case reflect.Int64:
+		return *(*int64)(fp) == 0
+	case reflect.Uint:
+		return *(*uint)(fp) == 0
+	case reflect.Uint8:
+		return *(*uint8)(fp) == 0
+	case reflect.Uint16:
+		return *(*uint16)(fp) == 0
+	case reflect.Uint32:
+		return *(*uint32)(fp) == 0
+	case reflect.Uint64:
+		return *(*uint64)(fp) == 0
+	case reflect.Uintptr:
+		return *(*uintptr)(fp) == 0
+	case reflect.Float32:
+		return *(*float32)(fp) == 0
+	case reflect.Float64:
+		return *(*float64)(fp) == 0
+	}
+	return false // structs are never empty
+}
+
+// same reports whether the fields at a and b encode alike. Floats are
+// compared by their bits: distinct values have distinct shortest forms, 0
+// and -0 included ("0", "-0"), and NaN is not encoded at all.
+func (f *field) same(a, b unsafe.Pointer) bool {
+	switch f.kind {
+	case reflect.Bool:
+		return *(*bool)(a) == *(*bool)(b)
+	case reflect.String:
+		return *(*string)(a) == *(*string)(b)
+	case reflect.Int:
+		return *(*int)(a) == *(*int)(b)
+	case reflect.Uint:
+		return *(*uint)(a) == *(*uint)(b)
+	case reflect.Uintptr:
+		return *(*uintptr)(a) == *(*uintptr)(b)
+	case reflect.Int64, reflect.Uint64, reflect.Float64:
+		return *(*uint64)(a) == *(*uint64)(b)
+	case reflect.Int8, reflect.Uint8:
+		return *(*uint8)(a) == *(*uint8)(b)
+	case reflect.Int16, reflect.Uint16:
+		return *(*uint16)(a) == *(*uint16)(b)
+	case reflect.Int32, reflect.Uint32, reflect.Float32:
+		return *(*uint32)(a) == *(*uint32)(b)
+	}
+	return false
+}
+
+// AppendDiff appends the RFC 6902 patch from the struct at old to the one
+// at cur, as a JSON array; nothing when they encode alike.
+func (p *Plan) AppendDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error) {
+	n := len(dst)
+	dst, err := p.appendOps(dst, old, cur, "")
+	if err != nil || len(dst) == n {
+		return dst, err
+	}
+	dst[n] = '['
+	return append(dst, ']'), nil
+}
+
+// appendOps appends the operations of the changed fields, each with a
+// leading comma, their paths under prefix. The order is the text differ's:
+// members are paired in order until the encoded keys differ (a field with
+// omitempty present on one side only); the rest is merged by key when both
+// sides' remaining keys are sorted, otherwise the removals come first and
+// then the other members in the new order.
+func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string) ([]byte, error) {
+	var err error
+	i := 0
+	for ; i < len(p.fields); i++ {
+		f := &p.fields[i]
+		a, b := unsafe.Add(old, f.off), unsafe.Add(cur, f.off)
+		pa, pb := f.present(a), f.present(b)
+		if pa != pb {
+			break
+		}
+		if pa {
+			if dst, err = f.appendChange(dst, a, b, prefix); err != nil {
+				return dst, err
+			}
+		}
+	}
+	if i == len(p.fields) {
+		return dst, nil
+	}
+	rest := p.fields[i:]
+	if sortedKeys(rest, old) && sortedKeys(rest, cur) {
+		ia, ib := next(rest, old, 0), next(rest, cur, 0)
+		for ia < len(rest) || ib < len(rest) {
+			switch {
+			case ib == len(rest) || ia < len(rest) && rest[ia].name < rest[ib].name:
+				dst = appendRemove(dst, prefix, rest[ia].path)
+				ia = next(rest, old, ia+1)
+			case ia == len(rest) || rest[ib].name < rest[ia].name:
+				f := &rest[ib]
+				if dst, err = f.appendOp(dst, "add", unsafe.Add(cur, f.off), prefix); err != nil {
+					return dst, err
+				}
+				ib = next(rest, cur, ib+1)
+			default:
+				f := &rest[ia]
+				if dst, err = f.appendChange(dst, unsafe.Add(old, f.off), unsafe.Add(cur, f.off), prefix); err != nil {
+					return dst, err
+				}
+				ia, ib = next(rest, old, ia+1), next(rest, cur, ib+1)
+			}
+		}
+		return dst, nil
+	}
+	for j := range rest {
+		f := &rest[j]
+		if f.present(unsafe.Add(old, f.off)) && !f.present(unsafe.Add(cur, f.off)) {
+			dst = appendRemove(dst, prefix, f.path)
+		}
+	}
+	for j := range rest {
+		f := &rest[j]
+		a, b := unsafe.Add(old, f.off), unsafe.Add(cur, f.off)
+		switch {
+		case !f.present(b):
+		case f.present(a):
+			dst, err = f.appendChange(dst, a, b, prefix)
+		default:
+			dst, err = f.appendOp(dst, "add", b, prefix)
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}
+
+// present reports whether the field at fp is encoded.
+func (f *field) present(fp unsafe.Pointer) bool { return !f.omitEmpty || !empty(f.kind, fp) }
+
+// next returns the index of the first field from i on that is encoded in
+// the struct at v, or len(fs).
+func next(fs []field, v unsafe.Pointer, i int) int {
+	for i < len(fs) && !fs[i].present(unsafe.Add(v, fs[i].off)) {
+		i++
+	}
+	return i
+}
+
+// sortedKeys reports whether the keys of fs encoded in the struct at v are
+// strictly increasing.
+func sortedKeys(fs []field, v unsafe.Pointer) bool {
+	last := -1
+	for i := next(fs, v, 0); i < len(fs); i = next(fs, v, i+1) {
+		if last >= 0 && fs[i].name <= fs[last].name {
+			return false
+		}
+		last = i
+	}
+	return true
+}
+
+// appendChange appends the operations turning the field's value at a into
+// the one at b, both encoded.
+func (f *field) appendChange(dst []byte, a, b unsafe.Pointer, prefix string) ([]byte, error) {
+	if f.kind == reflect.Struct {
+		return f.sub.appendOps(dst, a, b, prefix+f.path)
+	}
+	if f.same(a, b) {
+		return dst, nil
+	}
+	return f.appendOp(dst, "replace", b, prefix)
+}
+
+// appendOp appends an operation setting the field to its value at fp.
+func (f *field) appendOp(dst []byte, op string, fp unsafe.Pointer, prefix string) ([]byte, error) {
+	dst = append(dst, `,{"op":"`...)
+	dst = append(dst, op...)
+	dst = append(dst, `","path":`...)
+	dst = appendPath(dst, prefix, f.path)
+	dst = append(dst, `,"value":`...)
+	dst, err := f.appendValue(dst, fp)
+	return append(dst, '}'), err
+}
+
+func appendRemove(dst []byte, prefix, seg string) []byte {
+	dst = append(dst, `,{"op":"remove","path":`...)
+	dst = appendPath(dst, prefix, seg)
+	return append(dst, '}')
+}
+
+// appendPath appends prefix+seg as a JSON string (the segments are escaped
+// JSON pointer segments of simple names: nothing to escape in JSON).
+func appendPath(dst []byte, prefix, seg string) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, prefix...)
+	dst = append(dst, seg...)
+	return append(dst, '"')
+}

@@ -1,0 +1,147 @@
+package livestate_test
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/seance-go/seance/livestate"
+	"github.com/seance-go/seance/phx"
+)
+
+type address struct {
+	City string `json:"city"`
+	Zip  string `json:"zip,omitempty"`
+}
+
+// form is a plain struct state: it is diffed field by field against its
+// last synced copy, without encoding/json.
+type form struct {
+	Name   string  `json:"name"`
+	Age    int     `json:"age,omitempty"`
+	Score  float64 `json:"score"`
+	Addr   address `json:"addr"`
+	Secret string  `json:"-"`
+	edits  int
+}
+
+type formChannel struct{}
+
+func (formChannel) Init(ctx context.Context, s *livestate.Socket, params phx.Payload) (form, error) {
+	return form{Name: "ann", Addr: address{City: "Oslo"}}, nil
+}
+
+func (formChannel) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *form) error {
+	st.edits++
+	switch event {
+	case "rename":
+		st.Name = "bob <&>"
+	case "age":
+		st.Age++
+	case "unage":
+		st.Age = 0
+	case "move":
+		st.Addr = address{City: "Bergen", Zip: "5003"}
+	case "nan":
+		st.Score = math.NaN()
+	case "score":
+		st.Score = 1e-7
+	case "noop":
+	case "boom":
+		st.Name, st.Secret = "half-made", "leaked"
+		panic("boom")
+	case "peek":
+		s.Reply(map[string]any{"secret": st.Secret, "edits": st.edits, "name": st.Name})
+	}
+	return nil
+}
+
+// TestPlainStructState: a plain struct state's updates are the text
+// differ's patches (one operation per changed field, omitempty fields
+// added and removed), a state that cannot be encoded gets the usual error,
+// and a panic restores the state exactly, fields that are not synced
+// included.
+func TestPlainStructState(t *testing.T) {
+	reg := newRegistry(t)
+	reg.Handle("form:*", livestate.New(func() livestate.Channel[form] { return formChannel{} }, livestate.Options{}))
+	c := open(t, reg)
+	c.send(`["1","1","form:1","phx_join",{}]`)
+	c.expect(`["1","1","form:1","phx_reply",{"status":"ok","response":{}}]`)
+	c.expect(`["1",null,"form:1","state:change",{"state":{"name":"ann","score":0,"addr":{"city":"Oslo"}},"version":0}]`)
+	steps := []struct{ event, patch string }{
+		{"rename", `[{"op":"replace","path":"/name","value":"bob \u003c\u0026\u003e"}]`},
+		{"age", `[{"op":"add","path":"/age","value":1}]`},
+		{"age", `[{"op":"replace","path":"/age","value":2}]`},
+		{"move", `[{"op":"replace","path":"/addr/city","value":"Bergen"},{"op":"add","path":"/addr/zip","value":"5003"}]`},
+		{"score", `[{"op":"replace","path":"/score","value":1e-7}]`},
+		{"unage", `[{"op":"remove","path":"/age"}]`},
+		{"noop", `[]`},
+	}
+	for i, st := range steps {
+		c.push("form:1", "lvs_evt:"+st.event, `{}`)
+		c.expect(`["1",null,"form:1","state:patch",{"patch":` + st.patch + `,"version":` + strconv.Itoa(i+1) + `}]`)
+	}
+	// NaN cannot be encoded: an error, no update, the version kept.
+	c.push("form:1", "lvs_evt:nan", `{}`)
+	if p := c.expectEvent("form:1", "error"); p["message"] == nil {
+		t.Errorf("error push %v", p)
+	}
+	c.push("form:1", "lvs_evt:rename", `{}`) // NaN still there
+	c.expectEvent("form:1", "error")
+	c.expectNothing()
+}
+
+// TestPlainStructSharedRollback: a shared topic's plain struct state is
+// restored exactly after a panic, its unsynced fields included.
+func TestPlainStructSharedRollback(t *testing.T) {
+	reg := newRegistry(t)
+	reg.Handle("form:*", livestate.NewShared[form](sharedForm{}, livestate.Options{}))
+	c := open(t, reg)
+	c.send(`["1","1","form:1","phx_join",{}]`)
+	c.expect(`["1","1","form:1","phx_reply",{"status":"ok","response":{}}]`)
+	c.expectEvent("form:1", "state:change")
+	other := open(t, reg)
+	other.send(`["1","1","form:1","phx_join",{}]`)
+	other.expect(`["1","1","form:1","phx_reply",{"status":"ok","response":{}}]`)
+	other.expectEvent("form:1", "state:change")
+
+	other.push("form:1", "lvs_evt:age", `{}`)
+	c.expect(`[null,null,"form:1","state:patch",{"patch":[{"op":"add","path":"/age","value":1}],"version":1}]`)
+	c.push("form:1", "lvs_evt:boom", `{}`) // crashes c's channel
+	ref := other.push("form:1", "lvs_evt:peek", `{}`)
+	f := other.next()
+	for f.Event != "phx_reply" {
+		f = other.next()
+	}
+	if f.Ref != any(ref) {
+		t.Fatalf("reply %v, want ref %s", f, ref)
+	}
+	want := map[string]any{"status": "ok", "response": map[string]any{"secret": "", "edits": 2.0, "name": "ann"}}
+	if d := cmp.Diff(want, f.Payload); d != "" {
+		t.Errorf("state after the rollback (-want +got)\n%s", d)
+	}
+	// The next update goes on from the restored state.
+	other.push("form:1", "lvs_evt:age", `{}`)
+	for {
+		f := other.next()
+		if f.Event == "state:patch" {
+			want := map[string]any{"patch": []any{map[string]any{"op": "replace", "path": "/age", "value": 2.0}}, "version": 3.0} // peek's empty patch was 2
+			if d := cmp.Diff(want, f.Payload); d != "" {
+				t.Errorf("patch after the rollback (-want +got)\n%s", d)
+			}
+			break
+		}
+	}
+}
+
+type sharedForm struct{}
+
+func (sharedForm) Init(ctx context.Context, topic string) (form, error) {
+	return form{Name: "ann", Addr: address{City: "Oslo"}}, nil
+}
+
+func (sharedForm) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *form) error {
+	return formChannel{}.HandleEvent(ctx, s, event, p, st)
+}
