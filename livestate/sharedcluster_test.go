@@ -158,27 +158,15 @@ func TestSharedClusterOneState(t *testing.T) {
 func TestSharedClusterTakeover(t *testing.T) {
 	leaser := memlease.New(500 * time.Millisecond)
 	bus, regs := clusterNodes(t, 3, leaser)
-	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
-	c1, m1 := joinCount(t, regs[1], "count:1")
-	c2, m2 := joinCount(t, regs[2], "count:1")
 	// (From the owner's client: a forwarded event's answer could still be
 	// on its way when the owner dies, and its sender would get an error.)
-	c0.push("count:1", "lvs_evt:inc", `{}`)
-	c0.update(m0, "count:1", lvsNames)
-	c1.update(m1, "count:1", lvsNames)
-	c2.update(m2, "count:1", lvsNames)
+	cs := joinAndUpdate(t, regs)
+	c1, m1, c2, m2 := cs[1].c, cs[1].m, cs[2].c, cs[2].m
 
 	bus.Lookup("node0").Cut()
 	leaser.Kill("node0")
 	// The clients of the surviving nodes receive the new owner's state.
-	for _, x := range []struct {
-		c *client
-		m *mirror
-	}{{c1, m1}, {c2, m2}} {
-		if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:change" || countOf(x.m) != 0 {
-			t.Fatalf("after the takeover: %s %v", ev, x.m.state)
-		}
-	}
+	expectUpdate(t, "state:change", 0, joined{c1, m1}, joined{c2, m2})
 	if m1.version != 2 || m2.version != 2 {
 		t.Fatalf("versions %d and %d after the takeover, want 2 (the version after the old owner's last)", m1.version, m2.version)
 	}
@@ -591,6 +579,40 @@ func TestSharedClusterLostLastUpdate(t *testing.T) {
 	}
 }
 
+// joined is a client of count:1 and its mirror of the state.
+type joined struct {
+	c *client
+	m *mirror
+}
+
+// joinAndUpdate joins count:1 on every node in turn (the first one owns
+// it), then increments it from the first node's client and reads that
+// update on every client.
+func joinAndUpdate(t *testing.T, regs []*livestate.Registry) []joined {
+	t.Helper()
+	var cs []joined
+	for _, reg := range regs {
+		c, m := joinCount(t, reg, "count:1")
+		cs = append(cs, joined{c, m})
+	}
+	cs[0].c.push("count:1", "lvs_evt:inc", `{}`)
+	expectUpdate(t, "state:patch", 1, cs...)
+	return cs
+}
+
+// expectUpdate reads the next update of each client: it must be ev (a
+// patch with the next version) and bring the count to want.
+func expectUpdate(t *testing.T, ev string, want int, cs ...joined) {
+	t.Helper()
+	for i, x := range cs {
+		v := x.m.version
+		got := x.c.update(x.m, "count:1", lvsNames)
+		if got != ev || countOf(x.m) != want || ev == "state:patch" && x.m.version != v+1 {
+			t.Fatalf("client %d got %s: %v at version %d after %d, want %s to %d", i, got, x.m.state, x.m.version, v, ev, want)
+		}
+	}
+}
+
 // gatedLeaser is a Leaser whose Acquire, while the gate is shut, waits
 // until it opens, whatever its context says: a lease store that stalls.
 type gatedLeaser struct {
@@ -646,13 +668,8 @@ func TestSharedClusterStalledStore(t *testing.T) {
 	bus, regs, _ := startNodes(t, 3, func(i int, c *livestate.Config) {
 		c.SharedLeaser = []cluster.Leaser{leaser, g1, g2}[i]
 	}, livestate.Options{})
-	c0, m0 := joinCount(t, regs[0], "count:1") // node0 owns the topic
-	c1, m1 := joinCount(t, regs[1], "count:1")
-	c2, m2 := joinCount(t, regs[2], "count:1")
-	c0.push("count:1", "lvs_evt:inc", `{}`)
-	c0.update(m0, "count:1", lvsNames)
-	c1.update(m1, "count:1", lvsNames)
-	c2.update(m2, "count:1", lvsNames)
+	cs := joinAndUpdate(t, regs)
+	c1, m1, c2, m2 := cs[1].c, cs[1].m, cs[2].c, cs[2].m
 
 	g1.shut()
 	g2.shut()
@@ -665,37 +682,16 @@ func TestSharedClusterStalledStore(t *testing.T) {
 		t.Fatal("node1 did not elect after the owner's lease ended")
 	}
 	g2.open()
-	for _, x := range []struct {
-		c *client
-		m *mirror
-	}{{c1, m1}, {c2, m2}} {
-		if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:change" || countOf(x.m) != 0 {
-			t.Fatalf("after the takeover: %s %v", ev, x.m.state)
-		}
-	}
+	both := []joined{{c1, m1}, {c2, m2}}
+	expectUpdate(t, "state:change", 0, both...)
 	// node1's store still stalls: its client's events go to node2.
 	for want := 1; want <= 3; want++ {
 		c1.push("count:1", "lvs_evt:inc", `{}`)
-		for _, x := range []struct {
-			c *client
-			m *mirror
-		}{{c1, m1}, {c2, m2}} {
-			v := x.m.version
-			if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:patch" || countOf(x.m) != want || x.m.version != v+1 {
-				t.Fatalf("got %s: %v at version %d after %d, want a patch to %d", ev, x.m.state, x.m.version, v, want)
-			}
-		}
+		expectUpdate(t, "state:patch", want, both...)
 	}
 	g1.open() // node1's election ends: node2 holds the lease
 	c2.push("count:1", "lvs_evt:inc", `{}`)
-	for _, x := range []struct {
-		c *client
-		m *mirror
-	}{{c1, m1}, {c2, m2}} {
-		if ev := x.c.update(x.m, "count:1", lvsNames); ev != "state:patch" || countOf(x.m) != 4 {
-			t.Fatalf("after node1's election: %s %v", ev, x.m.state)
-		}
-	}
+	expectUpdate(t, "state:patch", 4, both...)
 	c1.expectNothing()
 	if m1.version != m2.version {
 		t.Errorf("versions %d and %d", m1.version, m2.version)
