@@ -55,12 +55,15 @@ type Config struct {
 	SharedSnapshot SnapshotOptions
 	// SharedConfirm, with SharedLeaser, is how long after an update of
 	// a shared topic its owner tells the other nodes which update it sent
-	// last (one small broadcast per topic, at most one per SharedConfirm,
-	// only while updates come). PubSub adapters deliver at most once: a
-	// node that lost the owner's last updates would otherwise show its
-	// clients an old state until the next update; with it, their clients
-	// get the owner's state (a state:change) within about SharedConfirm.
-	// 0 means 1s; a negative value turns it off.
+	// last: one small broadcast per topic, at most one per SharedConfirm
+	// while updates come, then repeated 2, 4 and 8 times SharedConfirm
+	// apart once they stop (by default 1, 3, 7 and 15 s after the last
+	// update), so that a node whose link to the broker was down a while
+	// hears of it too. PubSub adapters deliver at most once: a node that
+	// lost the owner's last updates would otherwise show its clients an
+	// old state until the next update; with it, their clients get the
+	// owner's state (a state:change). 0 means 1s; a negative value turns
+	// it off.
 	SharedConfirm time.Duration
 }
 

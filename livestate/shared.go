@@ -239,6 +239,7 @@ type topicState[S any] struct {
 	// refetch, when set, fetches the owner's state for members without
 	// one (sharedcluster.go; guarded by mu).
 	beat, refetch *time.Timer
+	beatN         int       // beat's number (sharedcluster.go's beats)
 	snap          snapshots // the owner's snapshots (snapshot.go; guarded by mu)
 }
 

@@ -664,19 +664,41 @@ func (h *sharedHandler[S]) receiveFrame(ts *topicState[S], b *phx.Broadcast) {
 	}
 }
 
+// beats is how many times the owner tells its last update: after
+// SharedConfirm, then 2, 4 and 8 times that later (1 s, 3 s, 7 s and 15 s
+// after the update by default), so that a node whose link was down a while
+// (the adapter reconnecting) still hears of what it lost.
+const beats = 4
+
 // armBeat makes the owner tell the other nodes, Config.SharedConfirm
-// from now, which update it sent last (unless that is pending already).
-// PubSub adapters deliver at most once: without it, a node that lost the
-// owner's last updates would show its clients an old state until the next
-// update. Called with ts.mu held, on the owner.
+// from now, which update it sent last, and again later (beats). PubSub
+// adapters deliver at most once: without it, a node that lost the owner's
+// last updates would show its clients an old state until the next update.
+// Called with ts.mu held, on the owner, after each update.
 func (h *sharedHandler[S]) armBeat(ts *topicState[S]) {
-	if h.cl.confirm <= 0 || ts.beat != nil {
+	if h.cl.confirm <= 0 {
 		return
 	}
+	if ts.beat != nil {
+		if ts.beatN == 0 {
+			return // the first one is still to come
+		}
+		ts.beat.Stop()
+	}
+	h.beatAfter(ts, h.cl.confirm, 0)
+}
+
+// beatAfter tells the owner's last update after d, as the topic's beat
+// number n. Called with ts.mu held.
+func (h *sharedHandler[S]) beatAfter(ts *topicState[S], d time.Duration, n int) {
 	epoch, token := ts.epoch, ts.role.lease.Token
-	ts.beat = time.AfterFunc(h.cl.confirm, func() {
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
+		if ts.beat != t {
+			return // stopped, or a newer one
+		}
 		ts.beat = nil
 		if ts.epoch != epoch || !ts.role.owner || ts.role.lease.Token != token {
 			return
@@ -685,7 +707,11 @@ func (h *sharedHandler[S]) armBeat(ts *topicState[S]) {
 		if _, err := ts.ep.Broadcast(context.Background(), ts.name, frameEvent, f); err != nil {
 			ts.ep.Logger().Warn("livestate: shared topic's last update not confirmed to other nodes", "topic", ts.name, "error", err)
 		}
+		if n+1 < beats {
+			h.beatAfter(ts, 2*d, n+1)
+		}
 	})
+	ts.beat, ts.beatN = t, n
 }
 
 // receiveBeat handles the owner's word of its last update: when this node

@@ -217,3 +217,56 @@ func TestSharedStalledOwner(t *testing.T) {
 		t.Logf("%s: %v", c.name, c.versions)
 	}
 }
+
+// TestSharedLostLastUpdates: the PubSub link of a node that does not own
+// the topic black-holes while the owner sends its last updates (Redis
+// pub/sub delivers at most once: they are lost for that node), then the
+// link comes back (the adapter reconnects) after the owner's first
+// confirmation of its last update was lost too, and no update follows. A
+// later confirmation (livestate.Config.SharedConfirm) brings that node's
+// client the owner's state.
+func TestSharedLostLastUpdates(t *testing.T) {
+	srv := redistest.Start(t)
+	proxy := redistest.NewProxy(t, srv.Addr)
+	var regs []*livestate.Registry
+	for i, name := range []string{"a", "b"} {
+		rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+		t.Cleanup(func() { rdb.Close() })
+		leaser, err := psredis.NewLeaser(psredis.LeaserOptions{Client: rdb, TTL: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := srv.Addr
+		if i == 1 {
+			addr = proxy.Addr // b's PubSub link
+		}
+		regs = append(regs, sharedNode(t, addr, name, leaser))
+	}
+	const topic = "count:1"
+	var cs []*boardSession
+	for i, reg := range regs { // a joins first: it owns the topic
+		c := joinSession(t, reg, []string{"ca", "cb"}[i], topic)
+		c.until(0)
+		cs = append(cs, c)
+		adaptertest.WaitFor(t, 10*time.Second, "subscribed", func() bool { return reg.Endpoint().PubSubStats().Pending == 0 })
+	}
+	ca, cb := cs[0], cs[1]
+	inc := []byte(`["1","2","` + topic + `","lvs_evt:inc",{}]`)
+	ca.sess.Receive(inc, false)
+	ca.until(1)
+	cb.until(1)
+
+	proxy.Freeze()
+	for range 2 {
+		ca.sess.Receive(inc, false)
+	}
+	ca.until(3)
+	// The link stays down past the owner's first confirmation (1 s after
+	// its last update): a later one brings the state.
+	time.Sleep(1500 * time.Millisecond)
+	proxy.Resume()
+	cb.read("the owner's state", func() bool { return cb.count == 3 })
+	if cb.changes != 1 || cb.version != ca.version {
+		t.Errorf("cb: %d state:change after the join's, version %d; the owner's client at %d (cb's frames %v)", cb.changes, cb.version, ca.version, cb.versions)
+	}
+}
