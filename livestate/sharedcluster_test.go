@@ -663,11 +663,13 @@ func (g *gatedLeaser) Acquire(ctx context.Context, name, holder string) (cluster
 func TestSharedClusterStalledStore(t *testing.T) {
 	leaser := memlease.New(500 * time.Millisecond)
 	g1, g2 := &gatedLeaser{Leaser: leaser}, &gatedLeaser{Leaser: leaser}
-	t.Cleanup(g1.open)
-	t.Cleanup(g2.open)
 	bus, regs, _ := startNodes(t, 3, func(i int, c *livestate.Config) {
 		c.SharedLeaser = []cluster.Leaser{leaser, g1, g2}[i]
 	}, livestate.Options{})
+	// Before the nodes shut down (cleanups run last first): a shutdown
+	// waits for a running election.
+	t.Cleanup(g1.open)
+	t.Cleanup(g2.open)
 	cs := joinAndUpdate(t, regs)
 	c1, m1, c2, m2 := cs[1].c, cs[1].m, cs[2].c, cs[2].m
 
