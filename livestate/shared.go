@@ -384,6 +384,12 @@ func (h *sharedHandler[S]) sendState(ts *topicState[S], m *member[S]) error {
 	return m.sock.ch.PushPrepared(ts.change)
 }
 
+// HandleInValue is HandleIn with the message by value: the channel calls
+// it instead, so that no message is allocated per client event.
+func (h *sharedHandler[S]) HandleInValue(ctx context.Context, ch *phx.Channel, msg phx.Message) (*phx.Reply, error) {
+	return h.HandleIn(ctx, ch, &msg)
+}
+
 // HandleIn implements phx.InHandler.
 func (h *sharedHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Message) (*phx.Reply, error) {
 	m := h.member(ch)

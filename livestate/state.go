@@ -221,6 +221,12 @@ func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error 
 	return ch.PushEncoded(ev, payload)
 }
 
+// HandleInValue is HandleIn with the message by value: the channel calls
+// it instead, so that no message is allocated per client event.
+func (h *stateHandler[S]) HandleInValue(ctx context.Context, ch *phx.Channel, msg phx.Message) (*phx.Reply, error) {
+	return h.HandleIn(ctx, ch, &msg)
+}
+
 // HandleIn implements phx.InHandler.
 func (h *stateHandler[S]) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Message) (*phx.Reply, error) {
 	c := h.conn(ch)

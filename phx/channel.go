@@ -19,6 +19,7 @@ type Channel struct {
 	joinRef Ref
 	handler Handler
 	in      InHandler
+	inv     valueInHandler // in, when it takes events by value
 	info    InfoHandler
 	out     OutHandler
 	term    Terminator
@@ -41,6 +42,7 @@ type Channel struct {
 func newChannel(s *Session, topic string, joinRef Ref, h Handler) *Channel {
 	c := &Channel{sess: s, topic: topic, joinRef: joinRef, handler: h}
 	c.in, _ = h.(InHandler)
+	c.inv, _ = h.(valueInHandler)
 	c.info, _ = h.(InfoHandler)
 	c.out, _ = h.(OutHandler)
 	c.term, _ = h.(Terminator)
@@ -322,10 +324,11 @@ func (c *Channel) enqueue(job func(ctx context.Context)) bool {
 }
 
 // work is one item of a channel's queue: a client event for HandleIn
-// (msg), which needs no closure, or any other job.
+// (msg, held by value: no allocation of its own), which needs no closure,
+// or any other job.
 type work struct {
-	msg *Message
-	job func(ctx context.Context)
+	job func(ctx context.Context) // nil for a client event
+	msg Message
 }
 
 // enqueueIn queues the client event m for HandleIn. With w non-nil and
@@ -344,9 +347,7 @@ func (c *Channel) enqueueIn(m *Message, w *Inline) {
 		w.c, w.msg = c, *m
 		return
 	}
-	msg := new(Message)
-	*msg = *m
-	c.queue = append(c.queue, work{msg: msg})
+	c.queue = append(c.queue, work{msg: *m})
 	c.kickLocked()
 }
 
@@ -354,7 +355,7 @@ func (c *Channel) enqueueIn(m *Message, w *Inline) {
 // workers: the channel is already marked running.
 func (c *Channel) requeue(m Message) {
 	c.mu.Lock()
-	c.queue = append([]work{{msg: &m}}, c.queue...)
+	c.queue = append([]work{{msg: m}}, c.queue...)
 	c.mu.Unlock()
 	c.sess.ep.workers.run(c)
 }
@@ -440,8 +441,8 @@ func (c *Channel) run(w work) (ok bool) {
 			ok = false
 		}
 	}()
-	if w.msg != nil {
-		c.handleIn(c.sess.ctx, w.msg)
+	if w.job == nil {
+		c.handleIn(c.sess.ctx, &w.msg)
 	} else {
 		w.job(c.sess.ctx)
 	}

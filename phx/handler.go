@@ -24,6 +24,15 @@ type InHandler interface {
 	HandleIn(ctx context.Context, ch *Channel, msg *Message) (*Reply, error)
 }
 
+// valueInHandler is an [InHandler] that also takes a client event by value
+// (livestate's handlers do): the channel calls HandleInValue instead of
+// HandleIn, so that the event's Message is not moved to the heap (a
+// pointer passed to an interface method always is). HandleInValue must do
+// what HandleIn does.
+type valueInHandler interface {
+	HandleInValue(ctx context.Context, ch *Channel, msg Message) (*Reply, error)
+}
+
 // InfoHandler receives values sent with [Channel.Send] and broadcasts on
 // topics the channel subscribed to with [Channel.Subscribe] (as *Broadcast).
 type InfoHandler interface {

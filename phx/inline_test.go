@@ -127,3 +127,73 @@ func TestReceiveInline(t *testing.T) {
 		t.Fatalf("topics after the crash: %v", topics)
 	}
 }
+
+// valueHandler takes client events by value too (as livestate's handlers
+// do); HandleIn must then not be called.
+type valueHandler struct {
+	values, pointers int
+}
+
+func (v *valueHandler) Join(context.Context, *phx.Channel, phx.Payload) (any, error) { return nil, nil }
+
+func (v *valueHandler) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Message) (*phx.Reply, error) {
+	v.pointers++
+	return phx.Ok(nil), nil
+}
+
+func (v *valueHandler) HandleInValue(ctx context.Context, ch *phx.Channel, msg phx.Message) (*phx.Reply, error) {
+	v.values++
+	return phx.Ok(map[string]any{"event": msg.Event, "topic": msg.Topic, "ref": msg.Ref.String(), "payload": phx.Raw(msg.Payload.Data)}), nil
+}
+
+// TestHandleInValue: a handler with HandleInValue gets every client event
+// by value, on the inline path and on the workers', with the message's
+// fields, and its HandleIn is not called.
+func TestHandleInValue(t *testing.T) {
+	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger()})
+	v := &valueHandler{}
+	ep.Handle("v:*", v)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ep.Shutdown(ctx)
+	})
+	sess, err := ep.Open(phx.ConnectInfo{Transport: "test"}, phx.V2JSON(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Detach()
+	next := func() string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		frames, err := sess.Next(ctx)
+		if err != nil || len(frames) != 1 {
+			t.Fatalf("Next: %d frames, %v", len(frames), err)
+		}
+		return string(frames[0].Data)
+	}
+	if err := sess.Receive([]byte(`["1","1","v:a","phx_join",{}]`), false); err != nil {
+		t.Fatal(err)
+	}
+	next()
+	want := `["1","2","v:a","phx_reply",{"status":"ok","response":{"event":"ev","payload":{"n":1},"ref":"2","topic":"v:a"}}]`
+	w, err := sess.ReceiveInline([]byte(`["1","2","v:a","ev",{"n":1}]`), false)
+	if err != nil || !w.Pending() {
+		t.Fatalf("ReceiveInline: pending %v, %v", w.Pending(), err)
+	}
+	w.Run()
+	if got := next(); got != want {
+		t.Errorf("inline: got %s, want %s", got, want)
+	}
+	if err := sess.Receive([]byte(`["1","3","v:a","ev",{"n":1}]`), false); err != nil { // the workers' path
+		t.Fatal(err)
+	}
+	want = `["1","3","v:a","phx_reply",{"status":"ok","response":{"event":"ev","payload":{"n":1},"ref":"3","topic":"v:a"}}]`
+	if got := next(); got != want {
+		t.Errorf("workers: got %s, want %s", got, want)
+	}
+	if v.values != 2 || v.pointers != 0 {
+		t.Errorf("HandleInValue called %d times, HandleIn %d", v.values, v.pointers)
+	}
+}

@@ -248,7 +248,7 @@ func (c *Channel) handleIn(ctx context.Context, m *Message) {
 	if o := c.sess.ep.obs; o != nil && (o.EventStart != nil || o.EventDone != nil) {
 		r, err = c.observeIn(ctx, o, m)
 	} else {
-		r, err = c.in.HandleIn(ctx, c, m)
+		r, err = c.callIn(ctx, m)
 	}
 	switch {
 	case err != nil:
@@ -262,6 +262,22 @@ func (c *Channel) handleIn(ctx context.Context, m *Message) {
 			c.sess.reply(c.joinRef, m.Ref, c.topic, Err(map[string]string{"reason": "reply not sendable"}))
 		}
 	}
+}
+
+// callIn calls the channel's InHandler, with the message by value when it
+// takes it so.
+func (c *Channel) callIn(ctx context.Context, m *Message) (*Reply, error) {
+	if c.inv != nil {
+		return c.inv.HandleInValue(ctx, c, *m)
+	}
+	return c.callInHeap(ctx, *m)
+}
+
+// callInHeap gives HandleIn a copy of the message: the pointer argument of
+// an interface method is moved to the heap, and that copy is what moves,
+// not the caller's message.
+func (c *Channel) callInHeap(ctx context.Context, m Message) (*Reply, error) {
+	return c.in.HandleIn(ctx, c, &m)
 }
 
 // observeIn calls HandleIn between the observer's EventStart and
@@ -285,7 +301,7 @@ func (c *Channel) observeIn(ctx context.Context, o *Observer, m *Message) (r *Re
 		}
 		o.EventDone(ctx, e)
 	}()
-	r, err = c.in.HandleIn(ctx, c, m)
+	r, err = c.callIn(ctx, m)
 	returned = true
 	return r, err
 }
