@@ -122,12 +122,28 @@ func TestPlainStructSharedRollback(t *testing.T) {
 	if d := cmp.Diff(want, f.Payload); d != "" {
 		t.Errorf("state after the rollback (-want +got)\n%s", d)
 	}
+	// A callback that changes only fields that are not synced (peek's
+	// edits) is what the next rollback restores.
+	c2 := open(t, reg)
+	c2.send(`["1","1","form:1","phx_join",{}]`)
+	c2.expect(`["1","1","form:1","phx_reply",{"status":"ok","response":{}}]`)
+	c2.expectEvent("form:1", "state:change")
+	c2.push("form:1", "lvs_evt:boom", `{}`)
+	ref = other.push("form:1", "lvs_evt:peek", `{}`)
+	f = other.next()
+	for f.Event != "phx_reply" {
+		f = other.next()
+	}
+	want = map[string]any{"status": "ok", "response": map[string]any{"secret": "", "edits": 3.0, "name": "ann"}}
+	if d := cmp.Diff(want, f.Payload); d != "" || f.Ref != any(ref) {
+		t.Errorf("state after the second rollback, ref %v (-want +got)\n%s", f.Ref, d)
+	}
 	// The next update goes on from the restored state.
 	other.push("form:1", "lvs_evt:age", `{}`)
 	for {
 		f := other.next()
 		if f.Event == "state:patch" {
-			want := map[string]any{"patch": []any{map[string]any{"op": "replace", "path": "/age", "value": 2.0}}, "version": 3.0} // peek's empty patch was 2
+			want := map[string]any{"patch": []any{map[string]any{"op": "replace", "path": "/age", "value": 2.0}}, "version": 4.0} // each peek's empty patch took one
 			if d := cmp.Diff(want, f.Payload); d != "" {
 				t.Errorf("patch after the rollback (-want +got)\n%s", d)
 			}

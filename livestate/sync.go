@@ -260,11 +260,13 @@ func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte
 		if dst, err = y.plan.AppendDiff(dst, old, cur); err != nil {
 			return "", nil, false, err
 		}
+		// The copy takes fields that are not synced too, changed or
+		// not: a rollback restores them as well.
+		y.shadow = *st
 		if len(dst) == n {
 			event, payload, err = y.unchanged()
 			return event, payload, false, err
 		}
-		y.shadow = *st
 		y.forget() // encoded again when the whole state is needed
 		return d.PatchEvent, d.appendWrapTail(dst, y.bump()), true, nil
 	}
@@ -272,11 +274,11 @@ func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte
 	if err != nil {
 		return "", nil, false, err
 	}
+	y.shadow = *st
 	if len(patch) == 0 {
 		event, payload, err = y.unchanged()
 		return event, payload, false, err
 	}
-	y.shadow = *st
 	y.forget()
 	event, payload = y.msgs.Patch(patch, y.bump())
 	return event, payload, false, nil
