@@ -218,7 +218,9 @@ func (h *stateHandler[S]) AfterJoin(ctx context.Context, ch *phx.Channel) error 
 	h.flushEmits(c)
 	ev, payload := h.opts.Messages.Change(data, 0)
 	observeState(ch.Endpoint(), ch.Pattern(), true, len(payload))
-	return ch.PushEncoded(ev, payload)
+	err = ch.PushEncoded(ev, payload) // keeps no reference to data
+	c.sync.idle()
+	return err
 }
 
 // HandleInValue is HandleIn with the message by value: the channel calls

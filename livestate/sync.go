@@ -249,6 +249,15 @@ func (y *syncer[S]) update(st *S, dst []byte) (event string, payload []byte, inD
 	return event, payload, false, nil
 }
 
+// idle drops the JSON kept of a plain struct state, which is encoded
+// again from the state when it is needed: an idle channel holds only its
+// state and the copy. The caller must hold no reference to that JSON.
+func (y *syncer[S]) idle() {
+	if y.plan != nil && y.synced {
+		y.forget()
+	}
+}
+
 // updatePlain is update for a plain struct state: the patch from the
 // shadow copy, field by field.
 func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte, inDst bool, err error) {
