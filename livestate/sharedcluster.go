@@ -612,11 +612,7 @@ func (h *sharedHandler[S]) receiveFrame(ts *topicState[S], b *phx.Broadcast) {
 		// A new owner: its first frame is a state:change, unless this
 		// node missed it (cut off meanwhile).
 		missed = !f.Change
-		ts.role.lease = cluster.Lease{Name: leaseName(ts.name), Holder: f.Node, Token: f.Token}
-		ts.role.seq = 0
-		for _, m := range ts.members {
-			m.from = 0
-		}
+		ts.follow(&f)
 	}
 	p, err := phx.Prepare(ts.name, f.Event, phx.Payload{Data: f.Payload})
 	if err != nil {
@@ -714,6 +710,16 @@ func (h *sharedHandler[S]) beatAfter(ts *topicState[S], d time.Duration, n int) 
 	ts.beat, ts.beatN = t, n
 }
 
+// follow takes f's sender as the topic's owner, from before its first
+// update. Called with ts.mu held.
+func (ts *topicState[S]) follow(f *frame) {
+	ts.role.lease = cluster.Lease{Name: leaseName(ts.name), Holder: f.Node, Token: f.Token}
+	ts.role.seq = 0
+	for _, m := range ts.members {
+		m.from = 0
+	}
+}
+
 // receiveBeat handles the owner's word of its last update: when this node
 // has not received it (lost between the nodes), its members get the
 // owner's state. Called with ts.mu held, on another node.
@@ -721,11 +727,11 @@ func (h *sharedHandler[S]) receiveBeat(ts *topicState[S], f *frame) {
 	all := false
 	switch {
 	case f.Token != ts.role.lease.Token:
-		// A newer owner none of whose updates came.
-		ts.role.lease = cluster.Lease{Name: leaseName(ts.name), Holder: f.Node, Token: f.Token}
-		ts.role.seq = 0
+		// A newer owner none of whose updates came: the members' state
+		// is not its.
+		ts.follow(f)
 		for _, m := range ts.members {
-			m.hasState, m.from = false, 0
+			m.hasState = false
 		}
 		all = true
 	case f.Seq > ts.role.seq:
