@@ -34,9 +34,9 @@ type field struct {
 	key       string // the encoded `"name":`
 	path      string // the JSON pointer segment: "/" and the escaped name
 	off       uintptr
-	kind      reflect.Kind
+	ops       *scalar // nil for a struct
 	omitEmpty bool
-	sub       *Plan // kind Struct
+	sub       *Plan // a struct's plan
 }
 
 // plans caches For's answers per type (a *Plan, or nil when not plain).
@@ -103,21 +103,16 @@ func build(t reflect.Type, depth int) *Plan {
 			return nil // encoding/json's rules for duplicates: not handled
 		}
 		seen[name] = true
-		f := field{name: name, off: sf.Offset, kind: sf.Type.Kind(), omitEmpty: omitEmpty}
 		if custom(sf.Type) {
 			return nil
 		}
-		switch f.kind {
-		case reflect.Bool, reflect.String,
-			reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-			reflect.Float32, reflect.Float64:
-		case reflect.Struct:
+		f := field{name: name, off: sf.Offset, omitEmpty: omitEmpty}
+		if sf.Type.Kind() == reflect.Struct {
 			if f.sub = build(sf.Type, depth+1); f.sub == nil {
 				return nil
 			}
-		default:
-			return nil
+		} else if f.ops = scalars[sf.Type.Kind()]; f.ops == nil {
+			return nil // pointers, slices, maps, interfaces, arrays…
 		}
 		f.key = string(jsonenc.AppendString(nil, name, true)) + ":"
 		f.path = "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
@@ -151,7 +146,7 @@ func (p *Plan) AppendJSON(dst []byte, v unsafe.Pointer) ([]byte, error) {
 	for i := range p.fields {
 		f := &p.fields[i]
 		fp := unsafe.Add(v, f.off)
-		if f.omitEmpty && empty(f.kind, fp) {
+		if !f.present(fp) {
 			continue
 		}
 		if !first {
@@ -168,41 +163,90 @@ func (p *Plan) AppendJSON(dst []byte, v unsafe.Pointer) ([]byte, error) {
 }
 
 func (f *field) appendValue(dst []byte, fp unsafe.Pointer) ([]byte, error) {
-	switch f.kind {
-	case reflect.Bool:
-		return strconv.AppendBool(dst, *(*bool)(fp)), nil
-	case reflect.String:
-		return jsonenc.AppendString(dst, *(*string)(fp), true), nil
-	case reflect.Int:
-		return strconv.AppendInt(dst, int64(*(*int)(fp)), 10), nil
-	case reflect.Int8:
-		return strconv.AppendInt(dst, int64(*(*int8)(fp)), 10), nil
-	case reflect.Int16:
-		return strconv.AppendInt(dst, int64(*(*int16)(fp)), 10), nil
-	case reflect.Int32:
-		return strconv.AppendInt(dst, int64(*(*int32)(fp)), 10), nil
-	case reflect.Int64:
-		return strconv.AppendInt(dst, *(*int64)(fp), 10), nil
-	case reflect.Uint:
-		return strconv.AppendUint(dst, uint64(*(*uint)(fp)), 10), nil
-	case reflect.Uint8:
-		return strconv.AppendUint(dst, uint64(*(*uint8)(fp)), 10), nil
-	case reflect.Uint16:
-		return strconv.AppendUint(dst, uint64(*(*uint16)(fp)), 10), nil
-	case reflect.Uint32:
-		return strconv.AppendUint(dst, uint64(*(*uint32)(fp)), 10), nil
-	case reflect.Uint64:
-		return strconv.AppendUint(dst, *(*uint64)(fp), 10), nil
-	case reflect.Uintptr:
-		return strconv.AppendUint(dst, uint64(*(*uintptr)(fp)), 10), nil
-	case reflect.Float32:
-		return appendFloat(dst, float64(*(*float32)(fp)), 32)
-	case reflect.Float64:
-		return appendFloat(dst, *(*float64)(fp), 64)
-	default: // reflect.Struct
+	if f.ops == nil {
 		return f.sub.AppendJSON(dst, fp)
 	}
+	return f.ops.encode(dst, fp)
 }
+
+// scalar is what a plan does with a field of one scalar kind.
+type scalar struct {
+	encode func(dst []byte, p unsafe.Pointer) ([]byte, error)
+	empty  func(p unsafe.Pointer) bool // for omitempty
+	// same reports whether two values encode alike. Floats compare by
+	// their bits: distinct values have distinct shortest forms, 0 and -0
+	// included ("0", "-0"), and NaN is not encoded at all.
+	same func(a, b unsafe.Pointer) bool
+}
+
+// scalars holds the operations of each scalar kind encoding/json writes as
+// a JSON boolean, number or string.
+var scalars = map[reflect.Kind]*scalar{
+	reflect.Bool: {
+		encode: func(dst []byte, p unsafe.Pointer) ([]byte, error) { return strconv.AppendBool(dst, *(*bool)(p)), nil },
+		empty:  func(p unsafe.Pointer) bool { return !*(*bool)(p) },
+		same:   equal[bool],
+	},
+	reflect.String: {
+		encode: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
+			return jsonenc.AppendString(dst, *(*string)(p), true), nil
+		},
+		empty: zero[string],
+		same:  equal[string],
+	},
+	reflect.Int:     signed[int](),
+	reflect.Int8:    signed[int8](),
+	reflect.Int16:   signed[int16](),
+	reflect.Int32:   signed[int32](),
+	reflect.Int64:   signed[int64](),
+	reflect.Uint:    unsigned[uint](),
+	reflect.Uint8:   unsigned[uint8](),
+	reflect.Uint16:  unsigned[uint16](),
+	reflect.Uint32:  unsigned[uint32](),
+	reflect.Uint64:  unsigned[uint64](),
+	reflect.Uintptr: unsigned[uintptr](),
+	reflect.Float32: {
+		encode: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
+			return appendFloat(dst, float64(*(*float32)(p)), 32)
+		},
+		empty: zero[float32],
+		same:  equal[uint32],
+	},
+	reflect.Float64: {
+		encode: func(dst []byte, p unsafe.Pointer) ([]byte, error) { return appendFloat(dst, *(*float64)(p), 64) },
+		empty:  zero[float64],
+		same:   equal[uint64],
+	},
+}
+
+func signed[T int | int8 | int16 | int32 | int64]() *scalar {
+	return &scalar{
+		encode: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
+			return strconv.AppendInt(dst, int64(*(*T)(p)), 10), nil
+		},
+		empty: zero[T],
+		same:  equal[T],
+	}
+}
+
+func unsigned[T uint | uint8 | uint16 | uint32 | uint64 | uintptr]() *scalar {
+	return &scalar{
+		encode: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
+			return strconv.AppendUint(dst, uint64(*(*T)(p)), 10), nil
+		},
+		empty: zero[T],
+		same:  equal[T],
+	}
+}
+
+// zero reports whether the T at p is its zero value (== 0, so -0.0 too).
+func zero[T comparable](p unsafe.Pointer) bool {
+	var z T
+	return *(*T)(p) == z
+}
+
+// equal reports whether the Ts at a and b are equal.
+func equal[T comparable](a, b unsafe.Pointer) bool { return *(*T)(a) == *(*T)(b) }
 
 // appendFloat writes f as encoding/json does: the shortest representation,
 // in exponent form below 1e-6 and from 1e21 on, with a one-digit negative
@@ -225,70 +269,6 @@ func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
 		}
 	}
 	return dst, nil
-}
-
-// empty reports whether the field at fp is empty for omitempty.
-func empty(k reflect.Kind, fp unsafe.Pointer) bool {
-	switch k {
-	case reflect.Bool:
-		return !*(*bool)(fp)
-	case reflect.String:
-		return *(*string)(fp) == ""
-	case reflect.Int:
-		return *(*int)(fp) == 0
-	case reflect.Int8:
-		return *(*int8)(fp) == 0
-	case reflect.Int16:
-		return *(*int16)(fp) == 0
-	case reflect.Int32:
-		return *(*int32)(fp) == 0
-	case reflect.Int64:
-		return *(*int64)(fp) == 0
-	case reflect.Uint:
-		return *(*uint)(fp) == 0
-	case reflect.Uint8:
-		return *(*uint8)(fp) == 0
-	case reflect.Uint16:
-		return *(*uint16)(fp) == 0
-	case reflect.Uint32:
-		return *(*uint32)(fp) == 0
-	case reflect.Uint64:
-		return *(*uint64)(fp) == 0
-	case reflect.Uintptr:
-		return *(*uintptr)(fp) == 0
-	case reflect.Float32:
-		return *(*float32)(fp) == 0
-	case reflect.Float64:
-		return *(*float64)(fp) == 0
-	}
-	return false // structs are never empty
-}
-
-// same reports whether the fields at a and b encode alike. Floats are
-// compared by their bits: distinct values have distinct shortest forms, 0
-// and -0 included ("0", "-0"), and NaN is not encoded at all.
-func (f *field) same(a, b unsafe.Pointer) bool {
-	switch f.kind {
-	case reflect.Bool:
-		return *(*bool)(a) == *(*bool)(b)
-	case reflect.String:
-		return *(*string)(a) == *(*string)(b)
-	case reflect.Int:
-		return *(*int)(a) == *(*int)(b)
-	case reflect.Uint:
-		return *(*uint)(a) == *(*uint)(b)
-	case reflect.Uintptr:
-		return *(*uintptr)(a) == *(*uintptr)(b)
-	case reflect.Int64, reflect.Uint64, reflect.Float64:
-		return *(*uint64)(a) == *(*uint64)(b)
-	case reflect.Int8, reflect.Uint8:
-		return *(*uint8)(a) == *(*uint8)(b)
-	case reflect.Int16, reflect.Uint16:
-		return *(*uint16)(a) == *(*uint16)(b)
-	case reflect.Int32, reflect.Uint32, reflect.Float32:
-		return *(*uint32)(a) == *(*uint32)(b)
-	}
-	return false
 }
 
 // AppendDiff appends the RFC 6902 patch from the struct at old to the one
@@ -376,7 +356,9 @@ func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string) ([]
 }
 
 // present reports whether the field at fp is encoded.
-func (f *field) present(fp unsafe.Pointer) bool { return !f.omitEmpty || !empty(f.kind, fp) }
+func (f *field) present(fp unsafe.Pointer) bool {
+	return !f.omitEmpty || f.ops == nil || !f.ops.empty(fp) // structs are never empty
+}
 
 // next returns the index of the first field from i on that is encoded in
 // the struct at v, or len(fs).
@@ -403,10 +385,10 @@ func sortedKeys(fs []field, v unsafe.Pointer) bool {
 // appendChange appends the operations turning the field's value at a into
 // the one at b, both encoded.
 func (f *field) appendChange(dst []byte, a, b unsafe.Pointer, prefix string) ([]byte, error) {
-	if f.kind == reflect.Struct {
+	if f.ops == nil {
 		return f.sub.appendOps(dst, a, b, prefix+f.path)
 	}
-	if f.same(a, b) {
+	if f.ops.same(a, b) {
 		return dst, nil
 	}
 	return f.appendOp(dst, "replace", b, prefix)
