@@ -65,23 +65,8 @@ func (c *rawClient) send(op byte, rsv1 bool, payload []byte) {
 	if rsv1 {
 		b0 |= 0x40
 	}
-	hdr := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		hdr = append(hdr, 0x80|byte(n))
-	case n <= 0xffff:
-		hdr = append(hdr, 0x80|126, byte(n>>8), byte(n))
-	default:
-		hdr = append(hdr, 0x80|127)
-		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
-	}
-	key := []byte{1, 2, 3, 4}
-	masked := make([]byte, len(payload))
-	for i, x := range payload {
-		masked[i] = x ^ key[i%4]
-	}
 	c.conn.SetWriteDeadline(time.Now().Add(waitTimeout))
-	if _, err := c.conn.Write(append(append(hdr, key...), masked...)); err != nil {
+	if _, err := c.conn.Write(handler.MaskedFrame(b0, [4]byte{1, 2, 3, 4}, payload)); err != nil {
 		c.t.Fatal(err)
 	}
 }

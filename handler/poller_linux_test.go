@@ -179,13 +179,7 @@ func clientFrame(fin bool, op int, payload string) []byte {
 	if fin {
 		b0 |= 0x80
 	}
-	b := []byte{b0}
-	if n := len(payload); n < 126 {
-		b = append(b, 0x80|byte(n))
-	} else {
-		b = append(b, 0x80|126, byte(n>>8), byte(n))
-	}
-	return append(append(b, 0, 0, 0, 0), payload...)
+	return handler.MaskedFrame(b0, [4]byte{}, []byte(payload))
 }
 
 // TestMixedFramesInOneWrite: messages the handler reads itself (whole

@@ -1,0 +1,7 @@
+package handler
+
+// MaskedFrame is a client's frame for the external tests: first byte b0,
+// payload masked with key (a zero key sends it as is).
+func MaskedFrame(b0 byte, key [4]byte, payload []byte) []byte {
+	return maskedFrame(b0, key, payload)
+}
