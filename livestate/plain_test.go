@@ -83,6 +83,9 @@ func TestPlainStructState(t *testing.T) {
 		c.push("form:1", "lvs_evt:"+st.event, `{}`)
 		c.expect(`["1",null,"form:1","state:patch",{"patch":` + st.patch + `,"version":` + strconv.Itoa(i+1) + `}]`)
 	}
+	// The JSON is not kept between events: a refresh encodes the state.
+	c.push("form:1", "lvs_refresh", `{}`)
+	c.expect(`["1",null,"form:1","state:change",{"state":{"name":"bob \u003c\u0026\u003e","score":1e-7,"addr":{"city":"Bergen","zip":"5003"}},"version":7}]`)
 	// NaN cannot be encoded: an error, no update, the version kept.
 	c.push("form:1", "lvs_evt:nan", `{}`)
 	if p := c.expectEvent("form:1", "error"); p["message"] == nil {
