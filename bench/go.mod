@@ -8,6 +8,7 @@ require (
 	github.com/seance-go/seance v0.0.0-20261203182813-5394bbdc4272
 	github.com/seance-go/seance/observe/prometheus v0.0.0-20261203182813-5394bbdc4272
 	go.uber.org/goleak v1.3.0
+	golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4
 	gonum.org/v1/plot v0.15.2
 )
 
