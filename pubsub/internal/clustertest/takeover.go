@@ -508,6 +508,80 @@ func SharedStalled(t *testing.T, procs []*Proc, stall, resume func(), subscribed
 	}
 }
 
+// SharedLostLastUpdates runs the lost-last-updates scenario on two
+// seance-node processes: procs[0] owns board:1 (its client joins first);
+// procs[1]'s broker link is black-holed by stall while the owner's client
+// pushes its last two events, and for longer than the owner's first
+// confirmation (livestate.Config.SharedConfirm, 1 s by default, after its
+// last update); resume then restores it. The broker's at-most-once pub/sub
+// loses those two updates for procs[1], and nothing later comes to reveal
+// the gap: a later confirmation must bring procs[1]'s client the owner's
+// state, in one state:change with the owner's count and version. Without
+// confirmations that client stays behind until the next update.
+func SharedLostLastUpdates(t *testing.T, procs []*Proc, stall, resume func(), subscribed func(topic string, n int)) {
+	t.Helper()
+	const topic = "board:1"
+	count := func(n int64) func([]entry) bool {
+		return func(es []entry) bool { return len(es) > 0 && es[len(es)-1].count == n }
+	}
+	var cs []*follower
+	for i, p := range procs[:2] {
+		c := follow(t, p, fmt.Sprintf("c%d", i+1), topic)
+		c.waitFor(t, "state", count(0))
+		cs = append(cs, c)
+	}
+	subscribed(topic, 2)
+	owner, behind := cs[0], cs[1]
+	defer func() {
+		if t.Failed() {
+			for _, c := range cs {
+				t.Logf("%s frames: %v", c.name, summary(c.entries()))
+			}
+		}
+	}()
+	push := func() {
+		t.Helper()
+		if _, err := owner.tryPush(topic, "lvs_evt:inc"); err != nil {
+			t.Fatalf("%s: push: %v", owner.name, err)
+		}
+	}
+	push()
+	for _, c := range cs {
+		c.waitFor(t, "count 1", count(1))
+	}
+	stall()
+	push()
+	push()
+	owner.waitFor(t, "count 3", count(3))
+	// Past the owner's first confirmation, 1 s after its last update.
+	time.Sleep(1500 * time.Millisecond)
+	if es := behind.entries(); es[len(es)-1].count != 1 {
+		t.Fatalf("%s: count %d while its node's broker link was black-holed, want 1", behind.name, es[len(es)-1].count)
+	}
+	resumed := time.Now()
+	resume()
+	behind.waitFor(t, "the owner's state after the resume", count(3))
+	es := behind.entries()
+	last := es[len(es)-1]
+	ownerEs := owner.entries()
+	if want := ownerEs[len(ownerEs)-1].version; !last.change || last.version != want {
+		t.Errorf("%s: count 3 came in %+v, want a state:change at the owner's version %d", behind.name, last, want)
+	}
+	changes := 0
+	for _, e := range es {
+		if e.change && e.at.After(resumed) {
+			changes++
+		}
+	}
+	if changes != 1 {
+		t.Errorf("%s: %d state:change frames after the resume, want 1", behind.name, changes)
+	}
+	t.Logf("%s: the owner's state %v after the resume", behind.name, last.at.Sub(resumed).Round(time.Millisecond))
+	for _, p := range procs {
+		p.CheckAlive(t)
+	}
+}
+
 // summary sums es up as runs of consecutive versions.
 func summary(es []entry) string {
 	var b strings.Builder

@@ -53,6 +53,9 @@ type Config struct {
 	// SharedSnapshots, with SharedLeaser, stores the boards' states: a new
 	// owner starts from the last one.
 	SharedSnapshots cluster.SnapshotStore
+	// SharedConfirm is livestate.Config.SharedConfirm (0: its default,
+	// negative: no confirmations).
+	SharedConfirm time.Duration
 }
 
 // Flags are the command-line flags every seance-node command has, whatever
@@ -68,6 +71,8 @@ type Flags struct {
 	ShutdownTimeout time.Duration
 	// History is where "hist:*" keeps its history: "memory" or "broker".
 	History string
+	// SharedConfirm is Config.SharedConfirm.
+	SharedConfirm time.Duration
 }
 
 // Register defines the flags on fs; modeUsage and namespaceUsage describe
@@ -81,6 +86,7 @@ func (f *Flags) Register(fs *flag.FlagSet, modeUsage, namespaceUsage string) {
 	fs.IntVar(&f.DrainBatch, "drain-batch", 0, "connections closed per batch on shutdown (default 10000)")
 	fs.DurationVar(&f.DrainInterval, "drain-interval", 0, "pause between drain batches (default 2s)")
 	fs.DurationVar(&f.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "bound of the graceful shutdown")
+	fs.DurationVar(&f.SharedConfirm, "shared-confirm", 0, "how long after an update a shared topic's owner confirms its last one to the other nodes (0: livestate's default, negative: never)")
 	fs.StringVar(&f.History, "history", "memory", "history store of the hist:* topics: memory (each node its own) or broker (shared by the nodes: any node recovers)")
 }
 
@@ -101,7 +107,7 @@ func (f *Flags) Config(ps phx.PubSub, stats func() any, log *slog.Logger, stdout
 	return Config{
 		Addr: f.Addr, PubSub: ps, Stats: stats, Secret: f.Secret,
 		DrainBatch: f.DrainBatch, DrainInterval: f.DrainInterval, ShutdownTimeout: f.ShutdownTimeout,
-		Logger: log, Stdout: stdout,
+		Logger: log, Stdout: stdout, SharedConfirm: f.SharedConfirm,
 	}
 }
 
@@ -126,6 +132,7 @@ func Run(cfg Config) error {
 		},
 		SharedLeaser:    cfg.SharedLeaser,
 		SharedSnapshots: cfg.SharedSnapshots,
+		SharedConfirm:   cfg.SharedConfirm,
 	})
 	reg.Handle("board:*", livestate.NewShared[counterState](board{}, livestate.Options{}))
 	reg.Handle("room:*", room(node))

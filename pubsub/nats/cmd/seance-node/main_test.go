@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -188,4 +189,26 @@ func TestSharedStalledOwner(t *testing.T) {
 // its versions going on, instead of Init.
 func TestSharedTakeoverFromSnapshot(t *testing.T) {
 	sharedTakeover(t, clustertest.TakeoverOptions{Snapshot: true, SnapshotEvery: 100})
+}
+
+// The NATS twin of the Redis command's TestSharedLostLastUpdates: a
+// follower node's connection to NATS goes through a proxy that black-holes
+// it while the owner sends its last two updates; the owner's later
+// confirmation brings that node's client the state it missed.
+func TestSharedLostLastUpdates(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := natstest.StartJetStream(t)
+	proxy := adaptertest.NewProxy(t, srv.Addr)
+	var procs []*clustertest.Proc
+	for i, url := range []string{srv.URL, "nats://" + proxy.Addr} {
+		name := fmt.Sprintf("n%d", i+1)
+		args := []string{"-nats", url, "-secret", clusterSecret, "-shared-ttl", "3s"}
+		if v := os.Getenv("SEANCE_SHARED_CONFIRM"); v != "" {
+			args = append(args, "-shared-confirm", v) // -1s: see it fail without confirmations
+		}
+		p := &proc{clustertest.Start(t, bin, name, args...)}
+		adaptertest.WaitFor(t, wait, name+" connected to NATS", func() bool { return p.stats(t).Connected })
+		procs = append(procs, p.Proc)
+	}
+	clustertest.SharedLostLastUpdates(t, procs, proxy.Stall, proxy.Resume, func(topic string, n int) { waitSubscribed(t, srv, topic, n) })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -323,4 +324,27 @@ func TestSharedStalledOwnerLink(t *testing.T) {
 		procs = append(procs, p.Proc)
 	}
 	clustertest.SharedStalled(t, procs, proxy.Stall, proxy.Resume, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) }, pubs, 5*time.Second)
+}
+
+// Every Redis connection of a follower node goes through a proxy that
+// black-holes them while the owner sends its last two updates (see
+// clustertest.SharedLostLastUpdates): the owner's later confirmation brings
+// that node's client the state it missed. With -shared-confirm -1s the
+// client stays behind and the test fails (SEANCE_SHARED_CONFIRM=-1s).
+func TestSharedLostLastUpdates(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := redistest.Start(t)
+	proxy := redistest.NewProxy(t, srv.Addr)
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	var procs []*clustertest.Proc
+	for i, addr := range []string{srv.Addr, proxy.Addr} {
+		var args []string
+		if v := os.Getenv("SEANCE_SHARED_CONFIRM"); v != "" { // -1s: see it fail without confirmations
+			args = []string{"-shared-confirm", v}
+		}
+		p := startProc(t, bin, addr, fmt.Sprintf("n%d", i+1), args...)
+		procs = append(procs, p.Proc)
+	}
+	clustertest.SharedLostLastUpdates(t, procs, proxy.Stall, proxy.Resume, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) })
 }
