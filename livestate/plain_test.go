@@ -153,3 +153,90 @@ func (sharedForm) Init(ctx context.Context, topic string) (form, error) {
 func (sharedForm) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *form) error {
 	return formChannel{}.HandleEvent(ctx, s, event, p, st)
 }
+
+type task struct {
+	Text string `json:"text"`
+	Done bool   `json:"done,omitempty"`
+}
+
+// taskBoard is a plain struct state with slices: of scalars, of plain
+// structs.
+type taskBoard struct {
+	Tags   []string  `json:"tags"`
+	Series []float64 `json:"series,omitempty"`
+	Tasks  []task    `json:"tasks"`
+}
+
+type taskBoardChannel struct{}
+
+func (taskBoardChannel) Init(ctx context.Context, topic string) (taskBoard, error) {
+	return taskBoard{Tasks: []task{{Text: "a"}, {Text: "b"}}}, nil
+}
+
+func (taskBoardChannel) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *taskBoard) error {
+	switch event {
+	case "tag":
+		st.Tags = append(st.Tags, "x")
+	case "done": // in place: the synced copy must not see it
+		st.Tasks[0].Done = true
+	case "add":
+		st.Tasks = append(st.Tasks, task{Text: "c"})
+	case "drop":
+		st.Tasks = st.Tasks[:1]
+	case "point":
+		st.Series = append(st.Series, 0.5)
+	case "unpoint":
+		st.Series = st.Series[:0]
+	case "rename": // in place
+		st.Tasks[0].Text = "z"
+	case "boom": // in place, then a panic: the rollback undoes it
+		st.Tasks[0].Text, st.Tags[0] = "half-made", "y"
+		panic("boom")
+	}
+	return nil
+}
+
+// TestPlainStructSlices: slices in a plain struct state are diffed element
+// by element against the last synced copy, which keeps arrays of its own:
+// changes made in place, appends and truncations are all patched as the
+// text differ patches them, and a panic after changes made in place
+// restores the state as last synced (a shared topic, whose state outlives
+// the crashed channel).
+func TestPlainStructSlices(t *testing.T) {
+	reg := newRegistry(t)
+	reg.Handle("tasks:*", livestate.NewShared[taskBoard](taskBoardChannel{}, livestate.Options{}))
+	c := open(t, reg)
+	c.send(`["1","1","tasks:1","phx_join",{}]`)
+	c.expect(`["1","1","tasks:1","phx_reply",{"status":"ok","response":{}}]`)
+	c.expect(`[null,null,"tasks:1","state:change",{"state":{"tags":null,"tasks":[{"text":"a"},{"text":"b"}]},"version":0}]`)
+	steps := []struct{ event, patch string }{
+		{"tag", `[{"op":"replace","path":"/tags","value":["x"]}]`},
+		{"tag", `[{"op":"add","path":"/tags/-","value":"x"}]`},
+		{"done", `[{"op":"add","path":"/tasks/0/done","value":true}]`},
+		{"done", `[]`},
+		{"add", `[{"op":"add","path":"/tasks/-","value":{"text":"c"}}]`},
+		{"drop", `[{"op":"remove","path":"/tasks/2"},{"op":"remove","path":"/tasks/1"}]`},
+		{"point", `[{"op":"add","path":"/series","value":[0.5]}]`},
+		{"unpoint", `[{"op":"remove","path":"/series"}]`},
+	}
+	for i, st := range steps {
+		c.push("tasks:1", "lvs_evt:"+st.event, `{}`)
+		c.expect(`[null,null,"tasks:1","state:patch",{"patch":` + st.patch + `,"version":` + strconv.Itoa(i+1) + `}]`)
+	}
+	crash := open(t, reg)
+	crash.send(`["1","1","tasks:1","phx_join",{}]`)
+	crash.expect(`["1","1","tasks:1","phx_reply",{"status":"ok","response":{}}]`)
+	crash.expectEvent("tasks:1", "state:change")
+	crash.push("tasks:1", "lvs_evt:boom", `{}`)
+	crash.expect(`["1","1","tasks:1","phx_error",{"reason":"channel_crash"}]`)
+	// The next patch starts from the state as last synced (nothing of what
+	// boom changed in place), and the restored state shares no array with
+	// the synced copy: a change in place is seen.
+	c.push("tasks:1", "lvs_evt:rename", `{}`)
+	c.expect(`[null,null,"tasks:1","state:patch",{"patch":[{"op":"replace","path":"/tasks/0/text","value":"z"}],"version":9}]`)
+	c.push("tasks:1", "lvs_evt:tag", `{}`)
+	c.expect(`[null,null,"tasks:1","state:patch",{"patch":[{"op":"add","path":"/tags/-","value":"x"}],"version":10}]`)
+	c.push("tasks:1", "lvs_refresh", `{}`)
+	c.expect(`[null,null,"tasks:1","state:change",{"state":{"tags":["x","x","x"],"tasks":[{"text":"z","done":true}]},"version":10}]`)
+	c.expectNothing()
+}

@@ -74,6 +74,7 @@ type syncer[S any] struct {
 	plan   *structjson.Plan
 	shadow S
 	synced bool
+	arrays []structjson.Array // keepShadow's scratch
 }
 
 func newSyncer[S any](o *Options) syncer[S] {
@@ -132,7 +133,8 @@ func (y *syncer[S]) start(st *S) ([]byte, error) {
 		return nil, err
 	}
 	if y.plan != nil {
-		y.shadow, y.synced = *st, true
+		y.keepShadow(st)
+		y.synced = true
 	}
 	return y.sent, nil
 }
@@ -258,6 +260,19 @@ func (y *syncer[S]) idle() {
 	}
 }
 
+// keepShadow copies *st into the shadow; its slices get arrays of the
+// shadow's own, which a callback cannot change in place.
+func (y *syncer[S]) keepShadow(st *S) {
+	if !y.plan.HasLists() {
+		y.shadow = *st
+		return
+	}
+	y.arrays = y.plan.Arrays(unsafe.Pointer(&y.shadow), y.arrays[:0])
+	y.shadow = *st
+	y.plan.CopyLists(unsafe.Pointer(&y.shadow), unsafe.Pointer(st), y.arrays)
+	clear(y.arrays) // the shadow holds those it reused
+}
+
 // updatePlain is update for a plain struct state: the patch from the
 // shadow copy, field by field.
 func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte, inDst bool, err error) {
@@ -271,7 +286,7 @@ func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte
 		}
 		// The copy takes fields that are not synced too, changed or
 		// not: a rollback restores them as well.
-		y.shadow = *st
+		y.keepShadow(st)
 		if len(dst) == n {
 			event, payload, err = y.unchanged()
 			return event, payload, false, err
@@ -283,7 +298,7 @@ func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte
 	if err != nil {
 		return "", nil, false, err
 	}
-	y.shadow = *st
+	y.keepShadow(st)
 	if len(patch) == 0 {
 		event, payload, err = y.unchanged()
 		return event, payload, false, err
@@ -361,7 +376,10 @@ func (y *syncer[S]) rollback(st *S) error {
 		return errors.New("livestate: the state records its own patches and cannot be rolled back")
 	}
 	if y.plan != nil && y.synced {
-		*st = y.shadow // a deep copy: plain structs hold no references
+		*st = y.shadow
+		if y.plan.HasLists() {
+			y.plan.DetachLists(unsafe.Pointer(st)) // the shadow's arrays stay its own
+		}
 		return nil
 	}
 	if y.sent == nil {

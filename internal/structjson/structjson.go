@@ -1,9 +1,11 @@
 // Package structjson encodes and diffs values of plain struct types without
 // encoding/json: a struct whose encoded fields are booleans, integers,
-// floats, strings or plain structs, with no custom marshalling. Such a value
-// holds no reference, so a copy is a deep copy: a synced state of such a
-// type is diffed field by field against its last synced copy instead of
-// being encoded and diffed as text.
+// floats, strings, plain structs, or slices of the scalars or of plain
+// structs that have neither slices nor an "id" member, with no custom
+// marshalling. A synced state of such a type is diffed field by field
+// against its last synced copy instead of being encoded and diffed as text.
+// Apart from its slices such a value holds no reference: a Go assignment
+// followed by [Plan.DetachLists] is a deep copy.
 //
 // The encoding is byte for byte what encoding/json's Encoder writes (HTML
 // escaped), and a diff is the RFC 6902 patch the text differ of package diff
@@ -16,6 +18,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +30,7 @@ import (
 // Plan encodes and diffs the values of one plain struct type.
 type Plan struct {
 	fields []field
+	lists  bool // a field holds a slice, or a struct that does
 }
 
 type field struct {
@@ -34,10 +38,30 @@ type field struct {
 	key       string // the encoded `"name":`
 	path      string // the JSON pointer segment: "/" and the escaped name
 	off       uintptr
-	ops       *scalar // nil for a struct
+	ops       *scalar // a scalar's; nil for a struct or a slice
 	omitEmpty bool
 	sub       *Plan // a struct's plan
+	list      *list // a slice's
 }
+
+// list is what a plan does with a slice: its elements are scalars (ops) or
+// plain structs without slices or an "id" member (sub). The text differ
+// compares such arrays index by index (an "id" would make it pair the
+// elements by id instead), as AppendDiff does.
+type list struct {
+	typ  reflect.Type // the slice type
+	size uintptr      // of an element
+	ops  *scalar
+	sub  *Plan
+}
+
+// header is a slice's header.
+type header struct {
+	data     unsafe.Pointer
+	len, cap int
+}
+
+func (l *list) elem(h *header, i int) unsafe.Pointer { return unsafe.Add(h.data, uintptr(i)*l.size) }
 
 // plans caches For's answers per type (a *Plan, or nil when not plain).
 var plans sync.Map
@@ -107,18 +131,49 @@ func build(t reflect.Type, depth int) *Plan {
 			return nil
 		}
 		f := field{name: name, off: sf.Offset, omitEmpty: omitEmpty}
-		if sf.Type.Kind() == reflect.Struct {
+		switch sf.Type.Kind() {
+		case reflect.Struct:
 			if f.sub = build(sf.Type, depth+1); f.sub == nil {
 				return nil
 			}
-		} else if f.ops = scalars[sf.Type.Kind()]; f.ops == nil {
-			return nil // pointers, slices, maps, interfaces, arrays…
+			p.lists = p.lists || f.sub.lists
+		case reflect.Slice:
+			if f.list = buildList(sf.Type, depth+1); f.list == nil {
+				return nil
+			}
+			p.lists = true
+		default:
+			if f.ops = scalars[sf.Type.Kind()]; f.ops == nil {
+				return nil // pointers, maps, interfaces, arrays…
+			}
 		}
 		f.key = string(jsonenc.AppendString(nil, name, true)) + ":"
 		f.path = "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
 		p.fields = append(p.fields, f)
 	}
 	return p
+}
+
+// buildList returns the list of the slice type t, or nil when its elements
+// are not scalars or plain structs without slices or an "id" member.
+// []byte (any element of kind uint8) is left out: encoding/json writes it
+// in base64.
+func buildList(t reflect.Type, depth int) *list {
+	e := t.Elem()
+	if custom(e) || e.Kind() == reflect.Uint8 {
+		return nil
+	}
+	l := &list{typ: t, size: e.Size()}
+	if e.Kind() == reflect.Struct {
+		if l.sub = build(e, depth); l.sub == nil || l.sub.lists || slices.ContainsFunc(l.sub.fields, func(f field) bool { return f.name == "id" }) {
+			return nil
+		}
+		return l
+	}
+	if l.ops = scalars[e.Kind()]; l.ops == nil {
+		return nil
+	}
+	return l
 }
 
 // simpleName reports whether a tag's name is one encoding/json takes as it
@@ -163,10 +218,185 @@ func (p *Plan) AppendJSON(dst []byte, v unsafe.Pointer) ([]byte, error) {
 }
 
 func (f *field) appendValue(dst []byte, fp unsafe.Pointer) ([]byte, error) {
-	if f.ops == nil {
+	switch {
+	case f.list != nil:
+		return f.list.appendJSON(dst, fp)
+	case f.ops == nil:
 		return f.sub.AppendJSON(dst, fp)
 	}
 	return f.ops.encode(dst, fp)
+}
+
+// appendJSON appends the encoding of the slice at fp: null when it is nil.
+func (l *list) appendJSON(dst []byte, fp unsafe.Pointer) ([]byte, error) {
+	h := (*header)(fp)
+	if h.data == nil {
+		return append(dst, "null"...), nil
+	}
+	dst = append(dst, '[')
+	for i := range h.len {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = l.appendElem(dst, l.elem(h, i)); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+func (l *list) appendElem(dst []byte, ep unsafe.Pointer) ([]byte, error) {
+	if l.sub != nil {
+		return l.sub.AppendJSON(dst, ep)
+	}
+	return l.ops.encode(dst, ep)
+}
+
+// sameElem reports whether the elements at a and b encode alike.
+func (l *list) sameElem(a, b unsafe.Pointer) bool {
+	if l.sub != nil {
+		return l.sub.same(a, b)
+	}
+	return l.ops.same(a, b)
+}
+
+// same reports whether the structs at a and b encode alike (a plan of list
+// elements: its fields are scalars and structs).
+func (p *Plan) same(a, b unsafe.Pointer) bool {
+	for i := range p.fields {
+		f := &p.fields[i]
+		fa, fb := unsafe.Add(a, f.off), unsafe.Add(b, f.off)
+		pa := f.present(fa)
+		switch {
+		case pa != f.present(fb):
+			return false
+		case !pa:
+		case f.ops == nil:
+			if !f.sub.same(fa, fb) {
+				return false
+			}
+		case !f.ops.same(fa, fb):
+			return false
+		}
+	}
+	return true
+}
+
+// appendChanges appends the operations turning the non-nil slice at a into
+// the one at b, as the text differ writes them for arrays without ids:
+// the common elements index by index, then the removal of a's extra ones
+// from the last, then b's extra ones appended ("/-").
+func (l *list) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]byte, error) {
+	ha, hb := (*header)(a), (*header)(b)
+	var err error
+	for i := range min(ha.len, hb.len) {
+		ea, eb := l.elem(ha, i), l.elem(hb, i)
+		if l.sameElem(ea, eb) {
+			continue
+		}
+		if l.sub != nil {
+			dst, err = l.sub.appendOps(dst, ea, eb, path+"/"+strconv.Itoa(i))
+		} else {
+			dst = append(dst, `,{"op":"replace","path":"`...)
+			dst = append(dst, path...)
+			dst = append(dst, '/')
+			dst = strconv.AppendInt(dst, int64(i), 10)
+			dst = append(dst, `","value":`...)
+			dst, err = l.ops.encode(dst, eb)
+			dst = append(dst, '}')
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+	for i := ha.len - 1; i >= hb.len; i-- {
+		dst = append(dst, `,{"op":"remove","path":"`...)
+		dst = append(dst, path...)
+		dst = append(dst, '/')
+		dst = strconv.AppendInt(dst, int64(i), 10)
+		dst = append(dst, `"}`...)
+	}
+	for i := ha.len; i < hb.len; i++ {
+		dst = append(dst, `,{"op":"add","path":`...)
+		dst = appendPath(dst, path, "/-")
+		dst = append(dst, `,"value":`...)
+		if dst, err = l.appendElem(dst, l.elem(hb, i)); err != nil {
+			return dst, err
+		}
+		dst = append(dst, '}')
+	}
+	return dst, nil
+}
+
+// HasLists reports whether values of p's type hold slices: a copy of one
+// then shares their arrays until DetachLists.
+func (p *Plan) HasLists() bool { return p.lists }
+
+// DetachLists gives every slice of the struct at v an array of its own, a
+// copy of the one it had (a nil slice stays nil): after an assignment, the
+// copy then shares nothing with the original.
+func (p *Plan) DetachLists(v unsafe.Pointer) { p.CopyLists(v, v, nil) }
+
+// Arrays is the headers of the slices of the struct at v, appended to buf
+// in the order CopyLists takes them: the arrays a later copy can reuse.
+func (p *Plan) Arrays(v unsafe.Pointer, buf []Array) []Array {
+	for i := range p.fields {
+		f := &p.fields[i]
+		switch {
+		case f.list != nil:
+			buf = append(buf, Array{*(*header)(unsafe.Add(v, f.off))})
+		case f.sub != nil && f.sub.lists:
+			buf = f.sub.Arrays(unsafe.Add(v, f.off), buf)
+		}
+	}
+	return buf
+}
+
+// Array is the header of a slice that [Plan.Arrays] found.
+type Array struct{ h header }
+
+// CopyLists gives every slice of the struct at dst a copy of the elements
+// of the same slice at src (dst == src for DetachLists), in the array of
+// reuse that stands for it (from Arrays, arrays that src does not share)
+// when that is large enough, else in a new one; a nil slice stays nil. It
+// returns what is left of reuse.
+func (p *Plan) CopyLists(dst, src unsafe.Pointer, reuse []Array) []Array {
+	for i := range p.fields {
+		f := &p.fields[i]
+		switch {
+		case f.list != nil:
+			var into header
+			if len(reuse) > 0 {
+				into, reuse = reuse[0].h, reuse[1:]
+			}
+			f.list.copyInto(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), into)
+		case f.sub != nil && f.sub.lists:
+			reuse = f.sub.CopyLists(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), reuse)
+		}
+	}
+	return reuse
+}
+
+// copyInto sets the slice at dfp to a copy of the one at sfp, in into's
+// array when it is large enough (and sfp is not dfp), else in a new one.
+// The copies are typed (reflect.Copy): elements may hold strings.
+func (l *list) copyInto(dfp, sfp unsafe.Pointer, into header) {
+	sv := reflect.NewAt(l.typ, sfp).Elem()
+	if sv.IsNil() {
+		*(*header)(dfp) = header{}
+		return
+	}
+	n := sv.Len()
+	dv := reflect.NewAt(l.typ, dfp).Elem()
+	if into.data != nil && into.cap >= n && dfp != sfp {
+		*(*header)(dfp) = header{into.data, n, into.cap}
+		reflect.Copy(dv, sv)
+		return
+	}
+	c := reflect.MakeSlice(l.typ, n, n)
+	reflect.Copy(c, sv)
+	dv.Set(c)
 }
 
 // scalar is what a plan does with a field of one scalar kind.
@@ -357,7 +587,13 @@ func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string) ([]
 
 // present reports whether the field at fp is encoded.
 func (f *field) present(fp unsafe.Pointer) bool {
-	return !f.omitEmpty || f.ops == nil || !f.ops.empty(fp) // structs are never empty
+	switch {
+	case !f.omitEmpty:
+		return true
+	case f.list != nil:
+		return (*header)(fp).len != 0
+	}
+	return f.ops == nil || !f.ops.empty(fp) // structs are never empty
 }
 
 // next returns the index of the first field from i on that is encoded in
@@ -385,6 +621,15 @@ func sortedKeys(fs []field, v unsafe.Pointer) bool {
 // appendChange appends the operations turning the field's value at a into
 // the one at b, both encoded.
 func (f *field) appendChange(dst []byte, a, b unsafe.Pointer, prefix string) ([]byte, error) {
+	if f.list != nil {
+		switch na, nb := (*header)(a).data == nil, (*header)(b).data == nil; {
+		case na && nb:
+			return dst, nil
+		case na != nb: // null and an array
+			return f.appendOp(dst, "replace", b, prefix)
+		}
+		return f.list.appendChanges(dst, a, b, prefix+f.path)
+	}
 	if f.ops == nil {
 		return f.sub.appendOps(dst, a, b, prefix+f.path)
 	}

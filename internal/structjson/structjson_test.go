@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -225,7 +226,18 @@ func TestNotPlain(t *testing.T) {
 	for _, typ := range []reflect.Type{
 		reflect.TypeFor[int](),
 		reflect.TypeFor[*plain](),
-		reflect.TypeFor[struct{ A []int }](),
+		reflect.TypeFor[struct{ A []byte }](), // base64 in encoding/json
+		reflect.TypeFor[struct{ A []uint8 }](),
+		reflect.TypeFor[struct{ A [][]int }](),
+		reflect.TypeFor[struct{ A []*int }](),
+		reflect.TypeFor[struct{ A []any }](),
+		reflect.TypeFor[struct{ A []marshals }](),
+		reflect.TypeFor[struct{ A []struct{ B []int } }](),
+		reflect.TypeFor[struct { // elements with ids: the text differ pairs them by id
+			A []struct {
+				ID int `json:"id"`
+			}
+		}](),
 		reflect.TypeFor[struct{ A map[string]int }](),
 		reflect.TypeFor[struct{ A *int }](),
 		reflect.TypeFor[struct{ A any }](),
@@ -335,5 +347,250 @@ func diffAsText[T any](t *testing.T, random func(*rand.Rand, *T)) {
 			t.Fatalf("from %s\n  to %s\n got %s\nwant %s", encodingJSON(t, &old), encodingJSON(t, &cur), got, want)
 		}
 		old = cur
+	}
+}
+
+type item struct {
+	N    int     `json:"n"`
+	Name string  `json:"name,omitempty"`
+	In   inner   `json:"in"`
+	W    float64 `json:"w,omitempty"`
+	ID   int     // "ID": not the "id" the text differ pairs elements by
+}
+
+type withLists struct {
+	Ints   []int     `json:"ints"`
+	Strs   []string  `json:"strs,omitempty"`
+	Floats []float64 `json:"floats"`
+	Items  []item    `json:"items"`
+	ItemsO []item    `json:"itemso,omitempty"`
+	N      int       `json:"n"`
+	Deep   struct {
+		Bools []bool `json:"bools"`
+		X     int    `json:"x"`
+	} `json:"deep"`
+}
+
+// randomLists builds v afresh, its slices new arrays (never the previous
+// value's: the tests keep it), often nil, empty, or the previous value
+// with one element changed, added or removed.
+func randomLists(r *rand.Rand, prev, v *withLists) {
+	strs := []string{"", "a", "<b>&", "\x00\"", "é"}
+	pickLen := func(prev int) int {
+		switch r.IntN(6) {
+		case 0:
+			return -1 // nil
+		case 1:
+			return 0
+		case 2:
+			return prev + 1
+		case 3:
+			return max(prev-1, 0)
+		case 4:
+			return max(prev-2, 0)
+		}
+		return prev
+	}
+	ints := func(prev []int) []int {
+		n := pickLen(len(prev))
+		if n < 0 {
+			return nil
+		}
+		out := make([]int, n)
+		copy(out, prev)
+		for i := range out {
+			if i >= len(prev) || r.IntN(4) == 0 {
+				out[i] = r.IntN(3)
+			}
+		}
+		return out
+	}
+	*v = *prev
+	v.Ints = ints(prev.Ints)
+	if n := pickLen(len(prev.Strs)); n >= 0 {
+		v.Strs = make([]string, n)
+		copy(v.Strs, prev.Strs)
+		for i := range v.Strs {
+			if i >= len(prev.Strs) || r.IntN(4) == 0 {
+				v.Strs[i] = strs[r.IntN(len(strs))]
+			}
+		}
+	} else {
+		v.Strs = nil
+	}
+	if n := pickLen(len(prev.Floats)); n >= 0 {
+		v.Floats = make([]float64, n)
+		copy(v.Floats, prev.Floats)
+		for i := range v.Floats {
+			if i >= len(prev.Floats) || r.IntN(4) == 0 {
+				v.Floats[i] = []float64{0, math.Copysign(0, -1), 1e21, 0.1}[r.IntN(4)]
+			}
+		}
+	} else {
+		v.Floats = nil
+	}
+	items := func(prev []item) []item {
+		n := pickLen(len(prev))
+		if n < 0 {
+			return nil
+		}
+		out := make([]item, n)
+		copy(out, prev)
+		for i := range out {
+			if i >= len(prev) || r.IntN(3) == 0 {
+				switch r.IntN(4) {
+				case 0:
+					out[i].N = r.IntN(3)
+				case 1:
+					out[i].Name = strs[r.IntN(len(strs))]
+				case 2:
+					out[i].In.Y = strs[r.IntN(len(strs))]
+				default:
+					out[i].W = float64(r.IntN(2))
+				}
+			}
+		}
+		return out
+	}
+	v.Items, v.ItemsO = items(prev.Items), items(prev.ItemsO)
+	if r.IntN(3) == 0 {
+		v.N = r.IntN(3)
+	}
+	if n := pickLen(len(prev.Deep.Bools)); n >= 0 {
+		v.Deep.Bools = make([]bool, n)
+		copy(v.Deep.Bools, prev.Deep.Bools)
+		for i := range v.Deep.Bools {
+			if i >= len(prev.Deep.Bools) || r.IntN(3) == 0 {
+				v.Deep.Bools[i] = r.IntN(2) == 0
+			}
+		}
+	} else {
+		v.Deep.Bools = nil
+	}
+}
+
+// TestListsAsEncodingJSONAndTextDiffer: slices of scalars and of plain
+// structs encode as encoding/json writes them, and diff as the text differ
+// diffs their encodings (nil and empty slices, omitempty ones, elements
+// changed, added and removed).
+func TestListsAsEncodingJSONAndTextDiffer(t *testing.T) {
+	p := structjson.For(reflect.TypeFor[withLists]())
+	if p == nil || !p.HasLists() {
+		t.Fatal("withLists has no plan with lists")
+	}
+	text := diff.Default().(diff.BytesDiffer)
+	r := rand.New(rand.NewPCG(7, 8))
+	var old withLists
+	var arrays []structjson.Array
+	changed := 0
+	for range 5000 {
+		var cur withLists
+		randomLists(r, &old, &cur)
+		enc, err := p.AppendJSON(nil, unsafe.Pointer(&cur))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := encodingJSON(t, &cur); !bytes.Equal(enc, want) {
+			t.Fatalf("AppendJSON\n got %s\nwant %s", enc, want)
+		}
+		got, err := p.AppendDiff(nil, unsafe.Pointer(&old), unsafe.Pointer(&cur))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := text.DiffBytes(encodingJSON(t, &old), encodingJSON(t, &cur))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("from %s\n  to %s\n got %s\nwant %s", encodingJSON(t, &old), encodingJSON(t, &cur), got, want)
+		}
+		if len(got) > 0 {
+			changed++
+		}
+		// Keep cur as the syncer keeps its copy, in old's arrays where they
+		// are large enough; the copy must not change with cur.
+		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
+		old = cur
+		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
+		before := encodingJSON(t, &old)
+		for i := range cur.Ints {
+			cur.Ints[i] = 7
+		}
+		for i := range cur.Items {
+			cur.Items[i].Name = "changed"
+		}
+		if after := encodingJSON(t, &old); !bytes.Equal(before, after) {
+			t.Fatalf("the copy shares arrays with the original:\n%s\n%s", before, after)
+		}
+	}
+	if changed < 3000 {
+		t.Fatalf("only %d of 5000 steps changed the encoding", changed)
+	}
+}
+
+// TestDetachLists: after an assignment and DetachLists the copy shares no
+// array with the original, keeps nil slices nil and empty ones empty.
+func TestDetachLists(t *testing.T) {
+	p := structjson.For(reflect.TypeFor[withLists]())
+	v := withLists{Ints: []int{1, 2}, Strs: []string{}, Items: []item{{N: 1}}}
+	v.Deep.Bools = []bool{true}
+	c := v
+	p.DetachLists(unsafe.Pointer(&c))
+	c.Ints[0], c.Items[0].N, c.Deep.Bools[0] = 9, 9, false
+	if v.Ints[0] != 1 || v.Items[0].N != 1 || !v.Deep.Bools[0] {
+		t.Fatalf("the copy shares arrays with the original: %+v", v)
+	}
+	if c.Strs == nil || len(c.Strs) != 0 || c.Floats != nil || c.ItemsO != nil {
+		t.Fatalf("nil and empty slices not kept: %+v", c)
+	}
+	if structjson.For(reflect.TypeFor[plain]()).HasLists() {
+		t.Fatal("plain has lists")
+	}
+}
+
+// listsPair is a state with 64 numbers and 16 items, and the same with one
+// number changed: a chart's series, a short list.
+func listsPair() (old, cur withLists) {
+	for i := range 64 {
+		old.Floats = append(old.Floats, float64(i)/4)
+	}
+	for i := range 16 {
+		old.Items = append(old.Items, item{N: i, Name: "item"})
+	}
+	cur = old
+	cur.Floats = slices.Clone(old.Floats)
+	cur.Floats[40] = 99
+	return old, cur
+}
+
+// BenchmarkListsEncodeAndTextDiff is what a state with slices cost before
+// they had plans: both encodings, then the text diff.
+func BenchmarkListsEncodeAndTextDiff(b *testing.B) {
+	text := diff.Default().(diff.BytesAppender)
+	old, cur := listsPair()
+	var ob, cb bytes.Buffer
+	dst := make([]byte, 0, 256)
+	for b.Loop() {
+		ob.Reset()
+		cb.Reset()
+		json.NewEncoder(&ob).Encode(&old)
+		json.NewEncoder(&cb).Encode(&cur)
+		dst, _ = text.AppendDiffBytes(dst[:0], ob.Bytes(), cb.Bytes())
+	}
+}
+
+// BenchmarkListsAppendDiff is the plan's diff of the same pair, with the
+// copy that the syncer keeps afterwards in the arrays of the previous one.
+func BenchmarkListsAppendDiff(b *testing.B) {
+	p := structjson.For(reflect.TypeFor[withLists]())
+	old, cur := listsPair()
+	p.DetachLists(unsafe.Pointer(&old))
+	buf := make([]byte, 0, 256)
+	var arrays []structjson.Array
+	for b.Loop() {
+		buf, _ = p.AppendDiff(buf[:0], unsafe.Pointer(&old), unsafe.Pointer(&cur))
+		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
+		old = cur
+		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
 	}
 }
