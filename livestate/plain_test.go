@@ -240,3 +240,53 @@ func TestPlainStructSlices(t *testing.T) {
 	c.expect(`[null,null,"tasks:1","state:change",{"state":{"tags":["x","x","x"],"tasks":[{"text":"z","done":true}]},"version":10}]`)
 	c.expectNothing()
 }
+
+type todoItem struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Done  bool   `json:"done"`
+}
+
+// todoList is the shape of the chi-todo example's state: items with ids.
+type todoList struct {
+	Todos []todoItem `json:"todos"`
+}
+
+type todoListChannel struct{}
+
+func (todoListChannel) Init(ctx context.Context, s *livestate.Socket, params phx.Payload) (todoList, error) {
+	return todoList{Todos: []todoItem{{ID: "a", Title: "one"}, {ID: "b", Title: "two"}, {ID: "c", Title: "three"}}}, nil
+}
+
+func (todoListChannel) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *todoList) error {
+	switch event {
+	case "drop-first":
+		st.Todos = st.Todos[1:]
+	case "insert-first":
+		st.Todos = append([]todoItem{{ID: "z", Title: "new"}}, st.Todos...)
+	case "toggle-last":
+		st.Todos[len(st.Todos)-1].Done = true
+	}
+	return nil
+}
+
+// TestPlainStructKeyedSlices: items with ids are paired by id, as the text
+// differ pairs them: removing or inserting the first item is one operation,
+// not a rewrite of every item after it.
+func TestPlainStructKeyedSlices(t *testing.T) {
+	reg := newRegistry(t)
+	reg.Handle("todo:*", livestate.New(func() livestate.Channel[todoList] { return todoListChannel{} }, livestate.Options{}))
+	c := open(t, reg)
+	c.send(`["1","1","todo:1","phx_join",{}]`)
+	c.expect(`["1","1","todo:1","phx_reply",{"status":"ok","response":{}}]`)
+	c.expectEvent("todo:1", "state:change")
+	steps := []struct{ event, patch string }{
+		{"drop-first", `[{"op":"remove","path":"/todos/0"}]`},
+		{"insert-first", `[{"op":"add","path":"/todos/0","value":{"id":"z","title":"new","done":false}}]`},
+		{"toggle-last", `[{"op":"replace","path":"/todos/2/done","value":true}]`},
+	}
+	for i, st := range steps {
+		c.push("todo:1", "lvs_evt:"+st.event, `{}`)
+		c.expect(`["1",null,"todo:1","state:patch",{"patch":` + st.patch + `,"version":` + strconv.Itoa(i+1) + `}]`)
+	}
+}

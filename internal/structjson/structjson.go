@@ -1,8 +1,7 @@
 // Package structjson encodes and diffs values of plain struct types without
 // encoding/json: a struct whose encoded fields are booleans, integers,
 // floats, strings, plain structs, or slices of the scalars or of plain
-// structs that have neither slices nor an "id" member, with no custom
-// marshalling. A synced state of such a type is diffed field by field
+// structs without slices, with no custom marshalling. A synced state of such a type is diffed field by field
 // against its last synced copy instead of being encoded and diffed as text.
 // Apart from its slices such a value holds no reference: a Go assignment
 // followed by [Plan.DetachLists] is a deep copy.
@@ -45,14 +44,18 @@ type field struct {
 }
 
 // list is what a plan does with a slice: its elements are scalars (ops) or
-// plain structs without slices or an "id" member (sub). The text differ
-// compares such arrays index by index (an "id" would make it pair the
-// elements by id instead), as AppendDiff does.
+// plain structs without slices (sub). AppendDiff compares them as the text
+// differ does: index by index, and by id where elements with ids differ in
+// their ids.
 type list struct {
 	typ  reflect.Type // the slice type
 	size uintptr      // of an element
 	ops  *scalar
 	sub  *Plan
+	// id is the elements' "id" member when it is a string or a number:
+	// the text differ then pairs elements by id where their ids differ
+	// (keyed); nil otherwise.
+	id *field
 }
 
 // header is a slice's header.
@@ -155,7 +158,7 @@ func build(t reflect.Type, depth int) *Plan {
 }
 
 // buildList returns the list of the slice type t, or nil when its elements
-// are not scalars or plain structs without slices or an "id" member.
+// are not scalars or plain structs without slices.
 // []byte (any element of kind uint8) is left out: encoding/json writes it
 // in base64.
 func buildList(t reflect.Type, depth int) *list {
@@ -165,8 +168,15 @@ func buildList(t reflect.Type, depth int) *list {
 	}
 	l := &list{typ: t, size: e.Size()}
 	if e.Kind() == reflect.Struct {
-		if l.sub = build(e, depth); l.sub == nil || l.sub.lists || slices.ContainsFunc(l.sub.fields, func(f field) bool { return f.name == "id" }) {
+		if l.sub = build(e, depth); l.sub == nil || l.sub.lists {
 			return nil
+		}
+		if i := slices.IndexFunc(l.sub.fields, func(f field) bool { return f.name == "id" }); i >= 0 {
+			// The text differ takes a string or a number as an id;
+			// a boolean or an object is not one.
+			if f := &l.sub.fields[i]; f.ops != nil && f.ops != scalars[reflect.Bool] {
+				l.id = f
+			}
 		}
 		return l
 	}
@@ -284,38 +294,39 @@ func (p *Plan) same(a, b unsafe.Pointer) bool {
 }
 
 // appendChanges appends the operations turning the non-nil slice at a into
-// the one at b, as the text differ writes them for arrays without ids:
-// the common elements index by index, then the removal of a's extra ones
-// from the last, then b's extra ones appended ("/-").
-func (l *list) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]byte, error) {
+// the one at b, as the text differ writes them: the common elements index
+// by index, then the removal of a's extra ones from the last, then b's
+// extra ones appended ("/-"). Where two elements with ids (see list.id)
+// differ in their ids, the rest goes to the keyed diff, or, when that does
+// not apply, on index by index without looking at ids again.
+func (l *list) appendChanges(dst []byte, a, b unsafe.Pointer, path string, c *diffCtx) ([]byte, error) {
 	ha, hb := (*header)(a), (*header)(b)
+	return l.indexWise(dst, ha, hb, 0, path, l.id != nil, c)
+}
+
+// indexWise is appendChanges from index p on; keyed tells whether to look
+// for elements whose ids differ.
+func (l *list) indexWise(dst []byte, ha, hb *header, p int, path string, keyed bool, c *diffCtx) ([]byte, error) {
 	var err error
-	for i := range min(ha.len, hb.len) {
+	for i := p; i < min(ha.len, hb.len); i++ {
 		ea, eb := l.elem(ha, i), l.elem(hb, i)
 		if l.sameElem(ea, eb) {
 			continue
 		}
-		if l.sub != nil {
-			dst, err = l.sub.appendOps(dst, ea, eb, path+"/"+strconv.Itoa(i))
-		} else {
-			dst = append(dst, `,{"op":"replace","path":"`...)
-			dst = append(dst, path...)
-			dst = append(dst, '/')
-			dst = strconv.AppendInt(dst, int64(i), 10)
-			dst = append(dst, `","value":`...)
-			dst, err = l.ops.encode(dst, eb)
-			dst = append(dst, '}')
+		if keyed && l.hasID(ea) && l.hasID(eb) && !l.id.ops.same(unsafe.Add(ea, l.id.off), unsafe.Add(eb, l.id.off)) && !l.lastChange(ea, eb, ha, hb, i, c) {
+			var ok bool
+			if dst, ok, err = l.keyed(dst, ha, hb, i, path); ok || err != nil {
+				return dst, err
+			}
+			return l.indexWise(dst, ha, hb, i, path, false, c)
 		}
-		if err != nil {
+		if dst, err = l.appendElemChange(dst, ea, eb, path, i); err != nil {
 			return dst, err
 		}
 	}
 	for i := ha.len - 1; i >= hb.len; i-- {
-		dst = append(dst, `,{"op":"remove","path":"`...)
-		dst = append(dst, path...)
-		dst = append(dst, '/')
-		dst = strconv.AppendInt(dst, int64(i), 10)
-		dst = append(dst, `"}`...)
+		dst = appendIndexOp(dst, "remove", path, i)
+		dst = append(dst, '}')
 	}
 	for i := ha.len; i < hb.len; i++ {
 		dst = append(dst, `,{"op":"add","path":`...)
@@ -327,6 +338,226 @@ func (l *list) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]by
 		dst = append(dst, '}')
 	}
 	return dst, nil
+}
+
+// lastChange reports whether the text differ, walking the elements at ea
+// and eb (index i), reaches the end of the last change of the whole
+// document before it would look at their ids: it stops where everything
+// left of both texts is the same, which it checks before each member of
+// an object it walks member by member. That takes elements whose members
+// are the same ones (no omitempty member on one side only: the differ
+// would merge those members instead), after which nothing differs: the
+// later elements, and everything after the list (c).
+func (l *list) lastChange(ea, eb unsafe.Pointer, ha, hb *header, i int, c *diffCtx) bool {
+	for j := range l.sub.fields {
+		f := &l.sub.fields[j]
+		if f.present(unsafe.Add(ea, f.off)) != f.present(unsafe.Add(eb, f.off)) {
+			return false
+		}
+	}
+	if ha.len != hb.len {
+		return false
+	}
+	for j := i + 1; j < ha.len; j++ {
+		if !l.sameElem(l.elem(ha, j), l.elem(hb, j)) {
+			return false
+		}
+	}
+	return c.restSame()
+}
+
+// diffCtx is the state of one AppendDiff of a plan with lists: the fields
+// that follow the one being diffed, one tail per struct it is in.
+type diffCtx struct {
+	tails []tail
+}
+
+// tail is the later fields of a struct being diffed: plan p from index
+// next, in the structs at old and cur.
+type tail struct {
+	p        *Plan
+	old, cur unsafe.Pointer
+	next     int
+}
+
+var diffCtxs = sync.Pool{New: func() any { return new(diffCtx) }}
+
+// restSame reports whether everything after the field being diffed
+// encodes alike in both values.
+func (c *diffCtx) restSame() bool {
+	for _, t := range c.tails {
+		for i := t.next; i < len(t.p.fields); i++ {
+			f := &t.p.fields[i]
+			if !f.same(unsafe.Add(t.old, f.off), unsafe.Add(t.cur, f.off)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// same reports whether the field encodes alike at a and b.
+func (f *field) same(a, b unsafe.Pointer) bool {
+	pa := f.present(a)
+	switch {
+	case pa != f.present(b):
+		return false
+	case !pa:
+		return true
+	case f.list != nil:
+		ha, hb := (*header)(a), (*header)(b)
+		if (ha.data == nil) != (hb.data == nil) || ha.len != hb.len {
+			return false
+		}
+		for i := range ha.len {
+			if !f.list.sameElem(f.list.elem(ha, i), f.list.elem(hb, i)) {
+				return false
+			}
+		}
+		return true
+	case f.ops == nil:
+		for i := range f.sub.fields {
+			g := &f.sub.fields[i]
+			if !g.same(unsafe.Add(a, g.off), unsafe.Add(b, g.off)) {
+				return false
+			}
+		}
+		return true
+	}
+	return f.ops.same(a, b)
+}
+
+// appendIndexOp appends the start of an operation on path/i, up to the
+// closing brace (a remove) or the comma before the value.
+func appendIndexOp(dst []byte, op, path string, i int) []byte {
+	dst = append(dst, `,{"op":"`...)
+	dst = append(dst, op...)
+	dst = append(dst, `","path":"`...)
+	dst = append(dst, path...)
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, int64(i), 10)
+	dst = append(dst, '"')
+	if op != "remove" {
+		dst = append(dst, `,"value":`...)
+	}
+	return dst
+}
+
+// appendElemChange appends the operations turning the element at ea into
+// the different one at eb, at path/i.
+func (l *list) appendElemChange(dst []byte, ea, eb unsafe.Pointer, path string, i int) ([]byte, error) {
+	if l.sub != nil {
+		return l.sub.appendOps(dst, ea, eb, path+"/"+strconv.Itoa(i), nil)
+	}
+	dst = appendIndexOp(dst, "replace", path, i)
+	dst, err := l.ops.encode(dst, eb)
+	return append(dst, '}'), err
+}
+
+// hasID reports whether the element at e has an id: its "id" member is
+// encoded (an omitempty one may not be).
+func (l *list) hasID(e unsafe.Pointer) bool {
+	return l.id != nil && l.id.present(unsafe.Add(e, l.id.off))
+}
+
+// idKey is the encoding of the id of the element at e, a map key.
+func (l *list) idKey(buf []byte, e unsafe.Pointer) ([]byte, string, error) {
+	buf, err := l.id.ops.encode(buf[:0], unsafe.Add(e, l.id.off))
+	return buf, string(buf), err
+}
+
+// keyed is the text differ's keyed array diff (diff.Tree's), from index p
+// on, where the elements at p have different ids: common trailing elements
+// (by id) pair up; the others pair by id when the ids of a are unique and
+// those of b follow their order, and are removed (from the last) or added
+// (at their index) otherwise; paired elements are diffed in place. It
+// writes nothing and reports false when an element has no id, ids repeat
+// or change order, or (from index 0, with no common tail) no id is shared.
+func (l *list) keyed(dst []byte, ha, hb *header, p int, path string) ([]byte, bool, error) {
+	na, nb := ha.len-p, hb.len-p
+	for i := range na {
+		if !l.hasID(l.elem(ha, p+i)) {
+			return dst, false, nil
+		}
+	}
+	for j := range nb {
+		if !l.hasID(l.elem(hb, p+j)) {
+			return dst, false, nil
+		}
+	}
+	sameID := func(x, y unsafe.Pointer) bool { return l.id.ops.same(unsafe.Add(x, l.id.off), unsafe.Add(y, l.id.off)) }
+	suf := 0
+	for suf < min(na, nb) && sameID(l.elem(ha, ha.len-1-suf), l.elem(hb, hb.len-1-suf)) {
+		suf++
+	}
+	ma, mb := na-suf, nb-suf // the elements before the common tail
+	var matchB []int
+	var pairedA []bool
+	if ma > 0 && mb > 0 {
+		var buf []byte
+		var key string
+		var err error
+		index := make(map[string]int, ma)
+		for i := range ma {
+			if buf, key, err = l.idKey(buf, l.elem(ha, p+i)); err != nil {
+				return dst, false, err
+			}
+			if _, dup := index[key]; dup {
+				return dst, false, nil
+			}
+			index[key] = i
+		}
+		matchB, pairedA = make([]int, mb), make([]bool, ma)
+		last, matched := -1, 0
+		for j := range mb {
+			if buf, key, err = l.idKey(buf, l.elem(hb, p+j)); err != nil {
+				return dst, false, err
+			}
+			i, found := index[key]
+			if !found {
+				matchB[j] = -1
+				continue
+			}
+			if i <= last {
+				return dst, false, nil // a reorder or a repeated id
+			}
+			last, matchB[j], pairedA[i] = i, i, true
+			matched++
+		}
+		if p == 0 && suf == 0 && matched == 0 {
+			return dst, false, nil // nothing in common: edits in place
+		}
+	}
+	for i := ma - 1; i >= 0; i-- {
+		if pairedA == nil || !pairedA[i] {
+			dst = appendIndexOp(dst, "remove", path, p+i)
+			dst = append(dst, '}')
+		}
+	}
+	var err error
+	for j := range nb {
+		var av unsafe.Pointer
+		switch {
+		case j >= mb:
+			av = l.elem(ha, p+j-nb+na)
+		case matchB != nil && matchB[j] >= 0:
+			av = l.elem(ha, p+matchB[j])
+		}
+		bv := l.elem(hb, p+j)
+		switch {
+		case av == nil:
+			dst = appendIndexOp(dst, "add", path, p+j)
+			if dst, err = l.appendElem(dst, bv); err != nil {
+				return dst, true, err
+			}
+			dst = append(dst, '}')
+		case !l.sameElem(av, bv):
+			if dst, err = l.appendElemChange(dst, av, bv, path, p+j); err != nil {
+				return dst, true, err
+			}
+		}
+	}
+	return dst, true, nil
 }
 
 // HasLists reports whether values of p's type hold slices: a copy of one
@@ -505,7 +736,16 @@ func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
 // at cur, as a JSON array; nothing when they encode alike.
 func (p *Plan) AppendDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error) {
 	n := len(dst)
-	dst, err := p.appendOps(dst, old, cur, "")
+	var c *diffCtx
+	if p.lists {
+		c = diffCtxs.Get().(*diffCtx)
+		defer func() {
+			clear(c.tails[:cap(c.tails)])
+			c.tails = c.tails[:0]
+			diffCtxs.Put(c)
+		}()
+	}
+	dst, err := p.appendOps(dst, old, cur, "", c)
 	if err != nil || len(dst) == n {
 		return dst, err
 	}
@@ -519,7 +759,7 @@ func (p *Plan) AppendDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error) {
 // omitempty present on one side only); the rest is merged by key when both
 // sides' remaining keys are sorted, otherwise the removals come first and
 // then the other members in the new order.
-func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string) ([]byte, error) {
+func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string, c *diffCtx) ([]byte, error) {
 	var err error
 	i := 0
 	for ; i < len(p.fields); i++ {
@@ -530,7 +770,7 @@ func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string) ([]
 			break
 		}
 		if pa {
-			if dst, err = f.appendChange(dst, a, b, prefix); err != nil {
+			if dst, err = p.change(dst, i, old, cur, prefix, c); err != nil {
 				return dst, err
 			}
 		}
@@ -553,8 +793,7 @@ func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string) ([]
 				}
 				ib = next(rest, cur, ib+1)
 			default:
-				f := &rest[ia]
-				if dst, err = f.appendChange(dst, unsafe.Add(old, f.off), unsafe.Add(cur, f.off), prefix); err != nil {
+				if dst, err = p.change(dst, i+ia, old, cur, prefix, c); err != nil {
 					return dst, err
 				}
 				ia, ib = next(rest, old, ia+1), next(rest, cur, ib+1)
@@ -574,7 +813,7 @@ func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string) ([]
 		switch {
 		case !f.present(b):
 		case f.present(a):
-			dst, err = f.appendChange(dst, a, b, prefix)
+			dst, err = p.change(dst, i+j, old, cur, prefix, c)
 		default:
 			dst, err = f.appendOp(dst, "add", b, prefix)
 		}
@@ -583,6 +822,20 @@ func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string) ([]
 		}
 	}
 	return dst, nil
+}
+
+// change is appendChange of field i of p, with the fields after it in c
+// while it runs when it holds lists (c is nil for plans without).
+func (p *Plan) change(dst []byte, i int, old, cur unsafe.Pointer, prefix string, c *diffCtx) ([]byte, error) {
+	f := &p.fields[i]
+	a, b := unsafe.Add(old, f.off), unsafe.Add(cur, f.off)
+	if c == nil || f.list == nil && (f.sub == nil || !f.sub.lists) {
+		return f.appendChange(dst, a, b, prefix, c)
+	}
+	c.tails = append(c.tails, tail{p, old, cur, i + 1})
+	dst, err := f.appendChange(dst, a, b, prefix, c)
+	c.tails = c.tails[:len(c.tails)-1]
+	return dst, err
 }
 
 // present reports whether the field at fp is encoded.
@@ -620,7 +873,7 @@ func sortedKeys(fs []field, v unsafe.Pointer) bool {
 
 // appendChange appends the operations turning the field's value at a into
 // the one at b, both encoded.
-func (f *field) appendChange(dst []byte, a, b unsafe.Pointer, prefix string) ([]byte, error) {
+func (f *field) appendChange(dst []byte, a, b unsafe.Pointer, prefix string, c *diffCtx) ([]byte, error) {
 	if f.list != nil {
 		switch na, nb := (*header)(a).data == nil, (*header)(b).data == nil; {
 		case na && nb:
@@ -628,10 +881,10 @@ func (f *field) appendChange(dst []byte, a, b unsafe.Pointer, prefix string) ([]
 		case na != nb: // null and an array
 			return f.appendOp(dst, "replace", b, prefix)
 		}
-		return f.list.appendChanges(dst, a, b, prefix+f.path)
+		return f.list.appendChanges(dst, a, b, prefix+f.path, c)
 	}
 	if f.ops == nil {
-		return f.sub.appendOps(dst, a, b, prefix+f.path)
+		return f.sub.appendOps(dst, a, b, prefix+f.path, c)
 	}
 	if f.ops.same(a, b) {
 		return dst, nil

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 	"unsafe"
@@ -233,11 +234,6 @@ func TestNotPlain(t *testing.T) {
 		reflect.TypeFor[struct{ A []any }](),
 		reflect.TypeFor[struct{ A []marshals }](),
 		reflect.TypeFor[struct{ A []struct{ B []int } }](),
-		reflect.TypeFor[struct { // elements with ids: the text differ pairs them by id
-			A []struct {
-				ID int `json:"id"`
-			}
-		}](),
 		reflect.TypeFor[struct{ A map[string]int }](),
 		reflect.TypeFor[struct{ A *int }](),
 		reflect.TypeFor[struct{ A any }](),
@@ -592,5 +588,130 @@ func BenchmarkListsAppendDiff(b *testing.B) {
 		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
 		old = cur
 		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
+	}
+}
+
+type idItem struct {
+	ID   int    `json:"id"`
+	Text string `json:"text"`
+	Done bool   `json:"done,omitempty"`
+}
+
+type strIDItem struct {
+	Name string `json:"name"`
+	ID   string `json:"id"` // not the first member
+}
+
+type optIDItem struct {
+	ID float64 `json:"id,omitempty"` // absent when 0: no id
+	N  int     `json:"n"`
+}
+
+type boolIDItem struct {
+	ID bool `json:"id"` // not an id to the text differ
+	N  int  `json:"n"`
+}
+
+type withIDs struct {
+	Items []idItem     `json:"items"`
+	Named []strIDItem  `json:"named,omitempty"`
+	Opt   []optIDItem  `json:"opt"`
+	Bools []boolIDItem `json:"bools"`
+}
+
+// nestedIDs has its lists one struct down, with members after them at
+// both levels (the keyed diff depends on everything after the list).
+type nestedIDs struct {
+	In   withIDs `json:"in"`
+	Tail int     `json:"tail,omitempty"`
+	Last string  `json:"last"`
+}
+
+// edits returns a new slice made from prev by a few random edits: inserts
+// (new ids, sometimes repeated ones), removals, swaps, changed fields and
+// ids, or nil and empty.
+func edits[T any](r *rand.Rand, prev []T, fresh func(int) T, change func(*T)) []T {
+	switch r.IntN(10) {
+	case 0:
+		return nil
+	case 1:
+		return []T{}
+	}
+	out := append([]T{}, prev...)
+	for range r.IntN(3) + 1 {
+		switch k := r.IntN(5); {
+		case k == 0:
+			i := r.IntN(len(out) + 1)
+			out = slices.Insert(out, i, fresh(r.IntN(12)))
+		case k == 1 && len(out) > 0:
+			i := r.IntN(len(out))
+			out = slices.Delete(out, i, i+1)
+		case k == 2 && len(out) > 1:
+			i, j := r.IntN(len(out)), r.IntN(len(out))
+			out[i], out[j] = out[j], out[i]
+		case k == 3 && len(out) > 0:
+			change(&out[r.IntN(len(out))])
+		case k == 4 && len(out) > 0:
+			out[r.IntN(len(out))] = fresh(r.IntN(12))
+		}
+	}
+	return out
+}
+
+func randomIDs(r *rand.Rand, prev, v *withIDs) {
+	texts := []string{"", "a", "<b>", "c"}
+	v.Items = edits(r, prev.Items, func(id int) idItem { return idItem{ID: id, Text: texts[r.IntN(4)]} },
+		func(it *idItem) { it.Text, it.Done = texts[r.IntN(4)], r.IntN(2) == 0 })
+	v.Named = edits(r, prev.Named, func(id int) strIDItem { return strIDItem{ID: strconv.Itoa(id), Name: texts[r.IntN(4)]} },
+		func(it *strIDItem) { it.Name = texts[r.IntN(4)] })
+	v.Opt = edits(r, prev.Opt, func(id int) optIDItem { return optIDItem{ID: float64(id % 4), N: r.IntN(3)} },
+		func(it *optIDItem) { it.N = r.IntN(3) })
+	v.Bools = edits(r, prev.Bools, func(id int) boolIDItem { return boolIDItem{ID: id%2 == 0, N: r.IntN(3)} },
+		func(it *boolIDItem) { it.N = r.IntN(3) })
+}
+
+// TestKeyedListsAsTextDiffer: slices of structs with ids diff as the text
+// differ diffs their encodings, its keyed array diff included (inserts,
+// removals and changes in the middle; repeated and reordered ids and
+// missing ones, which fall back to the index-wise diff).
+func TestKeyedListsAsTextDiffer(t *testing.T) {
+	p := structjson.For(reflect.TypeFor[nestedIDs]())
+	if p == nil {
+		t.Fatal("nestedIDs has no plan")
+	}
+	text := diff.Default().(diff.BytesDiffer)
+	for seed := range uint64(16) {
+		r := rand.New(rand.NewPCG(seed, 9))
+		var old nestedIDs
+		for range 3000 {
+			var cur nestedIDs
+			randomIDs(r, &old.In, &cur.In)
+			cur.Tail, cur.Last = old.Tail, old.Last
+			if r.IntN(4) == 0 {
+				cur.Tail = r.IntN(2)
+			}
+			if r.IntN(4) == 0 {
+				cur.Last = []string{"", "x"}[r.IntN(2)]
+			}
+			enc, err := p.AppendJSON(nil, unsafe.Pointer(&cur))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := encodingJSON(t, &cur); !bytes.Equal(enc, want) {
+				t.Fatalf("AppendJSON\n got %s\nwant %s", enc, want)
+			}
+			got, err := p.AppendDiff(nil, unsafe.Pointer(&old), unsafe.Pointer(&cur))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := text.DiffBytes(encodingJSON(t, &old), encodingJSON(t, &cur))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("seed %d: from %s\n  to %s\n got %s\nwant %s", seed, encodingJSON(t, &old), encodingJSON(t, &cur), got, want)
+			}
+			old = cur
+		}
 	}
 }
