@@ -107,11 +107,10 @@ func TestPipelinedFrames(t *testing.T) {
 	}
 }
 
-// TestTLSReadsDirectly: over TLS (whose records are buffered inside
-// crypto/tls, so the socket cannot tell whether a message is ready) the
-// connection's goroutine reads itself; joins, replies, pipelined frames and
-// the idle timeout work the same.
-func TestTLSReadsDirectly(t *testing.T) {
+// TestTLS: over TLS (whose records crypto/tls buffers, so that the socket
+// alone cannot tell whether a message is ready) joins, replies, pipelined
+// frames and the idle timeout work as over TCP.
+func TestTLS(t *testing.T) {
 	ep, _ := testEndpoint(t, phx.Config{})
 	srv := httptest.NewTLSServer(newHandler(ep, handler.Options{IdleTimeout: 300 * time.Millisecond}))
 	t.Cleanup(srv.Close)

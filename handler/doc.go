@@ -31,9 +31,12 @@
 // the reply: no goroutine hand-off between the socket and the channel
 // callback. A slow callback holds up the socket's heartbeats and other
 // channels only until the poller's next sweep but one (at most 500 ms),
-// which hands the socket to another goroutine. Over TLS, and on other
-// systems, each connection reads on a goroutine of its own and its events
-// run on the endpoint's workers.
+// which hands the socket to another goroutine. Over TLS the poller
+// watches the TCP connection under crypto/tls, and before a connection is
+// left to it the records crypto/tls has already read are looked at (a read
+// that may not wait): idle TLS connections hold no goroutine either. On
+// other systems each connection reads on a goroutine of its own and its
+// events run on the endpoint's workers.
 //
 // gorilla/websocket reads the frames, except the common one (Linux, plain
 // TCP): a message that is a single final, masked, uncompressed frame of at

@@ -4,14 +4,23 @@ package handler
 
 import (
 	"bufio"
+	"crypto/tls"
 	"syscall"
 )
 
 // setIdleWait enables the idle wait when the connection is a socket the
-// runtime polls (TCP, Unix): the handler's poller then watches it while it
-// is idle. TLS connections and others read on a goroutine of their own.
+// runtime polls (TCP, Unix), bare or under crypto/tls: the handler's poller
+// then watches it while it is idle. Other connections read on a goroutine
+// of their own.
 func (c *wsConn) setIdleWait(br *bufio.Reader) {
-	sc, ok := c.conn.NetConn().(syscall.Conn)
+	nc := c.conn.NetConn()
+	tlsConn := false
+	if g, ok := nc.(*guardedConn); ok {
+		if tc, ok := g.Conn.(*tls.Conn); ok {
+			nc, tlsConn = tc.NetConn(), true
+		}
+	}
+	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		return
 	}
@@ -19,5 +28,5 @@ func (c *wsConn) setIdleWait(br *bufio.Reader) {
 	if err != nil {
 		return
 	}
-	c.br, c.raw = br, raw
+	c.br, c.raw, c.tls = br, raw, tlsConn
 }

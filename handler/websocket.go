@@ -49,8 +49,8 @@ type Options struct {
 	// goroutine and is watched by the handler's poller, at the cost of a
 	// hand-off and an epoll call per message that wakes it: ParkAfter
 	// trades the memory of busy connections for their latency. Linux
-	// only; elsewhere, and over TLS, every connection has a reading
-	// goroutine for its life.
+	// only (TCP, under TLS or not); elsewhere every connection has a
+	// reading goroutine for its life.
 	ParkAfter time.Duration
 	// MaxFrameSize is the largest inbound frame in bytes (default 1 MiB);
 	// larger frames close the connection with 1009.
@@ -403,7 +403,7 @@ func (c *wsConn) readReady() {
 		switch {
 		case err != nil:
 			continue
-		case c.br.Buffered() > 0:
+		case c.buffered():
 			if w.Pending() {
 				c.h.readers.run(c) // the rest is read by another
 				w.Run()
@@ -442,6 +442,27 @@ func (c *wsConn) readReady() {
 	}
 	c.end(err)
 }
+
+// buffered reports whether input is already read from the socket: in the
+// read buffer or, over TLS, in crypto/tls's buffers, which a read that may
+// not wait (its deadline passed) moves into the read buffer. An error of
+// that read other than the deadline's counts as input: the next read
+// returns it.
+func (c *wsConn) buffered() bool {
+	if c.br.Buffered() > 0 {
+		return true
+	}
+	if !c.tls {
+		return false
+	}
+	c.nc.SetReadDeadline(aLongTimeAgo)
+	c.hotUntil = 0 // await sets its deadline again
+	_, err := c.br.Peek(1)
+	return err == nil || !isTimeout(err)
+}
+
+// aLongTimeAgo is a read deadline that has passed.
+var aLongTimeAgo = time.Unix(1, 0)
 
 // await waits on the runtime's poller for the next message, until
 // Options.ParkAfter after the last one was read; it reports whether input
@@ -533,8 +554,13 @@ type wsConn struct {
 	// holds no goroutine; the handler's poller watches its socket, and
 	// reading and handling the messages runs on a pooled reader. nil raw:
 	// the connection's own goroutine reads.
-	br       *bufio.Reader
-	raw      syscall.RawConn
+	br  *bufio.Reader
+	raw syscall.RawConn // the socket (under TLS: the TCP connection's)
+	// tls: the socket carries TLS. Writes go through crypto/tls (the
+	// pooled writers), and the records crypto/tls has read but not yet
+	// returned are looked at before the socket is left to the poller
+	// (buffered): its readiness tells only of bytes still in the kernel.
+	tls      bool
 	pollID   uint64       // the connection's id in the poller; 0: not polled
 	pollFD   int          // the poller's epoll instance
 	readAt   time.Time    // when the reader last read a message (reader only)
@@ -603,7 +629,7 @@ func (c *wsConn) wake(broadcast bool) {
 	default:
 		c.writing = true
 		c.mu.Unlock()
-		if c.raw != nil && !broadcast {
+		if c.raw != nil && !c.tls && !broadcast {
 			c.flush()
 		} else {
 			c.h.writers.run(c)
