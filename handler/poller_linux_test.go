@@ -46,6 +46,13 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	echoThenLeave(t, ep, all)
+}
+
+// echoThenLeave has each connection (joined to room:<its index>) echo
+// once, then closes them all and waits until their sessions have ended.
+func echoThenLeave(t *testing.T, ep *phx.Endpoint, all []*websocket.Conn) {
+	t.Helper()
 	for i, conn := range all {
 		ref := strconv.Itoa(i)
 		send(t, conn, `["1","`+ref+`","room:`+ref+`","echo",{"n":`+ref+`}]`)

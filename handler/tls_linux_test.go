@@ -101,15 +101,7 @@ func TestTLSIdleConnectionsHoldNoGoroutine(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	for i, conn := range all {
-		ref := strconv.Itoa(i)
-		send(t, conn, `["1","`+ref+`","room:`+ref+`","echo",{"n":`+ref+`}]`)
-		expect(t, conn, `["1","`+ref+`","room:`+ref+`","phx_reply",{"status":"ok","response":{"n":`+ref+`}}]`)
-	}
-	for _, conn := range all {
-		conn.Close()
-	}
-	waitNoSessions(t, ep)
+	echoThenLeave(t, ep, all)
 }
 
 // TestTLSRecordsInOneWrite: two TLS records that reach the server in one

@@ -3,6 +3,7 @@ package structjson_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -474,7 +475,6 @@ func TestListsAsEncodingJSONAndTextDiffer(t *testing.T) {
 	if p == nil || !p.HasLists() {
 		t.Fatal("withLists has no plan with lists")
 	}
-	text := diff.Default().(diff.BytesDiffer)
 	r := rand.New(rand.NewPCG(7, 8))
 	var old withLists
 	var arrays []structjson.Array
@@ -482,24 +482,7 @@ func TestListsAsEncodingJSONAndTextDiffer(t *testing.T) {
 	for range 5000 {
 		var cur withLists
 		randomLists(r, &old, &cur)
-		enc, err := p.AppendJSON(nil, unsafe.Pointer(&cur))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := encodingJSON(t, &cur); !bytes.Equal(enc, want) {
-			t.Fatalf("AppendJSON\n got %s\nwant %s", enc, want)
-		}
-		got, err := p.AppendDiff(nil, unsafe.Pointer(&old), unsafe.Pointer(&cur))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := text.DiffBytes(encodingJSON(t, &old), encodingJSON(t, &cur))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("from %s\n  to %s\n got %s\nwant %s", encodingJSON(t, &old), encodingJSON(t, &cur), got, want)
-		}
+		got := checkStep(t, p, &old, &cur, "")
 		if len(got) > 0 {
 			changed++
 		}
@@ -679,7 +662,6 @@ func TestKeyedListsAsTextDiffer(t *testing.T) {
 	if p == nil {
 		t.Fatal("nestedIDs has no plan")
 	}
-	text := diff.Default().(diff.BytesDiffer)
 	for seed := range uint64(16) {
 		r := rand.New(rand.NewPCG(seed, 9))
 		var old nestedIDs
@@ -693,25 +675,34 @@ func TestKeyedListsAsTextDiffer(t *testing.T) {
 			if r.IntN(4) == 0 {
 				cur.Last = []string{"", "x"}[r.IntN(2)]
 			}
-			enc, err := p.AppendJSON(nil, unsafe.Pointer(&cur))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := encodingJSON(t, &cur); !bytes.Equal(enc, want) {
-				t.Fatalf("AppendJSON\n got %s\nwant %s", enc, want)
-			}
-			got, err := p.AppendDiff(nil, unsafe.Pointer(&old), unsafe.Pointer(&cur))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := text.DiffBytes(encodingJSON(t, &old), encodingJSON(t, &cur))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("seed %d: from %s\n  to %s\n got %s\nwant %s", seed, encodingJSON(t, &old), encodingJSON(t, &cur), got, want)
-			}
+			checkStep(t, p, &old, &cur, fmt.Sprintf("seed %d: ", seed))
 			old = cur
 		}
 	}
+}
+
+// checkStep checks that p encodes cur as encoding/json does and diffs old
+// into cur as the text differ diffs their encodings, and returns the
+// patch; label starts the failure messages.
+func checkStep[T any](t *testing.T, p *structjson.Plan, old, cur *T, label string) []byte {
+	t.Helper()
+	enc, err := p.AppendJSON(nil, unsafe.Pointer(cur))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := encodingJSON(t, cur); !bytes.Equal(enc, want) {
+		t.Fatalf("%sAppendJSON\n got %s\nwant %s", label, enc, want)
+	}
+	got, err := p.AppendDiff(nil, unsafe.Pointer(old), unsafe.Pointer(cur))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := diff.Default().(diff.BytesDiffer).DiffBytes(encodingJSON(t, old), encodingJSON(t, cur))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%sfrom %s\n  to %s\n got %s\nwant %s", label, encodingJSON(t, old), encodingJSON(t, cur), got, want)
+	}
+	return got
 }
