@@ -290,3 +290,56 @@ func TestPlainStructKeyedSlices(t *testing.T) {
 		c.expect(`["1",null,"todo:1","state:patch",{"patch":` + st.patch + `,"version":` + strconv.Itoa(i+1) + `}]`)
 	}
 }
+
+// votes is a plain struct state with maps.
+type votes struct {
+	Counts map[string]int      `json:"counts"`
+	Voters map[string]todoItem `json:"voters,omitempty"`
+	Closed bool                `json:"closed"`
+}
+
+type votesChannel struct{}
+
+func (votesChannel) Init(ctx context.Context, s *livestate.Socket, params phx.Payload) (votes, error) {
+	return votes{Counts: map[string]int{"go": 1}}, nil
+}
+
+func (votesChannel) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *votes) error {
+	switch event {
+	case "go": // in place: the synced copy must not see it
+		st.Counts["go"]++
+	case "rust":
+		st.Counts["rust"]++
+	case "voter":
+		st.Voters = map[string]todoItem{"ann": {ID: "1", Title: "ann"}}
+	case "odd": // a key JSON writes with an escape: the encodings are diffed
+		st.Counts["<odd>"] = 1
+	case "drop":
+		delete(st.Counts, "go")
+	}
+	return nil
+}
+
+// TestPlainStructMaps: maps in a plain struct state are diffed key by key,
+// as the text differ diffs their sorted members, against a copy of their
+// own (a change made in place is seen); a key written with escapes falls
+// back to diffing the two encodings, with the same patch.
+func TestPlainStructMaps(t *testing.T) {
+	reg := newRegistry(t)
+	reg.Handle("votes:*", livestate.New(func() livestate.Channel[votes] { return votesChannel{} }, livestate.Options{}))
+	c := open(t, reg)
+	c.send(`["1","1","votes:1","phx_join",{}]`)
+	c.expect(`["1","1","votes:1","phx_reply",{"status":"ok","response":{}}]`)
+	c.expect(`["1",null,"votes:1","state:change",{"state":{"counts":{"go":1},"closed":false},"version":0}]`)
+	steps := []struct{ event, patch string }{
+		{"go", `[{"op":"replace","path":"/counts/go","value":2}]`},
+		{"rust", `[{"op":"add","path":"/counts/rust","value":1}]`},
+		{"voter", `[{"op":"add","path":"/voters","value":{"ann":{"id":"1","title":"ann","done":false}}}]`},
+		{"odd", `[{"op":"add","path":"/counts/\u003codd\u003e","value":1}]`},
+		{"drop", `[{"op":"remove","path":"/counts/go"}]`},
+	}
+	for i, st := range steps {
+		c.push("votes:1", "lvs_evt:"+st.event, `{}`)
+		c.expect(`["1",null,"votes:1","state:patch",{"patch":` + st.patch + `,"version":` + strconv.Itoa(i+1) + `}]`)
+	}
+}

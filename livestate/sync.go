@@ -260,6 +260,26 @@ func (y *syncer[S]) idle() {
 	}
 }
 
+// planDiff appends the patch from the struct at old to the one at cur,
+// from the plan; where the plan leaves it to the text differ (a map key
+// written with escapes), from the two encodings.
+func (y *syncer[S]) planDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error) {
+	n := len(dst)
+	out, err := y.plan.AppendDiff(dst, old, cur)
+	if !errors.Is(err, structjson.ErrTextDiff) {
+		return out, err
+	}
+	prev, err := y.plan.AppendJSON(nil, old)
+	if err != nil {
+		return dst[:n], err
+	}
+	next, err := y.plan.AppendJSON(nil, cur)
+	if err != nil {
+		return dst[:n], err
+	}
+	return y.differ.(diff.BytesAppender).AppendDiffBytes(dst[:n], prev, next)
+}
+
 // keepShadow copies *st into the shadow; its slices get arrays of the
 // shadow's own, which a callback cannot change in place.
 func (y *syncer[S]) keepShadow(st *S) {
@@ -281,7 +301,7 @@ func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte
 		d := y.msgs.(Dialect)
 		dst = appendWrapHead(dst, d.PatchKey)
 		n := len(dst)
-		if dst, err = y.plan.AppendDiff(dst, old, cur); err != nil {
+		if dst, err = y.planDiff(dst, old, cur); err != nil {
 			return "", nil, false, err
 		}
 		// The copy takes fields that are not synced too, changed or
@@ -294,7 +314,7 @@ func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte
 		y.forget() // encoded again when the whole state is needed
 		return d.PatchEvent, d.appendWrapTail(dst, y.bump()), true, nil
 	}
-	patch, err := y.plan.AppendDiff(nil, old, cur)
+	patch, err := y.planDiff(nil, old, cur)
 	if err != nil {
 		return "", nil, false, err
 	}

@@ -1,10 +1,11 @@
 // Package structjson encodes and diffs values of plain struct types without
 // encoding/json: a struct whose encoded fields are booleans, integers,
-// floats, strings, plain structs, or slices of the scalars or of plain
-// structs without slices, with no custom marshalling. A synced state of such a type is diffed field by field
+// floats, strings, plain structs, slices of the scalars or of plain structs
+// without slices or maps, or maps from strings to those, with no custom
+// marshalling. A synced state of such a type is diffed field by field
 // against its last synced copy instead of being encoded and diffed as text.
-// Apart from its slices such a value holds no reference: a Go assignment
-// followed by [Plan.DetachLists] is a deep copy.
+// Apart from its slices and maps such a value holds no reference: a Go
+// assignment followed by [Plan.DetachLists] is a deep copy.
 //
 // The encoding is byte for byte what encoding/json's Encoder writes (HTML
 // escaped), and a diff is the RFC 6902 patch the text differ of package diff
@@ -29,7 +30,7 @@ import (
 // Plan encodes and diffs the values of one plain struct type.
 type Plan struct {
 	fields []field
-	lists  bool // a field holds a slice, or a struct that does
+	lists  bool // a field holds a slice or a map, or a struct that does
 }
 
 type field struct {
@@ -41,10 +42,11 @@ type field struct {
 	omitEmpty bool
 	sub       *Plan // a struct's plan
 	list      *list // a slice's
+	dict      *dict // a map's
 }
 
 // list is what a plan does with a slice: its elements are scalars (ops) or
-// plain structs without slices (sub). AppendDiff compares them as the text
+// plain structs without slices or maps (sub). AppendDiff compares them as the text
 // differ does: index by index, and by id where elements with ids differ in
 // their ids.
 type list struct {
@@ -145,6 +147,11 @@ func build(t reflect.Type, depth int) *Plan {
 				return nil
 			}
 			p.lists = true
+		case reflect.Map:
+			if f.dict = buildDict(sf.Type, depth+1); f.dict == nil {
+				return nil
+			}
+			p.lists = true
 		default:
 			if f.ops = scalars[sf.Type.Kind()]; f.ops == nil {
 				return nil // pointers, maps, interfaces, arrays…
@@ -158,7 +165,7 @@ func build(t reflect.Type, depth int) *Plan {
 }
 
 // buildList returns the list of the slice type t, or nil when its elements
-// are not scalars or plain structs without slices.
+// are not scalars or plain structs without slices or maps.
 // []byte (any element of kind uint8) is left out: encoding/json writes it
 // in base64.
 func buildList(t reflect.Type, depth int) *list {
@@ -184,6 +191,27 @@ func buildList(t reflect.Type, depth int) *list {
 		return nil
 	}
 	return l
+}
+
+// buildDict returns the dict of the map type t, or nil when its keys are
+// not strings or its values not scalars or plain structs without slices
+// or maps.
+func buildDict(t reflect.Type, depth int) *dict {
+	k, v := t.Key(), t.Elem()
+	if k.Kind() != reflect.String || custom(k) || custom(v) {
+		return nil
+	}
+	d := &dict{typ: t, val: v}
+	if v.Kind() == reflect.Struct {
+		if d.sub = build(v, depth); d.sub == nil || d.sub.lists {
+			return nil
+		}
+		return d
+	}
+	if d.ops = scalars[v.Kind()]; d.ops == nil {
+		return nil
+	}
+	return d
 }
 
 // simpleName reports whether a tag's name is one encoding/json takes as it
@@ -231,6 +259,8 @@ func (f *field) appendValue(dst []byte, fp unsafe.Pointer) ([]byte, error) {
 	switch {
 	case f.list != nil:
 		return f.list.appendJSON(dst, fp)
+	case f.dict != nil:
+		return f.dict.appendJSON(dst, fp)
 	case f.ops == nil:
 		return f.sub.AppendJSON(dst, fp)
 	}
@@ -415,6 +445,8 @@ func (f *field) same(a, b unsafe.Pointer) bool {
 			}
 		}
 		return true
+	case f.dict != nil:
+		return f.dict.same(a, b)
 	case f.ops == nil:
 		for i := range f.sub.fields {
 			g := &f.sub.fields[i]
@@ -560,9 +592,184 @@ func (l *list) keyed(dst []byte, ha, hb *header, p int, path string) ([]byte, bo
 	return dst, true, nil
 }
 
-// HasLists reports whether values of p's type hold slices: a copy of one
-// then shares their arrays until DetachLists.
+// HasLists reports whether values of p's type hold slices or maps: a copy
+// of one then shares their arrays and maps until DetachLists.
 func (p *Plan) HasLists() bool { return p.lists }
+
+// ErrTextDiff is returned by AppendDiff when a map key is written with
+// escapes in JSON: the text differ orders such members in a way the plan
+// does not reproduce, so the caller diffs the two encodings instead.
+var ErrTextDiff = errors.New("structjson: a map key needs escaping: diff the encodings")
+
+// dict is what a plan does with a map with string keys: its values are
+// scalars (ops) or plain structs without slices or maps (sub). It is an
+// object whose keys encoding/json sorts; the text differ merges two such
+// key lists in order, as AppendDiff does.
+type dict struct {
+	typ reflect.Type // the map type
+	val reflect.Type // its values'
+	ops *scalar
+	sub *Plan
+}
+
+func (d *dict) m(fp unsafe.Pointer) reflect.Value { return reflect.NewAt(d.typ, fp).Elem() }
+
+func (d *dict) isNil(fp unsafe.Pointer) bool { return d.m(fp).IsNil() }
+
+func (d *dict) len(fp unsafe.Pointer) int { return d.m(fp).Len() }
+
+// keys appends the keys of the map at fp to buf, sorted.
+func (d *dict) keys(fp unsafe.Pointer, buf []string) []string {
+	it := d.m(fp).MapRange()
+	for it.Next() {
+		buf = append(buf, it.Key().String())
+	}
+	slices.Sort(buf)
+	return buf
+}
+
+// value copies the value of key k of the map at fp into tmp (a settable
+// value of d.val) and returns its address.
+func (d *dict) value(fp unsafe.Pointer, k string, tmp reflect.Value) unsafe.Pointer {
+	tmp.Set(d.m(fp).MapIndex(reflect.ValueOf(k).Convert(d.typ.Key())))
+	return tmp.Addr().UnsafePointer()
+}
+
+func (d *dict) appendVal(dst []byte, vp unsafe.Pointer) ([]byte, error) {
+	if d.sub != nil {
+		return d.sub.AppendJSON(dst, vp)
+	}
+	return d.ops.encode(dst, vp)
+}
+
+func (d *dict) sameVal(a, b unsafe.Pointer) bool {
+	if d.sub != nil {
+		return d.sub.same(a, b)
+	}
+	return d.ops.same(a, b)
+}
+
+// appendJSON appends the encoding of the map at fp, its keys sorted: null
+// when it is nil.
+func (d *dict) appendJSON(dst []byte, fp unsafe.Pointer) ([]byte, error) {
+	if d.isNil(fp) {
+		return append(dst, "null"...), nil
+	}
+	tmp := reflect.New(d.val).Elem()
+	dst = append(dst, '{')
+	for i, k := range d.keys(fp, nil) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = jsonenc.AppendString(dst, k, true)
+		dst = append(dst, ':')
+		var err error
+		if dst, err = d.appendVal(dst, d.value(fp, k, tmp)); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// same reports whether the maps at a and b encode alike.
+func (d *dict) same(a, b unsafe.Pointer) bool {
+	if d.isNil(a) != d.isNil(b) || d.len(a) != d.len(b) {
+		return false
+	}
+	ka, kb := d.keys(a, nil), d.keys(b, nil)
+	if !slices.Equal(ka, kb) {
+		return false
+	}
+	ta, tb := reflect.New(d.val).Elem(), reflect.New(d.val).Elem()
+	for _, k := range ka {
+		if !d.sameVal(d.value(a, k, ta), d.value(b, k, tb)) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainKey reports whether k is written in JSON as it is (no escape, no
+// replaced byte).
+func plainKey(k string) bool { return jsonenc.StringLen(k) == len(k)+2 }
+
+// appendChanges appends the operations turning the non-nil map at a into
+// the one at b: their sorted keys merged, a's alone removed, b's alone
+// added, the values of common keys diffed. It returns ErrTextDiff when a
+// key is not plain.
+func (d *dict) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]byte, error) {
+	ka, kb := d.keys(a, nil), d.keys(b, nil)
+	for _, ks := range [2][]string{ka, kb} {
+		for _, k := range ks {
+			if !plainKey(k) {
+				return dst, ErrTextDiff
+			}
+		}
+	}
+	token := strings.NewReplacer("~", "~0", "/", "~1")
+	ta, tb := reflect.New(d.val).Elem(), reflect.New(d.val).Elem()
+	var err error
+	for i, j := 0, 0; i < len(ka) || j < len(kb); {
+		switch {
+		case j == len(kb) || i < len(ka) && ka[i] < kb[j]:
+			dst = appendRemove(dst, path, "/"+token.Replace(ka[i]))
+			i++
+		case i == len(ka) || kb[j] < ka[i]:
+			dst = append(dst, `,{"op":"add","path":`...)
+			dst = appendPath(dst, path, "/"+token.Replace(kb[j]))
+			dst = append(dst, `,"value":`...)
+			if dst, err = d.appendVal(dst, d.value(b, kb[j], tb)); err != nil {
+				return dst, err
+			}
+			dst = append(dst, '}')
+			j++
+		default:
+			va, vb := d.value(a, ka[i], ta), d.value(b, kb[j], tb)
+			if !d.sameVal(va, vb) {
+				at := path + "/" + token.Replace(kb[j])
+				if d.sub != nil {
+					dst, err = d.sub.appendOps(dst, va, vb, at, nil)
+				} else {
+					dst = append(dst, `,{"op":"replace","path":`...)
+					dst = appendPath(dst, at, "")
+					dst = append(dst, `,"value":`...)
+					dst, err = d.ops.encode(dst, vb)
+					dst = append(dst, '}')
+				}
+				if err != nil {
+					return dst, err
+				}
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return dst, nil
+}
+
+// copyInto sets the map at dfp to a copy of the one at sfp, in the map
+// into (cleared) when there is one and sfp is not dfp, else in a new one.
+func (d *dict) copyInto(dfp, sfp unsafe.Pointer, into unsafe.Pointer) {
+	sv, dv := d.m(sfp), d.m(dfp)
+	if sv.IsNil() {
+		dv.SetZero()
+		return
+	}
+	reuse := into != nil && dfp != sfp
+	m := dv
+	if reuse {
+		*(*unsafe.Pointer)(dfp) = into
+		m.Clear()
+	} else {
+		m = reflect.MakeMapWithSize(d.typ, sv.Len())
+	}
+	it := sv.MapRange()
+	for it.Next() {
+		m.SetMapIndex(it.Key(), it.Value())
+	}
+	if !reuse {
+		dv.Set(m)
+	}
+}
 
 // DetachLists gives every slice of the struct at v an array of its own, a
 // copy of the one it had (a nil slice stays nil): after an assignment, the
@@ -577,6 +784,8 @@ func (p *Plan) Arrays(v unsafe.Pointer, buf []Array) []Array {
 		switch {
 		case f.list != nil:
 			buf = append(buf, Array{*(*header)(unsafe.Add(v, f.off))})
+		case f.dict != nil:
+			buf = append(buf, Array{header{data: *(*unsafe.Pointer)(unsafe.Add(v, f.off))}})
 		case f.sub != nil && f.sub.lists:
 			buf = f.sub.Arrays(unsafe.Add(v, f.off), buf)
 		}
@@ -602,6 +811,12 @@ func (p *Plan) CopyLists(dst, src unsafe.Pointer, reuse []Array) []Array {
 				into, reuse = reuse[0].h, reuse[1:]
 			}
 			f.list.copyInto(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), into)
+		case f.dict != nil:
+			var into unsafe.Pointer
+			if len(reuse) > 0 {
+				into, reuse = reuse[0].h.data, reuse[1:]
+			}
+			f.dict.copyInto(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), into)
 		case f.sub != nil && f.sub.lists:
 			reuse = f.sub.CopyLists(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), reuse)
 		}
@@ -829,7 +1044,7 @@ func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string, c *
 func (p *Plan) change(dst []byte, i int, old, cur unsafe.Pointer, prefix string, c *diffCtx) ([]byte, error) {
 	f := &p.fields[i]
 	a, b := unsafe.Add(old, f.off), unsafe.Add(cur, f.off)
-	if c == nil || f.list == nil && (f.sub == nil || !f.sub.lists) {
+	if c == nil || f.list == nil && f.dict == nil && (f.sub == nil || !f.sub.lists) {
 		return f.appendChange(dst, a, b, prefix, c)
 	}
 	c.tails = append(c.tails, tail{p, old, cur, i + 1})
@@ -845,6 +1060,8 @@ func (f *field) present(fp unsafe.Pointer) bool {
 		return true
 	case f.list != nil:
 		return (*header)(fp).len != 0
+	case f.dict != nil:
+		return f.dict.len(fp) != 0
 	}
 	return f.ops == nil || !f.ops.empty(fp) // structs are never empty
 }
@@ -882,6 +1099,15 @@ func (f *field) appendChange(dst []byte, a, b unsafe.Pointer, prefix string, c *
 			return f.appendOp(dst, "replace", b, prefix)
 		}
 		return f.list.appendChanges(dst, a, b, prefix+f.path, c)
+	}
+	if f.dict != nil {
+		switch na, nb := f.dict.isNil(a), f.dict.isNil(b); {
+		case na && nb:
+			return dst, nil
+		case na != nb: // null and an object
+			return f.appendOp(dst, "replace", b, prefix)
+		}
+		return f.dict.appendChanges(dst, a, b, prefix+f.path)
 	}
 	if f.ops == nil {
 		return f.sub.appendOps(dst, a, b, prefix+f.path, c)

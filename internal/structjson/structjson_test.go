@@ -3,7 +3,9 @@ package structjson_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -235,7 +237,12 @@ func TestNotPlain(t *testing.T) {
 		reflect.TypeFor[struct{ A []any }](),
 		reflect.TypeFor[struct{ A []marshals }](),
 		reflect.TypeFor[struct{ A []struct{ B []int } }](),
-		reflect.TypeFor[struct{ A map[string]int }](),
+		reflect.TypeFor[struct{ A map[int]int }](), // keys written as strings, sorted as such
+		reflect.TypeFor[struct{ A map[string][]int }](),
+		reflect.TypeFor[struct{ A map[string]*int }](),
+		reflect.TypeFor[struct{ A map[string]map[string]int }](),
+		reflect.TypeFor[struct{ A map[string]marshals }](),
+		reflect.TypeFor[struct{ A []map[string]int }](),
 		reflect.TypeFor[struct{ A *int }](),
 		reflect.TypeFor[struct{ A any }](),
 		reflect.TypeFor[struct{ A [2]int }](),
@@ -705,4 +712,107 @@ func checkStep[T any](t *testing.T, p *structjson.Plan, old, cur *T, label strin
 		t.Fatalf("%sfrom %s\n  to %s\n got %s\nwant %s", label, encodingJSON(t, old), encodingJSON(t, cur), got, want)
 	}
 	return got
+}
+
+type user struct {
+	Name  string `json:"name"`
+	Admin bool   `json:"admin,omitempty"`
+	In    inner  `json:"in"`
+}
+
+type withMaps struct {
+	Counts map[string]int    `json:"counts"`
+	Users  map[string]user   `json:"users,omitempty"`
+	Items  []idItem          `json:"items"`
+	Flags  map[string]bool   `json:"flags"`
+	Tail   int               `json:"tail"`
+	Named  map[string]string `json:"named,omitempty"`
+}
+
+// editMap returns a new map made from prev by a few random edits, or nil,
+// or an empty map; weird adds keys that JSON writes with escapes.
+func editMap[V any](r *rand.Rand, prev map[string]V, weird bool, value func() V) map[string]V {
+	switch r.IntN(10) {
+	case 0:
+		return nil
+	case 1:
+		return map[string]V{}
+	}
+	keys := []string{"a", "b", "a/b", "~x", "é", "zz", "B", "a b"}
+	if weird {
+		keys = append(keys, "<x>", `q"`, "\u2028")
+	}
+	out := maps.Clone(prev)
+	if out == nil {
+		out = map[string]V{}
+	}
+	for range r.IntN(3) + 1 {
+		k := keys[r.IntN(len(keys))]
+		if r.IntN(3) == 0 {
+			delete(out, k)
+		} else {
+			out[k] = value()
+		}
+	}
+	return out
+}
+
+// TestMapsAsEncodingJSONAndTextDiffer: maps with string keys encode as
+// encoding/json writes them (keys sorted) and diff as the text differ
+// diffs their encodings; a key written with escapes makes AppendDiff
+// return ErrTextDiff instead. The copies CopyLists keeps share no map with
+// the original.
+func TestMapsAsEncodingJSONAndTextDiffer(t *testing.T) {
+	p := structjson.For(reflect.TypeFor[withMaps]())
+	if p == nil || !p.HasLists() {
+		t.Fatal("withMaps has no plan with lists")
+	}
+	texts := []string{"", "x", "<y>"}
+	r := rand.New(rand.NewPCG(10, 11))
+	var old withMaps
+	var arrays []structjson.Array
+	fallbacks, changed := 0, 0
+	for step := range 6000 {
+		weird := step%10 == 0
+		var cur withMaps
+		cur.Counts = editMap(r, old.Counts, weird, func() int { return r.IntN(3) })
+		cur.Users = editMap(r, old.Users, false, func() user {
+			return user{Name: texts[r.IntN(3)], Admin: r.IntN(2) == 0, In: inner{X: r.IntN(2), Y: texts[r.IntN(3)]}}
+		})
+		cur.Items = edits(r, old.Items, func(id int) idItem { return idItem{ID: id} }, func(it *idItem) { it.Done = !it.Done })
+		cur.Flags = editMap(r, old.Flags, false, func() bool { return r.IntN(2) == 0 })
+		cur.Tail = old.Tail
+		if r.IntN(5) == 0 {
+			cur.Tail = r.IntN(2)
+		}
+		cur.Named = editMap(r, old.Named, weird, func() string { return texts[r.IntN(3)] })
+		if _, err := p.AppendDiff(nil, unsafe.Pointer(&old), unsafe.Pointer(&cur)); errors.Is(err, structjson.ErrTextDiff) {
+			fallbacks++
+			enc, err := p.AppendJSON(nil, unsafe.Pointer(&cur))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := encodingJSON(t, &cur); !bytes.Equal(enc, want) {
+				t.Fatalf("AppendJSON\n got %s\nwant %s", enc, want)
+			}
+		} else if len(checkStep(t, p, &old, &cur, "")) > 0 {
+			changed++
+		}
+		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
+		old = cur
+		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
+		before := encodingJSON(t, &old)
+		for k := range cur.Counts {
+			cur.Counts[k] = 99
+		}
+		for k := range cur.Users {
+			delete(cur.Users, k)
+		}
+		if after := encodingJSON(t, &old); !bytes.Equal(before, after) {
+			t.Fatalf("the copy shares maps with the original:\n%s\n%s", before, after)
+		}
+	}
+	if fallbacks == 0 || changed < 4000 {
+		t.Fatalf("%d fallbacks, %d changed steps of 6000", fallbacks, changed)
+	}
 }
