@@ -16,6 +16,7 @@ package structjson
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -148,7 +149,7 @@ func build(t reflect.Type, depth int) *Plan {
 			}
 			p.lists = true
 		case reflect.Map:
-			if f.dict = buildDict(sf.Type, depth+1); f.dict == nil {
+			if f.dict = buildDict(sf.Type); f.dict == nil {
 				return nil
 			}
 			p.lists = true
@@ -193,25 +194,14 @@ func buildList(t reflect.Type, depth int) *list {
 	return l
 }
 
-// buildDict returns the dict of the map type t, or nil when its keys are
-// not strings or its values not scalars or plain structs without slices
-// or maps.
-func buildDict(t reflect.Type, depth int) *dict {
-	k, v := t.Key(), t.Elem()
-	if k.Kind() != reflect.String || custom(k) || custom(v) {
+// buildDict returns the dict of the map type t, or nil unless its keys
+// are strings and its values of an unnamed basic type (dictImpls).
+func buildDict(t reflect.Type) *dict {
+	impl := dictImpls[t.Elem()]
+	if t.Key() != reflect.TypeFor[string]() || impl == nil {
 		return nil
 	}
-	d := &dict{typ: t, val: v}
-	if v.Kind() == reflect.Struct {
-		if d.sub = build(v, depth); d.sub == nil || d.sub.lists {
-			return nil
-		}
-		return d
-	}
-	if d.ops = scalars[v.Kind()]; d.ops == nil {
-		return nil
-	}
-	return d
+	return &dict{ops: scalars[t.Elem().Kind()], impl: impl}
 }
 
 // simpleName reports whether a tag's name is one encoding/json takes as it
@@ -601,70 +591,111 @@ func (p *Plan) HasLists() bool { return p.lists }
 // does not reproduce, so the caller diffs the two encodings instead.
 var ErrTextDiff = errors.New("structjson: a map key needs escaping: diff the encodings")
 
-// dict is what a plan does with a map with string keys: its values are
-// scalars (ops) or plain structs without slices or maps (sub). It is an
-// object whose keys encoding/json sorts; the text differ merges two such
-// key lists in order, as AppendDiff does.
+// dict is what a plan does with a map from strings to scalars (of the
+// unnamed basic types): an object whose keys encoding/json sorts; the text
+// differ merges two such key lists in order, as AppendDiff does. The map
+// is read through impl, without reflection.
 type dict struct {
-	typ reflect.Type // the map type
-	val reflect.Type // its values'
-	ops *scalar
-	sub *Plan
+	ops  *scalar
+	impl dictImpl
 }
 
-func (d *dict) m(fp unsafe.Pointer) reflect.Value { return reflect.NewAt(d.typ, fp).Elem() }
+// dictImpl is the map operations of one value type.
+type dictImpl interface {
+	isNil(fp unsafe.Pointer) bool
+	len(fp unsafe.Pointer) int
+	keys(fp unsafe.Pointer, buf []string) []string // in map order
+	load(fp unsafe.Pointer, k string, into unsafe.Pointer)
+	has(fp unsafe.Pointer, k string) bool
+	scratch() unsafe.Pointer // a value to load into
+	copyInto(dfp, sfp, into unsafe.Pointer)
+}
 
-func (d *dict) isNil(fp unsafe.Pointer) bool { return d.m(fp).IsNil() }
+// mapOf is dictImpl for map[string]V.
+type mapOf[V any] struct{}
 
-func (d *dict) len(fp unsafe.Pointer) int { return d.m(fp).Len() }
+func (mapOf[V]) m(fp unsafe.Pointer) map[string]V { return *(*map[string]V)(fp) }
 
-// keys appends the keys of the map at fp to buf, sorted.
-func (d *dict) keys(fp unsafe.Pointer, buf []string) []string {
-	it := d.m(fp).MapRange()
-	for it.Next() {
-		buf = append(buf, it.Key().String())
+func (d mapOf[V]) isNil(fp unsafe.Pointer) bool { return d.m(fp) == nil }
+
+func (d mapOf[V]) len(fp unsafe.Pointer) int { return len(d.m(fp)) }
+
+func (d mapOf[V]) keys(fp unsafe.Pointer, buf []string) []string {
+	for k := range d.m(fp) {
+		buf = append(buf, k)
 	}
-	slices.Sort(buf)
 	return buf
 }
 
-// value copies the value of key k of the map at fp into tmp (a settable
-// value of d.val) and returns its address.
-func (d *dict) value(fp unsafe.Pointer, k string, tmp reflect.Value) unsafe.Pointer {
-	tmp.Set(d.m(fp).MapIndex(reflect.ValueOf(k).Convert(d.typ.Key())))
-	return tmp.Addr().UnsafePointer()
+func (d mapOf[V]) load(fp unsafe.Pointer, k string, into unsafe.Pointer) { *(*V)(into) = d.m(fp)[k] }
+
+func (d mapOf[V]) has(fp unsafe.Pointer, k string) bool {
+	_, ok := d.m(fp)[k]
+	return ok
 }
 
-func (d *dict) appendVal(dst []byte, vp unsafe.Pointer) ([]byte, error) {
-	if d.sub != nil {
-		return d.sub.AppendJSON(dst, vp)
+func (mapOf[V]) scratch() unsafe.Pointer { return unsafe.Pointer(new(V)) }
+
+// copyInto sets the map at dfp to a copy of the one at sfp, in the map
+// into (cleared) when there is one and sfp is not dfp, else in a new one.
+func (d mapOf[V]) copyInto(dfp, sfp, into unsafe.Pointer) {
+	src := d.m(sfp)
+	if src == nil {
+		*(*map[string]V)(dfp) = nil
+		return
 	}
-	return d.ops.encode(dst, vp)
+	var m map[string]V
+	if into != nil && dfp != sfp {
+		m = *(*map[string]V)(unsafe.Pointer(&into))
+		clear(m)
+	} else {
+		m = make(map[string]V, len(src))
+	}
+	maps.Copy(m, src)
+	*(*map[string]V)(dfp) = m
 }
 
-func (d *dict) sameVal(a, b unsafe.Pointer) bool {
-	if d.sub != nil {
-		return d.sub.same(a, b)
-	}
-	return d.ops.same(a, b)
+// dictImpls are the value types a map of a plan may have.
+var dictImpls = map[reflect.Type]dictImpl{
+	reflect.TypeFor[bool]():    mapOf[bool]{},
+	reflect.TypeFor[string]():  mapOf[string]{},
+	reflect.TypeFor[int]():     mapOf[int]{},
+	reflect.TypeFor[int8]():    mapOf[int8]{},
+	reflect.TypeFor[int16]():   mapOf[int16]{},
+	reflect.TypeFor[int32]():   mapOf[int32]{},
+	reflect.TypeFor[int64]():   mapOf[int64]{},
+	reflect.TypeFor[uint]():    mapOf[uint]{},
+	reflect.TypeFor[uint16]():  mapOf[uint16]{},
+	reflect.TypeFor[uint32]():  mapOf[uint32]{},
+	reflect.TypeFor[uint64]():  mapOf[uint64]{},
+	reflect.TypeFor[float32](): mapOf[float32]{},
+	reflect.TypeFor[float64](): mapOf[float64]{},
+}
+
+// sortedKeys returns the keys of the map at fp, sorted.
+func (d *dict) sortedKeys(fp unsafe.Pointer) []string {
+	ks := d.impl.keys(fp, make([]string, 0, d.impl.len(fp)))
+	slices.Sort(ks)
+	return ks
 }
 
 // appendJSON appends the encoding of the map at fp, its keys sorted: null
 // when it is nil.
 func (d *dict) appendJSON(dst []byte, fp unsafe.Pointer) ([]byte, error) {
-	if d.isNil(fp) {
+	if d.impl.isNil(fp) {
 		return append(dst, "null"...), nil
 	}
-	tmp := reflect.New(d.val).Elem()
+	v := d.impl.scratch()
 	dst = append(dst, '{')
-	for i, k := range d.keys(fp, nil) {
+	for i, k := range d.sortedKeys(fp) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = jsonenc.AppendString(dst, k, true)
 		dst = append(dst, ':')
+		d.impl.load(fp, k, v)
 		var err error
-		if dst, err = d.appendVal(dst, d.value(fp, k, tmp)); err != nil {
+		if dst, err = d.ops.encode(dst, v); err != nil {
 			return dst, err
 		}
 	}
@@ -673,16 +704,14 @@ func (d *dict) appendJSON(dst []byte, fp unsafe.Pointer) ([]byte, error) {
 
 // same reports whether the maps at a and b encode alike.
 func (d *dict) same(a, b unsafe.Pointer) bool {
-	if d.isNil(a) != d.isNil(b) || d.len(a) != d.len(b) {
+	if d.impl.isNil(a) != d.impl.isNil(b) || d.impl.len(a) != d.impl.len(b) {
 		return false
 	}
-	ka, kb := d.keys(a, nil), d.keys(b, nil)
-	if !slices.Equal(ka, kb) {
-		return false
-	}
-	ta, tb := reflect.New(d.val).Elem(), reflect.New(d.val).Elem()
-	for _, k := range ka {
-		if !d.sameVal(d.value(a, k, ta), d.value(b, k, tb)) {
+	va, vb := d.impl.scratch(), d.impl.scratch()
+	for _, k := range d.impl.keys(a, nil) {
+		d.impl.load(a, k, va)
+		d.impl.load(b, k, vb)
+		if !d.impl.has(b, k) || !d.ops.same(va, vb) {
 			return false
 		}
 	}
@@ -698,7 +727,24 @@ func plainKey(k string) bool { return jsonenc.StringLen(k) == len(k)+2 }
 // added, the values of common keys diffed. It returns ErrTextDiff when a
 // key is not plain.
 func (d *dict) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]byte, error) {
-	ka, kb := d.keys(a, nil), d.keys(b, nil)
+	va, vb := d.impl.scratch(), d.impl.scratch()
+	if changed, ok := d.changedValues(a, b, va, vb); ok {
+		// The same keys: the differ pairs them one by one and replaces the
+		// changed values, in key order.
+		slices.Sort(changed)
+		for _, k := range changed {
+			if !plainKey(k) {
+				return dst, ErrTextDiff
+			}
+			d.impl.load(b, k, vb)
+			var err error
+			if dst, err = d.appendReplace(dst, path, k, vb); err != nil {
+				return dst, err
+			}
+		}
+		return dst, nil
+	}
+	ka, kb := d.sortedKeys(a), d.sortedKeys(b)
 	for _, ks := range [2][]string{ka, kb} {
 		for _, k := range ks {
 			if !plainKey(k) {
@@ -706,37 +752,27 @@ func (d *dict) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]by
 			}
 		}
 	}
-	token := strings.NewReplacer("~", "~0", "/", "~1")
-	ta, tb := reflect.New(d.val).Elem(), reflect.New(d.val).Elem()
 	var err error
 	for i, j := 0, 0; i < len(ka) || j < len(kb); {
 		switch {
 		case j == len(kb) || i < len(ka) && ka[i] < kb[j]:
-			dst = appendRemove(dst, path, "/"+token.Replace(ka[i]))
+			dst = appendRemove(dst, path+"/", token(ka[i]))
 			i++
 		case i == len(ka) || kb[j] < ka[i]:
+			d.impl.load(b, kb[j], vb)
 			dst = append(dst, `,{"op":"add","path":`...)
-			dst = appendPath(dst, path, "/"+token.Replace(kb[j]))
+			dst = appendPath(dst, path+"/", token(kb[j]))
 			dst = append(dst, `,"value":`...)
-			if dst, err = d.appendVal(dst, d.value(b, kb[j], tb)); err != nil {
+			if dst, err = d.ops.encode(dst, vb); err != nil {
 				return dst, err
 			}
 			dst = append(dst, '}')
 			j++
 		default:
-			va, vb := d.value(a, ka[i], ta), d.value(b, kb[j], tb)
-			if !d.sameVal(va, vb) {
-				at := path + "/" + token.Replace(kb[j])
-				if d.sub != nil {
-					dst, err = d.sub.appendOps(dst, va, vb, at, nil)
-				} else {
-					dst = append(dst, `,{"op":"replace","path":`...)
-					dst = appendPath(dst, at, "")
-					dst = append(dst, `,"value":`...)
-					dst, err = d.ops.encode(dst, vb)
-					dst = append(dst, '}')
-				}
-				if err != nil {
+			d.impl.load(a, ka[i], va)
+			d.impl.load(b, kb[j], vb)
+			if !d.ops.same(va, vb) {
+				if dst, err = d.appendReplace(dst, path, kb[j], vb); err != nil {
 					return dst, err
 				}
 			}
@@ -746,29 +782,42 @@ func (d *dict) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]by
 	return dst, nil
 }
 
-// copyInto sets the map at dfp to a copy of the one at sfp, in the map
-// into (cleared) when there is one and sfp is not dfp, else in a new one.
-func (d *dict) copyInto(dfp, sfp unsafe.Pointer, into unsafe.Pointer) {
-	sv, dv := d.m(sfp), d.m(dfp)
-	if sv.IsNil() {
-		dv.SetZero()
-		return
+// changedValues returns the keys whose values differ between the maps at
+// a and b, unsorted, when both have the same keys; ok is false otherwise.
+// va and vb are scratch values.
+func (d *dict) changedValues(a, b, va, vb unsafe.Pointer) (changed []string, ok bool) {
+	if d.impl.len(a) != d.impl.len(b) {
+		return nil, false
 	}
-	reuse := into != nil && dfp != sfp
-	m := dv
-	if reuse {
-		*(*unsafe.Pointer)(dfp) = into
-		m.Clear()
-	} else {
-		m = reflect.MakeMapWithSize(d.typ, sv.Len())
+	for _, k := range d.impl.keys(a, nil) {
+		if !d.impl.has(b, k) {
+			return nil, false
+		}
+		d.impl.load(a, k, va)
+		d.impl.load(b, k, vb)
+		if !d.ops.same(va, vb) {
+			changed = append(changed, k)
+		}
 	}
-	it := sv.MapRange()
-	for it.Next() {
-		m.SetMapIndex(it.Key(), it.Value())
+	return changed, true
+}
+
+// token is the JSON pointer segment of a plain key.
+func token(k string) string {
+	if strings.ContainsAny(k, "~/") {
+		return strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
 	}
-	if !reuse {
-		dv.Set(m)
-	}
+	return k
+}
+
+// appendReplace appends the replacement of the value of key k by the one
+// at v.
+func (d *dict) appendReplace(dst []byte, path, k string, v unsafe.Pointer) ([]byte, error) {
+	dst = append(dst, `,{"op":"replace","path":`...)
+	dst = appendPath(dst, path+"/", token(k))
+	dst = append(dst, `,"value":`...)
+	dst, err := d.ops.encode(dst, v)
+	return append(dst, '}'), err
 }
 
 // DetachLists gives every slice of the struct at v an array of its own, a
@@ -816,7 +865,7 @@ func (p *Plan) CopyLists(dst, src unsafe.Pointer, reuse []Array) []Array {
 			if len(reuse) > 0 {
 				into, reuse = reuse[0].h.data, reuse[1:]
 			}
-			f.dict.copyInto(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), into)
+			f.dict.impl.copyInto(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), into)
 		case f.sub != nil && f.sub.lists:
 			reuse = f.sub.CopyLists(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), reuse)
 		}
@@ -1061,7 +1110,7 @@ func (f *field) present(fp unsafe.Pointer) bool {
 	case f.list != nil:
 		return (*header)(fp).len != 0
 	case f.dict != nil:
-		return f.dict.len(fp) != 0
+		return f.dict.impl.len(fp) != 0
 	}
 	return f.ops == nil || !f.ops.empty(fp) // structs are never empty
 }
@@ -1101,7 +1150,7 @@ func (f *field) appendChange(dst []byte, a, b unsafe.Pointer, prefix string, c *
 		return f.list.appendChanges(dst, a, b, prefix+f.path, c)
 	}
 	if f.dict != nil {
-		switch na, nb := f.dict.isNil(a), f.dict.isNil(b); {
+		switch na, nb := f.dict.impl.isNil(a), f.dict.impl.isNil(b); {
 		case na && nb:
 			return dst, nil
 		case na != nb: // null and an object

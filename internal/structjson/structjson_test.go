@@ -242,6 +242,10 @@ func TestNotPlain(t *testing.T) {
 		reflect.TypeFor[struct{ A map[string]*int }](),
 		reflect.TypeFor[struct{ A map[string]map[string]int }](),
 		reflect.TypeFor[struct{ A map[string]marshals }](),
+		reflect.TypeFor[struct{ A map[string]inner }](), // struct values
+		reflect.TypeFor[struct{ A map[marshals]int }](),
+		reflect.TypeFor[struct{ A map[string]uint8 }](), // named or not: only the types of dictImpls
+		reflect.TypeFor[struct{ A map[string]time.Duration }](),
 		reflect.TypeFor[struct{ A []map[string]int }](),
 		reflect.TypeFor[struct{ A *int }](),
 		reflect.TypeFor[struct{ A any }](),
@@ -714,19 +718,13 @@ func checkStep[T any](t *testing.T, p *structjson.Plan, old, cur *T, label strin
 	return got
 }
 
-type user struct {
-	Name  string `json:"name"`
-	Admin bool   `json:"admin,omitempty"`
-	In    inner  `json:"in"`
-}
-
 type withMaps struct {
-	Counts map[string]int    `json:"counts"`
-	Users  map[string]user   `json:"users,omitempty"`
-	Items  []idItem          `json:"items"`
-	Flags  map[string]bool   `json:"flags"`
-	Tail   int               `json:"tail"`
-	Named  map[string]string `json:"named,omitempty"`
+	Counts map[string]int     `json:"counts"`
+	Users  map[string]float64 `json:"users,omitempty"`
+	Items  []idItem           `json:"items"`
+	Flags  map[string]bool    `json:"flags"`
+	Tail   int                `json:"tail"`
+	Named  map[string]string  `json:"named,omitempty"`
 }
 
 // editMap returns a new map made from prev by a few random edits, or nil,
@@ -776,9 +774,7 @@ func TestMapsAsEncodingJSONAndTextDiffer(t *testing.T) {
 		weird := step%10 == 0
 		var cur withMaps
 		cur.Counts = editMap(r, old.Counts, weird, func() int { return r.IntN(3) })
-		cur.Users = editMap(r, old.Users, false, func() user {
-			return user{Name: texts[r.IntN(3)], Admin: r.IntN(2) == 0, In: inner{X: r.IntN(2), Y: texts[r.IntN(3)]}}
-		})
+		cur.Users = editMap(r, old.Users, false, func() float64 { return []float64{0, 0.5, 1e21}[r.IntN(3)] })
 		cur.Items = edits(r, old.Items, func(id int) idItem { return idItem{ID: id} }, func(it *idItem) { it.Done = !it.Done })
 		cur.Flags = editMap(r, old.Flags, false, func() bool { return r.IntN(2) == 0 })
 		cur.Tail = old.Tail
@@ -814,5 +810,50 @@ func TestMapsAsEncodingJSONAndTextDiffer(t *testing.T) {
 	}
 	if fallbacks == 0 || changed < 4000 {
 		t.Fatalf("%d fallbacks, %d changed steps of 6000", fallbacks, changed)
+	}
+}
+
+// mapsPair is a state with a 32-key map, and the same with one value
+// changed.
+func mapsPair() (old, cur withMaps) {
+	old.Counts = map[string]int{}
+	for i := range 32 {
+		old.Counts["key"+strconv.Itoa(i)] = i
+	}
+	cur = old
+	cur.Counts = maps.Clone(old.Counts)
+	cur.Counts["key7"] = 99
+	return old, cur
+}
+
+// BenchmarkMapsEncodeAndTextDiff is what a state with a map cost before
+// maps had plans: both encodings, then the text diff.
+func BenchmarkMapsEncodeAndTextDiff(b *testing.B) {
+	text := diff.Default().(diff.BytesAppender)
+	old, cur := mapsPair()
+	var ob, cb bytes.Buffer
+	dst := make([]byte, 0, 256)
+	for b.Loop() {
+		ob.Reset()
+		cb.Reset()
+		json.NewEncoder(&ob).Encode(&old)
+		json.NewEncoder(&cb).Encode(&cur)
+		dst, _ = text.AppendDiffBytes(dst[:0], ob.Bytes(), cb.Bytes())
+	}
+}
+
+// BenchmarkMapsAppendDiff is the plan's diff of the same pair, with the
+// copy that the syncer keeps afterwards in the maps of the previous one.
+func BenchmarkMapsAppendDiff(b *testing.B) {
+	p := structjson.For(reflect.TypeFor[withMaps]())
+	old, cur := mapsPair()
+	p.DetachLists(unsafe.Pointer(&old))
+	buf := make([]byte, 0, 256)
+	var arrays []structjson.Array
+	for b.Loop() {
+		buf, _ = p.AppendDiff(buf[:0], unsafe.Pointer(&old), unsafe.Pointer(&cur))
+		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
+		old = cur
+		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
 	}
 }
