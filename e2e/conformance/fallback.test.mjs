@@ -19,7 +19,12 @@ if (!lvs) throw new Error('SEANCE_LVS_BUNDLES lacks phx-live-state 0.12.3');
 
 // The primary transport is the real WebSocket client; the fallback is the
 // library's LongPoll (phoenix.js picks it when longPollFallbackMs is set).
-const FALLBACK = { ...FAST, transport: WebSocket, longPollFallbackMs: 300 };
+// The refused upgrade makes phoenix.js fall back at once; the threshold is
+// the fallback's other trigger, a WebSocket that neither opens nor fails
+// within it: kept well above the refusal's time on a loaded machine, so that
+// the test sees the refusal (at 300 ms a busy CI machine fell back on the
+// timer first, with no error to see).
+const FALLBACK = { ...FAST, transport: WebSocket, longPollFallbackMs: 3000 };
 
 test('phoenix 1.8.16 falls back to long-poll and its channel works', { timeout: 15000 }, async (t) => {
   const socket = new phoenix.Socket(URL, { ...FALLBACK, logger: () => {} });
