@@ -556,15 +556,21 @@ func listsPair() (old, cur withLists) {
 // BenchmarkListsEncodeAndTextDiff is what a state with slices cost before
 // they had plans: both encodings, then the text diff.
 func BenchmarkListsEncodeAndTextDiff(b *testing.B) {
-	text := diff.Default().(diff.BytesAppender)
 	old, cur := listsPair()
+	benchEncodeAndTextDiff(b, &old, &cur)
+}
+
+// benchEncodeAndTextDiff measures the general path between old and cur:
+// both encodings, then the text diff.
+func benchEncodeAndTextDiff[T any](b *testing.B, old, cur *T) {
+	text := diff.Default().(diff.BytesAppender)
 	var ob, cb bytes.Buffer
 	dst := make([]byte, 0, 256)
 	for b.Loop() {
 		ob.Reset()
 		cb.Reset()
-		json.NewEncoder(&ob).Encode(&old)
-		json.NewEncoder(&cb).Encode(&cur)
+		json.NewEncoder(&ob).Encode(old)
+		json.NewEncoder(&cb).Encode(cur)
 		dst, _ = text.AppendDiffBytes(dst[:0], ob.Bytes(), cb.Bytes())
 	}
 }
@@ -572,16 +578,23 @@ func BenchmarkListsEncodeAndTextDiff(b *testing.B) {
 // BenchmarkListsAppendDiff is the plan's diff of the same pair, with the
 // copy that the syncer keeps afterwards in the arrays of the previous one.
 func BenchmarkListsAppendDiff(b *testing.B) {
-	p := structjson.For(reflect.TypeFor[withLists]())
 	old, cur := listsPair()
-	p.DetachLists(unsafe.Pointer(&old))
+	benchPlanDiff(b, &old, &cur)
+}
+
+// benchPlanDiff measures the plan's diff between old and cur, with the
+// copy that the syncer keeps afterwards in the arrays and maps of the
+// previous one.
+func benchPlanDiff[T any](b *testing.B, old, cur *T) {
+	p := structjson.For(reflect.TypeFor[T]())
+	p.DetachLists(unsafe.Pointer(old))
 	buf := make([]byte, 0, 256)
 	var arrays []structjson.Array
 	for b.Loop() {
-		buf, _ = p.AppendDiff(buf[:0], unsafe.Pointer(&old), unsafe.Pointer(&cur))
-		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
-		old = cur
-		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
+		buf, _ = p.AppendDiff(buf[:0], unsafe.Pointer(old), unsafe.Pointer(cur))
+		arrays = p.Arrays(unsafe.Pointer(old), arrays[:0])
+		*old = *cur
+		p.CopyLists(unsafe.Pointer(old), unsafe.Pointer(cur), arrays)
 	}
 }
 
@@ -829,31 +842,13 @@ func mapsPair() (old, cur withMaps) {
 // BenchmarkMapsEncodeAndTextDiff is what a state with a map cost before
 // maps had plans: both encodings, then the text diff.
 func BenchmarkMapsEncodeAndTextDiff(b *testing.B) {
-	text := diff.Default().(diff.BytesAppender)
 	old, cur := mapsPair()
-	var ob, cb bytes.Buffer
-	dst := make([]byte, 0, 256)
-	for b.Loop() {
-		ob.Reset()
-		cb.Reset()
-		json.NewEncoder(&ob).Encode(&old)
-		json.NewEncoder(&cb).Encode(&cur)
-		dst, _ = text.AppendDiffBytes(dst[:0], ob.Bytes(), cb.Bytes())
-	}
+	benchEncodeAndTextDiff(b, &old, &cur)
 }
 
 // BenchmarkMapsAppendDiff is the plan's diff of the same pair, with the
 // copy that the syncer keeps afterwards in the maps of the previous one.
 func BenchmarkMapsAppendDiff(b *testing.B) {
-	p := structjson.For(reflect.TypeFor[withMaps]())
 	old, cur := mapsPair()
-	p.DetachLists(unsafe.Pointer(&old))
-	buf := make([]byte, 0, 256)
-	var arrays []structjson.Array
-	for b.Loop() {
-		buf, _ = p.AppendDiff(buf[:0], unsafe.Pointer(&old), unsafe.Pointer(&cur))
-		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
-		old = cur
-		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
-	}
+	benchPlanDiff(b, &old, &cur)
 }
