@@ -34,7 +34,15 @@ func (r *runner) start(name, bin string, args ...string) (*proc, error) {
 
 // startEnv is start with variables added to the environment.
 func (r *runner) startEnv(name, bin string, env []string, args ...string) (*proc, error) {
+	return r.startOn(name, bin, "", env, args...)
+}
+
+// startOn is startEnv on the CPUs of cpus (taskset -c; "": any).
+func (r *runner) startOn(name, bin, cpus string, env []string, args ...string) (*proc, error) {
 	cmd := exec.Command(filepath.Join(r.binDir, bin), args...)
+	if cpus != "" {
+		cmd = exec.Command("taskset", append([]string{"-c", cpus, filepath.Join(r.binDir, bin)}, args...)...)
+	}
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}
@@ -118,7 +126,12 @@ func (r *runner) startServer(ctx context.Context, name, bin string, args ...stri
 	if r.cfg.procs > 0 {
 		env = []string{"GOMAXPROCS=" + strconv.Itoa(r.cfg.procs)}
 	}
-	p, err := r.startEnv(name, bin, env, args...)
+	return r.startServerOn(ctx, name, bin, "", env, args...)
+}
+
+// startServerOn is startServer on the CPUs of cpus, with env.
+func (r *runner) startServerOn(ctx context.Context, name, bin, cpus string, env []string, args ...string) (*proc, child.Ready, error) {
+	p, err := r.startOn(name, bin, cpus, env, args...)
 	if err != nil {
 		return nil, child.Ready{}, err
 	}
@@ -136,7 +149,12 @@ func (r *runner) startServer(ctx context.Context, name, bin string, args ...stri
 
 // runLoad runs a bench-load child to completion and decodes its last line.
 func (r *runner) runLoad(ctx context.Context, name string, timeout time.Duration, v any, args ...string) error {
-	p, err := r.start(name, "bench-load", args...)
+	return r.runLoadOn(ctx, name, "", nil, timeout, v, args...)
+}
+
+// runLoadOn is runLoad on the CPUs of cpus, with env.
+func (r *runner) runLoadOn(ctx context.Context, name, cpus string, env []string, timeout time.Duration, v any, args ...string) error {
+	p, err := r.startOn(name, "bench-load", cpus, env, args...)
 	if err != nil {
 		return err
 	}

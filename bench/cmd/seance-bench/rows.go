@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -223,6 +224,9 @@ func (r *runner) roundTrip(ctx context.Context) error {
 	if row.Calibration, err = r.calibrate(ctx, row.Headline.Conns, row.Client, timeout); err != nil {
 		return err
 	}
+	if row.Pinned, err = r.pinned(ctx, row.Headline.Conns, timeout); err != nil {
+		return err
+	}
 	if r.cfg.profiles {
 		// A separate run, so that profiling does not touch the figures.
 		secs := int(r.plan.rtDur.Seconds())
@@ -238,6 +242,80 @@ func (r *runner) roundTrip(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// pinned measures the headline with the systems and the load on separate
+// cores: each server alone on CPU 0 with GOMAXPROCS 1, the load on CPU 1
+// with GOMAXPROCS 1 (taskset), with both clients, the systems alternating
+// in two passes pooled per system. It is left out (nil) on a machine with
+// one CPU or without taskset.
+func (r *runner) pinned(ctx context.Context, n int, timeout time.Duration) ([]report.PinnedPoint, error) {
+	if runtime.NumCPU() < 2 {
+		r.logf("   row 1d skipped: one CPU")
+		return nil, nil
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		r.logf("   row 1d skipped: no taskset")
+		return nil, nil
+	}
+	r.logf("== row 1d: round trips with the servers on CPU 0 and the load on CPU 1")
+	one := []string{"GOMAXPROCS=1"}
+	type system struct {
+		kind, addr string
+		p          *proc
+	}
+	var systems []system
+	defer func() {
+		for _, s := range systems {
+			s.p.stop()
+		}
+	}()
+	bins := [][2]string{{"ours", "bench-server"}, {"echo", "bench-baseline"}}
+	if r.cfAddr != "" {
+		bins = append(bins, [2]string{load.Centrifuge, "bench-centrifuge"})
+	}
+	for _, b := range bins {
+		p, ready, err := r.startServerOn(ctx, "pinned-"+b[0], b[1], "0", one)
+		if err != nil {
+			return nil, err
+		}
+		systems = append(systems, system{b[0], ready.Addr, p})
+	}
+	var out []report.PinnedPoint
+	for _, client := range []string{"poll", "gorilla"} {
+		const passes = 2
+		runs := make([][]load.RoundTripResult, len(systems))
+		for pass := range passes {
+			for i, s := range systems {
+				var res load.RoundTripResult
+				if err := r.runLoadOn(ctx, fmt.Sprintf("rt-pinned-%s-%s-%d", client, s.kind, pass+1), "1", one, timeout, &res,
+					"rt", "-client", client, "-addr", s.addr, "-kind", s.kind, "-conns", strconv.Itoa(n),
+					"-warmup", dur(r.plan.rtWarm), "-dur", dur(r.plan.rtDur/passes),
+					"-server-pid", strconv.Itoa(s.p.cmd.Process.Pid)); err != nil {
+					return nil, err
+				}
+				if err := errorsOf(s.kind, res.Errors); err != nil {
+					return nil, err
+				}
+				runs[i] = append(runs[i], res)
+			}
+		}
+		pt := report.RoundTripPoint{Conns: n, Ours: load.MergeRoundTrips(runs[0]...), Echo: load.MergeRoundTrips(runs[1]...)}
+		if pt.Echo.OpsPerSec > 0 {
+			pt.Ratio = pt.Ours.OpsPerSec / pt.Echo.OpsPerSec
+		}
+		if len(runs) > 2 {
+			c := load.MergeRoundTrips(runs[2]...)
+			pt.Centrifuge = &c
+			if pt.Echo.OpsPerSec > 0 {
+				pt.CentrifugeRatio = c.OpsPerSec / pt.Echo.OpsPerSec
+			}
+		}
+		r.logf("   %3d conns, %-7s client, pinned: ours %8.0f/s p99 %6.0fµs | echo %8.0f/s p99 %6.0fµs | ratio %.2f",
+			n, client, pt.Ours.OpsPerSec, pt.Ours.Latency.P99, pt.Echo.OpsPerSec, pt.Echo.Latency.P99, pt.Ratio)
+		out = append(out, report.PinnedPoint{Client: client, Point: pt})
+	}
+	return out, nil
 }
 
 // observerCost measures the headline point on two fresh servers, one

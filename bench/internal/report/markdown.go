@@ -236,6 +236,7 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 			w("\n")
 		}
 		calibrationRows(w, rt)
+		pinnedRows(w, rt)
 		w("\n")
 	}
 	if m := res.Memory; m != nil {
@@ -479,6 +480,32 @@ func calibrationRows(w func(string, ...any), rt *RoundTripRow) {
 		w("(%s → %s for %.1f µs more) and its throughput by %.1f%%. At that rate, a p99 within 1.1× the echo's leaves a\n",
 			ms(plain.Latency.P99), ms(last.Latency.P99), dcpu, (last.OpsPerSec/plain.OpsPerSec-1)*100/dcpu)
 		w("server %.1f µs of CPU per round trip beyond the echo's own work.\n", 0.1*plain.Latency.P99/1e3/gain)
+	}
+}
+
+// pinnedRows renders row 1d: the headline with the systems and the load on
+// separate cores.
+func pinnedRows(w func(string, ...any), rt *RoundTripRow) {
+	if len(rt.Pinned) == 0 {
+		return
+	}
+	w("\n**Row 1d: the same with the servers and the load on separate cores.** Each server alone on CPU 0 with\n")
+	w("GOMAXPROCS 1, the load on CPU 1 with GOMAXPROCS 1 (`taskset`), %d connections, the systems alternating in two\n", rt.Pinned[0].Point.Conns)
+	w("passes pooled per system: round trips without the server's threads and the load's preempting each other (§17).\n")
+	w("\n| client | Seance /s | p50 | p99 | echo /s | p50 | p99 | ratio | p99 ÷ echo's | centrifuge /s | p99 | ratio |\n")
+	w("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, pp := range rt.Pinned {
+		p := pp.Point
+		cf := "— | — | —"
+		if c := p.Centrifuge; c != nil {
+			cf = fmt.Sprintf("%.0f | %s | %.2f×", c.OpsPerSec, ms(c.Latency.P99), p.CentrifugeRatio)
+		}
+		tail := "—"
+		if p.Echo.Latency.P99 > 0 {
+			tail = fmt.Sprintf("%.2f×", p.Ours.Latency.P99/p.Echo.Latency.P99)
+		}
+		w("| %s | %.0f | %s | %s | %.0f | %s | %s | %.2f× | %s | %s |\n", pp.Client, p.Ours.OpsPerSec, ms(p.Ours.Latency.P50), ms(p.Ours.Latency.P99),
+			p.Echo.OpsPerSec, ms(p.Echo.Latency.P50), ms(p.Echo.Latency.P99), p.Ratio, tail, cf)
 	}
 }
 

@@ -55,6 +55,16 @@ type RoundTripRow struct {
 	// per message: how the percentiles move with the server's CPU per
 	// round trip.
 	Calibration *Calibration `json:"calibration,omitempty"`
+	// Pinned is the headline measured with the systems and the load on
+	// separate cores (row 1d), one point per client; absent when the
+	// machine could not pin them.
+	Pinned []PinnedPoint `json:"pinned,omitempty"`
+}
+
+// PinnedPoint is one client's point of row 1d.
+type PinnedPoint struct {
+	Client string         `json:"client"`
+	Point  RoundTripPoint `json:"point"`
 }
 
 // Calibration is the echo of row 1 at the headline's connections with
