@@ -280,8 +280,8 @@ func (y *syncer[S]) planDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error
 	return y.differ.(diff.BytesAppender).AppendDiffBytes(dst[:n], prev, next)
 }
 
-// keepShadow copies *st into the shadow; its slices get arrays of the
-// shadow's own, which a callback cannot change in place.
+// keepShadow copies *st into the shadow; its slices and maps get arrays
+// and maps of the shadow's own, which a callback cannot change in place.
 func (y *syncer[S]) keepShadow(st *S) {
 	if !y.plan.HasLists() {
 		y.shadow = *st

@@ -32,6 +32,7 @@ import (
 type Plan struct {
 	fields []field
 	lists  bool // a field holds a slice or a map, or a struct that does
+	keyed  bool // a field holds a slice of items with ids, or a struct that does
 }
 
 type field struct {
@@ -143,11 +144,13 @@ func build(t reflect.Type, depth int) *Plan {
 				return nil
 			}
 			p.lists = p.lists || f.sub.lists
+			p.keyed = p.keyed || f.sub.keyed
 		case reflect.Slice:
 			if f.list = buildList(sf.Type, depth+1); f.list == nil {
 				return nil
 			}
 			p.lists = true
+			p.keyed = p.keyed || f.list.id != nil
 		case reflect.Map:
 			if f.dict = buildDict(sf.Type); f.dict == nil {
 				return nil
@@ -159,7 +162,7 @@ func build(t reflect.Type, depth int) *Plan {
 			}
 		}
 		f.key = string(jsonenc.AppendString(nil, name, true)) + ":"
-		f.path = "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
+		f.path = "/" + pointerToken.Replace(name)
 		p.fields = append(p.fields, f)
 	}
 	return p
@@ -386,8 +389,9 @@ func (l *list) lastChange(ea, eb unsafe.Pointer, ha, hb *header, i int, c *diffC
 	return c.restSame()
 }
 
-// diffCtx is the state of one AppendDiff of a plan with lists: the fields
-// that follow the one being diffed, one tail per struct it is in.
+// diffCtx is the state of one AppendDiff of a plan with keyed lists (items
+// with ids): the fields that follow the one being diffed, one tail per
+// struct it is in, which a keyed list's diff looks at (lastChange).
 type diffCtx struct {
 	tails []tail
 }
@@ -802,13 +806,11 @@ func (d *dict) changedValues(a, b, va, vb unsafe.Pointer) (changed []string, ok 
 	return changed, true
 }
 
+// pointerToken escapes a name into a JSON pointer segment (RFC 6901).
+var pointerToken = strings.NewReplacer("~", "~0", "/", "~1")
+
 // token is the JSON pointer segment of a plain key.
-func token(k string) string {
-	if strings.ContainsAny(k, "~/") {
-		return strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
-	}
-	return k
-}
+func token(k string) string { return pointerToken.Replace(k) }
 
 // appendReplace appends the replacement of the value of key k by the one
 // at v.
@@ -1001,7 +1003,7 @@ func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
 func (p *Plan) AppendDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error) {
 	n := len(dst)
 	var c *diffCtx
-	if p.lists {
+	if p.keyed {
 		c = diffCtxs.Get().(*diffCtx)
 		defer func() {
 			clear(c.tails[:cap(c.tails)])
@@ -1089,11 +1091,11 @@ func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string, c *
 }
 
 // change is appendChange of field i of p, with the fields after it in c
-// while it runs when it holds lists (c is nil for plans without).
+// while it runs when it holds keyed lists (c is nil for plans without).
 func (p *Plan) change(dst []byte, i int, old, cur unsafe.Pointer, prefix string, c *diffCtx) ([]byte, error) {
 	f := &p.fields[i]
 	a, b := unsafe.Add(old, f.off), unsafe.Add(cur, f.off)
-	if c == nil || f.list == nil && f.dict == nil && (f.sub == nil || !f.sub.lists) {
+	if c == nil || (f.list == nil || f.list.id == nil) && (f.sub == nil || !f.sub.keyed) {
 		return f.appendChange(dst, a, b, prefix, c)
 	}
 	c.tails = append(c.tails, tail{p, old, cur, i + 1})
