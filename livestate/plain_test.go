@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -352,5 +353,65 @@ func TestPlainStructMaps(t *testing.T) {
 	for i, st := range steps {
 		c.push("votes:1", "lvs_evt:"+st.event, `{}`)
 		c.expect(`["1",null,"votes:1","state:patch",{"patch":` + st.patch + `,"version":` + strconv.Itoa(i+1) + `}]`)
+	}
+}
+
+// catalog is a plain struct state whose list items hold a slice and a map.
+type catalog struct {
+	Items []catItem `json:"items"`
+}
+
+type catItem struct {
+	ID    string         `json:"id"`
+	Tags  []string       `json:"tags"`
+	Stock map[string]int `json:"stock"`
+}
+
+type catalogChannel struct{}
+
+func (catalogChannel) Init(ctx context.Context, s *livestate.Socket, params phx.Payload) (catalog, error) {
+	return catalog{Items: []catItem{
+		{ID: "a", Tags: make([]string, 1, 4), Stock: map[string]int{"x": 1}},
+		{ID: "b", Tags: []string{"new"}, Stock: map[string]int{}},
+	}}, nil
+}
+
+func (catalogChannel) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *catalog) error {
+	switch event {
+	case "tag": // into the spare capacity of the item's array
+		st.Items[0].Tags = append(st.Items[0].Tags, "sale")
+	case "retag": // in place
+		st.Items[0].Tags[1] = "gone"
+	case "stock": // in place
+		st.Items[1].Stock["y"]++
+		st.Items[0].Stock["x"]--
+	case "insert":
+		st.Items = slices.Insert(st.Items, 1, catItem{ID: "c", Tags: []string{}})
+	}
+	return nil
+}
+
+// TestPlainStructNestedSlices: list items holding slices and maps are on
+// the plain struct path; the synced copy owns its items' arrays and maps,
+// so changes made in place, even into an array's spare capacity, are seen.
+func TestPlainStructNestedSlices(t *testing.T) {
+	if structjson.For(reflect.TypeFor[catalog]()) == nil {
+		t.Fatal("catalog takes the general path")
+	}
+	reg := newRegistry(t)
+	reg.Handle("cat:*", livestate.New(func() livestate.Channel[catalog] { return catalogChannel{} }, livestate.Options{}))
+	c := open(t, reg)
+	c.send(`["1","1","cat:1","phx_join",{}]`)
+	c.expect(`["1","1","cat:1","phx_reply",{"status":"ok","response":{}}]`)
+	c.expect(`["1",null,"cat:1","state:change",{"state":{"items":[{"id":"a","tags":[""],"stock":{"x":1}},{"id":"b","tags":["new"],"stock":{}}]},"version":0}]`)
+	steps := []struct{ event, patch string }{
+		{"tag", `[{"op":"add","path":"/items/0/tags/-","value":"sale"}]`},
+		{"retag", `[{"op":"replace","path":"/items/0/tags/1","value":"gone"}]`},
+		{"stock", `[{"op":"replace","path":"/items/0/stock/x","value":0},{"op":"add","path":"/items/1/stock/y","value":1}]`},
+		{"insert", `[{"op":"add","path":"/items/1","value":{"id":"c","tags":[],"stock":null}}]`},
+	}
+	for i, st := range steps {
+		c.push("cat:1", "lvs_evt:"+st.event, `{}`)
+		c.expect(`["1",null,"cat:1","state:patch",{"patch":` + st.patch + `,"version":` + strconv.Itoa(i+1) + `}]`)
 	}
 }

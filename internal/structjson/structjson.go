@@ -1,8 +1,8 @@
 // Package structjson encodes and diffs values of plain struct types without
 // encoding/json: a struct whose encoded fields are booleans, integers,
 // floats, strings, plain structs, slices of the scalars or of plain structs
-// without slices or maps, or maps from strings to those, with no custom
-// marshalling. A synced state of such a type is diffed field by field
+// (whose own slices hold no items with ids), or maps from strings to the
+// scalars, with no custom marshalling. A synced state of such a type is diffed field by field
 // against its last synced copy instead of being encoded and diffed as text.
 // Apart from its slices and maps such a value holds no reference: a Go
 // assignment followed by [Plan.DetachLists] is a deep copy.
@@ -48,9 +48,10 @@ type field struct {
 }
 
 // list is what a plan does with a slice: its elements are scalars (ops) or
-// plain structs without slices or maps (sub). AppendDiff compares them as the text
-// differ does: index by index, and by id where elements with ids differ in
-// their ids.
+// plain structs (sub) whose own slices hold no items with ids (no keyed
+// lists within elements). AppendDiff compares them as the text differ
+// does: index by index, and by id where elements with ids differ in their
+// ids.
 type list struct {
 	typ  reflect.Type // the slice type
 	size uintptr      // of an element
@@ -169,7 +170,10 @@ func build(t reflect.Type, depth int) *Plan {
 }
 
 // buildList returns the list of the slice type t, or nil when its elements
-// are not scalars or plain structs without slices or maps.
+// are not scalars or plain structs, or are structs holding a keyed list
+// (items with ids) at any depth: the keyed diff of an inner list depends
+// on everything after it in the document (lastChange), which the diff of
+// an element does not follow.
 // []byte (any element of kind uint8) is left out: encoding/json writes it
 // in base64.
 func buildList(t reflect.Type, depth int) *list {
@@ -179,7 +183,7 @@ func buildList(t reflect.Type, depth int) *list {
 	}
 	l := &list{typ: t, size: e.Size()}
 	if e.Kind() == reflect.Struct {
-		if l.sub = build(e, depth); l.sub == nil || l.sub.lists {
+		if l.sub = build(e, depth); l.sub == nil || l.sub.keyed {
 			return nil
 		}
 		if i := slices.IndexFunc(l.sub.fields, func(f field) bool { return f.name == "id" }); i >= 0 {
@@ -294,22 +298,11 @@ func (l *list) sameElem(a, b unsafe.Pointer) bool {
 	return l.ops.same(a, b)
 }
 
-// same reports whether the structs at a and b encode alike (a plan of list
-// elements: its fields are scalars and structs).
+// same reports whether the structs at a and b encode alike.
 func (p *Plan) same(a, b unsafe.Pointer) bool {
 	for i := range p.fields {
 		f := &p.fields[i]
-		fa, fb := unsafe.Add(a, f.off), unsafe.Add(b, f.off)
-		pa := f.present(fa)
-		switch {
-		case pa != f.present(fb):
-			return false
-		case !pa:
-		case f.ops == nil:
-			if !f.sub.same(fa, fb) {
-				return false
-			}
-		case !f.ops.same(fa, fb):
+		if !f.same(unsafe.Add(a, f.off), unsafe.Add(b, f.off)) {
 			return false
 		}
 	}
@@ -442,13 +435,7 @@ func (f *field) same(a, b unsafe.Pointer) bool {
 	case f.dict != nil:
 		return f.dict.same(a, b)
 	case f.ops == nil:
-		for i := range f.sub.fields {
-			g := &f.sub.fields[i]
-			if !g.same(unsafe.Add(a, g.off), unsafe.Add(b, g.off)) {
-				return false
-			}
-		}
-		return true
+		return f.sub.same(a, b)
 	}
 	return f.ops.same(a, b)
 }
@@ -613,10 +600,30 @@ type dictImpl interface {
 	has(fp unsafe.Pointer, k string) bool
 	scratch() unsafe.Pointer // a value to load into
 	copyInto(dfp, sfp, into unsafe.Pointer)
+	// same reports whether the maps at a and b encode alike: both nil or
+	// both not, with the same keys and values that encode alike.
+	same(a, b unsafe.Pointer) bool
 }
 
-// mapOf is dictImpl for map[string]V.
-type mapOf[V any] struct{}
+// mapOf is dictImpl for map[string]V; eq reports whether two values
+// encode alike.
+type mapOf[V comparable] struct{ eq func(x, y V) bool }
+
+func (d mapOf[V]) same(a, b unsafe.Pointer) bool {
+	ma, mb := d.m(a), d.m(b)
+	if (ma == nil) != (mb == nil) || len(ma) != len(mb) {
+		return false
+	}
+	for k, va := range ma {
+		if vb, ok := mb[k]; !ok || !d.eq(va, vb) {
+			return false
+		}
+	}
+	return true
+}
+
+// eq is == (a mapOf's eq, but for floats).
+func eq[V comparable](x, y V) bool { return x == y }
 
 func (mapOf[V]) m(fp unsafe.Pointer) map[string]V { return *(*map[string]V)(fp) }
 
@@ -660,20 +667,21 @@ func (d mapOf[V]) copyInto(dfp, sfp, into unsafe.Pointer) {
 }
 
 // dictImpls are the value types a map of a plan may have.
+// Floats encode alike when their bits are equal (see scalar.same).
 var dictImpls = map[reflect.Type]dictImpl{
-	reflect.TypeFor[bool]():    mapOf[bool]{},
-	reflect.TypeFor[string]():  mapOf[string]{},
-	reflect.TypeFor[int]():     mapOf[int]{},
-	reflect.TypeFor[int8]():    mapOf[int8]{},
-	reflect.TypeFor[int16]():   mapOf[int16]{},
-	reflect.TypeFor[int32]():   mapOf[int32]{},
-	reflect.TypeFor[int64]():   mapOf[int64]{},
-	reflect.TypeFor[uint]():    mapOf[uint]{},
-	reflect.TypeFor[uint16]():  mapOf[uint16]{},
-	reflect.TypeFor[uint32]():  mapOf[uint32]{},
-	reflect.TypeFor[uint64]():  mapOf[uint64]{},
-	reflect.TypeFor[float32](): mapOf[float32]{},
-	reflect.TypeFor[float64](): mapOf[float64]{},
+	reflect.TypeFor[bool]():    mapOf[bool]{eq[bool]},
+	reflect.TypeFor[string]():  mapOf[string]{eq[string]},
+	reflect.TypeFor[int]():     mapOf[int]{eq[int]},
+	reflect.TypeFor[int8]():    mapOf[int8]{eq[int8]},
+	reflect.TypeFor[int16]():   mapOf[int16]{eq[int16]},
+	reflect.TypeFor[int32]():   mapOf[int32]{eq[int32]},
+	reflect.TypeFor[int64]():   mapOf[int64]{eq[int64]},
+	reflect.TypeFor[uint]():    mapOf[uint]{eq[uint]},
+	reflect.TypeFor[uint16]():  mapOf[uint16]{eq[uint16]},
+	reflect.TypeFor[uint32]():  mapOf[uint32]{eq[uint32]},
+	reflect.TypeFor[uint64]():  mapOf[uint64]{eq[uint64]},
+	reflect.TypeFor[float32](): mapOf[float32]{func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }},
+	reflect.TypeFor[float64](): mapOf[float64]{func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) }},
 }
 
 // sortedKeys returns the keys of the map at fp, sorted.
@@ -707,20 +715,7 @@ func (d *dict) appendJSON(dst []byte, fp unsafe.Pointer) ([]byte, error) {
 }
 
 // same reports whether the maps at a and b encode alike.
-func (d *dict) same(a, b unsafe.Pointer) bool {
-	if d.impl.isNil(a) != d.impl.isNil(b) || d.impl.len(a) != d.impl.len(b) {
-		return false
-	}
-	va, vb := d.impl.scratch(), d.impl.scratch()
-	for _, k := range d.impl.keys(a, nil) {
-		d.impl.load(a, k, va)
-		d.impl.load(b, k, vb)
-		if !d.impl.has(b, k) || !d.ops.same(va, vb) {
-			return false
-		}
-	}
-	return true
-}
+func (d *dict) same(a, b unsafe.Pointer) bool { return d.impl.same(a, b) }
 
 // plainKey reports whether k is written in JSON as it is (no escape, no
 // replaced byte).
@@ -877,7 +872,10 @@ func (p *Plan) CopyLists(dst, src unsafe.Pointer, reuse []Array) []Array {
 
 // copyInto sets the slice at dfp to a copy of the one at sfp, in into's
 // array when it is large enough (and sfp is not dfp), else in a new one.
-// The copies are typed (reflect.Copy): elements may hold strings.
+// The copies are typed (reflect.Copy): elements may hold strings. The
+// slices and maps of the elements are copied too, into new arrays and
+// maps, but for the elements of into's array that encode as the ones that
+// would replace them: those stay, with the arrays and maps they own.
 func (l *list) copyInto(dfp, sfp unsafe.Pointer, into header) {
 	sv := reflect.NewAt(l.typ, sfp).Elem()
 	if sv.IsNil() {
@@ -886,14 +884,31 @@ func (l *list) copyInto(dfp, sfp unsafe.Pointer, into header) {
 	}
 	n := sv.Len()
 	dv := reflect.NewAt(l.typ, dfp).Elem()
+	deep := l.sub != nil && l.sub.lists
+	h, sh := (*header)(dfp), (*header)(sfp)
 	if into.data != nil && into.cap >= n && dfp != sfp {
-		*(*header)(dfp) = header{into.data, n, into.cap}
-		reflect.Copy(dv, sv)
+		*h = header{into.data, n, into.cap}
+		if !deep {
+			reflect.Copy(dv, sv)
+			return
+		}
+		for i := range n {
+			if i < into.len && l.sub.same(l.elem(h, i), l.elem(sh, i)) {
+				continue
+			}
+			dv.Index(i).Set(sv.Index(i))
+			l.sub.DetachLists(l.elem(h, i))
+		}
 		return
 	}
 	c := reflect.MakeSlice(l.typ, n, n)
 	reflect.Copy(c, sv)
 	dv.Set(c)
+	if deep {
+		for i := range n {
+			l.sub.DetachLists(l.elem(h, i))
+		}
+	}
 }
 
 // scalar is what a plan does with a field of one scalar kind.

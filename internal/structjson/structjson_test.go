@@ -236,7 +236,22 @@ func TestNotPlain(t *testing.T) {
 		reflect.TypeFor[struct{ A []*int }](),
 		reflect.TypeFor[struct{ A []any }](),
 		reflect.TypeFor[struct{ A []marshals }](),
-		reflect.TypeFor[struct{ A []struct{ B []int } }](),
+		reflect.TypeFor[struct { // a keyed list within list elements
+			A []struct {
+				B []struct {
+					ID int `json:"id"`
+				}
+			}
+		}](),
+		reflect.TypeFor[struct {
+			A []struct {
+				B struct {
+					C []struct {
+						ID string `json:"id"`
+					}
+				}
+			}
+		}](),
 		reflect.TypeFor[struct{ A map[int]int }](), // keys written as strings, sorted as such
 		reflect.TypeFor[struct{ A map[string][]int }](),
 		reflect.TypeFor[struct{ A map[string]*int }](),
@@ -503,6 +518,9 @@ func TestListsAsEncodingJSONAndTextDiffer(t *testing.T) {
 		old = cur
 		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
 		before := encodingJSON(t, &old)
+		if want := encodingJSON(t, &cur); !bytes.Equal(before, want) {
+			t.Fatalf("the copy differs from the original:\n%s\n%s", before, want)
+		}
 		for i := range cur.Ints {
 			cur.Ints[i] = 7
 		}
@@ -811,6 +829,9 @@ func TestMapsAsEncodingJSONAndTextDiffer(t *testing.T) {
 		old = cur
 		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
 		before := encodingJSON(t, &old)
+		if want := encodingJSON(t, &cur); !bytes.Equal(before, want) {
+			t.Fatalf("the copy differs from the original:\n%s\n%s", before, want)
+		}
 		for k := range cur.Counts {
 			cur.Counts[k] = 99
 		}
@@ -851,4 +872,122 @@ func BenchmarkMapsEncodeAndTextDiff(b *testing.B) {
 func BenchmarkMapsAppendDiff(b *testing.B) {
 	old, cur := mapsPair()
 	benchPlanDiff(b, &old, &cur)
+}
+
+// tagged is a list element holding lists and a map of its own.
+type tagged struct {
+	ID    int            `json:"id"`
+	Tags  []string       `json:"tags"`
+	Attrs map[string]int `json:"attrs,omitempty"`
+	Sub   struct {
+		Ns []int `json:"ns"`
+		X  int   `json:"x"`
+	} `json:"sub"`
+	Text string `json:"text"`
+}
+
+// untagged is tagged without an id: its list diffs index by index.
+type untagged struct {
+	Tags  []string       `json:"tags,omitempty"`
+	Attrs map[string]int `json:"attrs"`
+	N     int            `json:"n"`
+}
+
+type withNested struct {
+	Items []tagged   `json:"items"`
+	Plain []untagged `json:"plain"`
+	Tail  int        `json:"tail"`
+}
+
+// editTagged changes one thing of an element, in new arrays and maps
+// (prev's stay as they were).
+func editTagged(r *rand.Rand, tags []string, attrs map[string]int, ns []int, text *string, x *int) ([]string, map[string]int, []int) {
+	words := []string{"a", "b", "<c>", ""}
+	switch r.IntN(5) {
+	case 0:
+		tags = edits(r, tags, func(int) string { return words[r.IntN(len(words))] }, func(s *string) { *s = words[r.IntN(len(words))] })
+	case 1:
+		attrs = editMap(r, attrs, false, func() int { return r.IntN(3) })
+	case 2:
+		ns = edits(r, ns, func(n int) int { return n }, func(n *int) { *n = r.IntN(3) })
+	case 3:
+		*text = words[r.IntN(len(words))]
+	default:
+		*x = r.IntN(3)
+	}
+	return tags, attrs, ns
+}
+
+func randomNested(r *rand.Rand, prev, v *withNested) {
+	v.Items = edits(r, prev.Items, func(id int) tagged {
+		return tagged{ID: id, Tags: []string{"a"}, Attrs: map[string]int{"a": id}}
+	}, func(it *tagged) {
+		it.Tags, it.Attrs, it.Sub.Ns = editTagged(r, it.Tags, it.Attrs, it.Sub.Ns, &it.Text, &it.Sub.X)
+	})
+	v.Plain = edits(r, prev.Plain, func(n int) untagged {
+		return untagged{N: n, Attrs: map[string]int{"b": n}}
+	}, func(it *untagged) {
+		var text string
+		it.Tags, it.Attrs, _ = editTagged(r, it.Tags, it.Attrs, nil, &text, &it.N)
+	})
+	v.Tail = prev.Tail
+	if r.IntN(4) == 0 {
+		v.Tail = r.IntN(2)
+	}
+}
+
+// TestNestedListsAsTextDiffer: list elements holding slices and maps
+// (under ids or not) encode as encoding/json writes them and diff as the
+// text differ diffs their encodings; a copy kept with CopyLists shares no
+// array or map with the value it copies, down to the elements' own.
+func TestNestedListsAsTextDiffer(t *testing.T) {
+	p := structjson.For(reflect.TypeFor[withNested]())
+	if p == nil || !p.HasLists() {
+		t.Fatal("withNested has no plan with lists")
+	}
+	changed := 0
+	for seed := range uint64(8) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		var old withNested
+		var arrays []structjson.Array
+		for range 3000 {
+			var cur withNested
+			randomNested(r, &old, &cur)
+			if len(checkStep(t, p, &old, &cur, fmt.Sprintf("seed %d: ", seed))) > 0 {
+				changed++
+			}
+			arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
+			old = cur
+			p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
+			before := encodingJSON(t, &old)
+			if want := encodingJSON(t, &cur); !bytes.Equal(before, want) {
+				t.Fatalf("the copy differs from the original:\n%s\n%s", before, want)
+			}
+			for i := range cur.Items { // in place, as a handler may
+				it := &cur.Items[i]
+				for j := range it.Tags {
+					it.Tags[j] = "changed"
+				}
+				for k := range it.Attrs {
+					it.Attrs[k] = 9
+				}
+				for j := range it.Sub.Ns {
+					it.Sub.Ns[j] = 9
+				}
+			}
+			for i := range cur.Plain {
+				if cur.Plain[i].Attrs != nil {
+					cur.Plain[i].Attrs["new"] = 1
+				}
+			}
+			if after := encodingJSON(t, &old); !bytes.Equal(before, after) {
+				t.Fatalf("the copy shares arrays or maps with the original:\n%s\n%s", before, after)
+			}
+			old = cur // cur was changed in place: start the next step from what it holds
+			p.DetachLists(unsafe.Pointer(&old))
+		}
+	}
+	if changed < 16000 {
+		t.Fatalf("only %d of 24000 steps changed the encoding", changed)
+	}
 }
