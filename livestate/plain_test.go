@@ -415,3 +415,61 @@ func TestPlainStructNestedSlices(t *testing.T) {
 		c.expect(`["1",null,"cat:1","state:patch",{"patch":` + st.patch + `,"version":` + strconv.Itoa(i+1) + `}]`)
 	}
 }
+
+// lobby is a plain struct state with a map of structs.
+type lobby struct {
+	Players map[string]player `json:"players"`
+}
+
+type player struct {
+	Name  string   `json:"name"`
+	Cards []string `json:"cards"`
+	Ready bool     `json:"ready,omitempty"`
+}
+
+type lobbyChannel struct{}
+
+func (lobbyChannel) Init(ctx context.Context, s *livestate.Socket, params phx.Payload) (lobby, error) {
+	return lobby{Players: map[string]player{"ann": {Name: "Ann", Cards: make([]string, 1, 4)}}}, nil
+}
+
+func (lobbyChannel) HandleEvent(ctx context.Context, s *livestate.Socket, event string, p phx.Payload, st *lobby) error {
+	switch event {
+	case "ready":
+		a := st.Players["ann"]
+		a.Ready = true
+		st.Players["ann"] = a
+	case "card": // in place, into the spare capacity of the array
+		a := st.Players["ann"]
+		a.Cards = append(a.Cards, "ace")
+		st.Players["ann"] = a
+		a.Cards[0] = "king"
+	case "join":
+		st.Players["bob"] = player{Name: "Bob"}
+	}
+	return nil
+}
+
+// TestPlainStructMapOfStructs: a map of structs is diffed key by key, into
+// the members of changed values, against a copy that owns the values'
+// arrays; a change made in place is seen.
+func TestPlainStructMapOfStructs(t *testing.T) {
+	if structjson.For(reflect.TypeFor[lobby]()) == nil {
+		t.Fatal("lobby takes the general path")
+	}
+	reg := newRegistry(t)
+	reg.Handle("lobby:*", livestate.New(func() livestate.Channel[lobby] { return lobbyChannel{} }, livestate.Options{}))
+	c := open(t, reg)
+	c.send(`["1","1","lobby:1","phx_join",{}]`)
+	c.expect(`["1","1","lobby:1","phx_reply",{"status":"ok","response":{}}]`)
+	c.expect(`["1",null,"lobby:1","state:change",{"state":{"players":{"ann":{"name":"Ann","cards":[""]}}},"version":0}]`)
+	steps := []struct{ event, patch string }{
+		{"ready", `[{"op":"add","path":"/players/ann/ready","value":true}]`},
+		{"card", `[{"op":"replace","path":"/players/ann/cards/0","value":"king"},{"op":"add","path":"/players/ann/cards/-","value":"ace"}]`},
+		{"join", `[{"op":"add","path":"/players/bob","value":{"name":"Bob","cards":null}}]`},
+	}
+	for i, st := range steps {
+		c.push("lobby:1", "lvs_evt:"+st.event, `{}`)
+		c.expect(`["1",null,"lobby:1","state:patch",{"patch":` + st.patch + `,"version":` + strconv.Itoa(i+1) + `}]`)
+	}
+}

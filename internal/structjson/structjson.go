@@ -1,8 +1,9 @@
 // Package structjson encodes and diffs values of plain struct types without
 // encoding/json: a struct whose encoded fields are booleans, integers,
-// floats, strings, plain structs, slices of the scalars or of plain structs
-// (whose own slices hold no items with ids), or maps from strings to the
-// scalars, with no custom marshalling. A synced state of such a type is diffed field by field
+// floats, strings, plain structs, slices of the scalars or of plain structs,
+// or maps from strings to the scalars or to plain structs (no slice of
+// items with ids inside the elements of a slice or the values of a map),
+// with no custom marshalling. A synced state of such a type is diffed field by field
 // against its last synced copy instead of being encoded and diffed as text.
 // Apart from its slices and maps such a value holds no reference: a Go
 // assignment followed by [Plan.DetachLists] is a deep copy.
@@ -153,7 +154,7 @@ func build(t reflect.Type, depth int) *Plan {
 			p.lists = true
 			p.keyed = p.keyed || f.list.id != nil
 		case reflect.Map:
-			if f.dict = buildDict(sf.Type); f.dict == nil {
+			if f.dict = buildDict(sf.Type, depth+1); f.dict == nil {
 				return nil
 			}
 			p.lists = true
@@ -202,13 +203,29 @@ func buildList(t reflect.Type, depth int) *list {
 }
 
 // buildDict returns the dict of the map type t, or nil unless its keys
-// are strings and its values of an unnamed basic type (dictImpls).
-func buildDict(t reflect.Type) *dict {
-	impl := dictImpls[t.Elem()]
-	if t.Key() != reflect.TypeFor[string]() || impl == nil {
+// are strings and its values scalars or plain structs without keyed lists
+// (items with ids) at any depth. Maps of the unnamed basic types are read
+// without reflection (dictImpls); the others through it (mapValues).
+func buildDict(t reflect.Type, depth int) *dict {
+	e := t.Elem()
+	if t.Key() != reflect.TypeFor[string]() || custom(e) {
 		return nil
 	}
-	return &dict{ops: scalars[t.Elem().Kind()], impl: impl}
+	if impl := dictImpls[e]; impl != nil {
+		return &dict{ops: scalars[e.Kind()], impl: impl}
+	}
+	if e.Kind() == reflect.Struct {
+		sub := build(e, depth)
+		if sub == nil || sub.keyed {
+			return nil
+		}
+		return &dict{sub: sub, impl: mapValues{typ: t, eq: sub.same, sub: sub}}
+	}
+	// A named scalar type ([]byte-like uint8 values are numbers in a map).
+	if ops := scalars[e.Kind()]; ops != nil {
+		return &dict{ops: ops, impl: mapValues{typ: t, eq: ops.same}}
+	}
+	return nil
 }
 
 // simpleName reports whether a tag's name is one encoding/json takes as it
@@ -582,13 +599,31 @@ func (p *Plan) HasLists() bool { return p.lists }
 // does not reproduce, so the caller diffs the two encodings instead.
 var ErrTextDiff = errors.New("structjson: a map key needs escaping: diff the encodings")
 
-// dict is what a plan does with a map from strings to scalars (of the
-// unnamed basic types): an object whose keys encoding/json sorts; the text
-// differ merges two such key lists in order, as AppendDiff does. The map
-// is read through impl, without reflection.
+// dict is what a plan does with a map from strings to scalars or plain
+// structs: an object whose keys encoding/json sorts; the text differ
+// merges two such key lists in order, as AppendDiff does, and walks into
+// the values of common keys that are objects. The map is read through
+// impl.
 type dict struct {
-	ops  *scalar
+	ops  *scalar // the values' when they are scalars
+	sub  *Plan   // the values' when they are structs
 	impl dictImpl
+}
+
+// encode appends the encoding of the value at v.
+func (d *dict) encode(dst []byte, v unsafe.Pointer) ([]byte, error) {
+	if d.sub != nil {
+		return d.sub.AppendJSON(dst, v)
+	}
+	return d.ops.encode(dst, v)
+}
+
+// sameValue reports whether the values at a and b encode alike.
+func (d *dict) sameValue(a, b unsafe.Pointer) bool {
+	if d.sub != nil {
+		return d.sub.same(a, b)
+	}
+	return d.ops.same(a, b)
 }
 
 // dictImpl is the map operations of one value type.
@@ -684,6 +719,152 @@ var dictImpls = map[reflect.Type]dictImpl{
 	reflect.TypeFor[float64](): mapOf[float64]{func(x, y float64) bool { return math.Float64bits(x) == math.Float64bits(y) }},
 }
 
+// mapValues is dictImpl for the maps from strings to other value types
+// (named scalars, plain structs), through reflection; eq compares two
+// values, sub is the plan of struct values.
+type mapValues struct {
+	typ reflect.Type
+	eq  func(a, b unsafe.Pointer) bool
+	sub *Plan
+}
+
+func (d mapValues) m(fp unsafe.Pointer) reflect.Value { return reflect.NewAt(d.typ, fp).Elem() }
+
+func (d mapValues) isNil(fp unsafe.Pointer) bool { return d.m(fp).IsNil() }
+
+func (d mapValues) len(fp unsafe.Pointer) int { return d.m(fp).Len() }
+
+func (d mapValues) keys(fp unsafe.Pointer, buf []string) []string {
+	for it := d.m(fp).MapRange(); it.Next(); {
+		buf = append(buf, it.Key().String())
+	}
+	return buf
+}
+
+func (d mapValues) load(fp unsafe.Pointer, k string, into unsafe.Pointer) {
+	d.set(into, d.m(fp).MapIndex(reflect.ValueOf(k)))
+}
+
+// set stores v (the zero value when v is not valid) at into.
+func (d mapValues) set(into unsafe.Pointer, v reflect.Value) {
+	dv := reflect.NewAt(d.typ.Elem(), into).Elem()
+	if !v.IsValid() {
+		dv.SetZero()
+		return
+	}
+	dv.Set(v)
+}
+
+func (d mapValues) has(fp unsafe.Pointer, k string) bool {
+	return d.m(fp).MapIndex(reflect.ValueOf(k)).IsValid()
+}
+
+func (d mapValues) scratch() unsafe.Pointer { return reflect.New(d.typ.Elem()).UnsafePointer() }
+
+// copyInto sets the map at dfp to a copy of the one at sfp, in the map
+// into when there is one and sfp is not dfp, else in a new one. Struct
+// values get arrays and maps of their own; those of into that encode as
+// the values that would replace them stay, with what they own.
+func (d mapValues) copyInto(dfp, sfp, into unsafe.Pointer) {
+	src := d.m(sfp)
+	if src.IsNil() {
+		d.m(dfp).SetZero()
+		return
+	}
+	deep := d.sub != nil && d.sub.lists
+	reuse := into != nil && dfp != sfp
+	var m reflect.Value
+	switch {
+	case reuse && deep:
+		m = reflect.NewAt(d.typ, unsafe.Pointer(&into)).Elem()
+		var it reflect.MapIter
+		for it.Reset(m); it.Next(); {
+			if !src.MapIndex(it.Key()).IsValid() {
+				m.SetMapIndex(it.Key(), reflect.Value{})
+			}
+		}
+	case reuse:
+		m = reflect.NewAt(d.typ, unsafe.Pointer(&into)).Elem()
+		m.Clear()
+	default:
+		m = reflect.MakeMapWithSize(d.typ, src.Len())
+	}
+	var it reflect.MapIter
+	if !deep {
+		for it.Reset(src); it.Next(); {
+			m.SetMapIndex(it.Key(), it.Value())
+		}
+		d.m(dfp).Set(m)
+		return
+	}
+	sv, sw := reflect.New(d.typ.Elem()), reflect.New(d.typ.Elem())
+	pv, pw, ev, ew := sv.UnsafePointer(), sw.UnsafePointer(), sv.Elem(), sw.Elem()
+	for it.Reset(src); it.Next(); {
+		ev.SetIterValue(&it)
+		if reuse {
+			if old := m.MapIndex(it.Key()); old.IsValid() {
+				ew.Set(old)
+				if d.eq(pw, pv) {
+					continue
+				}
+			}
+		}
+		d.sub.DetachLists(pv)
+		m.SetMapIndex(it.Key(), ev)
+	}
+	d.m(dfp).Set(m)
+}
+
+func (d mapValues) same(a, b unsafe.Pointer) bool {
+	ma, mb := d.m(a), d.m(b)
+	if ma.IsNil() != mb.IsNil() || ma.Len() != mb.Len() {
+		return false
+	}
+	if ma.Len() == 0 {
+		return true
+	}
+	_, ok := d.diff(ma, mb, true)
+	return ok
+}
+
+// changed returns the keys whose values differ between the maps at a and
+// b, unsorted, when both have the same keys; ok is false otherwise.
+func (d mapValues) changed(a, b unsafe.Pointer) ([]string, bool) {
+	ma, mb := d.m(a), d.m(b)
+	if ma.Len() != mb.Len() {
+		return nil, false
+	}
+	return d.diff(ma, mb, false)
+}
+
+// diff walks the map ma looking up its keys in mb: it returns the keys
+// whose values differ, and false when a key is missing from mb or, with
+// first, at the first difference. Each map is looked at once, values are
+// compared in two scratch values.
+func (d mapValues) diff(ma, mb reflect.Value, first bool) (changed []string, ok bool) {
+	sa, sb := reflect.New(d.typ.Elem()), reflect.New(d.typ.Elem())
+	pa, pb, ea, eb := sa.UnsafePointer(), sb.UnsafePointer(), sa.Elem(), sb.Elem()
+	k := reflect.New(d.typ.Key()).Elem()
+	var it reflect.MapIter
+	it.Reset(ma)
+	for it.Next() {
+		k.SetIterKey(&it)
+		w := mb.MapIndex(k)
+		if !w.IsValid() {
+			return nil, false
+		}
+		ea.SetIterValue(&it)
+		eb.Set(w)
+		if !d.eq(pa, pb) {
+			if first {
+				return nil, false
+			}
+			changed = append(changed, k.String())
+		}
+	}
+	return changed, true
+}
+
 // sortedKeys returns the keys of the map at fp, sorted.
 func (d *dict) sortedKeys(fp unsafe.Pointer) []string {
 	ks := d.impl.keys(fp, make([]string, 0, d.impl.len(fp)))
@@ -707,7 +888,7 @@ func (d *dict) appendJSON(dst []byte, fp unsafe.Pointer) ([]byte, error) {
 		dst = append(dst, ':')
 		d.impl.load(fp, k, v)
 		var err error
-		if dst, err = d.ops.encode(dst, v); err != nil {
+		if dst, err = d.encode(dst, v); err != nil {
 			return dst, err
 		}
 	}
@@ -735,9 +916,10 @@ func (d *dict) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]by
 			if !plainKey(k) {
 				return dst, ErrTextDiff
 			}
+			d.impl.load(a, k, va)
 			d.impl.load(b, k, vb)
 			var err error
-			if dst, err = d.appendReplace(dst, path, k, vb); err != nil {
+			if dst, err = d.appendChange(dst, path, k, va, vb); err != nil {
 				return dst, err
 			}
 		}
@@ -762,7 +944,7 @@ func (d *dict) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]by
 			dst = append(dst, `,{"op":"add","path":`...)
 			dst = appendPath(dst, path+"/", token(kb[j]))
 			dst = append(dst, `,"value":`...)
-			if dst, err = d.ops.encode(dst, vb); err != nil {
+			if dst, err = d.encode(dst, vb); err != nil {
 				return dst, err
 			}
 			dst = append(dst, '}')
@@ -770,8 +952,8 @@ func (d *dict) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]by
 		default:
 			d.impl.load(a, ka[i], va)
 			d.impl.load(b, kb[j], vb)
-			if !d.ops.same(va, vb) {
-				if dst, err = d.appendReplace(dst, path, kb[j], vb); err != nil {
+			if !d.sameValue(va, vb) {
+				if dst, err = d.appendChange(dst, path, kb[j], va, vb); err != nil {
 					return dst, err
 				}
 			}
@@ -785,6 +967,9 @@ func (d *dict) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]by
 // a and b, unsorted, when both have the same keys; ok is false otherwise.
 // va and vb are scratch values.
 func (d *dict) changedValues(a, b, va, vb unsafe.Pointer) (changed []string, ok bool) {
+	if mv, isValues := d.impl.(mapValues); isValues {
+		return mv.changed(a, b)
+	}
 	if d.impl.len(a) != d.impl.len(b) {
 		return nil, false
 	}
@@ -794,7 +979,7 @@ func (d *dict) changedValues(a, b, va, vb unsafe.Pointer) (changed []string, ok 
 		}
 		d.impl.load(a, k, va)
 		d.impl.load(b, k, vb)
-		if !d.ops.same(va, vb) {
+		if !d.sameValue(va, vb) {
 			changed = append(changed, k)
 		}
 	}
@@ -807,13 +992,17 @@ var pointerToken = strings.NewReplacer("~", "~0", "/", "~1")
 // token is the JSON pointer segment of a plain key.
 func token(k string) string { return pointerToken.Replace(k) }
 
-// appendReplace appends the replacement of the value of key k by the one
-// at v.
-func (d *dict) appendReplace(dst []byte, path, k string, v unsafe.Pointer) ([]byte, error) {
+// appendChange appends the operations turning the value of key k at va
+// into the different one at vb: its replacement, or the changes of the
+// struct's fields, as the differ walks into two objects.
+func (d *dict) appendChange(dst []byte, path, k string, va, vb unsafe.Pointer) ([]byte, error) {
+	if d.sub != nil {
+		return d.sub.appendOps(dst, va, vb, path+"/"+token(k), nil)
+	}
 	dst = append(dst, `,{"op":"replace","path":`...)
 	dst = appendPath(dst, path+"/", token(k))
 	dst = append(dst, `,"value":`...)
-	dst, err := d.ops.encode(dst, v)
+	dst, err := d.ops.encode(dst, vb)
 	return append(dst, '}'), err
 }
 

@@ -257,10 +257,12 @@ func TestNotPlain(t *testing.T) {
 		reflect.TypeFor[struct{ A map[string]*int }](),
 		reflect.TypeFor[struct{ A map[string]map[string]int }](),
 		reflect.TypeFor[struct{ A map[string]marshals }](),
-		reflect.TypeFor[struct{ A map[string]inner }](), // struct values
 		reflect.TypeFor[struct{ A map[marshals]int }](),
-		reflect.TypeFor[struct{ A map[string]uint8 }](), // named or not: only the types of dictImpls
-		reflect.TypeFor[struct{ A map[string]time.Duration }](),
+		reflect.TypeFor[struct{ A map[string]textMarshals }](),
+		reflect.TypeFor[struct {
+			A map[string]struct{ B []idItem }
+		}](), // a keyed list in a value
+		reflect.TypeFor[struct{ A map[string]*inner }](),
 		reflect.TypeFor[struct{ A []map[string]int }](),
 		reflect.TypeFor[struct{ A *int }](),
 		reflect.TypeFor[struct{ A any }](),
@@ -990,4 +992,133 @@ func TestNestedListsAsTextDiffer(t *testing.T) {
 	if changed < 16000 {
 		t.Fatalf("only %d of 24000 steps changed the encoding", changed)
 	}
+}
+
+// level is a named scalar type: maps of it are read through reflection.
+type level int8
+
+// member is a map value holding a list and a map of its own.
+type member struct {
+	Name  string           `json:"name"`
+	Roles []string         `json:"roles,omitempty"`
+	Seen  map[string]level `json:"seen"`
+	Score float64          `json:"score,omitempty"`
+}
+
+type withStructMaps struct {
+	Members map[string]member  `json:"members"`
+	Levels  map[string]level   `json:"levels,omitempty"`
+	Items   []idItem           `json:"items"`
+	Waits   map[string]float32 `json:"waits"`
+	Tail    int                `json:"tail"`
+}
+
+// editMember changes one thing of a member, in new arrays and maps.
+func editMember(r *rand.Rand, m member) member {
+	words := []string{"", "a", "<b>", "c"}
+	switch r.IntN(4) {
+	case 0:
+		m.Name = words[r.IntN(len(words))]
+	case 1:
+		m.Roles = edits(r, m.Roles, func(int) string { return words[r.IntN(len(words))] }, func(s *string) { *s = words[r.IntN(len(words))] })
+	case 2:
+		m.Seen = editMap(r, m.Seen, false, func() level { return level(r.IntN(3) - 1) })
+	default:
+		m.Score = []float64{0, math.Copysign(0, -1), 2.5}[r.IntN(3)]
+	}
+	return m
+}
+
+// TestStructMapsAsTextDiffer: maps of plain structs (holding lists and
+// maps) and of named scalar types encode as encoding/json writes them and
+// diff as the text differ diffs their encodings, walking into the members
+// of changed values; the copies CopyLists keeps are equal to and share
+// nothing with the values they copy.
+func TestStructMapsAsTextDiffer(t *testing.T) {
+	p := structjson.For(reflect.TypeFor[withStructMaps]())
+	if p == nil || !p.HasLists() {
+		t.Fatal("withStructMaps has no plan with lists")
+	}
+	r := rand.New(rand.NewPCG(12, 13))
+	var old withStructMaps
+	var arrays []structjson.Array
+	fallbacks, changed := 0, 0
+	for step := range 6000 {
+		var cur withStructMaps
+		cur.Members = maps.Clone(old.Members)
+		switch r.IntN(8) {
+		case 0:
+			cur.Members = editMap(r, old.Members, step%10 == 0, func() member { return member{Name: "new"} })
+		case 1, 2, 3, 4:
+			for k, m := range cur.Members {
+				if r.IntN(2) == 0 {
+					cur.Members[k] = editMember(r, m)
+				}
+			}
+		}
+		cur.Levels = editMap(r, old.Levels, false, func() level { return level(r.IntN(3)) })
+		cur.Items = edits(r, old.Items, func(id int) idItem { return idItem{ID: id} }, func(it *idItem) { it.Done = !it.Done })
+		cur.Waits = editMap(r, old.Waits, false, func() float32 { return []float32{0, 0.5, 1e21}[r.IntN(3)] })
+		cur.Tail = old.Tail
+		if r.IntN(5) == 0 {
+			cur.Tail = r.IntN(2)
+		}
+		if _, err := p.AppendDiff(nil, unsafe.Pointer(&old), unsafe.Pointer(&cur)); errors.Is(err, structjson.ErrTextDiff) {
+			fallbacks++
+		} else if len(checkStep(t, p, &old, &cur, fmt.Sprintf("step %d: ", step))) > 0 {
+			changed++
+		}
+		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
+		old = cur
+		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
+		before := encodingJSON(t, &old)
+		if want := encodingJSON(t, &cur); !bytes.Equal(before, want) {
+			t.Fatalf("the copy differs from the original:\n%s\n%s", before, want)
+		}
+		// In place, as a handler may: the copy must not change.
+		for _, m := range cur.Members {
+			for i := range m.Roles {
+				m.Roles[i] = "changed"
+			}
+			for k := range m.Seen {
+				m.Seen[k] = 9
+			}
+		}
+		for k := range cur.Levels {
+			cur.Levels[k] = 9
+		}
+		if after := encodingJSON(t, &old); !bytes.Equal(before, after) {
+			t.Fatalf("the copy shares arrays or maps with the original:\n%s\n%s", before, after)
+		}
+		old = cur
+		p.DetachLists(unsafe.Pointer(&old))
+	}
+	if fallbacks == 0 || changed < 4000 {
+		t.Fatalf("%d fallbacks, %d changed steps of 6000", fallbacks, changed)
+	}
+}
+
+// structMapsPair is 32 members, one of which gets a new role.
+func structMapsPair() (old, cur withStructMaps) {
+	old.Members = map[string]member{}
+	for i := range 32 {
+		k := "user" + strconv.Itoa(i)
+		old.Members[k] = member{Name: k, Roles: []string{"player"}, Seen: map[string]level{"lobby": 1}}
+	}
+	cur = old
+	cur.Members = maps.Clone(old.Members)
+	m := cur.Members["user7"]
+	m.Roles = []string{"player", "host"}
+	cur.Members["user7"] = m
+	return old, cur
+}
+
+func BenchmarkStructMapsEncodeAndTextDiff(b *testing.B) {
+	old, cur := structMapsPair()
+	benchEncodeAndTextDiff(b, &old, &cur)
+}
+
+func BenchmarkStructMapsAppendDiff(b *testing.B) {
+	old, cur := structMapsPair()
+	benchPlanDiff(b, &old, &cur)
 }
