@@ -3,6 +3,7 @@ package phx
 import (
 	"bytes"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -24,6 +25,9 @@ func FuzzV2DecodeCompact(f *testing.F) {
 		`["1","2","t","e",{"a":}]`,
 		"[\"\xff\",\"2\",\"t\",\"e\",0]",
 		"[\"1\",\"2\",\"t\x01\",\"e\",0]",
+		`["12345678901","2","room:a-long-topic-name","lvs_evt:an-event-name",{}]`,
+		`["1","2","room:a-long-topic\"name","e",{}]`,
+		"[\"1\",\"2\",\"room:a-long-t\x1fopic\",\"e\",{}]",
 	} {
 		f.Add([]byte(s))
 	}
@@ -65,6 +69,44 @@ func TestV2DecodeCompactCoversPhoenixJS(t *testing.T) {
 		}
 		if m.Topic != want.Topic || m.Event != want.Event || m.JoinRef != want.JoinRef || m.Ref != want.Ref || string(m.Payload.Data) != string(want.Payload.Data) {
 			t.Errorf("%s: compact %+v, general %+v", s, m, want)
+		}
+	}
+}
+
+// TestScanStringAndValidText: the eight-bytes-at-a-time scan and UTF-8
+// check agree with a byte loop and utf8.Valid on strings of every length
+// with the bytes that stop them at every position.
+func TestScanStringAndValidText(t *testing.T) {
+	byteLoop := func(data []byte, i int) ([2]int, int, bool) {
+		if i >= len(data) || data[i] != '"' {
+			return [2]int{}, 0, false
+		}
+		for j := i + 1; j < len(data)-1; j++ {
+			switch c := data[j]; {
+			case c == '"':
+				return [2]int{i + 1, j}, j + 1, true
+			case c == '\\' || c < 0x20:
+				return [2]int{}, 0, false
+			}
+		}
+		return [2]int{}, 0, false
+	}
+	stops := []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xa2, 0xdc, 0xff, 'a'}
+	for n := range 40 {
+		for pos := range n {
+			for _, c := range stops {
+				body := bytes.Repeat([]byte{'x'}, n)
+				body[pos] = c
+				data := append(append([]byte{'"'}, body...), `",0]`...)
+				gb, gi, gok := scanString(data, 0)
+				wb, wi, wok := byteLoop(data, 0)
+				if gb != wb || gi != wi || gok != wok {
+					t.Fatalf("scanString(%q) = %v %d %v, want %v %d %v", data, gb, gi, gok, wb, wi, wok)
+				}
+				if validText(data) != utf8.Valid(data) {
+					t.Fatalf("validText(%q) = %v", data, !utf8.Valid(data))
+				}
+			}
 		}
 	}
 }

@@ -2,9 +2,11 @@ package phx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -162,7 +164,7 @@ func (v2) Decode(data []byte, binary bool) (Message, error) {
 	if binary {
 		return decodeBinaryPush(data)
 	}
-	if !utf8.Valid(data) {
+	if !validText(data) {
 		return Message{}, errInvalidUTF8()
 	}
 	if m, ok := decodeV2Compact(data); ok {
@@ -273,12 +275,22 @@ func scanRef(data []byte, i int) ([2]int, int, bool) {
 
 // scanString reads a JSON string without escapes or control characters at
 // data[i], returning the bounds of its contents and the index after its
-// closing quote, which is below len(data) (data ends with ']').
+// closing quote, which is below len(data) (data ends with ']'). It skips
+// eight bytes at a time to the first quote, backslash or control
+// character.
 func scanString(data []byte, i int) ([2]int, int, bool) {
 	if i >= len(data) || data[i] != '"' {
 		return [2]int{}, 0, false
 	}
-	for j := i + 1; j < len(data)-1; j++ {
+	j := i + 1
+	for ; j+8 <= len(data)-1; j += 8 {
+		w := binary.LittleEndian.Uint64(data[j:])
+		if m := zeroBytes(w^quotes) | zeroBytes(w^backslashes) | belowSpace(w); m != 0 {
+			j += bits.TrailingZeros64(m) / 8
+			break
+		}
+	}
+	for ; j < len(data)-1; j++ {
 		switch c := data[j]; {
 		case c == '"':
 			return [2]int{i + 1, j}, j + 1, true
@@ -287,6 +299,37 @@ func scanString(data []byte, i int) ([2]int, int, bool) {
 		}
 	}
 	return [2]int{}, 0, false
+}
+
+const (
+	ones        = 0x0101010101010101
+	highBits    = 0x8080808080808080
+	quotes      = '"' * ones
+	backslashes = '\\' * ones
+)
+
+// zeroBytes has the high bit of the lowest zero byte of w set, and
+// possibly of bytes above it, nothing below it.
+func zeroBytes(w uint64) uint64 { return (w - ones) &^ w & highBits }
+
+// belowSpace is zeroBytes for the bytes of w below 0x20: the lowest one's
+// high bit is set, possibly bytes above it too, nothing below it.
+func belowSpace(w uint64) uint64 { return (w - 0x20*ones) &^ w & highBits }
+
+// validText is utf8.Valid, eight bytes at a time while they are ASCII.
+func validText(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&highBits != 0 {
+			return utf8.Valid(b[i:])
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			return utf8.Valid(b[i:])
+		}
+	}
+	return true
 }
 
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

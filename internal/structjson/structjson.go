@@ -1235,6 +1235,14 @@ func (p *Plan) appendOps(dst []byte, old, cur unsafe.Pointer, prefix string, c *
 	for ; i < len(p.fields); i++ {
 		f := &p.fields[i]
 		a, b := unsafe.Add(old, f.off), unsafe.Add(cur, f.off)
+		if f.ops != nil && !f.omitEmpty { // a scalar always encoded: the common case
+			if !f.ops.same(a, b) {
+				if dst, err = f.appendOp(dst, "replace", b, prefix); err != nil {
+					return dst, err
+				}
+			}
+			continue
+		}
 		pa, pb := f.present(a), f.present(b)
 		if pa != pb {
 			break
