@@ -73,9 +73,9 @@ func TestV2DecodeCompactCoversPhoenixJS(t *testing.T) {
 	}
 }
 
-// TestScanStringAndValidText: the eight-bytes-at-a-time scan and UTF-8
-// check agree with a byte loop and utf8.Valid on strings of every length
-// with the bytes that stop them at every position.
+// TestScanStringAndValidText: the string scan and the eight-bytes-at-a-time
+// UTF-8 check agree with a byte loop and utf8.Valid on strings of every
+// length with the bytes that stop them at every position.
 func TestScanStringAndValidText(t *testing.T) {
 	byteLoop := func(data []byte, i int) ([2]int, int, bool) {
 		if i >= len(data) || data[i] != '"' {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -275,22 +274,12 @@ func scanRef(data []byte, i int) ([2]int, int, bool) {
 
 // scanString reads a JSON string without escapes or control characters at
 // data[i], returning the bounds of its contents and the index after its
-// closing quote, which is below len(data) (data ends with ']'). It skips
-// eight bytes at a time to the first quote, backslash or control
-// character.
+// closing quote, which is below len(data) (data ends with ']').
 func scanString(data []byte, i int) ([2]int, int, bool) {
 	if i >= len(data) || data[i] != '"' {
 		return [2]int{}, 0, false
 	}
-	j := i + 1
-	for ; j+8 <= len(data)-1; j += 8 {
-		w := binary.LittleEndian.Uint64(data[j:])
-		if m := zeroBytes(w^quotes) | zeroBytes(w^backslashes) | belowSpace(w); m != 0 {
-			j += bits.TrailingZeros64(m) / 8
-			break
-		}
-	}
-	for ; j < len(data)-1; j++ {
+	for j := i + 1; j < len(data)-1; j++ {
 		switch c := data[j]; {
 		case c == '"':
 			return [2]int{i + 1, j}, j + 1, true
@@ -301,20 +290,8 @@ func scanString(data []byte, i int) ([2]int, int, bool) {
 	return [2]int{}, 0, false
 }
 
-const (
-	ones        = 0x0101010101010101
-	highBits    = 0x8080808080808080
-	quotes      = '"' * ones
-	backslashes = '\\' * ones
-)
-
-// zeroBytes has the high bit of the lowest zero byte of w set, and
-// possibly of bytes above it, nothing below it.
-func zeroBytes(w uint64) uint64 { return (w - ones) &^ w & highBits }
-
-// belowSpace is zeroBytes for the bytes of w below 0x20: the lowest one's
-// high bit is set, possibly bytes above it too, nothing below it.
-func belowSpace(w uint64) uint64 { return (w - 0x20*ones) &^ w & highBits }
+// highBits has the high bit of every byte of a word set.
+const highBits = 0x8080808080808080
 
 // validText is utf8.Valid, eight bytes at a time while they are ASCII.
 func validText(b []byte) bool {
