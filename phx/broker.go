@@ -38,6 +38,10 @@ type PubSubStats struct {
 	// SubscribeErrors counts failed Subscribe and Unsubscribe calls; each
 	// is retried with backoff while the local interest lasts.
 	SubscribeErrors uint64
+	// JoinWaitsExpired counts join replies sent after waiting
+	// [Config.JoinAwaitsSubscription] in full, the subscription of their
+	// topic still unconfirmed.
+	JoinWaitsExpired uint64
 	// Received counts broadcasts that came in from other nodes.
 	Received uint64
 }
@@ -80,6 +84,7 @@ type broker struct {
 	published, publishErrors, dropped atomic.Uint64
 	subErrors                         atomic.Uint64
 	received                          atomic.Uint64
+	joinWaitsExpired                  atomic.Uint64
 	lastPubLog, lastSubLog            atomic.Int64 // unix nanos of the last warning
 
 	mu         sync.Mutex
@@ -105,6 +110,33 @@ type subState struct {
 	queued      bool
 	failures    int
 	due         time.Time
+	// landed is closed when have is set, when the topic is forgotten or
+	// when the broker stops; made by landing for joins that wait.
+	landed chan struct{}
+}
+
+// landing returns a channel closed once the adapter has confirmed the
+// subscription of topic, or nil when it has already (or nothing is
+// wanted of it, or the broker stopped).
+func (b *broker) landing(topic string) <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.topics[topic]
+	if st == nil || st.have || !st.want || b.stopped {
+		return nil
+	}
+	if st.landed == nil {
+		st.landed = make(chan struct{})
+	}
+	return st.landed
+}
+
+// landLocked closes st's landed channel, if any.
+func (st *subState) landLocked() {
+	if st.landed != nil {
+		close(st.landed)
+		st.landed = nil
+	}
 }
 
 func newBroker(ps PubSub, log *slog.Logger, queue, workers int) *broker {
@@ -254,6 +286,9 @@ func (b *broker) work() {
 		b.mu.Lock()
 		if err == nil {
 			st.have, st.failures = on, 0
+			if on {
+				st.landLocked()
+			}
 			if st.want != st.have {
 				b.ready = append(b.ready, topic)
 			} else {
@@ -278,6 +313,7 @@ func (b *broker) work() {
 func (b *broker) settleLocked(topic string, st *subState) {
 	st.queued = false
 	if !st.want && !st.have {
+		st.landLocked()
 		delete(b.topics, topic)
 	}
 }
@@ -343,13 +379,14 @@ func (b *broker) stats() PubSubStats {
 	}
 	b.mu.Unlock()
 	return PubSubStats{
-		Queued:          len(b.out),
-		Published:       b.published.Load(),
-		PublishErrors:   b.publishErrors.Load(),
-		Dropped:         b.dropped.Load(),
-		Pending:         pending,
-		SubscribeErrors: b.subErrors.Load(),
-		Received:        b.received.Load(),
+		Queued:           len(b.out),
+		Published:        b.published.Load(),
+		PublishErrors:    b.publishErrors.Load(),
+		Dropped:          b.dropped.Load(),
+		Pending:          pending,
+		SubscribeErrors:  b.subErrors.Load(),
+		Received:         b.received.Load(),
+		JoinWaitsExpired: b.joinWaitsExpired.Load(),
 	}
 }
 
@@ -371,6 +408,9 @@ func (b *broker) stop(ctx context.Context, run <-chan struct{}) error {
 	b.stopped = true
 	if b.timer != nil {
 		b.timer.Stop()
+	}
+	for _, st := range b.topics {
+		st.landLocked()
 	}
 	b.mu.Unlock()
 	workers := make(chan struct{})

@@ -32,6 +32,11 @@ type Channel struct {
 	dead    bool // terminated or crashed: nothing more is sent
 	extra   map[string]struct{}
 	early   []Frame // broadcasts received between subscription and start
+	// replying is set once a join reply that waited for the subscription
+	// of the topic (Config.JoinAwaitsSubscription) is about to be sent:
+	// start follows it, so a termination requested meanwhile leaves the
+	// start to it and runs after the reply.
+	replying bool
 
 	values []keyValue // touched only from callbacks (one at a time)
 
@@ -500,12 +505,28 @@ func (c *Channel) terminateThen(reason error, before func()) {
 		c.mu.Unlock()
 		c.callTerminate(reason)
 	}})
-	if !c.started {
-		// Never joined (the connection ended during Join): run the hook now.
+	if !c.started && !c.replying {
+		// Never joined (the connection ended during Join, or the join
+		// reply waits for the subscription of the topic): run the hook
+		// now. A join reply being sent starts the channel after it.
 		c.started = true
 	}
 	c.kickLocked()
 	c.mu.Unlock()
+}
+
+// claimJoinReply reports whether the reply to the channel's join, which
+// waited, may still be sent: false when the channel is ending (left,
+// replaced by another join, or its session closed). After true the caller
+// sends the reply, then starts the channel, whatever happens meanwhile.
+func (c *Channel) claimJoinReply() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || c.dead {
+		return false
+	}
+	c.replying = true
+	return true
 }
 
 func (c *Channel) sendClose() {

@@ -46,6 +46,19 @@ type Config struct {
 	// SubscribeConcurrency is how many PubSub Subscribe and Unsubscribe
 	// calls may run at once (default 8); further topics wait their turn.
 	SubscribeConcurrency int
+	// JoinAwaitsSubscription is how long, at most, a join's reply waits for
+	// the PubSub adapter to confirm the subscription of its topic on this
+	// node, when the topic had no local subscriber yet (default 0: the
+	// reply does not wait). With it, a client that has seen its join reply
+	// receives the broadcasts published on any node after it, as with
+	// Phoenix; without it, broadcasts from other nodes published in the
+	// moment between the reply and the broker's confirmation (usually well
+	// under a millisecond; as long as the broker hangs) are missed
+	// ([PubSubStats].Pending). The session keeps reading meanwhile: its
+	// heartbeats and other channels are answered, and the channel's own
+	// messages wait for the reply. A reply that waited the whole time is
+	// sent anyway and counted ([PubSubStats].JoinWaitsExpired).
+	JoinAwaitsSubscription time.Duration
 	// DrainBatchSize is how many connections Shutdown closes at a time
 	// (default 10000, as Phoenix's drainer); DrainInterval is the pause
 	// between two batches (default 2s). A rolling deploy then moves clients

@@ -343,9 +343,14 @@ func (s *Session) join(m *Message) {
 	}
 	count := len(s.channels)
 	s.mu.Unlock()
+	closeOld := old != nil
 	if old != nil {
 		old.terminate(ErrDuplicateJoin, false)
-		defer old.sendClose() // after the new join's reply, as Phoenix does
+		defer func() {
+			if closeOld {
+				old.sendClose() // after the new join's reply, as Phoenix does
+			}
+		}()
 	}
 	if count >= s.ep.cfg.MaxChannels {
 		s.log().Info("phx: too many channels joined", "topic", m.Topic, "join_ref", m.JoinRef.val, "limit", s.ep.cfg.MaxChannels)
@@ -394,10 +399,55 @@ func (s *Session) join(m *Message) {
 	s.channels[m.Topic] = ch
 	s.mu.Unlock()
 	// Subscribe before the reply, as Phoenix does: a client that has seen
-	// the join reply receives every broadcast published after it. Broadcasts
-	// arriving before the reply is queued are held by the channel until
-	// start.
+	// the join reply receives every broadcast published after it on this
+	// node (and on the others once the PubSub adapter has confirmed the
+	// subscription: see Config.JoinAwaitsSubscription). Broadcasts arriving
+	// before the reply is queued are held by the channel until start.
 	ch.subscribe(m.Topic, true)
+	if s.ep.cfg.JoinAwaitsSubscription > 0 && s.ep.broker != nil {
+		if landed := s.ep.broker.landing(m.Topic); landed != nil {
+			closeOld = false
+			go s.joinWhenLanded(landed, ch, m, resp, h, old)
+			return
+		}
+	}
+	s.joinReply(ch, m, resp, h)
+}
+
+// joinWhenLanded ends a join whose reply waits for the subscription of its
+// topic (Config.JoinAwaitsSubscription): once landed is closed, the wait
+// is over or the session ended. A channel left or replaced meanwhile gets
+// no reply.
+func (s *Session) joinWhenLanded(landed <-chan struct{}, ch *Channel, m *Message, resp any, h Handler, old *Channel) {
+	t := time.NewTimer(s.ep.cfg.JoinAwaitsSubscription)
+	select {
+	case <-landed:
+	case <-s.ctx.Done():
+	case <-t.C:
+		s.ep.broker.joinWaitsExpired.Add(1)
+		s.ep.broker.warn(&s.ep.broker.lastSubLog, "phx: join replied before the subscription of its topic was confirmed", "topic", m.Topic, "waited", s.ep.cfg.JoinAwaitsSubscription)
+	}
+	t.Stop()
+	if !ch.claimJoinReply() {
+		if old != nil {
+			old.sendClose()
+		}
+		return
+	}
+	s.sendJoinReply(ch, m, resp)
+	if old != nil {
+		old.sendClose()
+	}
+	s.afterJoin(ch, h)
+}
+
+// joinReply replies ok to the join of ch and lets the channel run.
+func (s *Session) joinReply(ch *Channel, m *Message, resp any, h Handler) {
+	s.sendJoinReply(ch, m, resp)
+	s.afterJoin(ch, h)
+}
+
+func (s *Session) sendJoinReply(ch *Channel, m *Message, resp any) {
 	if err := s.reply(m.JoinRef, m.Ref, m.Topic, Ok(resp)); err != nil {
 		level := slog.LevelWarn
 		if errors.Is(err, ErrDisconnected) || errors.Is(err, ErrSlowConsumer) {
@@ -405,6 +455,10 @@ func (s *Session) join(m *Message) {
 		}
 		ch.Logger().Log(context.Background(), level, "phx: join reply not sent", "error", err)
 	}
+}
+
+// afterJoin queues h's AfterJoin, if any, and starts ch.
+func (s *Session) afterJoin(ch *Channel, h Handler) {
 	if aj, ok := h.(AfterJoiner); ok {
 		ch.enqueueFirst(func(ctx context.Context) {
 			if err := aj.AfterJoin(ctx, ch); err != nil {

@@ -53,6 +53,7 @@ func RunConformance(t *testing.T, newBroker func(t *testing.T) *Broker) {
 		{"SubscribeBeforeRun", testSubscribeBeforeRun},
 		{"ServerRestart", testRestart},
 		{"HungServer", testHungServer},
+		{"JoinAwaitsSubscription", testJoinAwaitsSubscription},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newBroker(t)) })

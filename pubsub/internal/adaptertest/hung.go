@@ -28,13 +28,17 @@ type peer struct {
 }
 
 // endpoint returns a peer named node in mode with plain channels on
-// "room:*", once its adapter is connected. At the end of the test the
-// endpoint shuts down, then the adapter closes.
-func (b *Broker) endpoint(t *testing.T, node string, mode adapter.Mode) *peer {
+// "room:*", once its adapter is connected; opts change its configuration.
+// At the end of the test the endpoint shuts down, then the adapter closes.
+func (b *Broker) endpoint(t *testing.T, node string, mode adapter.Mode, opts ...func(*phx.Config)) *peer {
 	t.Helper()
 	a := b.New(t, node, mode)
 	w := &watched{PubSub: a, returned: map[string]int{}}
-	ep := phx.NewEndpoint(phx.Config{PubSub: w, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := phx.Config{PubSub: w, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ep := phx.NewEndpoint(cfg)
 	ep.Handle("room:*", phx.HandlerFuncs{})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), Wait)
