@@ -36,7 +36,8 @@ type Config struct {
 	BeforeJoin func(ctx context.Context, ch *Channel, params Payload) error
 	// PubSub connects the endpoint to other nodes (default: none, this
 	// process only). The endpoint runs its receive loop until Shutdown.
-	// Joins and broadcasts never wait on it: see [PubSub].
+	// Joins and broadcasts never wait on it (but for a join's reply with
+	// JoinAwaitsSubscription): see [PubSub].
 	PubSub PubSub
 	// PublishQueue is how many broadcasts may wait to be handed to PubSub
 	// (default 4096). Past it a broadcast still reaches this node's

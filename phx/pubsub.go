@@ -14,7 +14,9 @@ import (
 // so adapters that subscribe per topic carry only the traffic this node
 // needs; adapters that share one bus channel may ignore both. These calls
 // never run on a connection's path: joins succeed at once, and broadcasts
-// from other nodes on a new topic arrive once Subscribe has returned nil.
+// from other nodes on a new topic arrive once Subscribe has returned nil
+// (Config.JoinAwaitsSubscription makes the join's reply wait for that,
+// while the connection is read on).
 //
 // What the endpoint guarantees and expects:
 //
