@@ -53,6 +53,8 @@ type Config struct {
 	// SharedSnapshots, with SharedLeaser, stores the boards' states: a new
 	// owner starts from the last one.
 	SharedSnapshots cluster.SnapshotStore
+	// JoinAwaits is phx.Config.JoinAwaitsSubscription.
+	JoinAwaits time.Duration
 	// SharedConfirm is livestate.Config.SharedConfirm (0: its default,
 	// negative: no confirmations).
 	SharedConfirm time.Duration
@@ -73,6 +75,8 @@ type Flags struct {
 	History string
 	// SharedConfirm is Config.SharedConfirm.
 	SharedConfirm time.Duration
+	// JoinAwaits is Config.JoinAwaits.
+	JoinAwaits time.Duration
 }
 
 // Register defines the flags on fs; modeUsage and namespaceUsage describe
@@ -87,6 +91,7 @@ func (f *Flags) Register(fs *flag.FlagSet, modeUsage, namespaceUsage string) {
 	fs.DurationVar(&f.DrainInterval, "drain-interval", 0, "pause between drain batches (default 2s)")
 	fs.DurationVar(&f.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "bound of the graceful shutdown")
 	fs.DurationVar(&f.SharedConfirm, "shared-confirm", 0, "how long after an update a shared topic's owner confirms its last one to the other nodes (0: livestate's default, negative: never)")
+	fs.DurationVar(&f.JoinAwaits, "join-awaits", 0, "how long a join's reply may wait for the broker to confirm the subscription of its topic (0: it does not wait)")
 	fs.StringVar(&f.History, "history", "memory", "history store of the hist:* topics: memory (each node its own) or broker (shared by the nodes: any node recovers)")
 }
 
@@ -107,7 +112,7 @@ func (f *Flags) Config(ps phx.PubSub, stats func() any, log *slog.Logger, stdout
 	return Config{
 		Addr: f.Addr, PubSub: ps, Stats: stats, Secret: f.Secret,
 		DrainBatch: f.DrainBatch, DrainInterval: f.DrainInterval, ShutdownTimeout: f.ShutdownTimeout,
-		Logger: log, Stdout: stdout, SharedConfirm: f.SharedConfirm,
+		Logger: log, Stdout: stdout, SharedConfirm: f.SharedConfirm, JoinAwaits: f.JoinAwaits,
 	}
 }
 
@@ -125,7 +130,8 @@ func Run(cfg Config) error {
 	log := cfg.Logger.With("node", cfg.PubSub.NodeName())
 	node := cfg.PubSub.NodeName()
 	reg := livestate.NewRegistry(livestate.Config{
-		Engine: phx.Config{PubSub: cfg.PubSub, Logger: log, DrainBatchSize: cfg.DrainBatch, DrainInterval: cfg.DrainInterval},
+		Engine: phx.Config{PubSub: cfg.PubSub, Logger: log, DrainBatchSize: cfg.DrainBatch, DrainInterval: cfg.DrainInterval,
+			JoinAwaitsSubscription: cfg.JoinAwaits},
 		Socket: handler.Options{Logger: log, Connect: connect},
 		LongPoll: longpoll.Options{
 			Secret: []byte(cfg.Secret),

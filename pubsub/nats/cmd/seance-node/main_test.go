@@ -212,3 +212,25 @@ func TestSharedLostLastUpdates(t *testing.T) {
 	}
 	clustertest.SharedLostLastUpdates(t, procs, proxy.Stall, proxy.Resume, func(topic string, n int) { waitSubscribed(t, srv, topic, n) })
 }
+
+// A node started with -join-awaits answers a join once NATS has confirmed
+// the subscription: n2's broadcast right after the reply arrives
+// (clustertest.JoinAwaitsSubscription), also after n1's NATS link was
+// black-holed during the join.
+func TestJoinAwaitsSubscription(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := natstest.StartJetStream(t)
+	proxy := adaptertest.NewProxy(t, srv.Addr)
+	var procs []*proc
+	for i, url := range []string{"nats://" + proxy.Addr, srv.URL} {
+		name := fmt.Sprintf("n%d", i+1)
+		args := []string{"-nats", url}
+		if i == 0 {
+			args = append(args, "-join-awaits", "30s")
+		}
+		p := &proc{clustertest.Start(t, bin, name, args...)}
+		adaptertest.WaitFor(t, wait, name+" connected to NATS", func() bool { return p.stats(t).Connected })
+		procs = append(procs, p)
+	}
+	clustertest.JoinAwaitsSubscription(t, procs[0].Proc, procs[1].Proc, proxy.Stall, proxy.Resume)
+}

@@ -348,3 +348,16 @@ func TestSharedLostLastUpdates(t *testing.T) {
 	}
 	clustertest.SharedLostLastUpdates(t, procs, proxy.Stall, proxy.Resume, func(topic string, n int) { waitSubscribed(t, rdb, "topics", topic, int64(n)) })
 }
+
+// A node started with -join-awaits answers a join once Redis has
+// confirmed the subscription: n2's broadcast right after the reply arrives
+// (clustertest.JoinAwaitsSubscription), also after n1's Redis link was
+// black-holed during the join.
+func TestJoinAwaitsSubscription(t *testing.T) {
+	bin := clustertest.Build(t, t.TempDir())
+	srv := redistest.Start(t)
+	proxy := redistest.NewProxy(t, srv.Addr)
+	n1 := startProc(t, bin, proxy.Addr, "n1", "-join-awaits", "30s")
+	n2 := startProc(t, bin, srv.Addr, "n2")
+	clustertest.JoinAwaitsSubscription(t, n1.Proc, n2.Proc, proxy.Stall, proxy.Resume)
+}
