@@ -75,6 +75,10 @@ type syncer[S any] struct {
 	shadow S
 	synced bool
 	arrays []structjson.Array // keepShadow's scratch
+	// changes is what planDiff noted of the shadow's lists, for the
+	// keepShadow that follows it (noted is set in between).
+	changes structjson.Changes
+	noted   bool
 }
 
 func newSyncer[S any](o *Options) syncer[S] {
@@ -265,7 +269,8 @@ func (y *syncer[S]) idle() {
 // written with escapes), from the two encodings.
 func (y *syncer[S]) planDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error) {
 	n := len(dst)
-	out, err := y.plan.AppendDiff(dst, old, cur)
+	out, err := y.plan.AppendDiffNoting(dst, old, cur, &y.changes)
+	y.noted = true
 	if !errors.Is(err, structjson.ErrTextDiff) {
 		return out, err
 	}
@@ -282,14 +287,22 @@ func (y *syncer[S]) planDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error
 
 // keepShadow copies *st into the shadow; its slices and maps get arrays
 // and maps of the shadow's own, which a callback cannot change in place.
+// Right after planDiff, the elements of lists that it found unchanged are
+// not compared again.
 func (y *syncer[S]) keepShadow(st *S) {
+	noted := y.noted
+	y.noted = false
 	if !y.plan.HasLists() {
 		y.shadow = *st
 		return
 	}
+	var ch *structjson.Changes
+	if noted {
+		ch = &y.changes
+	}
 	y.arrays = y.plan.Arrays(unsafe.Pointer(&y.shadow), y.arrays[:0])
 	y.shadow = *st
-	y.plan.CopyLists(unsafe.Pointer(&y.shadow), unsafe.Pointer(st), y.arrays)
+	y.plan.CopyListsNoted(unsafe.Pointer(&y.shadow), unsafe.Pointer(st), y.arrays, ch)
 	clear(y.arrays) // the shadow holds those it reused
 }
 

@@ -341,12 +341,23 @@ func (l *list) appendChanges(dst []byte, a, b unsafe.Pointer, path string, c *di
 // for elements whose ids differ.
 func (l *list) indexWise(dst []byte, ha, hb *header, p int, path string, keyed bool, c *diffCtx) ([]byte, error) {
 	var err error
+	var ch *Changes
+	if c != nil && c.changes != nil && p == 0 && ha.len == hb.len && l.sub != nil && l.sub.lists {
+		ch = c.changes // deep elements, all of them diffed in place
+	}
+	from := 0
+	if ch != nil {
+		from = len(ch.idx)
+	}
 	for i := p; i < min(ha.len, hb.len); i++ {
 		ea, eb := l.elem(ha, i), l.elem(hb, i)
 		if l.sameElem(ea, eb) {
 			continue
 		}
 		if keyed && l.hasID(ea) && l.hasID(eb) && !l.id.ops.same(unsafe.Add(ea, l.id.off), unsafe.Add(eb, l.id.off)) && !l.lastChange(ea, eb, ha, hb, i, c) {
+			if ch != nil {
+				ch.idx = ch.idx[:from] // not in place after all: nothing noted
+			}
 			var ok bool
 			if dst, ok, err = l.keyed(dst, ha, hb, i, path); ok || err != nil {
 				return dst, err
@@ -356,6 +367,12 @@ func (l *list) indexWise(dst []byte, ha, hb *header, p int, path string, keyed b
 		if dst, err = l.appendElemChange(dst, ea, eb, path, i); err != nil {
 			return dst, err
 		}
+		if ch != nil {
+			ch.idx = append(ch.idx, i)
+		}
+	}
+	if ch != nil {
+		ch.lists = append(ch.lists, changedList{old: ha.data, n: ha.len, from: from, to: len(ch.idx)})
 	}
 	for i := ha.len - 1; i >= hb.len; i-- {
 		dst = appendIndexOp(dst, "remove", path, i)
@@ -403,7 +420,8 @@ func (l *list) lastChange(ea, eb unsafe.Pointer, ha, hb *header, i int, c *diffC
 // with ids): the fields that follow the one being diffed, one tail per
 // struct it is in, which a keyed list's diff looks at (lastChange).
 type diffCtx struct {
-	tails []tail
+	tails   []tail
+	changes *Changes // where to note the elements that differ, or nil
 }
 
 // tail is the later fields of a struct being diffed: plan p from index
@@ -1037,6 +1055,13 @@ type Array struct{ h header }
 // when that is large enough, else in a new one; a nil slice stays nil. It
 // returns what is left of reuse.
 func (p *Plan) CopyLists(dst, src unsafe.Pointer, reuse []Array) []Array {
+	return p.CopyListsNoted(dst, src, reuse, nil)
+}
+
+// CopyListsNoted is CopyLists after an AppendDiffNoting from the value
+// whose arrays reuse holds to the one at src, with its changes ch: of a
+// list noted there, only the elements that differ are copied.
+func (p *Plan) CopyListsNoted(dst, src unsafe.Pointer, reuse []Array, ch *Changes) []Array {
 	for i := range p.fields {
 		f := &p.fields[i]
 		switch {
@@ -1045,7 +1070,7 @@ func (p *Plan) CopyLists(dst, src unsafe.Pointer, reuse []Array) []Array {
 			if len(reuse) > 0 {
 				into, reuse = reuse[0].h, reuse[1:]
 			}
-			f.list.copyInto(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), into)
+			f.list.copyInto(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), into, ch)
 		case f.dict != nil:
 			var into unsafe.Pointer
 			if len(reuse) > 0 {
@@ -1053,7 +1078,7 @@ func (p *Plan) CopyLists(dst, src unsafe.Pointer, reuse []Array) []Array {
 			}
 			f.dict.impl.copyInto(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), into)
 		case f.sub != nil && f.sub.lists:
-			reuse = f.sub.CopyLists(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), reuse)
+			reuse = f.sub.CopyListsNoted(unsafe.Add(dst, f.off), unsafe.Add(src, f.off), reuse, ch)
 		}
 	}
 	return reuse
@@ -1064,8 +1089,10 @@ func (p *Plan) CopyLists(dst, src unsafe.Pointer, reuse []Array) []Array {
 // The copies are typed (reflect.Copy): elements may hold strings. The
 // slices and maps of the elements are copied too, into new arrays and
 // maps, but for the elements of into's array that encode as the ones that
-// would replace them: those stay, with the arrays and maps they own.
-func (l *list) copyInto(dfp, sfp unsafe.Pointer, into header) {
+// would replace them: those stay, with the arrays and maps they own. When
+// ch noted the list's changes, those are the elements that differ; the
+// others are not compared again.
+func (l *list) copyInto(dfp, sfp unsafe.Pointer, into header, ch *Changes) {
 	sv := reflect.NewAt(l.typ, sfp).Elem()
 	if sv.IsNil() {
 		*(*header)(dfp) = header{}
@@ -1079,6 +1106,13 @@ func (l *list) copyInto(dfp, sfp unsafe.Pointer, into header) {
 		*h = header{into.data, n, into.cap}
 		if !deep {
 			reflect.Copy(dv, sv)
+			return
+		}
+		if changed, ok := ch.find(into.data, n); ok && into.len == n {
+			for _, i := range changed {
+				dv.Index(i).Set(sv.Index(i))
+				l.sub.DetachLists(l.elem(h, i))
+			}
 			return
 		}
 		for i := range n {
@@ -1205,13 +1239,56 @@ func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
 // AppendDiff appends the RFC 6902 patch from the struct at old to the one
 // at cur, as a JSON array; nothing when they encode alike.
 func (p *Plan) AppendDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error) {
+	return p.AppendDiffNoting(dst, old, cur, nil)
+}
+
+// Changes is what an AppendDiffNoting found of the lists whose elements
+// hold slices or maps: which elements differ, so that CopyListsNoted copies
+// only those. Its zero value is ready to use; reuse it from diff to diff.
+type Changes struct {
+	lists []changedList
+	idx   []int // the indices of every changedList, in order
+}
+
+// changedList is a list diffed index by index, in full, between two
+// slices of n elements each: old's array and the indices in
+// Changes.idx[from:to] of the elements that differ.
+type changedList struct {
+	old      unsafe.Pointer
+	n        int
+	from, to int
+}
+
+// find returns the changes noted of the list whose old array was data, of
+// n elements, and whether there are.
+func (ch *Changes) find(data unsafe.Pointer, n int) ([]int, bool) {
+	if ch == nil || data == nil {
+		return nil, false
+	}
+	for _, l := range ch.lists {
+		if l.old == data && l.n == n {
+			return ch.idx[l.from:l.to], true
+		}
+	}
+	return nil, false
+}
+
+// AppendDiffNoting is AppendDiff that also notes in ch (reset first; nil:
+// nothing noted) which elements differ in the lists of elements holding
+// slices or maps that it diffs index by index.
+func (p *Plan) AppendDiffNoting(dst []byte, old, cur unsafe.Pointer, ch *Changes) ([]byte, error) {
 	n := len(dst)
 	var c *diffCtx
-	if p.keyed {
+	if ch != nil {
+		clear(ch.lists)
+		ch.lists, ch.idx = ch.lists[:0], ch.idx[:0]
+	}
+	if p.keyed || ch != nil && p.lists {
 		c = diffCtxs.Get().(*diffCtx)
+		c.changes = ch
 		defer func() {
 			clear(c.tails[:cap(c.tails)])
-			c.tails = c.tails[:0]
+			c.tails, c.changes = c.tails[:0], nil
 			diffCtxs.Put(c)
 		}()
 	}

@@ -952,15 +952,30 @@ func TestNestedListsAsTextDiffer(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 11))
 		var old withNested
 		var arrays []structjson.Array
-		for range 3000 {
+		var ch structjson.Changes
+		for step := range 3000 {
 			var cur withNested
 			randomNested(r, &old, &cur)
-			if len(checkStep(t, p, &old, &cur, fmt.Sprintf("seed %d: ", seed))) > 0 {
+			got := checkStep(t, p, &old, &cur, fmt.Sprintf("seed %d: ", seed))
+			if len(got) > 0 {
 				changed++
+			}
+			// Every other step keeps the copy as the syncer does: the
+			// elements the diff found unchanged are not compared again.
+			noted := step%2 == 0
+			if noted {
+				again, err := p.AppendDiffNoting(nil, unsafe.Pointer(&old), unsafe.Pointer(&cur), &ch)
+				if err != nil || !bytes.Equal(again, got) {
+					t.Fatalf("AppendDiffNoting = %s, %v; AppendDiff %s", again, err, got)
+				}
 			}
 			arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
 			old = cur
-			p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
+			if noted {
+				p.CopyListsNoted(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays, &ch)
+			} else {
+				p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
+			}
 			before := encodingJSON(t, &old)
 			if want := encodingJSON(t, &cur); !bytes.Equal(before, want) {
 				t.Fatalf("the copy differs from the original:\n%s\n%s", before, want)
