@@ -54,10 +54,9 @@ type field struct {
 // does: index by index, and by id where elements with ids differ in their
 // ids.
 type list struct {
-	typ  reflect.Type // the slice type
-	size uintptr      // of an element
-	ops  *scalar
-	sub  *Plan
+	typ   reflect.Type // the slice type
+	size  uintptr      // of an element
+	value              // the elements'
 	// id is the elements' "id" member when it is a string or a number:
 	// the text differ then pairs elements by id where their ids differ
 	// (keyed); nil otherwise.
@@ -212,18 +211,18 @@ func buildDict(t reflect.Type, depth int) *dict {
 		return nil
 	}
 	if impl := dictImpls[e]; impl != nil {
-		return &dict{ops: scalars[e.Kind()], impl: impl}
+		return &dict{value: value{ops: scalars[e.Kind()]}, impl: impl}
 	}
 	if e.Kind() == reflect.Struct {
 		sub := build(e, depth)
 		if sub == nil || sub.keyed {
 			return nil
 		}
-		return &dict{sub: sub, impl: mapValues{typ: t, eq: sub.same, sub: sub}}
+		return &dict{value: value{sub: sub}, impl: mapValues{typ: t, eq: sub.same, sub: sub}}
 	}
 	// A named scalar type ([]byte-like uint8 values are numbers in a map).
 	if ops := scalars[e.Kind()]; ops != nil {
-		return &dict{ops: ops, impl: mapValues{typ: t, eq: ops.same}}
+		return &dict{value: value{ops: ops}, impl: mapValues{typ: t, eq: ops.same}}
 	}
 	return nil
 }
@@ -293,26 +292,34 @@ func (l *list) appendJSON(dst []byte, fp unsafe.Pointer) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		var err error
-		if dst, err = l.appendElem(dst, l.elem(h, i)); err != nil {
+		if dst, err = l.encodeValue(dst, l.elem(h, i)); err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, ']'), nil
 }
 
-func (l *list) appendElem(dst []byte, ep unsafe.Pointer) ([]byte, error) {
-	if l.sub != nil {
-		return l.sub.AppendJSON(dst, ep)
-	}
-	return l.ops.encode(dst, ep)
+// value is what a plan does with the elements of a slice or the values of
+// a map: they are scalars (ops) or plain structs (sub).
+type value struct {
+	ops *scalar
+	sub *Plan
 }
 
-// sameElem reports whether the elements at a and b encode alike.
-func (l *list) sameElem(a, b unsafe.Pointer) bool {
-	if l.sub != nil {
-		return l.sub.same(a, b)
+// encodeValue appends the encoding of the value at p.
+func (v value) encodeValue(dst []byte, p unsafe.Pointer) ([]byte, error) {
+	if v.sub != nil {
+		return v.sub.AppendJSON(dst, p)
 	}
-	return l.ops.same(a, b)
+	return v.ops.encode(dst, p)
+}
+
+// sameValue reports whether the values at a and b encode alike.
+func (v value) sameValue(a, b unsafe.Pointer) bool {
+	if v.sub != nil {
+		return v.sub.same(a, b)
+	}
+	return v.ops.same(a, b)
 }
 
 // same reports whether the structs at a and b encode alike.
@@ -351,7 +358,7 @@ func (l *list) indexWise(dst []byte, ha, hb *header, p int, path string, keyed b
 	}
 	for i := p; i < min(ha.len, hb.len); i++ {
 		ea, eb := l.elem(ha, i), l.elem(hb, i)
-		if l.sameElem(ea, eb) {
+		if l.sameValue(ea, eb) {
 			continue
 		}
 		if keyed && l.hasID(ea) && l.hasID(eb) && !l.id.ops.same(unsafe.Add(ea, l.id.off), unsafe.Add(eb, l.id.off)) && !l.lastChange(ea, eb, ha, hb, i, c) {
@@ -382,7 +389,7 @@ func (l *list) indexWise(dst []byte, ha, hb *header, p int, path string, keyed b
 		dst = append(dst, `,{"op":"add","path":`...)
 		dst = appendPath(dst, path, "/-")
 		dst = append(dst, `,"value":`...)
-		if dst, err = l.appendElem(dst, l.elem(hb, i)); err != nil {
+		if dst, err = l.encodeValue(dst, l.elem(hb, i)); err != nil {
 			return dst, err
 		}
 		dst = append(dst, '}')
@@ -409,7 +416,7 @@ func (l *list) lastChange(ea, eb unsafe.Pointer, ha, hb *header, i int, c *diffC
 		return false
 	}
 	for j := i + 1; j < ha.len; j++ {
-		if !l.sameElem(l.elem(ha, j), l.elem(hb, j)) {
+		if !l.sameValue(l.elem(ha, j), l.elem(hb, j)) {
 			return false
 		}
 	}
@@ -462,7 +469,7 @@ func (f *field) same(a, b unsafe.Pointer) bool {
 			return false
 		}
 		for i := range ha.len {
-			if !f.list.sameElem(f.list.elem(ha, i), f.list.elem(hb, i)) {
+			if !f.list.sameValue(f.list.elem(ha, i), f.list.elem(hb, i)) {
 				return false
 			}
 		}
@@ -595,11 +602,11 @@ func (l *list) keyed(dst []byte, ha, hb *header, p int, path string) ([]byte, bo
 		switch {
 		case av == nil:
 			dst = appendIndexOp(dst, "add", path, p+j)
-			if dst, err = l.appendElem(dst, bv); err != nil {
+			if dst, err = l.encodeValue(dst, bv); err != nil {
 				return dst, true, err
 			}
 			dst = append(dst, '}')
-		case !l.sameElem(av, bv):
+		case !l.sameValue(av, bv):
 			if dst, err = l.appendElemChange(dst, av, bv, path, p+j); err != nil {
 				return dst, true, err
 			}
@@ -623,25 +630,8 @@ var ErrTextDiff = errors.New("structjson: a map key needs escaping: diff the enc
 // the values of common keys that are objects. The map is read through
 // impl.
 type dict struct {
-	ops  *scalar // the values' when they are scalars
-	sub  *Plan   // the values' when they are structs
-	impl dictImpl
-}
-
-// encode appends the encoding of the value at v.
-func (d *dict) encode(dst []byte, v unsafe.Pointer) ([]byte, error) {
-	if d.sub != nil {
-		return d.sub.AppendJSON(dst, v)
-	}
-	return d.ops.encode(dst, v)
-}
-
-// sameValue reports whether the values at a and b encode alike.
-func (d *dict) sameValue(a, b unsafe.Pointer) bool {
-	if d.sub != nil {
-		return d.sub.same(a, b)
-	}
-	return d.ops.same(a, b)
+	value // the values'
+	impl  dictImpl
 }
 
 // dictImpl is the map operations of one value type.
@@ -906,7 +896,7 @@ func (d *dict) appendJSON(dst []byte, fp unsafe.Pointer) ([]byte, error) {
 		dst = append(dst, ':')
 		d.impl.load(fp, k, v)
 		var err error
-		if dst, err = d.encode(dst, v); err != nil {
+		if dst, err = d.encodeValue(dst, v); err != nil {
 			return dst, err
 		}
 	}
@@ -962,7 +952,7 @@ func (d *dict) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]by
 			dst = append(dst, `,{"op":"add","path":`...)
 			dst = appendPath(dst, path+"/", token(kb[j]))
 			dst = append(dst, `,"value":`...)
-			if dst, err = d.encode(dst, vb); err != nil {
+			if dst, err = d.encodeValue(dst, vb); err != nil {
 				return dst, err
 			}
 			dst = append(dst, '}')

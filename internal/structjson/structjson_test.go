@@ -1128,11 +1128,15 @@ func structMapsPair() (old, cur withStructMaps) {
 	return old, cur
 }
 
+// BenchmarkStructMapsEncodeAndTextDiff is what a state with a map of
+// structs costs on the general path: both encodings, then the text diff.
 func BenchmarkStructMapsEncodeAndTextDiff(b *testing.B) {
 	old, cur := structMapsPair()
 	benchEncodeAndTextDiff(b, &old, &cur)
 }
 
+// BenchmarkStructMapsAppendDiff is the plan's diff of the same pair, with
+// the copy that the syncer keeps afterwards.
 func BenchmarkStructMapsAppendDiff(b *testing.B) {
 	old, cur := structMapsPair()
 	benchPlanDiff(b, &old, &cur)
