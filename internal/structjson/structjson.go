@@ -218,11 +218,11 @@ func buildDict(t reflect.Type, depth int) *dict {
 		if sub == nil || sub.keyed {
 			return nil
 		}
-		return &dict{value: value{sub: sub}, impl: mapValues{typ: t, eq: sub.same, sub: sub}}
+		return &dict{value: value{sub: sub}, impl: newMapValues(t, sub.same, sub)}
 	}
 	// A named scalar type ([]byte-like uint8 values are numbers in a map).
 	if ops := scalars[e.Kind()]; ops != nil {
-		return &dict{value: value{ops: ops}, impl: mapValues{typ: t, eq: ops.same}}
+		return &dict{value: value{ops: ops}, impl: newMapValues(t, ops.same, nil)}
 	}
 	return nil
 }
@@ -641,7 +641,7 @@ type dictImpl interface {
 	keys(fp unsafe.Pointer, buf []string) []string // in map order
 	load(fp unsafe.Pointer, k string, into unsafe.Pointer)
 	has(fp unsafe.Pointer, k string) bool
-	scratch() unsafe.Pointer // a value to load into
+	newValue() unsafe.Pointer // a value to load into
 	copyInto(dfp, sfp, into unsafe.Pointer)
 	// same reports whether the maps at a and b encode alike: both nil or
 	// both not, with the same keys and values that encode alike.
@@ -688,7 +688,7 @@ func (d mapOf[V]) has(fp unsafe.Pointer, k string) bool {
 	return ok
 }
 
-func (mapOf[V]) scratch() unsafe.Pointer { return unsafe.Pointer(new(V)) }
+func (mapOf[V]) newValue() unsafe.Pointer { return unsafe.Pointer(new(V)) }
 
 // copyInto sets the map at dfp to a copy of the one at sfp, in the map
 // into (cleared) when there is one and sfp is not dfp, else in a new one.
@@ -731,9 +731,30 @@ var dictImpls = map[reflect.Type]dictImpl{
 // (named scalars, plain structs), through reflection; eq compares two
 // values, sub is the plan of struct values.
 type mapValues struct {
-	typ reflect.Type
-	eq  func(a, b unsafe.Pointer) bool
-	sub *Plan
+	typ     reflect.Type
+	eq      func(a, b unsafe.Pointer) bool
+	sub     *Plan
+	scratch *sync.Pool // *mapScratch, of newMapValues
+}
+
+// mapScratch is two values and a key to compare map entries in.
+type mapScratch struct{ a, b, k reflect.Value }
+
+func newMapValues(t reflect.Type, eq func(a, b unsafe.Pointer) bool, sub *Plan) mapValues {
+	return mapValues{typ: t, eq: eq, sub: sub, scratch: &sync.Pool{New: func() any {
+		return &mapScratch{a: reflect.New(t.Elem()), b: reflect.New(t.Elem()), k: reflect.New(t.Key()).Elem()}
+	}}}
+}
+
+// getScratch returns scratch values; putScratch zeroes them (they hold no
+// reference to a map's values while pooled) and returns them.
+func (d mapValues) getScratch() *mapScratch { return d.scratch.Get().(*mapScratch) }
+
+func (d mapValues) putScratch(sc *mapScratch) {
+	sc.a.Elem().SetZero()
+	sc.b.Elem().SetZero()
+	sc.k.SetZero()
+	d.scratch.Put(sc)
 }
 
 func (d mapValues) m(fp unsafe.Pointer) reflect.Value { return reflect.NewAt(d.typ, fp).Elem() }
@@ -767,7 +788,7 @@ func (d mapValues) has(fp unsafe.Pointer, k string) bool {
 	return d.m(fp).MapIndex(reflect.ValueOf(k)).IsValid()
 }
 
-func (d mapValues) scratch() unsafe.Pointer { return reflect.New(d.typ.Elem()).UnsafePointer() }
+func (d mapValues) newValue() unsafe.Pointer { return reflect.New(d.typ.Elem()).UnsafePointer() }
 
 // copyInto sets the map at dfp to a copy of the one at sfp, in the map
 // into when there is one and sfp is not dfp, else in a new one. Struct
@@ -805,8 +826,9 @@ func (d mapValues) copyInto(dfp, sfp, into unsafe.Pointer) {
 		d.m(dfp).Set(m)
 		return
 	}
-	sv, sw := reflect.New(d.typ.Elem()), reflect.New(d.typ.Elem())
-	pv, pw, ev, ew := sv.UnsafePointer(), sw.UnsafePointer(), sv.Elem(), sw.Elem()
+	sc := d.getScratch()
+	defer d.putScratch(sc)
+	pv, pw, ev, ew := sc.a.UnsafePointer(), sc.b.UnsafePointer(), sc.a.Elem(), sc.b.Elem()
 	for it.Reset(src); it.Next(); {
 		ev.SetIterValue(&it)
 		if reuse {
@@ -850,9 +872,9 @@ func (d mapValues) changed(a, b unsafe.Pointer) ([]string, bool) {
 // first, at the first difference. Each map is looked at once, values are
 // compared in two scratch values.
 func (d mapValues) diff(ma, mb reflect.Value, first bool) (changed []string, ok bool) {
-	sa, sb := reflect.New(d.typ.Elem()), reflect.New(d.typ.Elem())
-	pa, pb, ea, eb := sa.UnsafePointer(), sb.UnsafePointer(), sa.Elem(), sb.Elem()
-	k := reflect.New(d.typ.Key()).Elem()
+	sc := d.getScratch()
+	defer d.putScratch(sc)
+	pa, pb, ea, eb, k := sc.a.UnsafePointer(), sc.b.UnsafePointer(), sc.a.Elem(), sc.b.Elem(), sc.k
 	var it reflect.MapIter
 	it.Reset(ma)
 	for it.Next() {
@@ -886,7 +908,7 @@ func (d *dict) appendJSON(dst []byte, fp unsafe.Pointer) ([]byte, error) {
 	if d.impl.isNil(fp) {
 		return append(dst, "null"...), nil
 	}
-	v := d.impl.scratch()
+	v := d.impl.newValue()
 	dst = append(dst, '{')
 	for i, k := range d.sortedKeys(fp) {
 		if i > 0 {
@@ -915,7 +937,7 @@ func plainKey(k string) bool { return jsonenc.StringLen(k) == len(k)+2 }
 // added, the values of common keys diffed. It returns ErrTextDiff when a
 // key is not plain.
 func (d *dict) appendChanges(dst []byte, a, b unsafe.Pointer, path string) ([]byte, error) {
-	va, vb := d.impl.scratch(), d.impl.scratch()
+	va, vb := d.impl.newValue(), d.impl.newValue()
 	if changed, ok := d.changedValues(a, b, va, vb); ok {
 		// The same keys: the differ pairs them one by one and replaces the
 		// changed values, in key order.
