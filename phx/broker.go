@@ -117,12 +117,13 @@ type subState struct {
 
 // landing returns a channel closed once the adapter has confirmed the
 // subscription of topic, or nil when it has already (or nothing is
-// wanted of it, or the broker stopped).
+// wanted of it, or the broker stopped). A topic with a call under way may
+// be being unsubscribed: that waits for the topic to settle subscribed.
 func (b *broker) landing(topic string) <-chan struct{} {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	st := b.topics[topic]
-	if st == nil || st.have || !st.want || b.stopped {
+	if st == nil || st.have && !st.queued || !st.want || b.stopped {
 		return nil
 	}
 	if st.landed == nil {
@@ -312,8 +313,10 @@ func (b *broker) work() {
 // settleLocked ends a topic's turn; a topic nobody wants is forgotten.
 func (b *broker) settleLocked(topic string, st *subState) {
 	st.queued = false
-	if !st.want && !st.have {
+	if st.have || !st.want {
 		st.landLocked()
+	}
+	if !st.want && !st.have {
 		delete(b.topics, topic)
 	}
 }

@@ -106,3 +106,29 @@ func unhang(p *stallPubSub) {
 		}
 	}
 }
+
+// TestJoinAwaitsSubscriptionDuringUnsubscribe: a topic joined again while
+// the Unsubscribe of its previous subscription hangs is answered once the
+// topic is subscribed again, not on the strength of the old subscription.
+func TestJoinAwaitsSubscriptionDuringUnsubscribe(t *testing.T) {
+	ps := newStall(true)
+	ep, _ := newEndpoint(t, phx.Config{PubSub: ps, JoinAwaitsSubscription: waitTimeout})
+	c := open(t, ep)
+	sendAll(t, c, `["1","1","room:a","phx_join",{}]`)
+	waitFor(t, "Subscribe called", func() bool { return ps.blockedNow() == 1 })
+	ps.step <- struct{}{}
+	c.expect(`["1","1","room:a","phx_reply",` + okEmpty + `]`)
+	sendAll(t, c, `["1","2","room:a","phx_leave",{}]`)
+	c.expect(`["1","2","room:a","phx_reply",`+okEmpty+`]`, `["1","1","room:a","phx_close",{}]`)
+	waitFor(t, "Unsubscribe called", func() bool { return ps.blockedNow() == 1 })
+	sendAll(t, c, `["3","3","room:a","phx_join",{}]`)
+	c.expectNothing() // the old subscription is going away
+	ps.step <- struct{}{} // Unsubscribe returns; Subscribe comes next
+	waitFor(t, "Subscribe called again", func() bool { return ps.blockedNow() == 1 })
+	c.expectNothing()
+	ps.step <- struct{}{}
+	c.expect(`["3","3","room:a","phx_reply",` + okEmpty + `]`)
+	if calls := ps.callLog(); len(calls) != 3 || calls[2] != "sub room:a" {
+		t.Errorf("adapter calls %v, want sub, unsub, sub", calls)
+	}
+}
