@@ -58,6 +58,7 @@ type Metrics struct {
 	endpoints, longpolls, trackers           watched
 	psPublished, psErrors, psDropped, psRecv *prometheus.Desc
 	psQueued, psPending, psSubErrors         *prometheus.Desc
+	psJoinWaits                              *prometheus.Desc
 	lpSessions                               *prometheus.Desc
 	presTopics, presMetas, presLocal         *prometheus.Desc
 }
@@ -151,6 +152,7 @@ func New(opts Options) *Metrics {
 		psQueued:      desc("pubsub_queued", "Broadcasts waiting in the publish queue."),
 		psPending:     desc("pubsub_pending_topics", "Topics whose subscription the adapter has not confirmed yet."),
 		psSubErrors:   desc("pubsub_subscribe_errors_total", "Failed Subscribe and Unsubscribe calls (retried)."),
+		psJoinWaits:   desc("pubsub_join_waits_expired_total", "Join replies sent after waiting JoinAwaitsSubscription in full, the subscription unconfirmed."),
 		lpSessions:    prometheus.NewDesc(prometheus.BuildFQName(ns, "", "longpoll_sessions"), "Live long-poll sessions.", nil, nil),
 		presTopics:    desc("presence_topics", "Topics listing at least one presence."),
 		presMetas:     desc("presence_metas", "Presence metas listed, other nodes' included."),
@@ -329,7 +331,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 		c.Describe(ch)
 	}
 	for _, d := range []*prometheus.Desc{m.framesIn, m.bytesIn, m.framesOut, m.bytesOut, m.batches, m.psPublished, m.psErrors, m.psDropped, m.psRecv, m.psQueued,
-		m.psPending, m.psSubErrors, m.lpSessions, m.presTopics, m.presMetas, m.presLocal} {
+		m.psPending, m.psSubErrors, m.psJoinWaits, m.lpSessions, m.presTopics, m.presMetas, m.presLocal} {
 		ch <- d
 	}
 }
@@ -372,6 +374,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		sum.Dropped += st.Dropped
 		sum.Received += st.Received
 		sum.SubscribeErrors += st.SubscribeErrors
+		sum.JoinWaitsExpired += st.JoinWaitsExpired
 		sum.Queued += st.Queued
 		sum.Pending += st.Pending
 	}
@@ -388,6 +391,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.psDropped, st.Dropped)
 		counter(m.psRecv, st.Received)
 		counter(m.psSubErrors, st.SubscribeErrors)
+		counter(m.psJoinWaits, st.JoinWaitsExpired)
 		gauge(m.psQueued, st.Queued)
 		gauge(m.psPending, st.Pending)
 	}

@@ -364,3 +364,68 @@ func TestTwoEndpointsOfOneNode(t *testing.T) {
 		t.Errorf("%d series of published and presence metas, want one each", n)
 	}
 }
+
+// hungPubSub is an adapter whose broker never confirms a subscription.
+type hungPubSub struct{}
+
+func (hungPubSub) NodeName() string { return "hung" }
+func (hungPubSub) Subscribe(ctx context.Context, topic string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (hungPubSub) Unsubscribe(ctx context.Context, topic string) error { return nil }
+func (hungPubSub) Publish(ctx context.Context, m *phx.Envelope) error  { return nil }
+func (hungPubSub) Run(ctx context.Context, deliver func(*phx.Envelope)) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestJoinWaitsExpired: a join reply sent after JoinAwaitsSubscription ran
+// out is counted in seance_pubsub_join_waits_expired_total, and the topic
+// in seance_pubsub_pending_topics.
+func TestJoinWaitsExpired(t *testing.T) {
+	m := prometheus.New(prometheus.Options{})
+	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger(), PubSub: hungPubSub{}, JoinAwaitsSubscription: 20 * time.Millisecond})
+	ep.Handle("room:*", phx.HandlerFuncs{})
+	m.WatchEndpoint(ep)
+	sess, err := ep.Open(phx.ConnectInfo{Transport: "test"}, phx.V2JSON(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Receive([]byte(`["1","1","room:a","phx_join",{}]`), false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	frames, err := sess.Next(ctx)
+	if err != nil || len(frames) != 1 || !strings.Contains(string(frames[0].Data), `"phx_reply",{"status":"ok"`) {
+		t.Fatalf("Next = %v, %v; want the join reply", frames, err)
+	}
+	reg := promclient.NewRegistry()
+	reg.MustRegister(m)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			switch {
+			case mt.GetCounter() != nil:
+				got[mf.GetName()] = mt.GetCounter().GetValue()
+			case mt.GetGauge() != nil:
+				got[mf.GetName()] = mt.GetGauge().GetValue()
+			}
+		}
+	}
+	if got["seance_pubsub_join_waits_expired_total"] != 1 || got["seance_pubsub_pending_topics"] != 1 {
+		t.Errorf("join waits expired %v, pending topics %v; want 1 and 1", got["seance_pubsub_join_waits_expired_total"], got["seance_pubsub_pending_topics"])
+	}
+	sess.Close(phx.ErrDisconnected)
+	sess.Detach()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := ep.Shutdown(sctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
