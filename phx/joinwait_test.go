@@ -122,7 +122,7 @@ func TestJoinAwaitsSubscriptionDuringUnsubscribe(t *testing.T) {
 	c.expect(`["1","2","room:a","phx_reply",`+okEmpty+`]`, `["1","1","room:a","phx_close",{}]`)
 	waitFor(t, "Unsubscribe called", func() bool { return ps.blockedNow() == 1 })
 	sendAll(t, c, `["3","3","room:a","phx_join",{}]`)
-	c.expectNothing() // the old subscription is going away
+	c.expectNothing()     // the old subscription is going away
 	ps.step <- struct{}{} // Unsubscribe returns; Subscribe comes next
 	waitFor(t, "Subscribe called again", func() bool { return ps.blockedNow() == 1 })
 	c.expectNothing()
