@@ -514,24 +514,14 @@ func TestListsAsEncodingJSONAndTextDiffer(t *testing.T) {
 		if len(got) > 0 {
 			changed++
 		}
-		// Keep cur as the syncer keeps its copy, in old's arrays where they
-		// are large enough; the copy must not change with cur.
-		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
-		old = cur
-		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
-		before := encodingJSON(t, &old)
-		if want := encodingJSON(t, &cur); !bytes.Equal(before, want) {
-			t.Fatalf("the copy differs from the original:\n%s\n%s", before, want)
-		}
-		for i := range cur.Ints {
-			cur.Ints[i] = 7
-		}
-		for i := range cur.Items {
-			cur.Items[i].Name = "changed"
-		}
-		if after := encodingJSON(t, &old); !bytes.Equal(before, after) {
-			t.Fatalf("the copy shares arrays with the original:\n%s\n%s", before, after)
-		}
+		arrays = keepCopy(t, p, &old, &cur, arrays, nil, func() {
+			for i := range cur.Ints {
+				cur.Ints[i] = 7
+			}
+			for i := range cur.Items {
+				cur.Items[i].Name = "changed"
+			}
+		})
 	}
 	if changed < 3000 {
 		t.Fatalf("only %d of 5000 steps changed the encoding", changed)
@@ -827,22 +817,14 @@ func TestMapsAsEncodingJSONAndTextDiffer(t *testing.T) {
 		} else if len(checkStep(t, p, &old, &cur, "")) > 0 {
 			changed++
 		}
-		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
-		old = cur
-		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
-		before := encodingJSON(t, &old)
-		if want := encodingJSON(t, &cur); !bytes.Equal(before, want) {
-			t.Fatalf("the copy differs from the original:\n%s\n%s", before, want)
-		}
-		for k := range cur.Counts {
-			cur.Counts[k] = 99
-		}
-		for k := range cur.Users {
-			delete(cur.Users, k)
-		}
-		if after := encodingJSON(t, &old); !bytes.Equal(before, after) {
-			t.Fatalf("the copy shares maps with the original:\n%s\n%s", before, after)
-		}
+		arrays = keepCopy(t, p, &old, &cur, arrays, nil, func() {
+			for k := range cur.Counts {
+				cur.Counts[k] = 99
+			}
+			for k := range cur.Users {
+				delete(cur.Users, k)
+			}
+		})
 	}
 	if fallbacks == 0 || changed < 4000 {
 		t.Fatalf("%d fallbacks, %d changed steps of 6000", fallbacks, changed)
@@ -962,44 +944,33 @@ func TestNestedListsAsTextDiffer(t *testing.T) {
 			}
 			// Every other step keeps the copy as the syncer does: the
 			// elements the diff found unchanged are not compared again.
-			noted := step%2 == 0
-			if noted {
-				again, err := p.AppendDiffNoting(nil, unsafe.Pointer(&old), unsafe.Pointer(&cur), &ch)
+			var noted *structjson.Changes
+			if step%2 == 0 {
+				noted = &ch
+				again, err := p.AppendDiffNoting(nil, unsafe.Pointer(&old), unsafe.Pointer(&cur), noted)
 				if err != nil || !bytes.Equal(again, got) {
 					t.Fatalf("AppendDiffNoting = %s, %v; AppendDiff %s", again, err, got)
 				}
 			}
-			arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
-			old = cur
-			if noted {
-				p.CopyListsNoted(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays, &ch)
-			} else {
-				p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
-			}
-			before := encodingJSON(t, &old)
-			if want := encodingJSON(t, &cur); !bytes.Equal(before, want) {
-				t.Fatalf("the copy differs from the original:\n%s\n%s", before, want)
-			}
-			for i := range cur.Items { // in place, as a handler may
-				it := &cur.Items[i]
-				for j := range it.Tags {
-					it.Tags[j] = "changed"
+			arrays = keepCopy(t, p, &old, &cur, arrays, noted, func() {
+				for i := range cur.Items {
+					it := &cur.Items[i]
+					for j := range it.Tags {
+						it.Tags[j] = "changed"
+					}
+					for k := range it.Attrs {
+						it.Attrs[k] = 9
+					}
+					for j := range it.Sub.Ns {
+						it.Sub.Ns[j] = 9
+					}
 				}
-				for k := range it.Attrs {
-					it.Attrs[k] = 9
+				for i := range cur.Plain {
+					if cur.Plain[i].Attrs != nil {
+						cur.Plain[i].Attrs["new"] = 1
+					}
 				}
-				for j := range it.Sub.Ns {
-					it.Sub.Ns[j] = 9
-				}
-			}
-			for i := range cur.Plain {
-				if cur.Plain[i].Attrs != nil {
-					cur.Plain[i].Attrs["new"] = 1
-				}
-			}
-			if after := encodingJSON(t, &old); !bytes.Equal(before, after) {
-				t.Fatalf("the copy shares arrays or maps with the original:\n%s\n%s", before, after)
-			}
+			})
 			old = cur // cur was changed in place: start the next step from what it holds
 			p.DetachLists(unsafe.Pointer(&old))
 		}
@@ -1083,28 +1054,19 @@ func TestStructMapsAsTextDiffer(t *testing.T) {
 		} else if len(checkStep(t, p, &old, &cur, fmt.Sprintf("step %d: ", step))) > 0 {
 			changed++
 		}
-		arrays = p.Arrays(unsafe.Pointer(&old), arrays[:0])
-		old = cur
-		p.CopyLists(unsafe.Pointer(&old), unsafe.Pointer(&cur), arrays)
-		before := encodingJSON(t, &old)
-		if want := encodingJSON(t, &cur); !bytes.Equal(before, want) {
-			t.Fatalf("the copy differs from the original:\n%s\n%s", before, want)
-		}
-		// In place, as a handler may: the copy must not change.
-		for _, m := range cur.Members {
-			for i := range m.Roles {
-				m.Roles[i] = "changed"
+		arrays = keepCopy(t, p, &old, &cur, arrays, nil, func() {
+			for _, m := range cur.Members {
+				for i := range m.Roles {
+					m.Roles[i] = "changed"
+				}
+				for k := range m.Seen {
+					m.Seen[k] = 9
+				}
 			}
-			for k := range m.Seen {
-				m.Seen[k] = 9
+			for k := range cur.Levels {
+				cur.Levels[k] = 9
 			}
-		}
-		for k := range cur.Levels {
-			cur.Levels[k] = 9
-		}
-		if after := encodingJSON(t, &old); !bytes.Equal(before, after) {
-			t.Fatalf("the copy shares arrays or maps with the original:\n%s\n%s", before, after)
-		}
+		})
 		old = cur
 		p.DetachLists(unsafe.Pointer(&old))
 	}
@@ -1140,4 +1102,25 @@ func BenchmarkStructMapsEncodeAndTextDiff(b *testing.B) {
 func BenchmarkStructMapsAppendDiff(b *testing.B) {
 	old, cur := structMapsPair()
 	benchPlanDiff(b, &old, &cur)
+}
+
+// keepCopy keeps cur in old as the syncer keeps its copy: in the arrays and
+// maps old had where they are large enough, with the changes noted by the
+// diff from old to cur (nil: none). It checks that the copy encodes as cur,
+// then that it stays so while inPlace changes cur's arrays and maps in
+// place, as a handler may. It returns the arrays for the next call.
+func keepCopy[T any](t *testing.T, p *structjson.Plan, old, cur *T, arrays []structjson.Array, noted *structjson.Changes, inPlace func()) []structjson.Array {
+	t.Helper()
+	arrays = p.Arrays(unsafe.Pointer(old), arrays[:0])
+	*old = *cur
+	p.CopyListsNoted(unsafe.Pointer(old), unsafe.Pointer(cur), arrays, noted)
+	before := encodingJSON(t, old)
+	if want := encodingJSON(t, cur); !bytes.Equal(before, want) {
+		t.Fatalf("the copy differs from the original:\n%s\n%s", before, want)
+	}
+	inPlace()
+	if after := encodingJSON(t, old); !bytes.Equal(before, after) {
+		t.Fatalf("the copy shares arrays or maps with the original:\n%s\n%s", before, after)
+	}
+	return arrays
 }
