@@ -37,6 +37,9 @@ type Channel struct {
 	// start follows it, so a termination requested meanwhile leaves the
 	// start to it and runs after the reply.
 	replying bool
+	// ending is closed when termination is requested, for a join reply
+	// that waits (awaitEnd).
+	ending chan struct{}
 
 	values []keyValue // touched only from callbacks (one at a time)
 
@@ -498,6 +501,9 @@ func (c *Channel) terminateThen(reason error, before func()) {
 		return
 	}
 	c.closing = true
+	if c.ending != nil {
+		close(c.ending)
+	}
 	c.queue = append(c.queue, work{job: func(ctx context.Context) {
 		before()
 		c.mu.Lock()
@@ -513,6 +519,21 @@ func (c *Channel) terminateThen(reason error, before func()) {
 	}
 	c.kickLocked()
 	c.mu.Unlock()
+}
+
+// awaitEnd returns a channel closed when the channel's termination is
+// requested (left, replaced by another join, its session closed): a join
+// reply that waits stops waiting then.
+func (c *Channel) awaitEnd() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ending == nil {
+		c.ending = make(chan struct{})
+		if c.closing || c.dead {
+			close(c.ending)
+		}
+	}
+	return c.ending
 }
 
 // claimJoinReply reports whether the reply to the channel's join, which

@@ -2,6 +2,9 @@ package phx_test
 
 import (
 	"context"
+	"fmt"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -130,5 +133,33 @@ func TestJoinAwaitsSubscriptionDuringUnsubscribe(t *testing.T) {
 	c.expect(`["3","3","room:a","phx_reply",` + okEmpty + `]`)
 	if calls := ps.callLog(); len(calls) != 3 || calls[2] != "sub room:a" {
 		t.Errorf("adapter calls %v, want sub, unsub, sub", calls)
+	}
+}
+
+// TestJoinAwaitsSubscriptionChurn: joins and leaves of new topics while
+// the broker hangs hold nothing once left: a waiting join reply ends with
+// its channel, not when its wait runs out, so a client cannot pile up
+// waits by churning topics. The adapter's workers are all busy first, so
+// the topics churned stay queued, their subscriptions never settled.
+func TestJoinAwaitsSubscriptionChurn(t *testing.T) {
+	ps := newStall(true)
+	const workers = 2
+	ep, _ := newEndpoint(t, phx.Config{PubSub: ps, JoinAwaitsSubscription: time.Hour, SubscribeConcurrency: workers})
+	c := open(t, ep)
+	for i := range workers {
+		sendAll(t, c, fmt.Sprintf(`["h%d","h%d","room:held%d","phx_join",{}]`, i, i, i))
+	}
+	waitFor(t, "the workers busy", func() bool { return ps.blockedNow() == workers })
+	base := runtime.NumGoroutine()
+	const n = 200
+	for i := range n {
+		ref := strconv.Itoa(i + 1)
+		topic := "room:churn" + ref
+		sendAll(t, c, `["`+ref+`","`+ref+`","`+topic+`","phx_join",{}]`, `["`+ref+`","x","`+topic+`","phx_leave",{}]`)
+		c.expect(`["`+ref+`","x","`+topic+`","phx_reply",`+okEmpty+`]`, `["`+ref+`","`+ref+`","`+topic+`","phx_close",{}]`)
+	}
+	waitFor(t, "the waits of the channels left ended", func() bool { return runtime.NumGoroutine() < base+n/4 })
+	if b := ps.blockedNow(); b != workers {
+		t.Errorf("%d adapter calls blocked, want the %d of the held topics (no churned topic settled)", b, workers)
 	}
 }

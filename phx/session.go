@@ -407,44 +407,38 @@ func (s *Session) join(m *Message) {
 	if s.ep.cfg.JoinAwaitsSubscription > 0 && s.ep.broker != nil {
 		if landed := s.ep.broker.landing(m.Topic); landed != nil {
 			closeOld = false
-			go s.joinWhenLanded(landed, ch, m, resp, h, old)
+			go s.joinWhenLanded(landed, ch.awaitEnd(), ch, m, resp, h, old)
 			return
 		}
 	}
-	s.joinReply(ch, m, resp, h)
+	s.sendJoinReply(ch, m, resp)
+	s.afterJoin(ch, h)
 }
 
 // joinWhenLanded ends a join whose reply waits for the subscription of its
 // topic (Config.JoinAwaitsSubscription): once landed is closed, the wait
-// is over or the session ended. A channel left or replaced meanwhile gets
-// no reply.
-func (s *Session) joinWhenLanded(landed <-chan struct{}, ch *Channel, m *Message, resp any, h Handler, old *Channel) {
+// is over, or once ending is (the channel was left or replaced, or its
+// session closed), without a reply.
+func (s *Session) joinWhenLanded(landed, ending <-chan struct{}, ch *Channel, m *Message, resp any, h Handler, old *Channel) {
 	t := time.NewTimer(s.ep.cfg.JoinAwaitsSubscription)
 	select {
 	case <-landed:
-	case <-s.ctx.Done():
+	case <-ending:
 	case <-t.C:
 		s.ep.broker.joinWaitsExpired.Add(1)
 		s.ep.broker.warn(&s.ep.broker.lastSubLog, "phx: join replied before the subscription of its topic was confirmed", "topic", m.Topic, "waited", s.ep.cfg.JoinAwaitsSubscription)
 	}
 	t.Stop()
-	if !ch.claimJoinReply() {
-		if old != nil {
-			old.sendClose()
-		}
-		return
+	replied := ch.claimJoinReply()
+	if replied {
+		s.sendJoinReply(ch, m, resp)
 	}
-	s.sendJoinReply(ch, m, resp)
 	if old != nil {
-		old.sendClose()
+		old.sendClose() // after the new join's reply, as Phoenix does
 	}
-	s.afterJoin(ch, h)
-}
-
-// joinReply replies ok to the join of ch and lets the channel run.
-func (s *Session) joinReply(ch *Channel, m *Message, resp any, h Handler) {
-	s.sendJoinReply(ch, m, resp)
-	s.afterJoin(ch, h)
+	if replied {
+		s.afterJoin(ch, h)
+	}
 }
 
 func (s *Session) sendJoinReply(ch *Channel, m *Message, resp any) {
