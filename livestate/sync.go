@@ -76,9 +76,8 @@ type syncer[S any] struct {
 	synced bool
 	arrays []structjson.Array // keepShadow's scratch
 	// changes is what planDiff noted of the shadow's lists, for the
-	// keepShadow that follows it (noted is set in between).
+	// keepShadow that follows it in updatePlain.
 	changes structjson.Changes
-	noted   bool
 }
 
 func newSyncer[S any](o *Options) syncer[S] {
@@ -137,7 +136,7 @@ func (y *syncer[S]) start(st *S) ([]byte, error) {
 		return nil, err
 	}
 	if y.plan != nil {
-		y.keepShadow(st)
+		y.keepShadow(st, nil)
 		y.synced = true
 	}
 	return y.sent, nil
@@ -270,7 +269,6 @@ func (y *syncer[S]) idle() {
 func (y *syncer[S]) planDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error) {
 	n := len(dst)
 	out, err := y.plan.AppendDiffNoting(dst, old, cur, &y.changes)
-	y.noted = true
 	if !errors.Is(err, structjson.ErrTextDiff) {
 		return out, err
 	}
@@ -287,18 +285,12 @@ func (y *syncer[S]) planDiff(dst []byte, old, cur unsafe.Pointer) ([]byte, error
 
 // keepShadow copies *st into the shadow; its slices and maps get arrays
 // and maps of the shadow's own, which a callback cannot change in place.
-// Right after planDiff, the elements of lists that it found unchanged are
-// not compared again.
-func (y *syncer[S]) keepShadow(st *S) {
-	noted := y.noted
-	y.noted = false
+// With ch, what planDiff noted from the shadow to *st right before, the
+// elements of lists that it found unchanged are not compared again.
+func (y *syncer[S]) keepShadow(st *S, ch *structjson.Changes) {
 	if !y.plan.HasLists() {
 		y.shadow = *st
 		return
-	}
-	var ch *structjson.Changes
-	if noted {
-		ch = &y.changes
 	}
 	y.arrays = y.plan.Arrays(unsafe.Pointer(&y.shadow), y.arrays[:0])
 	y.shadow = *st
@@ -319,7 +311,7 @@ func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte
 		}
 		// The copy takes fields that are not synced too, changed or
 		// not: a rollback restores them as well.
-		y.keepShadow(st)
+		y.keepShadow(st, &y.changes)
 		if len(dst) == n {
 			event, payload, err = y.unchanged()
 			return event, payload, false, err
@@ -331,7 +323,7 @@ func (y *syncer[S]) updatePlain(st *S, dst []byte) (event string, payload []byte
 	if err != nil {
 		return "", nil, false, err
 	}
-	y.keepShadow(st)
+	y.keepShadow(st, &y.changes)
 	if len(patch) == 0 {
 		event, payload, err = y.unchanged()
 		return event, payload, false, err
