@@ -26,7 +26,11 @@
 // connection for [Options.ParkAfter], waiting for the next one as a
 // goroutine per connection would, so a busy client is served without a
 // hand-off or an epoll call per message; a connection silent for that long
-// is parked again. A client event whose channel is idle runs on the
+// is parked again. Over plain TCP that wait reads the socket once per
+// message, not twice: the goroutine stays inside one RawConn.Read while
+// messages come, so a socket it found empty after a read is waited on
+// without reading it again first (a goroutine per connection, gorilla's
+// included, reads every message and then an empty socket before it waits). A client event whose channel is idle runs on the
 // goroutine that read it (phx.Session.ReceiveInline), which then writes
 // the reply: no goroutine hand-off between the socket and the channel
 // callback. A slow callback holds up the socket's heartbeats and other

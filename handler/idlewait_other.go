@@ -4,6 +4,7 @@ package handler
 
 import (
 	"bufio"
+	"net"
 	"syscall"
 )
 
@@ -16,3 +17,10 @@ func (c *wsConn) setIdleWait(*bufio.Reader) {}
 type iovec struct{}
 
 func writeNow(syscall.RawConn, *batch) error { return errNoRawConn }
+
+// Read is the connection's: off Linux there are no hot sessions.
+func (g *guardedConn) Read(p []byte) (int, error) { return g.Conn.Read(p) }
+
+func plainSocket(net.Conn) bool { return false }
+
+func (c *wsConn) hot() (more, gone bool, err error) { return false, false, nil }

@@ -126,6 +126,7 @@ type Handler struct {
 	poll      poller             // watches idle connections (Linux)
 	batches   batches
 	scratch   sync.Pool // *[]byte read buffers (readAll)
+	hots      sync.Pool // *hotSession (Linux)
 }
 
 // New returns the http.Handler of a socket mount over the endpoint ep.
@@ -294,6 +295,9 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		c.nc = hw.nc
 		if hw.br != nil {
 			c.setIdleWait(hw.br)
+			if c.raw != nil && !c.tls && hw.g.plain {
+				c.g = hw.g
+			}
 		}
 	}
 	conn.SetReadLimit(h.opts.MaxFrameSize)
@@ -349,9 +353,21 @@ func (c *wsConn) readable() {
 // do instead. A callback that has held the read side since before
 // lentBefore has it taken back: the poller watches the socket again.
 func (c *wsConn) expire(before, lentBefore int64) {
-	if v := c.lent.Load(); v != 0 && v <= lentBefore && c.lent.CompareAndSwap(v, 0) {
+	if v := c.lent.Load(); v != 0 && v>>1 <= lentBefore {
 		// A callback has held the read side since before the previous
 		// sweep: the poller reads the socket's next messages meanwhile.
+		// One in a hot session holds the descriptor's read lock until it
+		// returns, which then ends the rescue (see guardedConn.rescue).
+		hot := v&lentHot != 0
+		if hot {
+			c.g.rescue.Store(true)
+		}
+		if !c.lent.CompareAndSwap(v, 0) {
+			if hot {
+				c.g.rescue.Store(false) // it returned meanwhile
+			}
+			return
+		}
 		if !c.rest() {
 			c.waitErr = phx.ErrDisconnected
 			c.h.readers.run(c)
@@ -393,7 +409,8 @@ func (c *wsConn) expire(before, lentBefore int64) {
 // the socket's other channels for that long at most. When input is
 // already buffered, another pooled reader takes it at once instead. With
 // a negative ParkAfter the read side goes back to the poller before the
-// callback runs.
+// callback runs. Over plain TCP the wait between messages is a hot session
+// (hotread_linux.go), which reads and handles messages itself.
 func (c *wsConn) readReady() {
 	err := c.waitErr
 	c.waitErr = nil
@@ -424,15 +441,27 @@ func (c *wsConn) readReady() {
 		case w.Pending():
 			// The read side is lent to the callback: the poller's sweep
 			// takes it back if the callback runs long (see expire).
-			lent := c.h.poll.clock(c.readAt) + 1
+			lent := (c.h.poll.clock(c.readAt) + 1) << 1
 			c.lent.Store(lent)
 			w.Run()
 			if !c.lent.CompareAndSwap(lent, 0) {
 				return // the sweep took it
 			}
 		}
-		var more bool
-		if more, err = c.await(); more || err != nil {
+		if c.g != nil && c.g.rescue.Load() {
+			// A callback taken over by the sweep still runs in a hot
+			// session, holding the read lock: wait with the poller.
+			if c.rest() {
+				return
+			}
+			err = phx.ErrDisconnected
+			continue
+		}
+		var more, gone bool
+		if more, gone, err = c.await(); gone {
+			return
+		}
+		if more || err != nil {
 			continue
 		}
 		if c.rest() {
@@ -461,32 +490,44 @@ func (c *wsConn) buffered() bool {
 	return err == nil || !isTimeout(err)
 }
 
+// lentHot marks wsConn.lent as held by a callback inside a hot session.
+const lentHot = 1
+
 // aLongTimeAgo is a read deadline that has passed.
 var aLongTimeAgo = time.Unix(1, 0)
 
 // await waits on the runtime's poller for the next message, until
 // Options.ParkAfter after the last one was read; it reports whether input
 // arrived, or the error that ends the connection.
-func (c *wsConn) await() (bool, error) {
+func (c *wsConn) await() (more, gone bool, err error) {
 	park := c.h.opts.ParkAfter
 	if park < 0 {
-		return false, nil
+		return false, false, nil
 	}
-	// The deadline is moved once per half ParkAfter at most, not once per
-	// message: a busy connection waits until a little later than
-	// ParkAfter, never less.
+	if c.g != nil {
+		return c.hot()
+	}
+	c.setHotDeadline()
+	_, err = c.br.Peek(1)
+	switch {
+	case err == nil:
+		return true, false, nil
+	case isTimeout(err):
+		return false, false, nil
+	}
+	return false, false, readError(err)
+}
+
+// setHotDeadline sets the read deadline of the wait for the next message
+// to ParkAfter after the last one. It is moved once per half ParkAfter at
+// most, not once per message: a busy connection waits until a little later
+// than ParkAfter, never less.
+func (c *wsConn) setHotDeadline() {
+	park := c.h.opts.ParkAfter
 	if at := c.h.poll.clock(c.readAt); c.hotUntil == 0 || c.hotUntil-at < int64(park/2) {
 		c.nc.SetReadDeadline(c.readAt.Add(park))
 		c.hotUntil = at + int64(park)
 	}
-	_, err := c.br.Peek(1)
-	switch {
-	case err == nil:
-		return true, nil
-	case isTimeout(err):
-		return false, nil
-	}
-	return false, readError(err)
 }
 
 // rest leaves the read side to the poller until more input arrives. It
@@ -511,6 +552,7 @@ type hijackWriter struct {
 	size int           // of the reader to use; -1 keeps the server's
 	mu   *sync.Mutex   // the connection's write lock
 	br   *bufio.Reader // the connection's reader, once hijacked
+	g    *guardedConn  // what gorilla is given, which br reads from
 	nc   net.Conn      // the hijacked connection itself
 }
 
@@ -523,7 +565,10 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		brw = bufio.NewReadWriter(bufio.NewReaderSize(conn, w.size), brw.Writer)
 	}
 	w.br, w.nc = brw.Reader, conn
-	return &guardedConn{Conn: conn, mu: w.mu}, brw, nil
+	// gorilla resets the reader onto the connection it is given: the
+	// buffer reads through the guardedConn (see its Read).
+	w.g = &guardedConn{Conn: conn, mu: w.mu, fd: -1, plain: plainSocket(conn)}
+	return w.g, brw, nil
 }
 
 // nopPool is the write buffer pool gorilla is given: it never writes a
@@ -560,12 +605,15 @@ type wsConn struct {
 	// pooled writers), and the records crypto/tls has read but not yet
 	// returned are looked at before the socket is left to the poller
 	// (buffered): its readiness tells only of bytes still in the kernel.
-	tls      bool
+	tls bool
+	// g: br reads a plain socket, through g, which the reader's hot
+	// sessions read directly (see hotread_linux.go); nil otherwise.
+	g        *guardedConn
 	pollID   uint64       // the connection's id in the poller; 0: not polled
 	pollFD   int          // the poller's epoll instance
 	readAt   time.Time    // when the reader last read a message (reader only)
 	hotUntil int64        // await's read deadline on the poller's clock; 0: the deadline is a message's (reader only)
-	lent     atomic.Int64 // while a callback has the read side: 1 + the poller's clock when it was read; else 0
+	lent     atomic.Int64 // while a callback has the read side: 1 + the poller's clock when it was read, shifted left by one, | lentHot in a hot session; else 0
 	lastRead atomic.Int64 // readAt on the poller's clock, as of the last rest
 	waitErr  error        // why the read side was handed over, for readReady
 

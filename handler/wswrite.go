@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -65,9 +66,27 @@ func appendHeader(b []byte, op byte, n int) []byte {
 // guardedConn is the connection as gorilla sees it: its writes (the
 // handshake response, close frames on protocol errors) take the lock the
 // handler's writes hold.
+//
+// It is also what the connection's read buffer reads from (see Read,
+// hotread_linux.go), so it holds the state of the reader's hot sessions.
 type guardedConn struct {
 	net.Conn
 	mu *sync.Mutex
+	// fd is the socket while a hot session reads it; else -1.
+	fd int32
+	// plain: the connection is a socket hot sessions read (Linux, no TLS).
+	plain bool
+	// drained: the hot session's last read returned less than it asked
+	// for, so the socket was empty then. Input after it is an edge the
+	// runtime's poller reports, so the session waits for it without first
+	// reading (a read that could only fail with EAGAIN).
+	drained bool
+	// rescue: the poller's sweep took the read side from a callback that
+	// runs inside a hot session, which holds the descriptor's read lock
+	// until it returns. Meanwhile reads go around the lock, and the reader
+	// hands the read side back to the poller after each message instead
+	// of waiting itself.
+	rescue atomic.Bool
 }
 
 func (g *guardedConn) Write(p []byte) (int, error) {
