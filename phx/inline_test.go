@@ -197,3 +197,52 @@ func TestHandleInValue(t *testing.T) {
 		t.Errorf("HandleInValue called %d times, HandleIn %d", v.values, v.pointers)
 	}
 }
+
+// quietHandler answers nothing; it takes events by value (as livestate's
+// handlers do), so that the message reaches it without a copy on the heap.
+type quietHandler struct{}
+
+func (quietHandler) Join(context.Context, *phx.Channel, phx.Payload) (any, error) { return nil, nil }
+func (quietHandler) HandleIn(context.Context, *phx.Channel, *phx.Message) (*phx.Reply, error) {
+	return nil, nil
+}
+func (quietHandler) HandleInValue(context.Context, *phx.Channel, phx.Message) (*phx.Reply, error) {
+	return nil, nil
+}
+
+// TestReceiveInlineAllocs: an event run inline allocates only the strings
+// of its header; the decoded message stays on the transport's stack (a
+// join's copy is its own).
+func TestReceiveInlineAllocs(t *testing.T) {
+	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger()})
+	ep.Handle("quiet:*", quietHandler{})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ep.Shutdown(ctx)
+	})
+	sess, err := ep.Open(phx.ConnectInfo{Transport: "test"}, phx.V2JSON(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Detach()
+	if _, err := sess.ReceiveInline([]byte(`["1","1","quiet:a","phx_join",{}]`), false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := sess.Next(ctx); err != nil { // the join reply
+		t.Fatal(err)
+	}
+	frame := []byte(`["1","2","quiet:a","ev",{"n":1}]`)
+	allocs := testing.AllocsPerRun(200, func() {
+		w, err := sess.ReceiveInline(frame, false)
+		if err != nil || !w.Pending() {
+			t.Fatalf("ReceiveInline: pending %v, %v", w.Pending(), err)
+		}
+		w.Run()
+	})
+	if allocs > 1 {
+		t.Errorf("%.1f allocations per event, want at most 1 (its header's strings)", allocs)
+	}
+}

@@ -184,7 +184,10 @@ func (s *Session) dispatch(m *Message, w *Inline) {
 		return
 	}
 	if m.Event == "phx_join" {
-		s.join(m)
+		// A join outlives the call: its own copy, so that m (and the
+		// message a transport decoded into it) stays on the caller's stack.
+		jm := *m
+		s.join(&jm)
 		return
 	}
 	s.mu.Lock()
