@@ -623,6 +623,9 @@ type wsConn struct {
 	finished bool     // the connection is closed: no writer starts again
 	rIdle    bool     // no reader has the read side: the poller, its idle sweep or finish may take it
 	control  [][]byte // pongs to send
+	// hasControl: control is not empty (set and cleared with mu held), so
+	// that a batch without pongs takes no lock to look.
+	hasControl atomic.Bool
 
 	pending *batch // left by flush for the writer, with wmu held
 }

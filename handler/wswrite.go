@@ -256,10 +256,14 @@ func (p *batches) put(b *batch) {
 // and its queue is flushed.
 func (c *wsConn) collect() (*batch, *phx.CloseError) {
 	frames, ce := c.sess.Take()
-	c.mu.Lock()
-	control := c.control
-	c.control = nil
-	c.mu.Unlock()
+	var control [][]byte
+	if c.hasControl.Load() { // pongs are rare: no lock per batch for them
+		c.mu.Lock()
+		control = c.control
+		c.control = nil
+		c.hasControl.Store(false)
+		c.mu.Unlock()
+	}
 	if len(frames) == 0 && len(control) == 0 {
 		return nil, ce
 	}
@@ -560,6 +564,7 @@ func (c *wsConn) queuePong(data string) error {
 		return nil // a client flooding pings gets some of the pongs
 	}
 	c.control = append(c.control, []byte(data))
+	c.hasControl.Store(true)
 	c.mu.Unlock()
 	c.wake(false)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // Channel is one joined topic of one connection. Its callbacks run one at a
@@ -29,9 +30,11 @@ type Channel struct {
 	started bool // the join reply was queued: callbacks may run
 	running bool // a drain goroutine is active
 	closing bool // termination requested: no new work accepted
-	dead    bool // terminated or crashed: nothing more is sent
-	extra   map[string]struct{}
-	early   []Frame // broadcasts received between subscription and start
+	// dead: terminated or crashed, nothing more is sent. Set with mu
+	// held; PushEncoded and Reply read it without.
+	dead  atomic.Bool
+	extra map[string]struct{}
+	early []Frame // broadcasts received between subscription and start
 	// replying is set once a join reply that waited for the subscription
 	// of the topic (Config.JoinAwaitsSubscription) is about to be sent:
 	// start follows it, so a termination requested meanwhile leaves the
@@ -121,7 +124,7 @@ func (c *Channel) Value(key any) any {
 // sent as a binary frame.
 func (c *Channel) Push(event string, payload any) error {
 	c.mu.Lock()
-	started, dead := c.started, c.dead
+	started, dead := c.started, c.dead.Load()
 	c.mu.Unlock()
 	if dead {
 		return ErrChannelClosed
@@ -144,10 +147,7 @@ func (c *Channel) pushNow(event string, payload any) error {
 // The payload is not kept once PushEncoded returns: the caller may reuse
 // its memory.
 func (c *Channel) PushEncoded(event string, payload []byte) error {
-	c.mu.Lock()
-	dead := c.dead
-	c.mu.Unlock()
-	if dead {
+	if c.dead.Load() {
 		return ErrChannelClosed
 	}
 	switch c.sess.ser.(type) {
@@ -161,10 +161,7 @@ func (c *Channel) PushEncoded(event string, payload []byte) error {
 // Reply answers the client message with the given ref; use it to reply
 // after HandleIn has returned.
 func (c *Channel) Reply(ref Ref, r *Reply) error {
-	c.mu.Lock()
-	dead := c.dead
-	c.mu.Unlock()
-	if dead {
+	if c.dead.Load() {
 		return ErrChannelClosed
 	}
 	return c.sess.reply(c.joinRef, ref, c.topic, r)
@@ -204,7 +201,7 @@ func (c *Channel) Subscribe(topic string) error {
 		return fmt.Errorf("phx: channel %q has no InfoHandler", c.topic)
 	}
 	c.mu.Lock()
-	if c.closing || c.dead {
+	if c.closing || c.dead.Load() {
 		c.mu.Unlock()
 		return ErrChannelClosed
 	}
@@ -225,7 +222,7 @@ func (c *Channel) subscribe(topic string, own bool) {
 	hub := &c.sess.ep.hub
 	hub.subscribe(topic, c, own)
 	c.mu.Lock()
-	ended := c.closing || c.dead
+	ended := c.closing || c.dead.Load()
 	c.mu.Unlock()
 	if ended {
 		hub.unsubscribe(topic, c)
@@ -261,7 +258,7 @@ func (c *Channel) callInfo(ctx context.Context, msg any) {
 // A binary message is refused over transports that cannot carry it.
 func (c *Channel) PushPrepared(p *Prepared) error {
 	c.mu.Lock()
-	dead, started := c.dead || c.closing, c.started
+	dead, started := c.dead.Load() || c.closing, c.started
 	c.mu.Unlock()
 	if dead {
 		return ErrChannelClosed
@@ -287,7 +284,7 @@ func (c *Channel) pushFrame(b *broadcast, many bool) error {
 		return ErrBinaryUnsupported
 	}
 	c.mu.Lock()
-	if c.closing || c.dead {
+	if c.closing || c.dead.Load() {
 		c.mu.Unlock()
 		return ErrChannelClosed
 	}
@@ -323,7 +320,7 @@ func (c *Channel) deliver(b *broadcast, own, many bool) {
 func (c *Channel) enqueue(job func(ctx context.Context)) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing || c.dead {
+	if c.closing || c.dead.Load() {
 		return false
 	}
 	c.queue = append(c.queue, work{job: job})
@@ -346,7 +343,7 @@ type work struct {
 func (c *Channel) enqueueIn(m *Message, w *Inline) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing || c.dead {
+	if c.closing || c.dead.Load() {
 		return
 	}
 	if w != nil && c.started && !c.running && len(c.queue) == 0 {
@@ -394,7 +391,7 @@ func (c *Channel) kickLocked() {
 func (c *Channel) enqueueFirst(job func(ctx context.Context)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing || c.dead {
+	if c.closing || c.dead.Load() {
 		return
 	}
 	c.queue = append([]work{{job: job}}, c.queue...)
@@ -425,7 +422,7 @@ func (c *Channel) drain() {
 	defer c.sess.ep.release()
 	for {
 		c.mu.Lock()
-		if len(c.queue) == 0 || c.dead {
+		if len(c.queue) == 0 || c.dead.Load() {
 			c.running = false
 			c.queue = nil
 			c.mu.Unlock()
@@ -460,7 +457,7 @@ func (c *Channel) run(w work) (ok bool) {
 func (c *Channel) crash(p any, stack []byte) {
 	c.Logger().Error("phx: channel crashed", "panic", fmt.Sprint(p), "stack", string(stack))
 	c.mu.Lock()
-	c.dead = true
+	c.dead.Store(true)
 	c.running = false
 	c.queue = nil
 	c.mu.Unlock()
@@ -496,7 +493,7 @@ func (c *Channel) terminate(reason error, sendClose bool) {
 
 func (c *Channel) terminateThen(reason error, before func()) {
 	c.mu.Lock()
-	if c.closing || c.dead {
+	if c.closing || c.dead.Load() {
 		c.mu.Unlock()
 		return
 	}
@@ -507,7 +504,7 @@ func (c *Channel) terminateThen(reason error, before func()) {
 	c.queue = append(c.queue, work{job: func(ctx context.Context) {
 		before()
 		c.mu.Lock()
-		c.dead = true
+		c.dead.Store(true)
 		c.mu.Unlock()
 		c.callTerminate(reason)
 	}})
@@ -529,7 +526,7 @@ func (c *Channel) awaitEnd() <-chan struct{} {
 	defer c.mu.Unlock()
 	if c.ending == nil {
 		c.ending = make(chan struct{})
-		if c.closing || c.dead {
+		if c.closing || c.dead.Load() {
 			close(c.ending)
 		}
 	}
@@ -543,7 +540,7 @@ func (c *Channel) awaitEnd() <-chan struct{} {
 func (c *Channel) claimJoinReply() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing || c.dead {
+	if c.closing || c.dead.Load() {
 		return false
 	}
 	c.replying = true
