@@ -70,7 +70,22 @@ func TestJoinAwaitsSubscriptionLeaveOrRejoin(t *testing.T) {
 	c := open(t, ep)
 	sendAll(t, c, `["1","1","room:a","phx_join",{}]`, `["1","2","room:a","phx_leave",{}]`)
 	c.expect(`["1","2","room:a","phx_reply",`+okEmpty+`]`, `["1","1","room:a","phx_close",{}]`)
-	waitFor(t, "room:a's interest settled", func() bool { return ep.PubSubStats().Pending == 0 && ps.blockedNow() == 0 })
+	// The broker may have called Subscribe before the leave dropped the
+	// interest (then Unsubscribe follows it) or not at all: let the calls
+	// it made return, so that room:b's below are the only ones blocked.
+	waitFor(t, "room:a's interest settled", func() bool {
+		if ep.PubSubStats().Pending == 0 && ps.blockedNow() == 0 {
+			return true
+		}
+		select {
+		case ps.step <- struct{}{}:
+		case <-time.After(time.Millisecond):
+		}
+		return false
+	})
+	if calls := fmt.Sprint(ps.callLog()); calls != "[]" && calls != "[sub room:a unsub room:a]" {
+		t.Fatalf("adapter calls %s, want none or a subscription undone", calls)
+	}
 	c.expectNothing()
 
 	sendAll(t, c, `["3","3","room:b","phx_join",{}]`, `["4","4","room:b","phx_join",{}]`)
