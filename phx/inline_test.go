@@ -29,13 +29,13 @@ func (g *gateHandler) HandleIn(ctx context.Context, ch *phx.Channel, msg *phx.Me
 	return phx.Ok(msg.Payload), nil
 }
 
-// TestReceiveInline: an event of an idle channel is left to the caller; an
-// event of a busy channel, a heartbeat and a join are not, and the busy
-// channel's events still run after the one in progress, in order.
-func TestReceiveInline(t *testing.T) {
+// inlineSession opens a session of a new endpoint that serves h at
+// pattern; the session detaches and the endpoint shuts down when the test
+// ends.
+func inlineSession(t *testing.T, pattern string, h phx.Handler) *phx.Session {
+	t.Helper()
 	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger()})
-	g := &gateHandler{entered: make(chan string, 1), release: make(chan struct{})}
-	ep.Handle("gate:*", g)
+	ep.Handle(pattern, h)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -47,7 +47,16 @@ func TestReceiveInline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sess.Detach()
+	t.Cleanup(sess.Detach)
+	return sess
+}
+
+// TestReceiveInline: an event of an idle channel is left to the caller; an
+// event of a busy channel, a heartbeat and a join are not, and the busy
+// channel's events still run after the one in progress, in order.
+func TestReceiveInline(t *testing.T) {
+	g := &gateHandler{entered: make(chan string, 1), release: make(chan struct{})}
+	sess := inlineSession(t, "gate:*", g)
 	receive := func(frame string) phx.Inline {
 		t.Helper()
 		w, err := sess.ReceiveInline([]byte(frame), false)
@@ -150,19 +159,8 @@ func (v *valueHandler) HandleInValue(ctx context.Context, ch *phx.Channel, msg p
 // by value, on the inline path and on the workers', with the message's
 // fields, and its HandleIn is not called.
 func TestHandleInValue(t *testing.T) {
-	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger()})
 	v := &valueHandler{}
-	ep.Handle("v:*", v)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		ep.Shutdown(ctx)
-	})
-	sess, err := ep.Open(phx.ConnectInfo{Transport: "test"}, phx.V2JSON(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Detach()
+	sess := inlineSession(t, "v:*", v)
 	next := func() string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -214,18 +212,7 @@ func (quietHandler) HandleInValue(context.Context, *phx.Channel, phx.Message) (*
 // of its header; the decoded message stays on the transport's stack (a
 // join's copy is its own).
 func TestReceiveInlineAllocs(t *testing.T) {
-	ep := phx.NewEndpoint(phx.Config{Logger: quietLogger()})
-	ep.Handle("quiet:*", quietHandler{})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		ep.Shutdown(ctx)
-	})
-	sess, err := ep.Open(phx.ConnectInfo{Transport: "test"}, phx.V2JSON(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Detach()
+	sess := inlineSession(t, "quiet:*", quietHandler{})
 	if _, err := sess.ReceiveInline([]byte(`["1","1","quiet:a","phx_join",{}]`), false); err != nil {
 		t.Fatal(err)
 	}
