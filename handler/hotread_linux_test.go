@@ -4,6 +4,7 @@ package handler_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/seance-go/seance/handler"
 	"github.com/seance-go/seance/phx"
 )
@@ -301,4 +303,50 @@ func waitingHot() int {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+}
+
+// TestHotReadUnixSocket: a WebSocket over a Unix socket is read by hot
+// sessions too: round trips, and a frame that arrives in two pieces.
+func TestHotReadUnixSocket(t *testing.T) {
+	ep, _ := testEndpoint(t, phx.Config{})
+	g := &gate{entered: make(chan string, 1), release: make(chan struct{})}
+	ep.Handle("gate:*", g)
+	path := t.TempDir() + "/ws.sock"
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: newHandler(ep, handler.Options{ParkAfter: time.Minute})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	d := websocket.Dialer{
+		HandshakeTimeout: waitTimeout,
+		NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", path)
+		},
+	}
+	conn, resp, err := d.Dial("ws://unix/websocket?vsn=2.0.0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	t.Cleanup(func() { conn.Close() })
+	send(t, conn, `["1","1","gate:a","phx_join",{}]`)
+	expect(t, conn, `["1","1","gate:a","phx_reply",{"status":"ok","response":{}}]`)
+	for i := range 50 {
+		r := strconv.Itoa(i + 2)
+		send(t, conn, `["1","`+r+`","gate:a","echo",{"n":`+r+`}]`)
+		expect(t, conn, `["1","`+r+`","gate:a","phx_reply",{"status":"ok","response":{"n":`+r+`}}]`)
+	}
+	for deadline := time.Now().Add(waitTimeout); waitingHot() != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader does not wait in a hot session")
+		}
+	}
+	f := clientFrame(true, websocket.TextMessage, `["1","99","gate:a","echo",{}]`)
+	nc := conn.NetConn()
+	nc.Write(f[:5])
+	time.Sleep(time.Millisecond)
+	nc.Write(f[5:])
+	expect(t, conn, `["1","99","gate:a","phx_reply",{"status":"ok","response":{}}]`)
 }
