@@ -61,6 +61,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseParams$$' -fuzztime $(FUZZTIME) ./handler/
 	$(GO) test -run '^$$' -fuzz '^FuzzWholeMessage$$' -fuzztime $(FUZZTIME) ./handler/
 	$(GO) test -run '^$$' -fuzz '^FuzzTakeFrame$$' -fuzztime $(FUZZTIME) ./handler/
+	$(GO) test -run '^$$' -fuzz '^FuzzHotRead$$' -fuzztime $(FUZZTIME) ./handler/
 	$(GO) test -run '^$$' -fuzz '^FuzzEachFrame$$' -fuzztime $(FUZZTIME) ./longpoll/
 	$(GO) test -run '^$$' -fuzz '^FuzzPostBody$$' -fuzztime $(FUZZTIME) ./longpoll/
 

@@ -38,7 +38,7 @@ type terms chan error
 //   - "flood" pushes 1 KiB events (or {"size":n} bytes) until the session
 //     refuses them;
 //   - "burst" pushes {"count":n} events, the i-th padded with burstPad(i).
-func testEndpoint(t *testing.T, cfg phx.Config) (*phx.Endpoint, terms) {
+func testEndpoint(t testing.TB, cfg phx.Config) (*phx.Endpoint, terms) {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
@@ -126,7 +126,7 @@ func (tc terms) wait(t *testing.T) error {
 
 // serve starts an HTTP server with h mounted by mount (which registers it
 // on a router) and returns its ws:// base URL.
-func serve(t *testing.T, root http.Handler) *httptest.Server {
+func serve(t testing.TB, root http.Handler) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(root)
 	t.Cleanup(srv.Close)

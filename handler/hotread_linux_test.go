@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -349,4 +351,120 @@ func TestHotReadUnixSocket(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	nc.Write(f[5:])
 	expect(t, conn, `["1","99","gate:a","phx_reply",{"status":"ok","response":{}}]`)
+}
+
+// FuzzHotRead: whatever bytes a client sends, in whatever pieces, the
+// connection either ends (a close frame or the socket closed) or answers
+// the heartbeat sent after them; it never hangs with input it could read.
+// Each input is a stream of bytes and the sizes of the writes that carry
+// it (cuts: one byte a write, cycled).
+func FuzzHotRead(f *testing.F) {
+	join := clientFrame(true, 1, `["1","1","gate:a","phx_join",{}]`)
+	echo := clientFrame(true, 1, `["1","2","gate:a","echo",{"n":2}]`)
+	ping := clientFrame(true, 9, "p")
+	frag := append(clientFrame(false, 1, `["1","3","gate:a",`), clientFrame(true, 0, `"echo",{}]`)...)
+	big := clientFrame(true, 1, `["1","4","gate:a","echo",{"s":"`+strings.Repeat("y", 700)+`"}]`)
+	for _, seed := range [][]byte{
+		join, append(join, echo...), append(append(join, ping...), echo...), append(join, frag...),
+		append(join, big...), join[:3], append(join, echo[:9]...), {0x81, 0xfe, 0xff}, {0x88, 0x80, 0, 0, 0, 0},
+		[]byte("GET / HTTP/1.1\r\n\r\n"),
+	} {
+		f.Add(seed, []byte{1, 3, 7, 200})
+		f.Add(seed, []byte{255})
+	}
+	ep, _ := testEndpoint(f, phx.Config{})
+	ep.Handle("gate:*", &gate{entered: make(chan string, 1), release: make(chan struct{})})
+	srv := serve(f, newHandler(ep, handler.Options{ParkAfter: 5 * time.Millisecond}))
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	heartbeat := clientFrame(true, 1, `[null,"hb","phoenix","heartbeat",{}]`)
+	f.Fuzz(func(t *testing.T, stream, cuts []byte) {
+		all := stream
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(waitTimeout))
+		req := "GET /websocket?vsn=2.0.0 HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		if _, err := nc.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(nc)
+		if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade: %v", err)
+		}
+		for i := 0; len(stream) > 0; i++ {
+			n := 1
+			if len(cuts) > 0 {
+				n = max(1, int(cuts[i%len(cuts)]))
+			}
+			n = min(n, len(stream))
+			if _, err := nc.Write(stream[:n]); err != nil {
+				return // the server ended the connection
+			}
+			stream = stream[n:]
+			if i%3 == 2 {
+				time.Sleep(time.Millisecond) // past some of the hot session's waits
+			}
+		}
+		if _, err := nc.Write(heartbeat); err != nil {
+			return
+		}
+		if !wholeFrames(append(all, heartbeat...)) {
+			return // the heartbeat is inside a frame still to come: nothing to wait for
+		}
+		// Frames until the heartbeat's reply, a close frame or the end.
+		for {
+			var h [2]byte
+			if _, err := io.ReadFull(br, h[:]); err != nil {
+				if isTimeoutErr(err) {
+					t.Fatal("no answer and no close: the connection hangs")
+				}
+				return // closed
+			}
+			n := int64(h[1] & 0x7f)
+			switch n {
+			case 126:
+				var l [2]byte
+				io.ReadFull(br, l[:])
+				n = int64(binary.BigEndian.Uint16(l[:]))
+			case 127:
+				var l [8]byte
+				io.ReadFull(br, l[:])
+				n = int64(binary.BigEndian.Uint64(l[:]))
+			}
+			p := make([]byte, n)
+			if _, err := io.ReadFull(br, p); err != nil {
+				if isTimeoutErr(err) {
+					t.Fatal("a frame cut short: the connection hangs")
+				}
+				return
+			}
+			switch {
+			case h[0]&0x0f == 8:
+				return // the server closed it
+			case strings.Contains(string(p), `"hb"`):
+				return // answered
+			}
+		}
+	})
+}
+
+// wholeFrames reports whether b is a sequence of whole frames by their
+// headers' lengths (whatever else is wrong with them).
+func wholeFrames(b []byte) bool {
+	for len(b) > 0 {
+		end, _, _, ok := handler.FrameEnd(b)
+		if !ok {
+			return false
+		}
+		b = b[end:]
+	}
+	return true
+}
+
+func isTimeoutErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -842,34 +842,45 @@ func (h *Handler) readAll(r io.Reader) ([]byte, error) {
 func wholeMessage(br *bufio.Reader) bool {
 	b, _ := br.Peek(br.Buffered())
 	for {
-		if len(b) < 2 {
+		end, fin, op, ok := frameEnd(b)
+		if !ok {
 			return false
 		}
-		fin, op := b[0]&0x80 != 0, b[0]&0x0f
-		n, hdr := uint64(b[1]&0x7f), 2
-		switch n {
-		case 126:
-			if len(b) < 4 {
-				return false
-			}
-			n, hdr = uint64(binary.BigEndian.Uint16(b[2:])), 4
-		case 127:
-			if len(b) < 10 {
-				return false
-			}
-			n, hdr = binary.BigEndian.Uint64(b[2:]), 10
-		}
-		if b[1]&0x80 != 0 {
-			hdr += 4 // the mask
-		}
-		if len(b) < hdr || uint64(len(b)-hdr) < n {
-			return false
-		}
-		b = b[hdr+int(n):]
+		b = b[end:]
 		if fin && op < 8 {
 			return true
 		}
 	}
+}
+
+// frameEnd returns the length of the frame at the start of b (header,
+// mask and payload), its FIN bit and its opcode; ok is false when b does
+// not hold all of it.
+func frameEnd(b []byte) (end int, fin bool, op byte, ok bool) {
+	if len(b) < 2 {
+		return 0, false, 0, false
+	}
+	fin, op = b[0]&0x80 != 0, b[0]&0x0f
+	n, hdr := uint64(b[1]&0x7f), 2
+	switch n {
+	case 126:
+		if len(b) < 4 {
+			return 0, false, 0, false
+		}
+		n, hdr = uint64(binary.BigEndian.Uint16(b[2:])), 4
+	case 127:
+		if len(b) < 10 {
+			return 0, false, 0, false
+		}
+		n, hdr = binary.BigEndian.Uint64(b[2:]), 10
+	}
+	if b[1]&0x80 != 0 {
+		hdr += 4 // the mask
+	}
+	if len(b) < hdr || uint64(len(b)-hdr) < n {
+		return 0, false, 0, false
+	}
+	return hdr + int(n), fin, op, true
 }
 
 // takeFrame reads the next message without gorilla when it is the common
