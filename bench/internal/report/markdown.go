@@ -370,7 +370,9 @@ func Markdown(res *Results, charts []Chart, resultsPath string) string {
 	}
 
 	for _, sec := range handSections() {
-		w("%s", sec)
+		// A blank line after each: a section's first paragraph must not
+		// run on from the previous section's last.
+		w("%s\n\n", strings.TrimRight(sec, "\n"))
 	}
 
 	w("## How to reproduce\n\n```sh\nmake bench                                   # full run, ≈ 5–10 min: results/latest.json, charts, this file\n")
