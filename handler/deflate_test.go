@@ -112,10 +112,20 @@ func deflate(t *testing.T, p []byte) []byte {
 
 func (c *rawClient) next() rawFrame {
 	c.t.Helper()
+	f, err := c.tryNext()
+	if err != nil {
+		c.t.Fatalf("read frame: %v", err)
+	}
+	return f
+}
+
+// tryNext is next, returning the error of a read.
+func (c *rawClient) tryNext() (rawFrame, error) {
+	c.t.Helper()
 	c.conn.SetReadDeadline(time.Now().Add(waitTimeout))
 	var h [2]byte
 	if _, err := io.ReadFull(c.br, h[:]); err != nil {
-		c.t.Fatalf("read frame: %v", err)
+		return rawFrame{}, err
 	}
 	if h[0]&0x80 == 0 || h[0]&0x30 != 0 || h[1]&0x80 != 0 {
 		c.t.Fatalf("frame header %x: want FIN, no RSV2/3, unmasked", h)
@@ -133,9 +143,9 @@ func (c *rawClient) next() rawFrame {
 	}
 	p := make([]byte, n)
 	if _, err := io.ReadFull(c.br, p); err != nil {
-		c.t.Fatalf("read payload: %v", err)
+		return rawFrame{}, err
 	}
-	return rawFrame{op: h[0] & 0x0f, rsv1: h[0]&0x40 != 0, payload: p}
+	return rawFrame{op: h[0] & 0x0f, rsv1: h[0]&0x40 != 0, payload: p}, nil
 }
 
 // payloadOf returns the payload (5th element) of a v2 JSON frame.

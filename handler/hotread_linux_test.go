@@ -3,11 +3,8 @@
 package handler_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -36,25 +33,12 @@ type blockingClient struct {
 
 func dialBlocking(t *testing.T, addr, path string) *blockingClient {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := nc.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", resp, err)
-	}
-	if br.Buffered() > 0 {
+	rc := rawDial(t, addr, path, "")
+	if rc.br.Buffered() > 0 {
 		t.Fatal("data after the upgrade response")
 	}
-	f, err := nc.(*net.TCPConn).File() // a blocking duplicate
-	nc.Close()
+	f, err := rc.conn.(*net.TCPConn).File() // a blocking duplicate
+	rc.conn.Close()                         // the duplicate alone holds the socket
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,21 +64,17 @@ func (c *blockingClient) write(b []byte) {
 func (c *blockingClient) next() (byte, string) {
 	c.t.Helper()
 	for {
-		if len(c.buf) >= 2 {
-			n, hdr := int(c.buf[1]&0x7f), 2
-			switch n {
+		if end, _, op, ok := handler.FrameEnd(c.buf); ok {
+			hdr := 2 // the server's frames are not masked
+			switch c.buf[1] & 0x7f {
 			case 126:
-				if len(c.buf) >= 4 {
-					n, hdr = int(binary.BigEndian.Uint16(c.buf[2:])), 4
-				}
+				hdr = 4
 			case 127:
-				c.t.Fatal("unexpected 64-bit frame length")
+				hdr = 10
 			}
-			if len(c.buf) >= hdr+n && (n < 126 || hdr == 4) {
-				op, p := c.buf[0]&0x0f, string(c.buf[hdr:hdr+n])
-				c.buf = c.buf[hdr+n:]
-				return op, p
-			}
+			p := string(c.buf[hdr:end])
+			c.buf = c.buf[end:]
+			return op, p
 		}
 		b := make([]byte, 4096)
 		n, err := syscall.Read(c.fd, b)
@@ -118,6 +98,9 @@ func readSyscalls(t *testing.T) int {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/io")
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no /proc/self/io:", err)
+		}
 		t.Skip("no /proc/self/io:", err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
@@ -378,29 +361,15 @@ func FuzzHotRead(f *testing.F) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	heartbeat := clientFrame(true, 1, `[null,"hb","phoenix","heartbeat",{}]`)
 	f.Fuzz(func(t *testing.T, stream, cuts []byte) {
+		c := rawDial(t, addr, "/websocket?vsn=2.0.0", "")
 		all := stream
-		nc, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
-		nc.SetDeadline(time.Now().Add(waitTimeout))
-		req := "GET /websocket?vsn=2.0.0 HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-		if _, err := nc.Write([]byte(req)); err != nil {
-			t.Fatal(err)
-		}
-		br := bufio.NewReader(nc)
-		if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-			t.Fatalf("upgrade: %v", err)
-		}
 		for i := 0; len(stream) > 0; i++ {
 			n := 1
 			if len(cuts) > 0 {
 				n = max(1, int(cuts[i%len(cuts)]))
 			}
 			n = min(n, len(stream))
-			if _, err := nc.Write(stream[:n]); err != nil {
+			if _, err := c.conn.Write(stream[:n]); err != nil {
 				return // the server ended the connection
 			}
 			stream = stream[n:]
@@ -408,7 +377,7 @@ func FuzzHotRead(f *testing.F) {
 				time.Sleep(time.Millisecond) // past some of the hot session's waits
 			}
 		}
-		if _, err := nc.Write(heartbeat); err != nil {
+		if _, err := c.conn.Write(heartbeat); err != nil {
 			return
 		}
 		if !wholeFrames(append(all, heartbeat...)) {
@@ -416,35 +385,13 @@ func FuzzHotRead(f *testing.F) {
 		}
 		// Frames until the heartbeat's reply, a close frame or the end.
 		for {
-			var h [2]byte
-			if _, err := io.ReadFull(br, h[:]); err != nil {
-				if isTimeoutErr(err) {
-					t.Fatal("no answer and no close: the connection hangs")
-				}
-				return // closed
-			}
-			n := int64(h[1] & 0x7f)
-			switch n {
-			case 126:
-				var l [2]byte
-				io.ReadFull(br, l[:])
-				n = int64(binary.BigEndian.Uint16(l[:]))
-			case 127:
-				var l [8]byte
-				io.ReadFull(br, l[:])
-				n = int64(binary.BigEndian.Uint64(l[:]))
-			}
-			p := make([]byte, n)
-			if _, err := io.ReadFull(br, p); err != nil {
-				if isTimeoutErr(err) {
-					t.Fatal("a frame cut short: the connection hangs")
-				}
-				return
-			}
+			fr, err := c.tryNext()
 			switch {
-			case h[0]&0x0f == 8:
+			case isTimeoutErr(err):
+				t.Fatal("no answer and no close: the connection hangs")
+			case err != nil, fr.op == 8:
 				return // the server closed it
-			case strings.Contains(string(p), `"hb"`):
+			case strings.Contains(string(fr.payload), `"hb"`):
 				return // answered
 			}
 		}
