@@ -30,8 +30,9 @@
 // message, not twice: the goroutine stays inside one RawConn.Read while
 // messages come, so a socket it found empty after a read is waited on
 // without reading it again first (a goroutine per connection, gorilla's
-// included, reads every message and then an empty socket before it waits). A client event whose channel is idle runs on the
-// goroutine that read it (phx.Session.ReceiveInline), which then writes
+// included, reads every message and then an empty socket before it
+// waits). A client event whose channel is idle runs on the goroutine that
+// read it (phx.Session.ReceiveInline), which then writes
 // the reply: no goroutine hand-off between the socket and the channel
 // callback. A slow callback holds up the socket's heartbeats and other
 // channels only until the poller's next sweep but one (at most 500 ms),

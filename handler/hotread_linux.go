@@ -25,7 +25,7 @@ func (g *guardedConn) Read(p []byte) (int, error) {
 	if g.fd >= 0 {
 		return g.readFD(int(g.fd), p)
 	}
-	if g.plain && g.rescue.Load() {
+	if g.rescue.Load() { // only ever set on a plain socket's
 		// When the socket holds nothing (the rest of a message is on its
 		// way), the read below waits for the callback holding the lock to
 		// return.

@@ -295,7 +295,7 @@ func (h *Handler) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		c.nc = hw.nc
 		if hw.br != nil {
 			c.setIdleWait(hw.br)
-			if c.raw != nil && !c.tls && hw.g.plain {
+			if c.raw != nil && !c.tls && plainSocket(hw.nc) {
 				c.g = hw.g
 			}
 		}
@@ -567,7 +567,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.br, w.nc = brw.Reader, conn
 	// gorilla resets the reader onto the connection it is given: the
 	// buffer reads through the guardedConn (see its Read).
-	w.g = &guardedConn{Conn: conn, mu: w.mu, fd: -1, plain: plainSocket(conn)}
+	w.g = &guardedConn{Conn: conn, mu: w.mu, fd: -1}
 	return w.g, brw, nil
 }
 

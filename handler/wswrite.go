@@ -74,8 +74,6 @@ type guardedConn struct {
 	mu *sync.Mutex
 	// fd is the socket while a hot session reads it; else -1.
 	fd int32
-	// plain: the connection is a socket hot sessions read (Linux, no TLS).
-	plain bool
 	// drained: the hot session's last read returned less than it asked
 	// for, so the socket was empty then. Input after it is an edge the
 	// runtime's poller reports, so the session waits for it without first
