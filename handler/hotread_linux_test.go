@@ -53,6 +53,9 @@ func (c *blockingClient) write(b []byte) {
 	c.t.Helper()
 	for len(b) > 0 {
 		n, err := syscall.Write(c.fd, b)
+		if err == syscall.EINTR {
+			continue
+		}
 		if err != nil {
 			c.t.Fatal(err)
 		}
@@ -78,7 +81,10 @@ func (c *blockingClient) next() (byte, string) {
 		}
 		b := make([]byte, 4096)
 		n, err := syscall.Read(c.fd, b)
-		c.reads++
+		c.reads++                 // counted as the kernel counts it, interrupted or not
+		if err == syscall.EINTR { // the runtime's preemption signal
+			continue
+		}
 		if err != nil || n == 0 {
 			c.t.Fatalf("read: %d %v", n, err)
 		}
